@@ -1,0 +1,32 @@
+package dev.outbox;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** Resolves a payload class to its event type name and version, from {@link EventType}. */
+public final class EventTypes {
+
+  /** A resolved event type. */
+  public record Resolved(String name, int version) {}
+
+  private static final Map<Class<?>, Resolved> CACHE = new ConcurrentHashMap<>();
+
+  private EventTypes() {}
+
+  public static Resolved of(Class<?> payloadType) {
+    return CACHE.computeIfAbsent(payloadType, EventTypes::resolve);
+  }
+
+  private static Resolved resolve(Class<?> type) {
+    EventType annotation = type.getAnnotation(EventType.class);
+    if (annotation == null) {
+      return new Resolved(type.getSimpleName(), 1);
+    }
+    if (annotation.version() < 1) {
+      throw new OutboxException(
+          "@EventType on " + type.getName() + " has version " + annotation.version() + "; use 1+");
+    }
+    String name = annotation.name().isBlank() ? type.getSimpleName() : annotation.name();
+    return new Resolved(name, annotation.version());
+  }
+}

@@ -1,0 +1,95 @@
+package dev.outbox;
+
+import dev.outbox.store.OutboxRepository;
+import java.sql.Connection;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.UUID;
+
+/**
+ * Builds events from messages (id, type, serialized payload, captured headers) and appends them on
+ * the caller's connection, so they share the caller's transaction. Plain-JDBC entry point; the
+ * Spring starter wraps it with transaction participation.
+ */
+public final class OutboxWriter {
+
+  private final OutboxRepository repository;
+  private final PayloadSerializer serializer;
+  private final HeaderCapture headerCapture;
+  private final Clock clock;
+
+  public OutboxWriter(
+      OutboxRepository repository,
+      PayloadSerializer serializer,
+      HeaderCapture headerCapture,
+      Clock clock) {
+    this.repository = Objects.requireNonNull(repository, "repository");
+    this.serializer = Objects.requireNonNull(serializer, "serializer");
+    this.headerCapture = Objects.requireNonNull(headerCapture, "headerCapture");
+    this.clock = Objects.requireNonNull(clock, "clock");
+  }
+
+  /**
+   * Serializes and appends the messages on {@code connection}, which must be in the business
+   * transaction. Serialization happens first, so a payload that cannot be serialized fails before
+   * anything is written.
+   *
+   * @return the event ids, in message order
+   */
+  public List<UUID> write(Connection connection, List<OutboxMessage> messages) {
+    if (messages.isEmpty()) {
+      return List.of();
+    }
+    Map<String, String> captured = headerCapture.capture();
+    List<OutboxEvent> events = new ArrayList<>(messages.size());
+    for (OutboxMessage message : messages) {
+      events.add(toEvent(message, captured));
+    }
+    repository.append(connection, events);
+    List<UUID> ids = new ArrayList<>(events.size());
+    for (OutboxEvent event : events) {
+      ids.add(event.id());
+    }
+    return ids;
+  }
+
+  private OutboxEvent toEvent(OutboxMessage message, Map<String, String> captured) {
+    EventTypes.Resolved type = EventTypes.of(message.payload().getClass());
+    String json;
+    try {
+      json = serializer.serialize(message.payload());
+    } catch (OutboxException ex) {
+      throw ex;
+    } catch (RuntimeException ex) {
+      throw new OutboxException(
+          "Cannot serialize payload of event type "
+              + type.name()
+              + " ("
+              + message.payload().getClass().getName()
+              + "): "
+              + ex.getMessage(),
+          ex);
+    }
+    Map<String, String> headers = captured;
+    if (!message.headers().isEmpty()) {
+      headers = new HashMap<>(captured);
+      headers.putAll(message.headers());
+    }
+    return new OutboxEvent(
+        EventIds.next(),
+        0,
+        message.destination(),
+        message.key(),
+        message.aggregateType(),
+        type.name(),
+        type.version(),
+        json,
+        headers,
+        clock.instant(),
+        0);
+  }
+}

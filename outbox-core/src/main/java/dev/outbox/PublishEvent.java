@@ -1,0 +1,41 @@
+package dev.outbox;
+
+import java.lang.annotation.Documented;
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
+
+/**
+ * Writes an event into the outbox when the annotated method returns, inside the same transaction as
+ * the method's own writes.
+ *
+ * <p>The payload is the method's return value unless {@link #payload()} names another SpEL
+ * expression. A returned {@link Iterable} or array yields one event per element, in order. A {@code
+ * null} payload writes nothing. If no transaction is active, one is started around the method
+ * (REQUIRED semantics), so the method's writes and its event commit or roll back together.
+ *
+ * <p>Expressions see the method arguments by name ({@code #command}), as {@code #p0}/{@code #a0},
+ * the return value as {@code #result} and, in {@link #key()}, the current element as {@code
+ * #event}.
+ */
+@Target(ElementType.METHOD)
+@Retention(RetentionPolicy.RUNTIME)
+@Documented
+public @interface PublishEvent {
+
+  /** Where the event goes: a Kafka topic, or a RabbitMQ exchange (see the transport's docs). */
+  String destination();
+
+  /**
+   * SpEL expression for the event key (the aggregate id). Events with the same key are delivered in
+   * the order they were written. Empty means no key: such events are unordered.
+   */
+  String key() default "";
+
+  /** SpEL expression for the payload; empty means the return value ({@code #result}). */
+  String payload() default "";
+
+  /** The aggregate type recorded with the event (for routing or CDC); empty means none. */
+  String aggregateType() default "";
+}

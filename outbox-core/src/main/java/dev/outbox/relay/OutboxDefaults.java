@@ -1,0 +1,39 @@
+package dev.outbox.relay;
+
+import java.time.Duration;
+
+/** Every default value of the outbox, defined once; the Spring properties refer to these. */
+public final class OutboxDefaults {
+
+  /** Events claimed and published per batch. */
+  public static final int BATCH_SIZE = 500;
+
+  /** How often an idle relay looks for events written by other instances or missed wake-ups. */
+  public static final Duration POLL_INTERVAL = Duration.ofSeconds(1);
+
+  /** How long the relay waits for the broker to acknowledge a batch before retrying it. */
+  public static final Duration PUBLISH_TIMEOUT = Duration.ofSeconds(30);
+
+  /** The longest pause after the database or the relay itself failed. */
+  public static final Duration MAX_ERROR_BACKOFF = Duration.ofSeconds(30);
+
+  /** Delivery attempts before an event is dead-lettered. */
+  public static final int MAX_ATTEMPTS = 10;
+
+  /** Pause after the first failed attempt. */
+  public static final Duration INITIAL_BACKOFF = Duration.ofSeconds(1);
+
+  /** Growth of the pause per failed attempt. */
+  public static final double BACKOFF_MULTIPLIER = 2.0;
+
+  /** The longest pause between attempts. */
+  public static final Duration MAX_BACKOFF = Duration.ofMinutes(5);
+
+  /** Random spread of each pause, as a fraction of it (0.2 = ±20 %). */
+  public static final double JITTER = 0.2;
+
+  /** Age after which a failing event is dead-lettered whatever its attempts; zero means never. */
+  public static final Duration MAX_AGE = Duration.ZERO;
+
+  private OutboxDefaults() {}
+}

@@ -1,0 +1,338 @@
+package dev.outbox.relay;
+
+import dev.outbox.OutboxException;
+import dev.outbox.store.Claim;
+import dev.outbox.store.OutboxRepository;
+import dev.outbox.transport.Failures;
+import dev.outbox.transport.OutboxTransport;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The relay: a background thread that claims committed events in batches, publishes them through
+ * the transport and records the outcome. It sleeps until {@link #wakeUp()} is called (after a
+ * transaction that wrote events commits) or the poll interval passes. If the database or the broker
+ * is down, it keeps the events, backs off and resumes.
+ *
+ * <p>Build one with {@link #builder()}.
+ */
+public final class OutboxRelay implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(OutboxRelay.class);
+
+  private final OutboxRepository repository;
+  private final BatchPublisher publisher;
+  private final ExecutorService chainExecutor;
+  private final int batchSize;
+  private final Duration pollInterval;
+  private final Duration maxErrorBackoff;
+  private final RelayListener listener;
+  private final String name;
+
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Condition signal = lock.newCondition();
+  private boolean wakeRequested;
+
+  private volatile boolean running;
+  private volatile @Nullable Thread thread;
+  private volatile @Nullable Instant lastSuccess;
+  private volatile @Nullable String lastFailure;
+  private volatile boolean healthy = true;
+
+  private OutboxRelay(Builder builder) {
+    this.repository = builder.repository;
+    this.batchSize = builder.batchSize;
+    this.pollInterval = builder.pollInterval;
+    this.maxErrorBackoff = builder.maxErrorBackoff;
+    this.listener = builder.listener;
+    this.name = builder.name;
+    this.chainExecutor =
+        Executors.newSingleThreadExecutor(
+            runnable -> {
+              Thread t = new Thread(runnable, name + "-chain");
+              t.setDaemon(true);
+              return t;
+            });
+    this.publisher =
+        new BatchPublisher(
+            builder.transport,
+            builder.retryPolicy,
+            builder.publishTimeout,
+            builder.listener,
+            builder.clock,
+            chainExecutor);
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Starts the background thread. Calling it twice has no effect. */
+  public synchronized void start() {
+    if (running) {
+      return;
+    }
+    running = true;
+    Thread t = new Thread(this::loop, name);
+    t.setDaemon(true);
+    thread = t;
+    t.start();
+    log.info(
+        "Outbox relay '{}' started (batch size {}, poll interval {} ms)",
+        name,
+        batchSize,
+        pollInterval.toMillis());
+  }
+
+  /**
+   * Stops the thread, letting the batch in flight finish for up to {@code timeout}. Events not
+   * completed stay in the table and are published after the next start.
+   */
+  public synchronized void stop(Duration timeout) {
+    Thread t = thread;
+    if (!running || t == null) {
+      return;
+    }
+    running = false;
+    wakeUp();
+    try {
+      t.join(timeout.toMillis());
+      if (t.isAlive()) {
+        log.warn("Outbox relay '{}' did not stop within {} ms; interrupting", name, timeout);
+        t.interrupt();
+        t.join(1000);
+      }
+    } catch (InterruptedException ex) {
+      Thread.currentThread().interrupt();
+    }
+    thread = null;
+    log.info("Outbox relay '{}' stopped", name);
+  }
+
+  @Override
+  public void close() {
+    stop(Duration.ofSeconds(10));
+    chainExecutor.shutdownNow();
+  }
+
+  public boolean isRunning() {
+    return running;
+  }
+
+  /** Whether the last cycle reached the database and the broker without a cycle failure. */
+  public boolean isHealthy() {
+    return healthy;
+  }
+
+  /** The last cycle failure, or null when the last cycle succeeded. */
+  public @Nullable String lastFailure() {
+    return lastFailure;
+  }
+
+  /** When a cycle last completed without failing, or null if none has. */
+  public @Nullable Instant lastSuccess() {
+    return lastSuccess;
+  }
+
+  /** Asks the relay to look for events now instead of at the next poll. Cheap; never blocks. */
+  public void wakeUp() {
+    lock.lock();
+    try {
+      wakeRequested = true;
+      signal.signal();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Claims and publishes one batch on the calling thread. Returns the number of events claimed.
+   * Used by the loop; callable directly in tests or from a scheduler of the application's own.
+   */
+  public int relayOnce() {
+    try (Claim claim = repository.claim(batchSize)) {
+      return publisher.publish(claim);
+    }
+  }
+
+  private void loop() {
+    int consecutiveFailures = 0;
+    while (running) {
+      try {
+        int claimed = relayOnce();
+        if (consecutiveFailures > 0) {
+          log.info(
+              "Outbox relay '{}' recovered after {} failed cycle(s)", name, consecutiveFailures);
+        }
+        consecutiveFailures = 0;
+        healthy = true;
+        lastFailure = null;
+        lastSuccess = Instant.now();
+        if (claimed < batchSize) {
+          awaitWakeUp(pollInterval);
+        }
+      } catch (Throwable failure) {
+        if (failure instanceof VirtualMachineError error) {
+          throw error;
+        }
+        if (!running) {
+          break;
+        }
+        consecutiveFailures++;
+        healthy = false;
+        lastFailure = Failures.describe(failure);
+        listener.cycleFailed(failure);
+        Duration pause = errorBackoff(consecutiveFailures);
+        log.warn(
+            "Outbox relay '{}' cycle failed ({} in a row); events stay in the table, next try in {}"
+                + " ms: {}",
+            name,
+            consecutiveFailures,
+            pause.toMillis(),
+            lastFailure);
+        sleep(pause);
+      }
+    }
+  }
+
+  private Duration errorBackoff(int failures) {
+    long millis = 100L << Math.min(failures - 1, 20);
+    return Duration.ofMillis(Math.min(millis, maxErrorBackoff.toMillis()));
+  }
+
+  private void awaitWakeUp(Duration timeout) {
+    lock.lock();
+    try {
+      long nanos = timeout.toNanos();
+      while (!wakeRequested && running && nanos > 0) {
+        nanos = signal.awaitNanos(nanos);
+      }
+      wakeRequested = false;
+    } catch (InterruptedException ex) {
+      Thread.currentThread().interrupt();
+      running = false;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private void sleep(Duration pause) {
+    lock.lock();
+    try {
+      long nanos = pause.toNanos();
+      while (running && nanos > 0) {
+        nanos = signal.awaitNanos(nanos);
+      }
+    } catch (InterruptedException ex) {
+      Thread.currentThread().interrupt();
+      running = false;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Builds an {@link OutboxRelay}; {@link #build()} validates the settings. */
+  public static final class Builder {
+    private @Nullable OutboxRepository repository;
+    private @Nullable OutboxTransport transport;
+    private RetryPolicy retryPolicy = RetryPolicy.defaults();
+    private int batchSize = OutboxDefaults.BATCH_SIZE;
+    private Duration pollInterval = OutboxDefaults.POLL_INTERVAL;
+    private Duration publishTimeout = OutboxDefaults.PUBLISH_TIMEOUT;
+    private Duration maxErrorBackoff = OutboxDefaults.MAX_ERROR_BACKOFF;
+    private RelayListener listener = RelayListener.none();
+    private Clock clock = Clock.systemUTC();
+    private String name = "outbox-relay";
+
+    private Builder() {}
+
+    public Builder repository(OutboxRepository repository) {
+      this.repository = repository;
+      return this;
+    }
+
+    public Builder transport(OutboxTransport transport) {
+      this.transport = transport;
+      return this;
+    }
+
+    public Builder retryPolicy(RetryPolicy retryPolicy) {
+      this.retryPolicy = retryPolicy;
+      return this;
+    }
+
+    public Builder batchSize(int batchSize) {
+      this.batchSize = batchSize;
+      return this;
+    }
+
+    public Builder pollInterval(Duration pollInterval) {
+      this.pollInterval = pollInterval;
+      return this;
+    }
+
+    public Builder publishTimeout(Duration publishTimeout) {
+      this.publishTimeout = publishTimeout;
+      return this;
+    }
+
+    public Builder maxErrorBackoff(Duration maxErrorBackoff) {
+      this.maxErrorBackoff = maxErrorBackoff;
+      return this;
+    }
+
+    public Builder listener(RelayListener listener) {
+      this.listener = listener;
+      return this;
+    }
+
+    public Builder clock(Clock clock) {
+      this.clock = clock;
+      return this;
+    }
+
+    public Builder name(String name) {
+      this.name = name;
+      return this;
+    }
+
+    /**
+     * Validates the settings and builds the relay (not yet started).
+     *
+     * @throws OutboxException naming the first invalid setting
+     */
+    public OutboxRelay build() {
+      require(repository != null, "a repository is required");
+      require(transport != null, "a transport is required");
+      require(
+          batchSize >= 1 && batchSize <= 10_000, "batchSize must be 1..10000, was " + batchSize);
+      require(positive(pollInterval), "pollInterval must be positive, was " + pollInterval);
+      require(positive(publishTimeout), "publishTimeout must be positive, was " + publishTimeout);
+      require(positive(maxErrorBackoff), "maxErrorBackoff must be positive");
+      Objects.requireNonNull(retryPolicy, "retryPolicy");
+      Objects.requireNonNull(listener, "listener");
+      Objects.requireNonNull(clock, "clock");
+      require(name != null && !name.isBlank(), "name must not be blank");
+      return new OutboxRelay(this);
+    }
+
+    private static boolean positive(@Nullable Duration duration) {
+      return duration != null && !duration.isNegative() && !duration.isZero();
+    }
+
+    private static void require(boolean condition, String message) {
+      if (!condition) {
+        throw new OutboxException("Invalid outbox relay setting: " + message);
+      }
+    }
+  }
+}

@@ -1,0 +1,59 @@
+package dev.outbox.store;
+
+import dev.outbox.OutboxException;
+import java.util.Objects;
+import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A validated, optionally schema-qualified table name. Only lower-case SQL identifiers are
+ * accepted, so the name can be placed in SQL text without quoting or injection risk.
+ *
+ * @param schema the schema, or {@code null} for the connection's search path
+ * @param table the table
+ */
+public record TableName(@Nullable String schema, String table) {
+
+  private static final Pattern IDENTIFIER = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
+
+  /** The default table, {@value}. */
+  public static final String DEFAULT_TABLE = "outbox_event";
+
+  public TableName {
+    Objects.requireNonNull(table, "table");
+    if (schema != null && schema.isEmpty()) {
+      schema = null;
+    }
+    check("schema", schema);
+    check("table", table);
+  }
+
+  public static TableName of(@Nullable String schema, String table) {
+    return new TableName(schema, table);
+  }
+
+  private static void check(String what, @Nullable String value) {
+    if (value != null && !IDENTIFIER.matcher(value).matches()) {
+      throw new OutboxException(
+          "Invalid outbox "
+              + what
+              + " name '"
+              + value
+              + "': use a lower-case SQL identifier matching "
+              + IDENTIFIER.pattern()
+              + " (set outbox."
+              + what
+              + ")");
+    }
+  }
+
+  /** The name as it appears in SQL: {@code schema.table} or {@code table}. */
+  public String qualified() {
+    return schema == null ? table : schema + "." + table;
+  }
+
+  @Override
+  public String toString() {
+    return qualified();
+  }
+}

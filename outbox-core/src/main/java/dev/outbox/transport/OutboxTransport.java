@@ -1,0 +1,33 @@
+package dev.outbox.transport;
+
+import dev.outbox.OutboxEvent;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The broker SPI. Sends are asynchronous: the relay hands a whole batch over, then waits once for
+ * all the futures. A future completes normally only when the broker has acknowledged the message
+ * durably (Kafka acks=all, RabbitMQ publisher confirm); the relay deletes the event only then.
+ *
+ * <p>Implementations must be thread-safe and must not block in {@link #send} beyond handing the
+ * message to the client library.
+ */
+public interface OutboxTransport {
+
+  /** Sends an event to its destination. The message carries {@link OutboxEvent#id()}. */
+  CompletableFuture<?> send(OutboxEvent event);
+
+  /**
+   * Sends an event that will not be tried again to the dead-letter destination, with headers that
+   * name the original destination, the error and the attempts.
+   */
+  CompletableFuture<?> sendToDeadLetter(OutboxEvent event, DeadLetter deadLetter);
+
+  /**
+   * Whether a failure may succeed if tried again. Non-retryable failures (serialization, record too
+   * large, authorization, invalid destination) are dead-lettered at once.
+   */
+  boolean isRetryable(Throwable failure);
+
+  /** The name of the dead-letter destination for an event, for logs and docs. */
+  String deadLetterDestination(OutboxEvent event);
+}

@@ -1,0 +1,175 @@
+package dev.outbox.test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Locale;
+import java.util.UUID;
+import javax.sql.DataSource;
+import org.postgresql.ds.PGSimpleDataSource;
+import org.testcontainers.postgresql.PostgreSQLContainer;
+
+/**
+ * The PostgreSQL server the integration tests run against, chosen once per JVM:
+ *
+ * <ol>
+ *   <li>{@code OUTBOX_TEST_POSTGRES_URL} (with {@code _USER}/{@code _PASSWORD}) if set — what CI
+ *       does, with {@code OUTBOX_TEST_SERVICES=local};
+ *   <li>otherwise a Testcontainers PostgreSQL if a Docker engine is reachable and {@code
+ *       OUTBOX_TEST_SERVICES} is not {@code local};
+ *   <li>otherwise the local server at {@code 127.0.0.1:5432}, database {@code outbox_test} (created
+ *       if missing).
+ * </ol>
+ *
+ * A server that does not answer fails the test; it is never skipped.
+ */
+public final class TestPostgres {
+
+  private static volatile TestPostgres instance;
+
+  private final String url;
+  private final String user;
+  private final String password;
+
+  private TestPostgres(String url, String user, String password) {
+    this.url = url;
+    this.user = user;
+    this.password = password;
+  }
+
+  public static TestPostgres get() {
+    TestPostgres local = instance;
+    if (local == null) {
+      synchronized (TestPostgres.class) {
+        local = instance;
+        if (local == null) {
+          local = choose();
+          instance = local;
+        }
+      }
+    }
+    return local;
+  }
+
+  private static TestPostgres choose() {
+    String url = System.getenv("OUTBOX_TEST_POSTGRES_URL");
+    String user = env("OUTBOX_TEST_POSTGRES_USER", "postgres");
+    String password = env("OUTBOX_TEST_POSTGRES_PASSWORD", "");
+    if (url != null && !url.isBlank()) {
+      return check(new TestPostgres(url, user, password));
+    }
+    if (!"local".equals(System.getenv("OUTBOX_TEST_SERVICES")) && dockerAvailable()) {
+      PostgreSQLContainer container = new PostgreSQLContainer("postgres:15-alpine");
+      container.start();
+      return check(
+          new TestPostgres(
+              container.getJdbcUrl(), container.getUsername(), container.getPassword()));
+    }
+    createDatabaseIfMissing("outbox_test", user, password);
+    return check(new TestPostgres("jdbc:postgresql://127.0.0.1:5432/outbox_test", user, password));
+  }
+
+  private static boolean dockerAvailable() {
+    return System.getenv("DOCKER_HOST") != null || Files.exists(Path.of("/var/run/docker.sock"));
+  }
+
+  private static void createDatabaseIfMissing(String name, String user, String password) {
+    try (Connection connection =
+            DriverManager.getConnection(
+                "jdbc:postgresql://127.0.0.1:5432/postgres", user, password);
+        Statement statement = connection.createStatement()) {
+      try (ResultSet rs =
+          statement.executeQuery("SELECT 1 FROM pg_database WHERE datname = '" + name + "'")) {
+        if (rs.next()) {
+          return;
+        }
+      }
+      statement.execute("CREATE DATABASE " + name);
+    } catch (SQLException ex) {
+      if (!"42P04".equals(ex.getSQLState())) {
+        throw new IllegalStateException(
+            "PostgreSQL at 127.0.0.1:5432 does not answer; start it (see .ci/run) or set"
+                + " OUTBOX_TEST_POSTGRES_URL: "
+                + ex.getMessage(),
+            ex);
+      }
+    }
+  }
+
+  private static TestPostgres check(TestPostgres postgres) {
+    try (Connection ignored = postgres.connect()) {
+      return postgres;
+    } catch (SQLException ex) {
+      throw new IllegalStateException(
+          "PostgreSQL at " + postgres.url + " does not answer: " + ex.getMessage(), ex);
+    }
+  }
+
+  private static String env(String name, String fallback) {
+    String value = System.getenv(name);
+    return value == null || value.isBlank() ? fallback : value;
+  }
+
+  public String url() {
+    return url;
+  }
+
+  public String user() {
+    return user;
+  }
+
+  public String password() {
+    return password;
+  }
+
+  public Connection connect() throws SQLException {
+    return DriverManager.getConnection(url, user, password);
+  }
+
+  /** A simple (unpooled) data source. */
+  public DataSource dataSource() {
+    PGSimpleDataSource dataSource = new PGSimpleDataSource();
+    dataSource.setUrl(url);
+    dataSource.setUser(user);
+    dataSource.setPassword(password);
+    return dataSource;
+  }
+
+  /** Creates a fresh schema with a unique name, so tests never see each other's tables. */
+  public String createSchema(String prefix) {
+    String schema =
+        (prefix + "_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12))
+            .toLowerCase(Locale.ROOT);
+    execute("CREATE SCHEMA " + schema);
+    return schema;
+  }
+
+  public void dropSchema(String schema) {
+    execute("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
+  }
+
+  public void execute(String sql) {
+    try (Connection connection = connect();
+        Statement statement = connection.createStatement()) {
+      statement.execute(sql);
+    } catch (SQLException ex) {
+      throw new IllegalStateException("Could not run: " + sql + ": " + ex.getMessage(), ex);
+    }
+  }
+
+  /** Runs a single-value query and returns the value as a long. */
+  public long queryLong(String sql) {
+    try (Connection connection = connect();
+        Statement statement = connection.createStatement();
+        ResultSet rs = statement.executeQuery(sql)) {
+      rs.next();
+      return rs.getLong(1);
+    } catch (SQLException ex) {
+      throw new IllegalStateException("Could not run: " + sql + ": " + ex.getMessage(), ex);
+    }
+  }
+}

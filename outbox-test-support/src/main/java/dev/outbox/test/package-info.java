@@ -1,0 +1,5 @@
+/** Test infrastructure shared by the modules' integration tests. */
+@NullMarked
+package dev.outbox.test;
+
+import org.jspecify.annotations.NullMarked;
