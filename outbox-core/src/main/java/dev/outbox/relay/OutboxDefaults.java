@@ -35,5 +35,11 @@ public final class OutboxDefaults {
   /** Age after which a failing event is dead-lettered whatever its attempts; zero means never. */
   public static final Duration MAX_AGE = Duration.ZERO;
 
+  /** How long shutdown waits for the batch in flight. */
+  public static final Duration SHUTDOWN_TIMEOUT = Duration.ofSeconds(10);
+
+  /** Age of the oldest pending event above which the health indicator reports DOWN. */
+  public static final Duration HEALTH_MAX_PENDING_AGE = Duration.ofMinutes(5);
+
   private OutboxDefaults() {}
 }

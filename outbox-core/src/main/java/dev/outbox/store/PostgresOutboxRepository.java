@@ -362,10 +362,10 @@ public final class PostgresOutboxRepository implements OutboxRepository {
           throw new OutboxException(
               "The outbox table '"
                   + table
-                  + "' does not exist. Either let the library create it (outbox.schema.migrate=true,"
+                  + "' does not exist. Either let the library create it (outbox.migration.enabled=true,"
                   + " the default), or create it yourself with the DDL in docs/schema.md"
-                  + " (also printed by dev.outbox.store.OutboxSchema.ddl), or point outbox.schema and"
-                  + " outbox.table at the existing table.");
+                  + " (also printed by dev.outbox.store.OutboxSchema.ddl), or point outbox.table.schema"
+                  + " and outbox.table.name at the existing table.");
         }
       }
     } catch (SQLException ex) {

@@ -24,15 +24,15 @@ public record TableName(@Nullable String schema, String table) {
     if (schema != null && schema.isEmpty()) {
       schema = null;
     }
-    check("schema", schema);
-    check("table", table);
+    check("schema", "outbox.table.schema", schema);
+    check("table", "outbox.table.name", table);
   }
 
   public static TableName of(@Nullable String schema, String table) {
     return new TableName(schema, table);
   }
 
-  private static void check(String what, @Nullable String value) {
+  private static void check(String what, String property, @Nullable String value) {
     if (value != null && !IDENTIFIER.matcher(value).matches()) {
       throw new OutboxException(
           "Invalid outbox "
@@ -41,8 +41,8 @@ public record TableName(@Nullable String schema, String table) {
               + value
               + "': use a lower-case SQL identifier matching "
               + IDENTIFIER.pattern()
-              + " (set outbox."
-              + what
+              + " (set "
+              + property
               + ")");
     }
   }

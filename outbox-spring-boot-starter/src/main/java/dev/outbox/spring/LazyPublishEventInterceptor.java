@@ -1,0 +1,44 @@
+package dev.outbox.spring;
+
+import dev.outbox.Outbox;
+import org.aopalliance.intercept.MethodInterceptor;
+import org.aopalliance.intercept.MethodInvocation;
+import org.jspecify.annotations.Nullable;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.TransactionDefinition;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/**
+ * Resolves the outbox and the transaction manager on first use, so the advisor (an early
+ * infrastructure bean) does not force them to be created before the application's beans.
+ */
+final class LazyPublishEventInterceptor implements MethodInterceptor {
+
+  private final ObjectProvider<Outbox> outbox;
+  private final ObjectProvider<PlatformTransactionManager> transactionManager;
+  private volatile @Nullable PublishEventInterceptor delegate;
+
+  LazyPublishEventInterceptor(
+      ObjectProvider<Outbox> outbox,
+      ObjectProvider<PlatformTransactionManager> transactionManager) {
+    this.outbox = outbox;
+    this.transactionManager = transactionManager;
+  }
+
+  @Override
+  public @Nullable Object invoke(MethodInvocation invocation) throws Throwable {
+    PublishEventInterceptor current = delegate;
+    if (current == null) {
+      PlatformTransactionManager manager = transactionManager.getIfUnique();
+      TransactionTemplate template = null;
+      if (manager != null) {
+        template = new TransactionTemplate(manager);
+        template.setPropagationBehavior(TransactionDefinition.PROPAGATION_REQUIRED);
+      }
+      current = new PublishEventInterceptor(outbox.getObject(), template);
+      delegate = current;
+    }
+    return current.invoke(invocation);
+  }
+}

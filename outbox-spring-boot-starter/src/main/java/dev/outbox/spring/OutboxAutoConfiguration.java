@@ -1,0 +1,227 @@
+package dev.outbox.spring;
+
+import dev.outbox.HeaderCapture;
+import dev.outbox.Outbox;
+import dev.outbox.OutboxWriter;
+import dev.outbox.PayloadSerializer;
+import dev.outbox.relay.OutboxRelay;
+import dev.outbox.relay.RelayListener;
+import dev.outbox.store.OutboxRepository;
+import dev.outbox.store.PostgresOutboxRepository;
+import dev.outbox.store.TableName;
+import dev.outbox.transport.OutboxTransport;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.tracing.Tracer;
+import io.micrometer.tracing.propagation.Propagator;
+import java.time.Clock;
+import java.util.List;
+import javax.sql.DataSource;
+import org.springframework.aop.config.AopConfigUtils;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.beans.factory.config.BeanDefinition;
+import org.springframework.beans.factory.support.BeanDefinitionRegistry;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.Import;
+import org.springframework.context.annotation.ImportBeanDefinitionRegistrar;
+import org.springframework.context.annotation.Role;
+import org.springframework.core.type.AnnotationMetadata;
+import org.springframework.transaction.PlatformTransactionManager;
+import tools.jackson.databind.ObjectMapper;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Auto-configuration of the outbox on the application's {@link DataSource}. Every bean backs off
+ * when the application defines its own; {@link OutboxCustomizer} beans adjust the relay.
+ */
+@AutoConfiguration(
+    afterName = {
+      "org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration",
+      "org.springframework.boot.jdbc.autoconfigure.DataSourceTransactionManagerAutoConfiguration",
+      "org.springframework.boot.hibernate.autoconfigure.HibernateJpaAutoConfiguration",
+      "org.springframework.boot.transaction.autoconfigure.TransactionAutoConfiguration",
+      "org.springframework.boot.jackson.autoconfigure.JacksonAutoConfiguration",
+      "org.springframework.boot.flyway.autoconfigure.FlywayAutoConfiguration",
+      "org.springframework.boot.micrometer.metrics.autoconfigure.CompositeMeterRegistryAutoConfiguration",
+      "org.springframework.boot.micrometer.tracing.autoconfigure.MicrometerTracingAutoConfiguration",
+      "org.springframework.boot.micrometer.tracing.brave.autoconfigure.BraveAutoConfiguration",
+      "org.springframework.boot.micrometer.tracing.opentelemetry.autoconfigure.OpenTelemetryTracingAutoConfiguration",
+      "dev.outbox.kafka.OutboxKafkaAutoConfiguration",
+      "dev.outbox.rabbit.OutboxRabbitAutoConfiguration"
+    })
+@ConditionalOnClass(DataSource.class)
+@ConditionalOnBean(DataSource.class)
+@ConditionalOnProperty(prefix = "outbox", name = "enabled", matchIfMissing = true)
+@EnableConfigurationProperties(OutboxProperties.class)
+@Import(OutboxAutoConfiguration.AutoProxyRegistrar.class)
+public class OutboxAutoConfiguration {
+
+  @Bean
+  @ConditionalOnMissingBean
+  TableName outboxTableName(OutboxProperties properties) {
+    return TableName.of(properties.getTable().getSchema(), properties.getTable().getName());
+  }
+
+  @Bean
+  @ConditionalOnMissingBean(OutboxRepository.class)
+  PostgresOutboxRepository outboxRepository(DataSource dataSource, TableName outboxTableName) {
+    return new PostgresOutboxRepository(dataSource, outboxTableName);
+  }
+
+  @Bean
+  @ConditionalOnMissingBean
+  OutboxSchemaInitializer outboxSchemaInitializer(
+      DataSource dataSource,
+      TableName outboxTableName,
+      OutboxRepository outboxRepository,
+      OutboxProperties properties) {
+    return new OutboxSchemaInitializer(
+        dataSource, outboxTableName, outboxRepository, properties.getMigration().isEnabled());
+  }
+
+  @Bean
+  @ConditionalOnMissingBean
+  PayloadSerializer outboxPayloadSerializer(ObjectProvider<ObjectMapper> mappers) {
+    ObjectMapper mapper = mappers.getIfUnique(() -> JsonMapper.builder().build());
+    return new JacksonPayloadSerializer(mapper);
+  }
+
+  @Bean
+  @ConditionalOnMissingBean
+  HeaderCapture outboxHeaderCapture() {
+    return HeaderCapture.none();
+  }
+
+  @Bean
+  @ConditionalOnMissingBean
+  OutboxWriter outboxWriter(
+      OutboxRepository outboxRepository,
+      PayloadSerializer outboxPayloadSerializer,
+      HeaderCapture outboxHeaderCapture) {
+    return new OutboxWriter(
+        outboxRepository, outboxPayloadSerializer, outboxHeaderCapture, Clock.systemUTC());
+  }
+
+  @Bean
+  @ConditionalOnMissingBean(Outbox.class)
+  SpringOutbox outbox(
+      DataSource dataSource, OutboxWriter outboxWriter, ObjectProvider<OutboxRelay> relay) {
+    return new SpringOutbox(dataSource, outboxWriter, () -> relay.ifAvailable(OutboxRelay::wakeUp));
+  }
+
+  @Bean
+  @Role(BeanDefinition.ROLE_INFRASTRUCTURE)
+  static PublishEventAdvisor publishEventAdvisor(
+      ObjectProvider<Outbox> outbox,
+      ObjectProvider<PlatformTransactionManager> transactionManager) {
+    return new PublishEventAdvisor(new LazyPublishEventInterceptor(outbox, transactionManager));
+  }
+
+  @Bean
+  @ConditionalOnMissingBean
+  @ConditionalOnBean(OutboxTransport.class)
+  @ConditionalOnProperty(prefix = "outbox.relay", name = "enabled", matchIfMissing = true)
+  OutboxRelay outboxRelay(
+      OutboxRepository outboxRepository,
+      OutboxTransport outboxTransport,
+      OutboxProperties properties,
+      ObjectProvider<RelayListener> listeners,
+      ObjectProvider<OutboxCustomizer> customizers) {
+    OutboxProperties.Relay relay = properties.getRelay();
+    List<RelayListener> all = listeners.orderedStream().toList();
+    OutboxRelay.Builder builder =
+        OutboxRelay.builder()
+            .repository(outboxRepository)
+            .transport(outboxTransport)
+            .retryPolicy(properties.getRetry().toPolicy())
+            .batchSize(relay.getBatchSize())
+            .pollInterval(relay.getPollInterval())
+            .publishTimeout(relay.getPublishTimeout())
+            .listener(CompositeRelayListener.of(all));
+    customizers.orderedStream().forEach(customizer -> customizer.customize(builder));
+    return builder.build();
+  }
+
+  @Bean
+  OutboxRelayLifecycle outboxRelayLifecycle(
+      ObjectProvider<OutboxRelay> outboxRelay,
+      OutboxSchemaInitializer outboxSchemaInitializer,
+      OutboxProperties properties) {
+    return new OutboxRelayLifecycle(
+        outboxRelay.getIfAvailable(),
+        outboxSchemaInitializer,
+        properties.getRelay().getShutdownTimeout());
+  }
+
+  /** Trace context captured at write time, when Micrometer Tracing is set up. */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnClass({Tracer.class, Propagator.class})
+  static class TracingConfiguration {
+
+    @Bean
+    @ConditionalOnMissingBean
+    @ConditionalOnBean({Tracer.class, Propagator.class})
+    HeaderCapture outboxTracingHeaderCapture(Tracer tracer, Propagator propagator) {
+      return new TracingHeaderCapture(tracer, propagator);
+    }
+  }
+
+  /** Micrometer metrics. */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnClass(MeterRegistry.class)
+  static class MetricsConfiguration {
+
+    @Bean
+    @ConditionalOnBean(MeterRegistry.class)
+    MicrometerRelayListener outboxMetrics(MeterRegistry registry, OutboxRepository repository) {
+      return new MicrometerRelayListener(registry, repository, Clock.systemUTC());
+    }
+  }
+
+  /** Health indicator and Actuator endpoint. */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnClass(name = "org.springframework.boot.health.contributor.HealthIndicator")
+  static class HealthConfiguration {
+
+    @Bean
+    @ConditionalOnMissingBean(name = "outboxHealthIndicator")
+    OutboxHealthIndicator outboxHealthIndicator(
+        OutboxRepository repository,
+        ObjectProvider<OutboxRelay> relay,
+        OutboxProperties properties) {
+      return new OutboxHealthIndicator(
+          repository,
+          relay.getIfAvailable(),
+          properties.getHealth().getMaxPendingAge(),
+          Clock.systemUTC());
+    }
+  }
+
+  /** The Actuator endpoint. */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnClass(name = "org.springframework.boot.actuate.endpoint.annotation.Endpoint")
+  static class EndpointConfiguration {
+
+    @Bean
+    @ConditionalOnMissingBean
+    OutboxEndpoint outboxEndpoint(OutboxRepository repository, ObjectProvider<OutboxRelay> relay) {
+      return new OutboxEndpoint(repository, relay.getIfAvailable());
+    }
+  }
+
+  /** Makes sure an auto-proxy creator exists, so {@code @PublishEvent} methods are advised. */
+  static class AutoProxyRegistrar implements ImportBeanDefinitionRegistrar {
+
+    @Override
+    public void registerBeanDefinitions(
+        AnnotationMetadata metadata, BeanDefinitionRegistry registry) {
+      AopConfigUtils.registerAutoProxyCreatorIfNecessary(registry);
+    }
+  }
+}

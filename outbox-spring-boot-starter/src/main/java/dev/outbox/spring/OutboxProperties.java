@@ -1,0 +1,239 @@
+package dev.outbox.spring;
+
+import dev.outbox.relay.OutboxDefaults;
+import dev.outbox.relay.RetryPolicy;
+import dev.outbox.store.TableName;
+import java.time.Duration;
+import org.jspecify.annotations.Nullable;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+
+/** The {@code outbox.*} properties. Every default is a constant of the core module. */
+@ConfigurationProperties("outbox")
+public class OutboxProperties {
+
+  /** Whether the outbox is auto-configured at all. */
+  private boolean enabled = true;
+
+  private final Table table = new Table();
+  private final Migration migration = new Migration();
+  private final Relay relay = new Relay();
+  private final Retry retry = new Retry();
+  private final Health health = new Health();
+
+  public boolean isEnabled() {
+    return enabled;
+  }
+
+  public void setEnabled(boolean enabled) {
+    this.enabled = enabled;
+  }
+
+  public Table getTable() {
+    return table;
+  }
+
+  public Migration getMigration() {
+    return migration;
+  }
+
+  public Relay getRelay() {
+    return relay;
+  }
+
+  public Retry getRetry() {
+    return retry;
+  }
+
+  public Health getHealth() {
+    return health;
+  }
+
+  /** Where the outbox table lives. */
+  public static class Table {
+
+    /** Table name: a lower-case SQL identifier. */
+    private String name = TableName.DEFAULT_TABLE;
+
+    /** Schema of the table; unset means the connection's search path. */
+    private @Nullable String schema;
+
+    public String getName() {
+      return name;
+    }
+
+    public void setName(String name) {
+      this.name = name;
+    }
+
+    public @Nullable String getSchema() {
+      return schema;
+    }
+
+    public void setSchema(@Nullable String schema) {
+      this.schema = schema;
+    }
+  }
+
+  /** The library's own schema migrations (Flyway, own history table). */
+  public static class Migration {
+
+    /** Whether to create or upgrade the outbox table at startup; off checks it exists instead. */
+    private boolean enabled = true;
+
+    public boolean isEnabled() {
+      return enabled;
+    }
+
+    public void setEnabled(boolean enabled) {
+      this.enabled = enabled;
+    }
+  }
+
+  /** The relay that publishes committed events. */
+  public static class Relay {
+
+    /** Whether this instance runs a relay (it needs a transport: outbox-kafka or outbox-rabbit). */
+    private boolean enabled = true;
+
+    /** Events claimed and published per batch. */
+    private int batchSize = OutboxDefaults.BATCH_SIZE;
+
+    /** How often an idle relay looks for events it was not woken up for. */
+    private Duration pollInterval = OutboxDefaults.POLL_INTERVAL;
+
+    /** How long to wait for the broker to acknowledge a batch before retrying it. */
+    private Duration publishTimeout = OutboxDefaults.PUBLISH_TIMEOUT;
+
+    /** How long shutdown waits for the batch in flight. */
+    private Duration shutdownTimeout = OutboxDefaults.SHUTDOWN_TIMEOUT;
+
+    public boolean isEnabled() {
+      return enabled;
+    }
+
+    public void setEnabled(boolean enabled) {
+      this.enabled = enabled;
+    }
+
+    public int getBatchSize() {
+      return batchSize;
+    }
+
+    public void setBatchSize(int batchSize) {
+      this.batchSize = batchSize;
+    }
+
+    public Duration getPollInterval() {
+      return pollInterval;
+    }
+
+    public void setPollInterval(Duration pollInterval) {
+      this.pollInterval = pollInterval;
+    }
+
+    public Duration getPublishTimeout() {
+      return publishTimeout;
+    }
+
+    public void setPublishTimeout(Duration publishTimeout) {
+      this.publishTimeout = publishTimeout;
+    }
+
+    public Duration getShutdownTimeout() {
+      return shutdownTimeout;
+    }
+
+    public void setShutdownTimeout(Duration shutdownTimeout) {
+      this.shutdownTimeout = shutdownTimeout;
+    }
+  }
+
+  /** Retries of failed deliveries. */
+  public static class Retry {
+
+    /** Delivery attempts before an event is dead-lettered. */
+    private int maxAttempts = OutboxDefaults.MAX_ATTEMPTS;
+
+    /** Pause after the first failed attempt. */
+    private Duration initialBackoff = OutboxDefaults.INITIAL_BACKOFF;
+
+    /** Growth of the pause per failed attempt. */
+    private double multiplier = OutboxDefaults.BACKOFF_MULTIPLIER;
+
+    /** The longest pause between attempts. */
+    private Duration maxBackoff = OutboxDefaults.MAX_BACKOFF;
+
+    /** Random spread of each pause as a fraction of it (0.2 = plus or minus 20 %). */
+    private double jitter = OutboxDefaults.JITTER;
+
+    /** Age after which a failing event is dead-lettered whatever its attempts; 0 means never. */
+    private Duration maxAge = OutboxDefaults.MAX_AGE;
+
+    public RetryPolicy toPolicy() {
+      return new RetryPolicy(maxAttempts, initialBackoff, multiplier, maxBackoff, jitter, maxAge);
+    }
+
+    public int getMaxAttempts() {
+      return maxAttempts;
+    }
+
+    public void setMaxAttempts(int maxAttempts) {
+      this.maxAttempts = maxAttempts;
+    }
+
+    public Duration getInitialBackoff() {
+      return initialBackoff;
+    }
+
+    public void setInitialBackoff(Duration initialBackoff) {
+      this.initialBackoff = initialBackoff;
+    }
+
+    public double getMultiplier() {
+      return multiplier;
+    }
+
+    public void setMultiplier(double multiplier) {
+      this.multiplier = multiplier;
+    }
+
+    public Duration getMaxBackoff() {
+      return maxBackoff;
+    }
+
+    public void setMaxBackoff(Duration maxBackoff) {
+      this.maxBackoff = maxBackoff;
+    }
+
+    public double getJitter() {
+      return jitter;
+    }
+
+    public void setJitter(double jitter) {
+      this.jitter = jitter;
+    }
+
+    public Duration getMaxAge() {
+      return maxAge;
+    }
+
+    public void setMaxAge(Duration maxAge) {
+      this.maxAge = maxAge;
+    }
+  }
+
+  /** The health indicator. */
+  public static class Health {
+
+    /** The indicator turns DOWN when the oldest pending event is older than this. */
+    private Duration maxPendingAge = OutboxDefaults.HEALTH_MAX_PENDING_AGE;
+
+    public Duration getMaxPendingAge() {
+      return maxPendingAge;
+    }
+
+    public void setMaxPendingAge(Duration maxPendingAge) {
+      this.maxPendingAge = maxPendingAge;
+    }
+  }
+}

@@ -1,0 +1,100 @@
+package dev.outbox.spring;
+
+import dev.outbox.Outbox;
+import dev.outbox.OutboxException;
+import dev.outbox.OutboxMessage;
+import dev.outbox.OutboxWriter;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.UUID;
+import javax.sql.DataSource;
+import org.springframework.jdbc.datasource.DataSourceUtils;
+import org.springframework.transaction.support.TransactionSynchronization;
+import org.springframework.transaction.support.TransactionSynchronizationManager;
+
+/**
+ * The injectable publisher. Writes on the connection of the caller's transaction (Spring JDBC or
+ * JPA on the same {@link DataSource}), and wakes the local relay once that transaction commits.
+ * Without an active transaction on that data source it fails instead of writing on its own.
+ */
+public final class SpringOutbox implements Outbox {
+
+  private final DataSource dataSource;
+  private final OutboxWriter writer;
+  private final Runnable afterCommit;
+
+  /**
+   * @param afterCommit run once after each committing transaction that wrote events (wakes the
+   *     relay); must not throw
+   */
+  public SpringOutbox(DataSource dataSource, OutboxWriter writer, Runnable afterCommit) {
+    this.dataSource = dataSource;
+    this.writer = writer;
+    this.afterCommit = afterCommit;
+  }
+
+  @Override
+  public List<UUID> publishAll(List<OutboxMessage> messages) {
+    if (messages.isEmpty()) {
+      return List.of();
+    }
+    requireTransaction();
+    Connection connection = DataSourceUtils.getConnection(dataSource);
+    try {
+      requireTransactional(connection);
+      List<UUID> ids = writer.write(connection, messages);
+      registerWakeUp();
+      return ids;
+    } finally {
+      DataSourceUtils.releaseConnection(connection, dataSource);
+    }
+  }
+
+  private void requireTransaction() {
+    if (!TransactionSynchronizationManager.isActualTransactionActive()) {
+      throw new OutboxException(
+          "No transaction is active: the outbox writes events only inside the business"
+              + " transaction. Call it from a @Transactional method (mind self-invocation, which"
+              + " bypasses the proxy) or use @PublishEvent, which starts one when needed.");
+    }
+    if (TransactionSynchronizationManager.getResource(dataSource) == null) {
+      throw new OutboxException(
+          "The active transaction is not bound to the outbox DataSource. The outbox must use the"
+              + " DataSource of the business transaction's transaction manager (JPA or JDBC);"
+              + " with several data sources, define the outbox beans for the right one.");
+    }
+  }
+
+  private static void requireTransactional(Connection connection) {
+    try {
+      if (connection.getAutoCommit()) {
+        throw new OutboxException(
+            "The connection of the active transaction is in auto-commit mode; the event would be"
+                + " written outside the business transaction.");
+      }
+    } catch (SQLException ex) {
+      throw new OutboxException("Could not inspect the transaction's connection", ex);
+    }
+  }
+
+  private void registerWakeUp() {
+    if (!TransactionSynchronizationManager.isSynchronizationActive()
+        || TransactionSynchronizationManager.hasResource(this)) {
+      return;
+    }
+    TransactionSynchronizationManager.bindResource(this, Boolean.TRUE);
+    TransactionSynchronizationManager.registerSynchronization(
+        new TransactionSynchronization() {
+          @Override
+          public void afterCommit() {
+            afterCommit.run();
+          }
+
+          @Override
+          public void afterCompletion(int status) {
+            TransactionSynchronizationManager.unbindResourceIfPossible(SpringOutbox.this);
+          }
+        });
+  }
+}

@@ -1,0 +1,3 @@
+package dev.outbox.spring.app;
+
+public record StockReserved(String sku, int quantity) {}
