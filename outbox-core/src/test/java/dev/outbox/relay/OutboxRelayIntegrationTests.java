@@ -1,0 +1,230 @@
+package dev.outbox.relay;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.outbox.HeaderCapture;
+import dev.outbox.OutboxEvent;
+import dev.outbox.OutboxMessage;
+import dev.outbox.OutboxWriter;
+import dev.outbox.store.OutboxSchema;
+import dev.outbox.store.PostgresOutboxRepository;
+import dev.outbox.store.TableName;
+import dev.outbox.test.TestPostgres;
+import java.sql.Connection;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.postgresql.ds.PGSimpleDataSource;
+
+/** The relay against the real PostgreSQL table, with a scripted transport. */
+class OutboxRelayIntegrationTests {
+
+  private final String schema = TestPostgres.get().createSchema("relay");
+  private final TableName table = TableName.of(schema, "outbox_event");
+  private final ScriptedTransport transport = new ScriptedTransport();
+  private PostgresOutboxRepository repository;
+  private OutboxWriter writer;
+  private OutboxRelay relay;
+
+  @BeforeEach
+  void setUp() {
+    OutboxSchema.create(TestPostgres.get().dataSource(), table);
+    repository = new PostgresOutboxRepository(TestPostgres.get().dataSource(), table);
+    writer =
+        new OutboxWriter(repository, Object::toString, HeaderCapture.none(), Clock.systemUTC());
+  }
+
+  @AfterEach
+  void tearDown() {
+    if (relay != null) {
+      relay.close();
+    }
+    TestPostgres.get().dropSchema(schema);
+  }
+
+  private OutboxRelay.Builder relayBuilder() {
+    return OutboxRelay.builder()
+        .repository(repository)
+        .transport(transport)
+        .pollInterval(Duration.ofMillis(50))
+        .publishTimeout(Duration.ofSeconds(10))
+        .retryPolicy(
+            RetryPolicy.defaults()
+                .withMaxAttempts(3)
+                .withInitialBackoff(Duration.ofMillis(100))
+                .withMaxBackoff(Duration.ofMillis(200)));
+  }
+
+  private List<UUID> write(List<OutboxMessage> messages) throws Exception {
+    try (Connection connection = TestPostgres.get().connect()) {
+      return writer.write(connection, messages);
+    }
+  }
+
+  private long rows() {
+    return TestPostgres.get().queryLong("SELECT count(*) FROM " + table);
+  }
+
+  @Test
+  void publishesEveryEventInKeyOrderAndDeletesThePublishedRows() throws Exception {
+    List<OutboxMessage> messages = new ArrayList<>();
+    for (int i = 0; i < 1200; i++) {
+      messages.add(OutboxMessage.of("orders", "key-" + (i % 10), "{\"n\":" + i + "}"));
+    }
+    List<UUID> ids = write(messages);
+
+    relay = relayBuilder().batchSize(250).build();
+    relay.start();
+
+    await().atMost(Duration.ofSeconds(30)).until(() -> transport.delivered().size() >= 1200);
+    await().atMost(Duration.ofSeconds(10)).until(() -> rows() == 0);
+    assertThat(transport.delivered())
+        .extracting(OutboxEvent::id)
+        .containsExactlyInAnyOrderElementsOf(ids);
+    for (int k = 0; k < 10; k++) {
+      String key = "key-" + k;
+      List<Long> sequences =
+          transport.delivered().stream()
+              .filter(e -> key.equals(e.key()))
+              .map(OutboxEvent::sequence)
+              .toList();
+      assertThat(sequences).as("write order of %s", key).isSorted().hasSize(120);
+    }
+  }
+
+  @Test
+  void transientFailureIsRetriedWithTheSameIdThenPublished() throws Exception {
+    transport.fail("flaky", 2, new IllegalStateException("broker busy"));
+    UUID id = write(List.of(OutboxMessage.of("flaky", "k", "{}"))).get(0);
+
+    relay = relayBuilder().build();
+    relay.start();
+
+    await().atMost(Duration.ofSeconds(10)).until(() -> transport.delivered().size() == 1);
+    assertThat(transport.attempts()).extracting(OutboxEvent::id).containsExactly(id, id, id);
+    assertThat(transport.delivered().get(0).attempts()).isEqualTo(2);
+    await().atMost(Duration.ofSeconds(5)).until(() -> rows() == 0);
+    assertThat(transport.deadLetters()).isEmpty();
+  }
+
+  @Test
+  void exhaustedRetriesMakeTheEventDeadAndDeadLetterIt() throws Exception {
+    transport.fail("down", 100, new IllegalStateException("no route"));
+    UUID id = write(List.of(OutboxMessage.of("down", "k", "{}"))).get(0);
+
+    relay = relayBuilder().build();
+    relay.start();
+
+    await().atMost(Duration.ofSeconds(10)).until(() -> repository.findDead(10).size() == 1);
+    var dead = repository.findDead(10).get(0);
+    assertThat(dead.event().id()).isEqualTo(id);
+    assertThat(dead.event().attempts()).isEqualTo(3);
+    assertThat(dead.lastError()).contains("IllegalStateException: no route");
+    assertThat(transport.attempts()).hasSize(3);
+    assertThat(transport.deadLetters())
+        .singleElement()
+        .satisfies(d -> assertThat(d.deadLetter().attempts()).isEqualTo(3));
+    assertThat(repository.stats().dead()).isEqualTo(1);
+  }
+
+  @Test
+  void nonRetryableFailureIsDeadLetteredAtOnce() throws Exception {
+    transport.fail("too-big", 100, new ScriptedTransport.Fatal("record too large"));
+    write(List.of(OutboxMessage.of("too-big", "k", "{}")));
+
+    relay = relayBuilder().build();
+    relay.start();
+
+    await().atMost(Duration.ofSeconds(10)).until(() -> repository.findDead(10).size() == 1);
+    assertThat(transport.attempts()).hasSize(1);
+    assertThat(repository.findDead(10).get(0).event().attempts()).isEqualTo(1);
+    assertThat(transport.deadLetters()).hasSize(1);
+  }
+
+  @Test
+  void aRetryingEventHoldsBackLaterEventsOfItsKeyButNotOtherKeys() throws Exception {
+    transport.fail("stuck", 1, new IllegalStateException("timeout"));
+    write(List.of(OutboxMessage.of("stuck", "k1", "{\"n\":1}")));
+    write(List.of(OutboxMessage.of("orders", "k1", "{\"n\":2}")));
+    write(List.of(OutboxMessage.of("orders", "k2", "{\"n\":3}")));
+
+    relay =
+        relayBuilder()
+            .retryPolicy(
+                RetryPolicy.defaults()
+                    .withInitialBackoff(Duration.ofSeconds(2))
+                    .withMaxBackoff(Duration.ofSeconds(2))
+                    .withJitter(0))
+            .build();
+    relay.start();
+
+    await().atMost(Duration.ofSeconds(5)).until(() -> transport.delivered().size() == 1);
+    assertThat(transport.delivered().get(0).key()).isEqualTo("k2");
+    await().atMost(Duration.ofSeconds(10)).until(() -> transport.delivered().size() == 3);
+    assertThat(transport.delivered())
+        .extracting(OutboxEvent::payload)
+        .containsExactly("{\"n\":3}", "{\"n\":1}", "{\"n\":2}");
+  }
+
+  @Test
+  void eventsOfACrashedRelayAreClaimedAgainWithTheSameIds() throws Exception {
+    List<UUID> ids =
+        write(
+            List.of(OutboxMessage.of("orders", "a", "{}"), OutboxMessage.of("orders", "b", "{}")));
+
+    // A relay that claimed the batch and died before completing it: its transaction ends
+    // unfinished.
+    var crashed = repository.claim(10);
+    assertThat(crashed.events()).hasSize(2);
+    try (var concurrent = repository.claim(10)) {
+      assertThat(concurrent.events()).as("rows are locked while claimed").isEmpty();
+    }
+    crashed.close();
+
+    relay = relayBuilder().build();
+    relay.start();
+    await().atMost(Duration.ofSeconds(10)).until(() -> transport.delivered().size() == 2);
+    assertThat(transport.delivered()).extracting(OutboxEvent::id).containsExactlyElementsOf(ids);
+  }
+
+  @Test
+  void survivesTheDatabaseGoingAwayAndResumes() throws Exception {
+    PGSimpleDataSource switchable = (PGSimpleDataSource) TestPostgres.get().dataSource();
+    int realPort = switchable.getPortNumbers()[0] == 0 ? 5432 : switchable.getPortNumbers()[0];
+    switchable.setPortNumbers(new int[] {1});
+    PostgresOutboxRepository unreachable = new PostgresOutboxRepository(switchable, table);
+    List<UUID> ids = write(List.of(OutboxMessage.of("orders", "x", "{}")));
+
+    relay = relayBuilder().repository(unreachable).maxErrorBackoff(Duration.ofMillis(200)).build();
+    relay.start();
+    await().atMost(Duration.ofSeconds(10)).until(() -> !relay.isHealthy());
+    assertThat(relay.lastFailure()).contains("Could not claim");
+    assertThat(rows()).isEqualTo(1);
+
+    switchable.setPortNumbers(new int[] {realPort});
+    await().atMost(Duration.ofSeconds(10)).until(() -> transport.delivered().size() == 1);
+    assertThat(transport.delivered().get(0).id()).isEqualTo(ids.get(0));
+    await().atMost(Duration.ofSeconds(5)).until(relay::isHealthy);
+  }
+
+  @Test
+  void replayedDeadEventIsPublishedAgainWithItsIdAndDiscardDeletesIt() throws Exception {
+    transport.fail("once-fatal", 1, new ScriptedTransport.Fatal("bad"));
+    UUID id = write(List.of(OutboxMessage.of("once-fatal", "k", "{}"))).get(0);
+    relay = relayBuilder().build();
+    relay.start();
+    await().atMost(Duration.ofSeconds(10)).until(() -> repository.findDead(10).size() == 1);
+
+    assertThat(repository.replay(id)).isTrue();
+    relay.wakeUp();
+    await().atMost(Duration.ofSeconds(10)).until(() -> transport.delivered().size() == 1);
+    assertThat(transport.delivered().get(0).id()).isEqualTo(id);
+    assertThat(repository.discard(id)).as("nothing dead left to discard").isFalse();
+  }
+}

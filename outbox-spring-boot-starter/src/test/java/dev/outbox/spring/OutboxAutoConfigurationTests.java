@@ -1,0 +1,127 @@
+package dev.outbox.spring;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.outbox.Outbox;
+import dev.outbox.relay.OutboxRelay;
+import dev.outbox.store.OutboxRepository;
+import dev.outbox.test.TestPostgres;
+import dev.outbox.transport.OutboxTransport;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicBoolean;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.test.context.FilteredClassLoader;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+
+class OutboxAutoConfigurationTests {
+
+  static final String SCHEMA = TestPostgres.get().createSchema("autoconfig");
+
+  @AfterAll
+  static void dropSchema() {
+    TestPostgres.get().dropSchema(SCHEMA);
+  }
+
+  private final ApplicationContextRunner runner =
+      new ApplicationContextRunner()
+          .withConfiguration(AutoConfigurations.of(OutboxAutoConfiguration.class))
+          .withPropertyValues("outbox.table.schema=" + SCHEMA);
+
+  private ApplicationContextRunner withDatabase() {
+    return runner.withBean(DataSource.class, () -> TestPostgres.get().dataSource());
+  }
+
+  @Test
+  void backsOffWithoutADataSource() {
+    runner.run(context -> assertThat(context).doesNotHaveBean(Outbox.class));
+  }
+
+  @Test
+  void backsOffWhenDisabled() {
+    withDatabase()
+        .withPropertyValues("outbox.enabled=false")
+        .run(context -> assertThat(context).doesNotHaveBean(Outbox.class));
+  }
+
+  @Test
+  void writesWithoutARelayWhenNoTransportIsPresent() {
+    withDatabase()
+        .run(
+            context -> {
+              assertThat(context).hasSingleBean(Outbox.class);
+              assertThat(context).hasSingleBean(OutboxRepository.class);
+              assertThat(context).doesNotHaveBean(OutboxRelay.class);
+            });
+  }
+
+  @Test
+  void buildsTheRelayFromTheTransportBean() {
+    withDatabase()
+        .withBean(OutboxTransport.class, RecordingTransport::new)
+        .run(context -> assertThat(context).hasSingleBean(OutboxRelay.class));
+  }
+
+  @Test
+  void noRelayWhenTheRelayIsDisabled() {
+    withDatabase()
+        .withBean(OutboxTransport.class, RecordingTransport::new)
+        .withPropertyValues("outbox.relay.enabled=false")
+        .run(context -> assertThat(context).doesNotHaveBean(OutboxRelay.class));
+  }
+
+  @Test
+  void backsOffWhenTheApplicationDefinesItsOwnOutbox() {
+    Outbox own = messages -> List.of(UUID.randomUUID());
+    withDatabase()
+        .withBean(Outbox.class, () -> own)
+        .run(context -> assertThat(context.getBean(Outbox.class)).isSameAs(own));
+  }
+
+  @Test
+  void appliesCustomizersToTheRelay() {
+    AtomicBoolean customized = new AtomicBoolean();
+    withDatabase()
+        .withBean(OutboxTransport.class, RecordingTransport::new)
+        .withBean(OutboxCustomizer.class, () -> relay -> customized.set(true))
+        .run(
+            context -> {
+              assertThat(context).hasSingleBean(OutboxRelay.class);
+              assertThat(customized).isTrue();
+            });
+  }
+
+  @Test
+  void registersMetricsWhenAMeterRegistryExists() {
+    withDatabase()
+        .withBean(MeterRegistry.class, SimpleMeterRegistry::new)
+        .run(
+            context -> {
+              assertThat(context).hasSingleBean(MicrometerRelayListener.class);
+              assertThat(context.getBean(MeterRegistry.class).find("outbox.events.pending").gauge())
+                  .isNotNull();
+            });
+  }
+
+  @Test
+  void startsWithoutMicrometerOrActuatorOnTheClasspath() {
+    withDatabase()
+        .withClassLoader(
+            new FilteredClassLoader(
+                "io.micrometer",
+                "org.springframework.boot.health",
+                "org.springframework.boot.actuate"))
+        .run(
+            context -> {
+              assertThat(context).hasNotFailed();
+              assertThat(context).doesNotHaveBean(MicrometerRelayListener.class);
+              assertThat(context).doesNotHaveBean(OutboxHealthIndicator.class);
+              assertThat(context).hasSingleBean(Outbox.class);
+            });
+  }
+}
