@@ -17,6 +17,7 @@ import dev.outbox.store.OutboxSchema;
 import dev.outbox.store.PostgresOutboxRepository;
 import dev.outbox.store.TableName;
 import dev.outbox.test.TestPostgres;
+import dev.outbox.transport.DeadLetter;
 import dev.outbox.transport.Failures;
 import java.sql.Connection;
 import java.time.Clock;
@@ -198,6 +199,29 @@ class KafkaOutboxTransportIntegrationTests {
         .containsEntry(DeadLetterHeaders.ORIGINAL_TOPIC, topic)
         .containsEntry(DeadLetterHeaders.ATTEMPTS, "1")
         .containsEntry(DeadLetterHeaders.ERROR_CLASS, RecordTooLargeException.class.getName());
+  }
+
+  @Test
+  void aDeadLetterTooLargeForKafkaIsSentWithoutItsPayload() throws Exception {
+    String topic = kafka.newTopic("huge-dlt");
+    String payload = "{\"blob\":\"" + "y".repeat(2 * 1024 * 1024) + "\"}";
+    OutboxEvent event =
+        new OutboxEvent(
+            EventIds.next(), 1, topic, "k", null, "Huge", 1, payload, Map.of(), Instant.now(), 4);
+
+    transport
+        .sendToDeadLetter(event, new DeadLetter("expired", "java.lang.IllegalStateException", 5))
+        .get(30, TimeUnit.SECONDS);
+
+    ConsumerRecord<String, String> deadLetter =
+        single(kafka.read(topic + "-dlt", 1, Duration.ofSeconds(30)));
+    assertThat(deadLetter.value()).isNull();
+    assertThat(TestKafka.headers(deadLetter))
+        .containsEntry("ce_id", event.id().toString())
+        .containsEntry(DeadLetterHeaders.PAYLOAD_OMITTED, "true")
+        .containsEntry(DeadLetterHeaders.ERROR, "expired")
+        .containsEntry(DeadLetterHeaders.ERROR_CLASS, "java.lang.IllegalStateException")
+        .containsEntry(DeadLetterHeaders.ATTEMPTS, "5");
   }
 
   @Test
