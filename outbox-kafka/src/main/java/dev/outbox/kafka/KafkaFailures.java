@@ -2,6 +2,7 @@ package dev.outbox.kafka;
 
 import dev.outbox.transport.Failures;
 import java.util.List;
+import org.apache.kafka.common.InvalidRecordException;
 import org.apache.kafka.common.errors.AuthenticationException;
 import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.InvalidConfigurationException;
@@ -15,15 +16,14 @@ import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.errors.UnsupportedCompressionTypeException;
 import org.apache.kafka.common.errors.UnsupportedForMessageFormatException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
-import org.apache.kafka.common.InvalidRecordException;
 import org.springframework.kafka.KafkaException;
 
 /**
- * Classifies send failures. A failure is retryable unless it is one that the same record sent
- * with the same configuration can never get past: the record or its batch is too large, it cannot
- * be serialized, the client may not write the topic, the topic name is invalid, or the broker
- * rejects the record or the request as such. Timeouts, disconnects, unknown topics (they may be
- * created later) and every other {@link RetriableException} are retryable, and so is anything not
+ * Classifies send failures. A failure is retryable unless it is one that the same record sent with
+ * the same configuration can never get past: the record or its batch is too large, it cannot be
+ * serialized, the client may not write the topic, the topic name is invalid, or the broker rejects
+ * the record or the request as such. Timeouts, disconnects, unknown topics (they may be created
+ * later) and every other {@link RetriableException} are retryable, and so is anything not
  * recognised: retries are bounded, and a wrong "retryable" costs a few attempts where a wrong "not
  * retryable" would dead-letter a deliverable event.
  */

@@ -10,8 +10,8 @@ public final class KafkaOutboxDefaults {
 
   /**
    * Appended to a topic name to name its dead-letter topic. The same suffix as Spring Kafka's
-   * {@code DeadLetterPublishingRecoverer} uses by default, so one dead-letter topic per topic serves
-   * both the outbox and the application's own listeners.
+   * {@code DeadLetterPublishingRecoverer} uses by default, so one dead-letter topic per topic
+   * serves both the outbox and the application's own listeners.
    */
   public static final String DEAD_LETTER_SUFFIX = "-dlt";
 

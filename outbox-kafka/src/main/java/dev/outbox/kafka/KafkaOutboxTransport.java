@@ -46,7 +46,8 @@ public final class KafkaOutboxTransport implements OutboxTransport, AutoCloseabl
    * A transport on a template the caller configured and owns (it is not closed by {@link
    * #close()}). The template's producer should use {@code acks=all} and idempotence.
    */
-  public KafkaOutboxTransport(KafkaTemplate<String, String> template, KafkaTransportOptions options) {
+  public KafkaOutboxTransport(
+      KafkaTemplate<String, String> template, KafkaTransportOptions options) {
     this(template, options, null);
   }
 

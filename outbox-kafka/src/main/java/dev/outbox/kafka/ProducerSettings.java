@@ -37,7 +37,8 @@ final class ProducerSettings {
     config.remove(ProducerConfig.RETRIES_CONFIG);
     config.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, KafkaOutboxDefaults.LINGER_MS);
     Object inFlight = config.get(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION);
-    if (inFlight != null && Integer.parseInt(inFlight.toString().trim()) > MAX_IN_FLIGHT_FOR_ORDER) {
+    if (inFlight != null
+        && Integer.parseInt(inFlight.toString().trim()) > MAX_IN_FLIGHT_FOR_ORDER) {
       config.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, MAX_IN_FLIGHT_FOR_ORDER);
     }
     Object clientId = config.get(ProducerConfig.CLIENT_ID_CONFIG);

@@ -83,7 +83,8 @@ class KafkaOutboxTransportIntegrationTests {
     TableName table = TableName.of(schema, "outbox_event");
     OutboxSchema.create(TestPostgres.get().dataSource(), table);
     repository = new PostgresOutboxRepository(TestPostgres.get().dataSource(), table);
-    writer = new OutboxWriter(repository, Object::toString, HeaderCapture.none(), Clock.systemUTC());
+    writer =
+        new OutboxWriter(repository, Object::toString, HeaderCapture.none(), Clock.systemUTC());
   }
 
   @AfterEach

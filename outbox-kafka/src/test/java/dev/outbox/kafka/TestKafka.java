@@ -64,7 +64,10 @@ final class TestKafka implements AutoCloseable {
     EmbeddedKafkaKraftBroker broker = newBroker();
     broker.brokerProperty(
         "listeners",
-        "EXTERNAL://localhost:0,CONTROLLER://localhost:0," + FIXED_LISTENER + "://127.0.0.1:" + port);
+        "EXTERNAL://localhost:0,CONTROLLER://localhost:0,"
+            + FIXED_LISTENER
+            + "://127.0.0.1:"
+            + port);
     broker.brokerProperty(
         "listener.security.protocol.map",
         "EXTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT," + FIXED_LISTENER + ":PLAINTEXT");

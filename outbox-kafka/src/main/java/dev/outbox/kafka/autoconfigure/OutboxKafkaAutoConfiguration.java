@@ -18,8 +18,8 @@ import org.springframework.kafka.core.ProducerFactory;
 
 /**
  * Registers a {@link KafkaOutboxTransport} built from Spring Boot's Kafka {@link ProducerFactory}
- * ({@code spring.kafka.*}), unless the application defines an {@link OutboxTransport} itself or sets
- * {@code outbox.kafka.enabled=false}.
+ * ({@code spring.kafka.*}), unless the application defines an {@link OutboxTransport} itself or
+ * sets {@code outbox.kafka.enabled=false}.
  */
 @AutoConfiguration(after = KafkaAutoConfiguration.class)
 @ConditionalOnClass(KafkaTemplate.class)
