@@ -1,0 +1,186 @@
+package dev.outbox.kafka;
+
+import dev.outbox.OutboxEvent;
+import dev.outbox.transport.DeadLetter;
+import dev.outbox.transport.OutboxTransport;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.kafka.core.DefaultKafkaProducerFactory;
+import org.springframework.kafka.core.KafkaTemplate;
+import org.springframework.kafka.core.ProducerFactory;
+
+/**
+ * Publishes outbox events to Kafka: the record key is the event key, the value the JSON payload,
+ * and the event attributes travel as CloudEvents binary-mode headers ({@link CloudEventHeaders}).
+ * Dead letters go to the topic name plus a suffix ({@code -dlt} by default) with {@link
+ * DeadLetterHeaders}.
+ *
+ * <p>Build it with {@link #create(ProducerFactory, KafkaTransportOptions)} from the application's
+ * producer factory (Spring Boot's, configured by {@code spring.kafka.*}): the transport makes a
+ * producer of its own from that configuration with {@code acks=all} and idempotence forced (see
+ * {@code docs/kafka.md}), and closes it in {@link #close()}.
+ *
+ * <p>Sends never wait for the broker: {@link #send} returns once the record is handed to the
+ * producer. A send failure is reported through the future, unwrapped to the Kafka client's own
+ * exception, so that logs, the outbox table and dead letters name the real cause.
+ */
+public final class KafkaOutboxTransport implements OutboxTransport, AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(KafkaOutboxTransport.class);
+
+  private final KafkaTemplate<String, String> template;
+  private final KafkaTransportOptions options;
+  private final @Nullable DefaultKafkaProducerFactory<String, String> ownedFactory;
+  private final UnavailableTopics unavailableTopics =
+      new UnavailableTopics(KafkaOutboxDefaults.UNAVAILABLE_TOPIC_QUIET_PERIOD);
+
+  /**
+   * A transport on a template the caller configured and owns (it is not closed by {@link
+   * #close()}). The template's producer should use {@code acks=all} and idempotence.
+   */
+  public KafkaOutboxTransport(
+      KafkaTemplate<String, String> template, KafkaTransportOptions options) {
+    this(template, options, null);
+  }
+
+  private KafkaOutboxTransport(
+      KafkaTemplate<String, String> template,
+      KafkaTransportOptions options,
+      @Nullable DefaultKafkaProducerFactory<String, String> ownedFactory) {
+    this.template = Objects.requireNonNull(template, "template");
+    this.options = Objects.requireNonNull(options, "options");
+    this.ownedFactory = ownedFactory;
+  }
+
+  /**
+   * A transport with a producer of its own, configured like {@code applicationFactory} (the same
+   * brokers, security and tuning) with the settings the outbox relies on forced.
+   */
+  public static KafkaOutboxTransport create(
+      ProducerFactory<?, ?> applicationFactory, KafkaTransportOptions options) {
+    Objects.requireNonNull(applicationFactory, "applicationFactory");
+    return create(applicationFactory.getConfigurationProperties(), options);
+  }
+
+  /**
+   * A transport with a producer of its own, configured from {@code producerConfig} (Kafka producer
+   * settings) with the settings the outbox relies on forced.
+   */
+  public static KafkaOutboxTransport create(
+      Map<String, Object> producerConfig, KafkaTransportOptions options) {
+    Map<String, Object> config = ProducerSettings.derive(producerConfig);
+    DefaultKafkaProducerFactory<String, String> factory =
+        new DefaultKafkaProducerFactory<>(config, new StringSerializer(), new StringSerializer());
+    KafkaTemplate<String, String> template = new KafkaTemplate<>(factory);
+    // The relay logs each failure once with the event id; the template would log it again.
+    template.setProducerListener(null);
+    return new KafkaOutboxTransport(template, options, factory);
+  }
+
+  /** The settings of the producer this transport sends with. */
+  public Map<String, Object> producerConfiguration() {
+    return template.getProducerFactory().getConfigurationProperties();
+  }
+
+  public KafkaTransportOptions options() {
+    return options;
+  }
+
+  @Override
+  public CompletableFuture<?> send(OutboxEvent event) {
+    Headers headers = CloudEventHeaders.of(event, options.source());
+    return send(
+        new ProducerRecord<>(event.destination(), null, event.key(), event.payload(), headers));
+  }
+
+  @Override
+  public CompletableFuture<?> sendToDeadLetter(OutboxEvent event, DeadLetter deadLetter) {
+    boolean omitPayload = KafkaFailures.isTooLarge(deadLetter.errorClass());
+    CompletableFuture<?> sent = send(deadLetterRecord(event, deadLetter, omitPayload));
+    if (omitPayload) {
+      return sent;
+    }
+    return sent.handle(
+            (result, failure) -> {
+              if (failure == null) {
+                return CompletableFuture.completedFuture(result);
+              }
+              if (KafkaFailures.isTooLarge(failure)) {
+                log.warn(
+                    "Dead letter of event {} is too large for {}; sending it without the payload,"
+                        + " which stays in the outbox table",
+                    event.id(),
+                    deadLetterDestination(event));
+                return send(deadLetterRecord(event, deadLetter, true));
+              }
+              return CompletableFuture.failedFuture(failure);
+            })
+        .thenCompose(future -> future);
+  }
+
+  private ProducerRecord<String, String> deadLetterRecord(
+      OutboxEvent event, DeadLetter deadLetter, boolean omitPayload) {
+    Headers headers = CloudEventHeaders.of(event, options.source());
+    CloudEventHeaders.add(headers, DeadLetterHeaders.ORIGINAL_TOPIC, event.destination());
+    CloudEventHeaders.add(headers, DeadLetterHeaders.ERROR, deadLetter.error());
+    CloudEventHeaders.add(headers, DeadLetterHeaders.ERROR_CLASS, deadLetter.errorClass());
+    CloudEventHeaders.add(
+        headers, DeadLetterHeaders.ATTEMPTS, Integer.toString(deadLetter.attempts()));
+    if (omitPayload) {
+      CloudEventHeaders.add(headers, DeadLetterHeaders.PAYLOAD_OMITTED, "true");
+    }
+    return new ProducerRecord<>(
+        deadLetterDestination(event),
+        null,
+        event.key(),
+        omitPayload ? null : event.payload(),
+        headers);
+  }
+
+  private CompletableFuture<?> send(ProducerRecord<String, String> record) {
+    TimeoutException quiet = unavailableTopics.check(record.topic());
+    if (quiet != null) {
+      return CompletableFuture.failedFuture(quiet);
+    }
+    try {
+      return template
+          .send(record)
+          .exceptionallyCompose(
+              failure -> CompletableFuture.failedFuture(KafkaFailures.unwrap(failure)));
+    } catch (RuntimeException ex) {
+      // The template throws when the producer fails the send at once: metadata or buffer space
+      // not available within max.block.ms, a record too large for max.request.size, ...
+      Throwable cause = KafkaFailures.unwrap(ex);
+      if (cause instanceof TimeoutException) {
+        unavailableTopics.markUnavailable(record.topic());
+      }
+      return CompletableFuture.failedFuture(cause);
+    }
+  }
+
+  @Override
+  public boolean isRetryable(Throwable failure) {
+    return KafkaFailures.isRetryable(failure);
+  }
+
+  @Override
+  public String deadLetterDestination(OutboxEvent event) {
+    return event.destination() + options.deadLetterSuffix();
+  }
+
+  /** Closes the producer this transport created; a template passed in is left alone. */
+  @Override
+  public void close() {
+    if (ownedFactory != null) {
+      ownedFactory.destroy();
+    }
+  }
+}

@@ -1,0 +1,202 @@
+package dev.outbox.kafka;
+
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.function.Predicate;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.jspecify.annotations.Nullable;
+import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
+
+/**
+ * A real KRaft Kafka broker in the test JVM, with automatic topic creation off (a send to a topic
+ * that does not exist fails), plus plain-client helpers to create topics and read records.
+ */
+final class TestKafka implements AutoCloseable {
+
+  /** How long a producer waits for metadata before a send fails: a missing topic fails fast. */
+  static final int MAX_BLOCK_MS = 2000;
+
+  private static final String FIXED_LISTENER = "FIXED";
+
+  private static final int PARTITIONS = 3;
+
+  private final EmbeddedKafkaKraftBroker broker;
+  private final String bootstrapServers;
+
+  private TestKafka(EmbeddedKafkaKraftBroker broker, String bootstrapServers) {
+    this.broker = broker;
+    this.bootstrapServers = bootstrapServers;
+  }
+
+  static TestKafka start() {
+    EmbeddedKafkaKraftBroker broker = newBroker();
+    broker.afterPropertiesSet();
+    return new TestKafka(broker, broker.getBrokersAsString());
+  }
+
+  /**
+   * A broker that clients reach at {@code 127.0.0.1:port}. The KRaft test cluster binds its own
+   * listeners to random ports ({@code kafkaPorts} is not supported for KRaft), so the fixed port is
+   * an additional listener, advertised as itself.
+   */
+  static TestKafka startOnPort(int port) {
+    EmbeddedKafkaKraftBroker broker = newBroker();
+    broker.brokerProperty(
+        "listeners",
+        "EXTERNAL://localhost:0,CONTROLLER://localhost:0,"
+            + FIXED_LISTENER
+            + "://127.0.0.1:"
+            + port);
+    broker.brokerProperty(
+        "listener.security.protocol.map",
+        "EXTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT," + FIXED_LISTENER + ":PLAINTEXT");
+    broker.afterPropertiesSet();
+    return new TestKafka(broker, "127.0.0.1:" + port);
+  }
+
+  private static EmbeddedKafkaKraftBroker newBroker() {
+    EmbeddedKafkaKraftBroker broker = new EmbeddedKafkaKraftBroker(1, 3);
+    broker.brokerProperty("auto.create.topics.enable", "false");
+    broker.brokerListProperty("outbox.test.kafka.bootstrap-servers");
+    return broker;
+  }
+
+  /** A port nothing listens on right now. */
+  static int freePort() {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
+    } catch (IOException ex) {
+      throw new UncheckedIOException(ex);
+    }
+  }
+
+  String bootstrapServers() {
+    return bootstrapServers;
+  }
+
+  /** Producer settings as an application would give them in {@code spring.kafka.*}. */
+  Map<String, Object> producerConfig() {
+    return producerConfig(bootstrapServers);
+  }
+
+  static Map<String, Object> producerConfig(String bootstrapServers) {
+    Map<String, Object> config = new HashMap<>();
+    config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    config.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, MAX_BLOCK_MS);
+    return config;
+  }
+
+  /** Creates a topic with a unique name starting with {@code prefix}, and its dead-letter topic. */
+  String newTopic(String prefix) {
+    String topic = prefix + "-" + UUID.randomUUID();
+    createTopics(topic, topic + KafkaOutboxDefaults.DEAD_LETTER_SUFFIX);
+    return topic;
+  }
+
+  void createTopics(String... topics) {
+    List<NewTopic> newTopics = new ArrayList<>();
+    for (String topic : topics) {
+      newTopics.add(new NewTopic(topic, PARTITIONS, (short) 1));
+    }
+    Properties config = new Properties();
+    config.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    try (Admin admin = Admin.create(config)) {
+      admin.createTopics(newTopics).all().get();
+      awaitLeaders(admin, topics);
+    } catch (Exception ex) {
+      throw new IllegalStateException("Could not create topics " + List.of(topics), ex);
+    }
+  }
+
+  /**
+   * Waits until every partition's leader serves requests. A produce request that reaches a fresh
+   * partition before its leader is ready fails with NOT_LEADER_OR_FOLLOWER; when later batches of
+   * the idempotent producer get in first, the retried one is rejected as out of order until the
+   * delivery timeout. Applications create their topics ahead of time; tests do it here.
+   */
+  private static void awaitLeaders(Admin admin, String... topics) {
+    Map<TopicPartition, OffsetSpec> partitions = new HashMap<>();
+    for (String topic : topics) {
+      for (int p = 0; p < PARTITIONS; p++) {
+        partitions.put(new TopicPartition(topic, p), OffsetSpec.latest());
+      }
+    }
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofMillis(50))
+        .ignoreExceptions()
+        .until(() -> admin.listOffsets(partitions).all().get().size() == partitions.size());
+  }
+
+  /**
+   * Reads {@code topic} from the beginning with a plain consumer until {@code done} holds for the
+   * records read, or {@code timeout} passes; returns what was read.
+   */
+  List<ConsumerRecord<String, String>> read(
+      String topic, Duration timeout, Predicate<List<ConsumerRecord<String, String>>> done) {
+    Properties config = new Properties();
+    config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
+    config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
+    config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    config.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 4 * 1024 * 1024);
+    List<ConsumerRecord<String, String>> records = new ArrayList<>();
+    try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(config)) {
+      List<TopicPartition> partitions =
+          consumer.partitionsFor(topic, timeout).stream()
+              .map(info -> new TopicPartition(topic, info.partition()))
+              .toList();
+      consumer.assign(partitions);
+      consumer.seekToBeginning(partitions);
+      long deadline = System.nanoTime() + timeout.toNanos();
+      while (!done.test(records) && System.nanoTime() < deadline) {
+        consumer.poll(Duration.ofMillis(200)).forEach(records::add);
+      }
+    }
+    return records;
+  }
+
+  /** Reads until {@code count} records were read or {@code timeout} passes. */
+  List<ConsumerRecord<String, String>> read(String topic, int count, Duration timeout) {
+    return read(topic, timeout, records -> records.size() >= count);
+  }
+
+  static @Nullable String header(ConsumerRecord<?, ?> record, String name) {
+    Header header = record.headers().lastHeader(name);
+    return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
+  }
+
+  static Map<String, String> headers(ConsumerRecord<?, ?> record) {
+    Map<String, String> headers = new HashMap<>();
+    for (Header header : record.headers()) {
+      headers.put(header.key(), new String(header.value(), StandardCharsets.UTF_8));
+    }
+    return headers;
+  }
+
+  @Override
+  public void close() {
+    broker.destroy();
+  }
+}
