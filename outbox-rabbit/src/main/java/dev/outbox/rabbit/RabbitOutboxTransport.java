@@ -8,12 +8,17 @@ import java.time.Clock;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.ShutdownSignalException;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.amqp.core.Message;
 import org.springframework.amqp.core.ReturnedMessage;
+import org.springframework.amqp.rabbit.connection.ChannelProxy;
 import org.springframework.amqp.rabbit.connection.ConnectionFactory;
 import org.springframework.amqp.rabbit.connection.CorrelationData;
+import org.springframework.amqp.rabbit.connection.PublisherCallbackChannel;
 import org.springframework.amqp.rabbit.core.RabbitTemplate;
 
 /**
@@ -120,8 +125,20 @@ public final class RabbitOutboxTransport implements OutboxTransport {
     CorrelationData correlation =
         new CorrelationData(
             message.getMessageProperties().getMessageId() + "/" + correlations.incrementAndGet());
+    Channel channel;
     try {
-      template.send(destination.exchange(), destination.routingKey(), message, correlation);
+      channel =
+          template.execute(
+              proxy -> {
+                template.doSend(
+                    proxy,
+                    destination.exchange(),
+                    destination.routingKey(),
+                    message,
+                    true,
+                    correlation);
+                return physical(proxy);
+              });
     } catch (RuntimeException ex) {
       return CompletableFuture.failedFuture(ex);
     }
@@ -135,10 +152,38 @@ public final class RabbitOutboxTransport implements OutboxTransport {
                     destination, returned.getReplyCode(), returned.getReplyText());
               }
               if (!confirm.ack()) {
-                throw RabbitPublishException.nacked(destination, confirm.reason());
+                throw RabbitPublishException.nacked(
+                    destination, nackCause(confirm.reason(), channel));
               }
               return null;
             });
+  }
+
+  /** The AMQP channel under Spring's cached-channel proxy and confirm wrapper. */
+  private static Channel physical(Channel channel) {
+    Channel current = channel;
+    if (current instanceof ChannelProxy proxy) {
+      current = proxy.getTargetChannel();
+    }
+    if (current instanceof PublisherCallbackChannel callbackChannel) {
+      current = callbackChannel.getDelegate();
+    }
+    return current;
+  }
+
+  /**
+   * The nack reason, completed with the broker's reason for closing the channel: Spring AMQP may
+   * report a channel the broker closed (e.g. access refused) as closed by the application.
+   */
+  private static @Nullable String nackCause(@Nullable String reason, @Nullable Channel channel) {
+    if (RabbitPublishException.replyCodeIn(reason) != 0 || channel == null) {
+      return reason;
+    }
+    ShutdownSignalException closed = channel.getCloseReason();
+    if (closed == null || closed.getMessage() == null) {
+      return reason;
+    }
+    return (reason == null ? "" : reason + "; ") + "channel closed: " + closed.getMessage();
   }
 
   @Override

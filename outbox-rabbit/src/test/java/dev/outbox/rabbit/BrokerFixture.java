@@ -93,6 +93,11 @@ final class BrokerFixture implements AutoCloseable {
 
   record Route(String exchange, String queue) {}
 
+  /** Binds {@code queue} to {@code exchange} with {@code #}. */
+  void channelBind(String queue, String exchange) {
+    call(() -> channel.queueBind(queue, exchange, "#"));
+  }
+
   /** Messages in {@code queue} now. */
   long depth(String queue) {
     return call(() -> channel.queueDeclarePassive(queue).getMessageCount());
