@@ -15,10 +15,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.amqp.core.Message;
 import org.springframework.amqp.core.ReturnedMessage;
-import org.springframework.amqp.rabbit.connection.ChannelProxy;
 import org.springframework.amqp.rabbit.connection.ConnectionFactory;
 import org.springframework.amqp.rabbit.connection.CorrelationData;
-import org.springframework.amqp.rabbit.connection.PublisherCallbackChannel;
 import org.springframework.amqp.rabbit.core.RabbitTemplate;
 
 /**
@@ -35,14 +33,14 @@ import org.springframework.amqp.rabbit.core.RabbitTemplate;
  * ({@code spring.rabbitmq.publisher-confirm-type=correlated}, {@code
  * spring.rabbitmq.publisher-returns=true}); the constructor rejects one that does not.
  */
-public final class RabbitOutboxTransport implements OutboxTransport {
+public final class RabbitOutboxTransport implements OutboxTransport, AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(RabbitOutboxTransport.class);
 
-  private final RabbitTemplate template;
   private final RabbitOutboxOptions options;
   private final RabbitMessages messages;
   private final Clock clock;
+  private final PublishingChannel publishing;
   private final AtomicLong correlations = new AtomicLong();
 
   public RabbitOutboxTransport(ConnectionFactory connectionFactory, RabbitOutboxOptions options) {
@@ -56,9 +54,9 @@ public final class RabbitOutboxTransport implements OutboxTransport {
     this.clock = Objects.requireNonNull(clock, "clock");
     requireConfirmsAndReturns(connectionFactory);
     this.messages = new RabbitMessages(options.source());
-    this.template = new RabbitTemplate(connectionFactory);
-    this.template.setMandatory(true);
-    this.template.setReturnsCallback(
+    RabbitTemplate template = new RabbitTemplate(connectionFactory);
+    template.setMandatory(true);
+    template.setReturnsCallback(
         returned ->
             log.debug(
                 "Message {} returned by {} ({} {})",
@@ -66,6 +64,7 @@ public final class RabbitOutboxTransport implements OutboxTransport {
                 returned.getExchange(),
                 returned.getReplyCode(),
                 returned.getReplyText()));
+    this.publishing = new PublishingChannel(connectionFactory, template);
   }
 
   /**
@@ -128,17 +127,8 @@ public final class RabbitOutboxTransport implements OutboxTransport {
     Channel channel;
     try {
       channel =
-          template.execute(
-              proxy -> {
-                template.doSend(
-                    proxy,
-                    destination.exchange(),
-                    destination.routingKey(),
-                    message,
-                    true,
-                    correlation);
-                return physical(proxy);
-              });
+          publishing.publish(
+              destination.exchange(), destination.routingKey(), message, correlation);
     } catch (RuntimeException ex) {
       return CompletableFuture.failedFuture(ex);
     }
@@ -157,18 +147,6 @@ public final class RabbitOutboxTransport implements OutboxTransport {
               }
               return null;
             });
-  }
-
-  /** The AMQP channel under Spring's cached-channel proxy and confirm wrapper. */
-  private static Channel physical(Channel channel) {
-    Channel current = channel;
-    if (current instanceof ChannelProxy proxy) {
-      current = proxy.getTargetChannel();
-    }
-    if (current instanceof PublisherCallbackChannel callbackChannel) {
-      current = callbackChannel.getDelegate();
-    }
-    return current;
   }
 
   /**
@@ -194,6 +172,12 @@ public final class RabbitOutboxTransport implements OutboxTransport {
   @Override
   public String deadLetterDestination(OutboxEvent event) {
     return options.deadLetterExchange();
+  }
+
+  /** Closes the publishing channel; messages still unconfirmed fail. */
+  @Override
+  public void close() {
+    publishing.close();
   }
 
   /** The settings this transport was built with. */
