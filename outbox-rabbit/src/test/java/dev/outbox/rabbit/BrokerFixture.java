@@ -22,8 +22,9 @@ final class BrokerFixture implements AutoCloseable {
 
   private final TestRabbit rabbit = TestRabbit.get();
   private final String virtualHost;
-  private final Connection connection;
-  private final Channel channel;
+  private final com.rabbitmq.client.ConnectionFactory clientFactory;
+  private Connection connection;
+  private Channel channel;
   private final List<String> exchanges = new ArrayList<>();
   private final List<String> queues = new ArrayList<>();
   private final List<CachingConnectionFactory> factories = new ArrayList<>();
@@ -34,10 +35,14 @@ final class BrokerFixture implements AutoCloseable {
 
   BrokerFixture(String virtualHost) {
     this.virtualHost = virtualHost;
+    this.clientFactory = rabbit.connectionFactory();
+    clientFactory.setVirtualHost(virtualHost);
+    reconnect();
+  }
+
+  private void reconnect() {
     try {
-      com.rabbitmq.client.ConnectionFactory factory = rabbit.connectionFactory();
-      factory.setVirtualHost(virtualHost);
-      connection = factory.newConnection("outbox-test-reader");
+      connection = clientFactory.newConnection("outbox-test-reader");
       channel = connection.createChannel();
     } catch (IOException | TimeoutException ex) {
       throw new IllegalStateException("RabbitMQ does not answer: " + ex.getMessage(), ex);
@@ -66,7 +71,7 @@ final class BrokerFixture implements AutoCloseable {
   /** Declares a topic exchange with nothing bound to it: every publish to it is unroutable. */
   String unboundExchange(String prefix) {
     String exchange = TestRabbit.uniqueName(prefix);
-    call(() -> channel.exchangeDeclare(exchange, "topic", true));
+    call(() -> channel().exchangeDeclare(exchange, "topic", true));
     exchanges.add(exchange);
     return exchange;
   }
@@ -78,7 +83,7 @@ final class BrokerFixture implements AutoCloseable {
 
   String queue(String prefix, Map<String, Object> arguments) {
     String queue = TestRabbit.uniqueName(prefix);
-    call(() -> channel.queueDeclare(queue, true, false, false, arguments));
+    call(() -> channel().queueDeclare(queue, true, false, false, arguments));
     queues.add(queue);
     return queue;
   }
@@ -87,7 +92,7 @@ final class BrokerFixture implements AutoCloseable {
   Route route(String prefix, String bindingKey) {
     String exchange = unboundExchange(prefix);
     String queue = queue(prefix);
-    call(() -> channel.queueBind(queue, exchange, bindingKey));
+    call(() -> channel().queueBind(queue, exchange, bindingKey));
     return new Route(exchange, queue);
   }
 
@@ -95,12 +100,12 @@ final class BrokerFixture implements AutoCloseable {
 
   /** Binds {@code queue} to {@code exchange} with {@code #}. */
   void channelBind(String queue, String exchange) {
-    call(() -> channel.queueBind(queue, exchange, "#"));
+    call(() -> channel().queueBind(queue, exchange, "#"));
   }
 
   /** Messages in {@code queue} now. */
   long depth(String queue) {
-    return call(() -> channel.queueDeclarePassive(queue).getMessageCount());
+    return call(() -> channel().queueDeclarePassive(queue).getMessageCount());
   }
 
   /** Takes {@code count} messages off {@code queue}, waiting up to {@code timeout} for them. */
@@ -112,7 +117,7 @@ final class BrokerFixture implements AutoCloseable {
         .until(
             () -> {
               GetResponse response;
-              while (taken.size() < count && (response = channel.basicGet(queue, true)) != null) {
+              while (taken.size() < count && (response = channel().basicGet(queue, true)) != null) {
                 taken.add(response);
               }
               return taken.size() >= count;
@@ -124,19 +129,30 @@ final class BrokerFixture implements AutoCloseable {
   List<GetResponse> drain(String queue) {
     List<GetResponse> taken = new ArrayList<>();
     GetResponse response;
-    while ((response = call(() -> channel.basicGet(queue, true))) != null) {
+    while ((response = call(() -> channel().basicGet(queue, true))) != null) {
       taken.add(response);
     }
     return taken;
   }
 
+  /** The reader's channel, reopened if the broker closed it or its connection. */
   Channel channel() {
+    if (!connection.isOpen()) {
+      reconnect();
+    } else if (!channel.isOpen()) {
+      try {
+        channel = connection.createChannel();
+      } catch (IOException ex) {
+        throw new IllegalStateException(ex.getMessage(), ex);
+      }
+    }
     return channel;
   }
 
   @Override
   public void close() {
     factories.forEach(CachingConnectionFactory::destroy);
+    channel();
     try (Channel cleanup = connection.createChannel()) {
       for (String queue : queues) {
         cleanup.queueDelete(queue);
