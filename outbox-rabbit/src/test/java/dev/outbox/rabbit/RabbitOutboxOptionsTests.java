@@ -19,6 +19,33 @@ class RabbitOutboxOptionsTests {
   }
 
   @Test
+  void generatedMetadataDocumentsTheDefaultsTheCodeUses() throws Exception {
+    String metadata;
+    try (var in =
+        getClass().getResourceAsStream("/META-INF/spring-configuration-metadata.json")) {
+      metadata = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    assertThat(defaultOf(metadata, "outbox.rabbit.dead-letter-exchange"))
+        .isEqualTo(RabbitOutboxOptions.DEFAULT_DEAD_LETTER_EXCHANGE);
+    assertThat(defaultOf(metadata, "outbox.rabbit.dead-letter-queue"))
+        .isEqualTo(RabbitOutboxOptions.DEFAULT_DEAD_LETTER_QUEUE);
+    assertThat(defaultOf(metadata, "outbox.rabbit.default-routing-key"))
+        .isEqualToIgnoringCase(RabbitOutboxOptions.DEFAULT_ROUTING_KEY.name());
+  }
+
+  private static String defaultOf(String metadata, String property) {
+    var matcher =
+        java.util.regex.Pattern.compile(
+                "\"name\"\\s*:\\s*\""
+                    + java.util.regex.Pattern.quote(property)
+                    + "\"[^}]*?\"defaultValue\"\\s*:\\s*\"([^\"]*)\"")
+            .matcher(metadata);
+    assertThat(matcher.find()).as("default of %s in metadata", property).isTrue();
+    return matcher.group(1);
+  }
+
+  @Test
   void withMethodsChangeOneSetting() {
     RabbitOutboxOptions options =
         RabbitOutboxOptions.defaults()
