@@ -1,8 +1,10 @@
 package dev.outbox.rabbit;
 
 import com.rabbitmq.client.Channel;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import org.jspecify.annotations.Nullable;
+import org.springframework.amqp.AmqpConnectException;
 import org.springframework.amqp.core.Message;
 import org.springframework.amqp.rabbit.connection.ChannelProxy;
 import org.springframework.amqp.rabbit.connection.ConnectionFactory;
@@ -19,15 +21,25 @@ import org.springframework.amqp.rabbit.core.RabbitTemplate;
  * new channel whenever confirms lag, and messages sent one after the other could travel on
  * different channels. Holding one channel keeps publishing cheap and ordered. When the channel or
  * its connection closes, its unconfirmed messages are nacked by Spring AMQP and the next publish
- * opens a new channel (and, if needed, a new connection).
+ * opens a new channel (and, if needed, a new connection). While the broker cannot be reached,
+ * one send per second tries to connect and the others fail at once, so a batch does not wait for
+ * one connection timeout per message.
  */
 final class PublishingChannel implements AutoCloseable {
+
+  /**
+   * After a failed connection attempt, sends fail at once for this long instead of each waiting
+   * for its own attempt (which can take the whole connection timeout).
+   */
+  private static final long RECONNECT_PAUSE_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   private final ConnectionFactory connectionFactory;
   private final RabbitTemplate template;
   private final ReentrantLock lock = new ReentrantLock();
   private @Nullable Channel channel;
   private boolean closed;
+  private @Nullable RuntimeException lastConnectFailure;
+  private long lastConnectFailureNanos;
 
   PublishingChannel(ConnectionFactory connectionFactory, RabbitTemplate template) {
     this.connectionFactory = connectionFactory;
@@ -62,7 +74,19 @@ final class PublishingChannel implements AutoCloseable {
     }
     channel = null;
     RabbitUtils.closeChannel(current);
-    current = connectionFactory.createConnection().createChannel(false);
+    RuntimeException recent = lastConnectFailure;
+    if (recent != null && System.nanoTime() - lastConnectFailureNanos < RECONNECT_PAUSE_NANOS) {
+      throw new AmqpConnectException(
+          "RabbitMQ could not be reached moments ago: " + recent.getMessage(), recent);
+    }
+    try {
+      current = connectionFactory.createConnection().createChannel(false);
+    } catch (RuntimeException ex) {
+      lastConnectFailure = ex;
+      lastConnectFailureNanos = System.nanoTime();
+      throw ex;
+    }
+    lastConnectFailure = null;
     template.addListener(current);
     channel = current;
     return current;
