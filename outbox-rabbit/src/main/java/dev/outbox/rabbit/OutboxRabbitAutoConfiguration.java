@@ -36,12 +36,16 @@ public class OutboxRabbitAutoConfiguration {
       OutboxRabbitProperties properties,
       Environment environment) {
     return new RabbitOutboxTransport(
-        connectionFactory, properties.toOptions(environment.getProperty("spring.application.name")));
+        connectionFactory,
+        properties.toOptions(environment.getProperty("spring.application.name")));
   }
 
   /** The dead-letter exchange and queue, declared by Spring Boot's {@code AmqpAdmin}. */
   @Bean
-  @ConditionalOnProperty(prefix = "outbox.rabbit", name = "declare-dead-letter", havingValue = "true")
+  @ConditionalOnProperty(
+      prefix = "outbox.rabbit",
+      name = "declare-dead-letter",
+      havingValue = "true")
   Declarables outboxDeadLetterTopology(OutboxRabbitProperties properties) {
     TopicExchange exchange = new TopicExchange(properties.getDeadLetterExchange(), true, false);
     Queue queue = QueueBuilder.durable(properties.getDeadLetterQueue()).build();

@@ -20,8 +20,8 @@ public class OutboxRabbitProperties {
   private @Nullable String source;
 
   /**
-   * Routing key for destinations that name only an exchange: the event type (TYPE) or the event
-   * key (KEY, falling back to the type for unkeyed events).
+   * Routing key for destinations that name only an exchange: the event type (TYPE) or the event key
+   * (KEY, falling back to the type for unkeyed events).
    */
   private RoutingKeySource defaultRoutingKey = RabbitOutboxOptions.DEFAULT_ROUTING_KEY;
 

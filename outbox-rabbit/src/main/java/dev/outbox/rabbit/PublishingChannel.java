@@ -21,15 +21,15 @@ import org.springframework.amqp.rabbit.core.RabbitTemplate;
  * new channel whenever confirms lag, and messages sent one after the other could travel on
  * different channels. Holding one channel keeps publishing cheap and ordered. When the channel or
  * its connection closes, its unconfirmed messages are nacked by Spring AMQP and the next publish
- * opens a new channel (and, if needed, a new connection). While the broker cannot be reached,
- * one send per second tries to connect and the others fail at once, so a batch does not wait for
- * one connection timeout per message.
+ * opens a new channel (and, if needed, a new connection). While the broker cannot be reached, one
+ * send per second tries to connect and the others fail at once, so a batch does not wait for one
+ * connection timeout per message.
  */
 final class PublishingChannel implements AutoCloseable {
 
   /**
-   * After a failed connection attempt, sends fail at once for this long instead of each waiting
-   * for its own attempt (which can take the whole connection timeout).
+   * After a failed connection attempt, sends fail at once for this long instead of each waiting for
+   * its own attempt (which can take the whole connection timeout).
    */
   private static final long RECONNECT_PAUSE_NANOS = TimeUnit.SECONDS.toNanos(1);
 

@@ -62,8 +62,7 @@ class RabbitFailureClassifierTests {
     assertThat(
             RabbitFailureClassifier.isRetryable(
                 RabbitPublishException.nacked(
-                    ORDERS,
-                    channelClosed(406, "PRECONDITION_FAILED - message size").getMessage())))
+                    ORDERS, channelClosed(406, "PRECONDITION_FAILED - message size").getMessage())))
         .isFalse();
     assertThat(
             RabbitFailureClassifier.isRetryable(

@@ -21,8 +21,7 @@ class RabbitOutboxOptionsTests {
   @Test
   void generatedMetadataDocumentsTheDefaultsTheCodeUses() throws Exception {
     String metadata;
-    try (var in =
-        getClass().getResourceAsStream("/META-INF/spring-configuration-metadata.json")) {
+    try (var in = getClass().getResourceAsStream("/META-INF/spring-configuration-metadata.json")) {
       metadata = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
     }
 

@@ -176,8 +176,7 @@ class RabbitOutboxTransportIntegrationTests {
   @Test
   void messageRejectedByTheBrokerFailsRetryably() {
     String exchange = broker.unboundExchange("full");
-    String full =
-        broker.queue("full", Map.of("x-max-length", 0, "x-overflow", "reject-publish"));
+    String full = broker.queue("full", Map.of("x-max-length", 0, "x-overflow", "reject-publish"));
     broker.channelBind(full, exchange);
 
     Throwable failure = failureOf(event(exchange, "order-7"));

@@ -53,8 +53,7 @@ class RabbitOutboxTransportTests {
       }
 
       for (CompletableFuture<?> send : sends) {
-        Throwable failure =
-            Failures.unwrap(catchThrowable(() -> send.get(10, TimeUnit.SECONDS)));
+        Throwable failure = Failures.unwrap(catchThrowable(() -> send.get(10, TimeUnit.SECONDS)));
         assertThat(failure).isInstanceOf(AmqpConnectException.class);
         assertThat(transport.isRetryable(failure)).isTrue();
       }
