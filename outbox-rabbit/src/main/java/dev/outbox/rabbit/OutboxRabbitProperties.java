@@ -1,0 +1,99 @@
+package dev.outbox.rabbit;
+
+import org.jspecify.annotations.Nullable;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+
+/**
+ * {@code outbox.rabbit.*}: how events are published to RabbitMQ. The connection itself is Spring
+ * Boot's {@code spring.rabbitmq.*}.
+ */
+@ConfigurationProperties("outbox.rabbit")
+public class OutboxRabbitProperties {
+
+  /** Whether to publish the outbox to RabbitMQ. */
+  private boolean enabled = true;
+
+  /**
+   * CloudEvents source and AMQP app_id of every message. Defaults to spring.application.name, or
+   * "outbox" when that is not set either.
+   */
+  private @Nullable String source;
+
+  /**
+   * Routing key for destinations that name only an exchange: the event type (TYPE) or the event key
+   * (KEY, falling back to the type for unkeyed events).
+   */
+  private RoutingKeySource defaultRoutingKey = RabbitOutboxOptions.DEFAULT_ROUTING_KEY;
+
+  /** Exchange to which exhausted and non-retryable events are published. */
+  private String deadLetterExchange = RabbitOutboxOptions.DEFAULT_DEAD_LETTER_EXCHANGE;
+
+  /** Queue bound to the dead-letter exchange when declare-dead-letter is true. */
+  private String deadLetterQueue = RabbitOutboxOptions.DEFAULT_DEAD_LETTER_QUEUE;
+
+  /**
+   * Whether to declare the dead-letter exchange (durable topic) and queue (durable, bound with
+   * "#"). Needs Spring Boot's AmqpAdmin (spring.rabbitmq.dynamic=true, the default).
+   */
+  private boolean declareDeadLetter = false;
+
+  public boolean isEnabled() {
+    return enabled;
+  }
+
+  public void setEnabled(boolean enabled) {
+    this.enabled = enabled;
+  }
+
+  public @Nullable String getSource() {
+    return source;
+  }
+
+  public void setSource(@Nullable String source) {
+    this.source = source;
+  }
+
+  public RoutingKeySource getDefaultRoutingKey() {
+    return defaultRoutingKey;
+  }
+
+  public void setDefaultRoutingKey(RoutingKeySource defaultRoutingKey) {
+    this.defaultRoutingKey = defaultRoutingKey;
+  }
+
+  public String getDeadLetterExchange() {
+    return deadLetterExchange;
+  }
+
+  public void setDeadLetterExchange(String deadLetterExchange) {
+    this.deadLetterExchange = deadLetterExchange;
+  }
+
+  public String getDeadLetterQueue() {
+    return deadLetterQueue;
+  }
+
+  public void setDeadLetterQueue(String deadLetterQueue) {
+    this.deadLetterQueue = deadLetterQueue;
+  }
+
+  public boolean isDeclareDeadLetter() {
+    return declareDeadLetter;
+  }
+
+  public void setDeclareDeadLetter(boolean declareDeadLetter) {
+    this.declareDeadLetter = declareDeadLetter;
+  }
+
+  /** The transport options these properties describe. */
+  RabbitOutboxOptions toOptions(@Nullable String applicationName) {
+    String resolvedSource = source;
+    if (resolvedSource == null || resolvedSource.isBlank()) {
+      resolvedSource =
+          applicationName == null || applicationName.isBlank()
+              ? RabbitOutboxOptions.DEFAULT_SOURCE
+              : applicationName;
+    }
+    return new RabbitOutboxOptions(resolvedSource, defaultRoutingKey, deadLetterExchange);
+  }
+}

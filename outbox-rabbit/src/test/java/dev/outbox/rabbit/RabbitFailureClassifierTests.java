@@ -1,0 +1,100 @@
+package dev.outbox.rabbit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.rabbitmq.client.ShutdownSignalException;
+import com.rabbitmq.client.impl.AMQImpl;
+import java.io.IOException;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeoutException;
+import org.junit.jupiter.api.Test;
+import org.springframework.amqp.AmqpAuthenticationException;
+import org.springframework.amqp.AmqpConnectException;
+import org.springframework.amqp.AmqpIOException;
+import org.springframework.amqp.support.converter.MessageConversionException;
+
+class RabbitFailureClassifierTests {
+
+  private static final RabbitDestination ORDERS = new RabbitDestination("orders", "OrderPlaced");
+
+  private static ShutdownSignalException channelClosed(int code, String text) {
+    return new ShutdownSignalException(
+        false, false, new AMQImpl.Channel.Close(code, text, 60, 40), null);
+  }
+
+  @Test
+  void returnsAreRetryable() {
+    assertThat(
+            RabbitFailureClassifier.isRetryable(
+                RabbitPublishException.returned(ORDERS, 312, "NO_ROUTE")))
+        .isTrue();
+  }
+
+  @Test
+  void nacksAreRetryable() {
+    assertThat(RabbitFailureClassifier.isRetryable(RabbitPublishException.nacked(ORDERS, null)))
+        .isTrue();
+    assertThat(
+            RabbitFailureClassifier.isRetryable(
+                RabbitPublishException.nacked(
+                    ORDERS,
+                    "connection error; protocol method: #method<connection.close>(reply-code=320,"
+                        + " reply-text=CONNECTION_FORCED)")))
+        .isTrue();
+  }
+
+  @Test
+  void missingExchangeIsRetryable() {
+    assertThat(
+            RabbitFailureClassifier.isRetryable(
+                RabbitPublishException.nacked(
+                    ORDERS, channelClosed(404, "NOT_FOUND - no exchange").getMessage())))
+        .isTrue();
+  }
+
+  @Test
+  void accessRefusedAndMessageTooLargeAreNotRetryable() {
+    assertThat(
+            RabbitFailureClassifier.isRetryable(
+                RabbitPublishException.nacked(
+                    ORDERS, channelClosed(403, "ACCESS_REFUSED").getMessage())))
+        .isFalse();
+    assertThat(
+            RabbitFailureClassifier.isRetryable(
+                RabbitPublishException.nacked(
+                    ORDERS, channelClosed(406, "PRECONDITION_FAILED - message size").getMessage())))
+        .isFalse();
+    assertThat(
+            RabbitFailureClassifier.isRetryable(
+                new AmqpIOException(new IOException(channelClosed(403, "ACCESS_REFUSED")))))
+        .isFalse();
+  }
+
+  @Test
+  void wrappedFailuresAreUnwrapped() {
+    assertThat(
+            RabbitFailureClassifier.isRetryable(
+                new CompletionException(
+                    RabbitPublishException.invalidDestination(":", "names nothing"))))
+        .isFalse();
+  }
+
+  @Test
+  void conversionErrorsAreNotRetryable() {
+    assertThat(RabbitFailureClassifier.isRetryable(new MessageConversionException("bad")))
+        .isFalse();
+  }
+
+  @Test
+  void connectionFailuresAndTimeoutsAreRetryable() {
+    assertThat(
+            RabbitFailureClassifier.isRetryable(
+                new AmqpConnectException(new java.net.ConnectException("refused"))))
+        .isTrue();
+    assertThat(RabbitFailureClassifier.isRetryable(new TimeoutException("no ack"))).isTrue();
+    assertThat(
+            RabbitFailureClassifier.isRetryable(
+                new AmqpAuthenticationException(new RuntimeException("bad password"))))
+        .isTrue();
+  }
+}

@@ -1,0 +1,68 @@
+package dev.outbox.rabbit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import org.junit.jupiter.api.Test;
+
+class RabbitOutboxOptionsTests {
+
+  @Test
+  void defaultsAreTheDocumentedConstants() {
+    RabbitOutboxOptions defaults = RabbitOutboxOptions.defaults();
+
+    assertThat(defaults.source()).isEqualTo("outbox");
+    assertThat(defaults.defaultRoutingKey()).isEqualTo(RoutingKeySource.TYPE);
+    assertThat(defaults.deadLetterExchange()).isEqualTo("outbox.dlx");
+    assertThat(new OutboxRabbitProperties().toOptions(null)).isEqualTo(defaults);
+    assertThat(new OutboxRabbitProperties().getDeadLetterQueue()).isEqualTo("outbox.dlq");
+  }
+
+  @Test
+  void generatedMetadataDocumentsTheDefaultsTheCodeUses() throws Exception {
+    String metadata;
+    try (var in = getClass().getResourceAsStream("/META-INF/spring-configuration-metadata.json")) {
+      metadata = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    assertThat(defaultOf(metadata, "outbox.rabbit.dead-letter-exchange"))
+        .isEqualTo(RabbitOutboxOptions.DEFAULT_DEAD_LETTER_EXCHANGE);
+    assertThat(defaultOf(metadata, "outbox.rabbit.dead-letter-queue"))
+        .isEqualTo(RabbitOutboxOptions.DEFAULT_DEAD_LETTER_QUEUE);
+    assertThat(defaultOf(metadata, "outbox.rabbit.default-routing-key"))
+        .isEqualToIgnoringCase(RabbitOutboxOptions.DEFAULT_ROUTING_KEY.name());
+  }
+
+  private static String defaultOf(String metadata, String property) {
+    var matcher =
+        java.util.regex.Pattern.compile(
+                "\"name\"\\s*:\\s*\""
+                    + java.util.regex.Pattern.quote(property)
+                    + "\"[^}]*?\"defaultValue\"\\s*:\\s*\"([^\"]*)\"")
+            .matcher(metadata);
+    assertThat(matcher.find()).as("default of %s in metadata", property).isTrue();
+    return matcher.group(1);
+  }
+
+  @Test
+  void withMethodsChangeOneSetting() {
+    RabbitOutboxOptions options =
+        RabbitOutboxOptions.defaults()
+            .withSource("order-service")
+            .withDefaultRoutingKey(RoutingKeySource.KEY)
+            .withDeadLetterExchange("orders.dlx");
+
+    assertThat(options)
+        .isEqualTo(new RabbitOutboxOptions("order-service", RoutingKeySource.KEY, "orders.dlx"));
+  }
+
+  @Test
+  void rejectsBlankSourceAndDefaultExchangeAsDeadLetterExchange() {
+    assertThatThrownBy(() -> RabbitOutboxOptions.defaults().withSource(" "))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("source");
+    assertThatThrownBy(() -> RabbitOutboxOptions.defaults().withDeadLetterExchange(""))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("deadLetterExchange");
+  }
+}

@@ -1,0 +1,316 @@
+package dev.outbox.rabbit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.rabbitmq.client.GetResponse;
+import dev.outbox.HeaderCapture;
+import dev.outbox.OutboxEvent;
+import dev.outbox.OutboxMessage;
+import dev.outbox.OutboxWriter;
+import dev.outbox.relay.OutboxRelay;
+import dev.outbox.relay.RelayListener;
+import dev.outbox.relay.RetryPolicy;
+import dev.outbox.store.OutboxRepository;
+import dev.outbox.store.OutboxSchema;
+import dev.outbox.store.PostgresOutboxRepository;
+import dev.outbox.store.TableName;
+import dev.outbox.test.TestPostgres;
+import dev.outbox.test.TestRabbit;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The core relay with the PostgreSQL store publishing through the RabbitMQ transport, against the
+ * real broker: retries, dead letters, connection loss and a large batch.
+ */
+class RabbitOutboxRelayIntegrationTests {
+
+  private static final Duration TIMEOUT = Duration.ofSeconds(60);
+
+  /** A payload; its type name is {@code OrderPlaced}. */
+  record OrderPlaced(String orderId, int n) {}
+
+  private String schema;
+  private PostgresOutboxRepository repository;
+  private OutboxWriter writer;
+  private final Counting listener = new Counting();
+
+  @BeforeEach
+  void createTable() {
+    schema = TestPostgres.get().createSchema("rabbit_relay");
+    TableName table = TableName.of(schema, "outbox_event");
+    OutboxSchema.create(TestPostgres.get().dataSource(), table);
+    repository = new PostgresOutboxRepository(TestPostgres.get().dataSource(), table);
+    writer =
+        new OutboxWriter(
+            repository,
+            payload -> {
+              OrderPlaced order = (OrderPlaced) payload;
+              return "{\"orderId\":\"" + order.orderId() + "\",\"n\":" + order.n() + "}";
+            },
+            HeaderCapture.none(),
+            Clock.systemUTC());
+  }
+
+  @AfterEach
+  void dropTable() {
+    TestPostgres.get().dropSchema(schema);
+  }
+
+  /** Writes {@code count} events, committing every 500; returns their ids in write order. */
+  private List<UUID> write(String destination, int count, int keys) throws Exception {
+    List<UUID> ids = new ArrayList<>();
+    try (Connection connection = TestPostgres.get().connect()) {
+      List<OutboxMessage> chunk = new ArrayList<>();
+      for (int n = 0; n < count; n++) {
+        String key = keys == 0 ? null : "order-" + (n % keys);
+        chunk.add(OutboxMessage.of(destination, key, new OrderPlaced("order-" + n, n)));
+        if (chunk.size() == 500 || n == count - 1) {
+          ids.addAll(writer.write(connection, chunk));
+          chunk.clear();
+        }
+      }
+    }
+    return ids;
+  }
+
+  private OutboxRelay relay(RabbitOutboxTransport transport, RetryPolicy retryPolicy) {
+    return OutboxRelay.builder()
+        .repository(repository)
+        .transport(transport)
+        .retryPolicy(retryPolicy)
+        .pollInterval(Duration.ofMillis(50))
+        .publishTimeout(Duration.ofSeconds(30))
+        .maxErrorBackoff(Duration.ofMillis(500))
+        .listener(listener)
+        .build();
+  }
+
+  private static RetryPolicy quickRetries(int maxAttempts) {
+    return RetryPolicy.defaults()
+        .withMaxAttempts(maxAttempts)
+        .withInitialBackoff(Duration.ofMillis(50))
+        .withMaxBackoff(Duration.ofMillis(200));
+  }
+
+  private void awaitDrained() {
+    await()
+        .atMost(TIMEOUT)
+        .untilAsserted(
+            () -> {
+              OutboxRepository.Stats stats = repository.stats();
+              assertThat(stats.pending()).isZero();
+              assertThat(stats.dead()).isZero();
+            });
+  }
+
+  private static List<String> ids(List<GetResponse> responses) {
+    return responses.stream().map(response -> response.getProps().getMessageId()).toList();
+  }
+
+  @Test
+  void unroutableEventIsRetriedThenDeadLetteredAndStaysQueryable() throws Exception {
+    try (BrokerFixture broker = new BrokerFixture()) {
+      BrokerFixture.Route deadLetters = broker.route("relay-dlx", "#");
+      String unroutable = broker.unboundExchange("relay-unroutable");
+      RabbitOutboxTransport transport =
+          new RabbitOutboxTransport(
+              broker.connectionFactory(),
+              RabbitOutboxOptions.defaults().withDeadLetterExchange(deadLetters.exchange()));
+      UUID id = write(unroutable + ":order.placed", 1, 1).get(0);
+
+      try (OutboxRelay relay = relay(transport, quickRetries(3))) {
+        relay.start();
+        await().atMost(TIMEOUT).until(() -> repository.stats().dead() == 1);
+      }
+
+      OutboxRepository.DeadEvent dead = repository.findDead(10).get(0);
+      assertThat(dead.event().id()).isEqualTo(id);
+      assertThat(dead.event().attempts()).isEqualTo(3);
+      assertThat(dead.lastError()).contains("unroutable").doesNotContain("dead-letter send failed");
+      assertThat(listener.retried).hasValue(2);
+      GetResponse letter = broker.take(deadLetters.queue(), 1, TIMEOUT).get(0);
+      assertThat(letter.getProps().getMessageId()).isEqualTo(id.toString());
+      assertThat(letter.getEnvelope().getRoutingKey()).isEqualTo("order.placed");
+      Map<String, Object> headers = letter.getProps().getHeaders();
+      assertThat(headers.get(RabbitHeaders.ATTEMPTS)).isEqualTo(3);
+      assertThat(headers.get(RabbitHeaders.ORIGINAL_EXCHANGE).toString()).isEqualTo(unroutable);
+      assertThat(headers.get(RabbitHeaders.ORIGINAL_ROUTING_KEY).toString())
+          .isEqualTo("order.placed");
+      assertThat(headers.get(RabbitHeaders.ERROR_CLASS).toString())
+          .isEqualTo(RabbitPublishException.class.getName());
+      assertThat(new String(letter.getBody(), StandardCharsets.UTF_8))
+          .isEqualTo("{\"orderId\":\"order-0\",\"n\":0}");
+    }
+  }
+
+  @Test
+  void unroutableEventIsPublishedOnceAQueueIsBound() throws Exception {
+    try (BrokerFixture broker = new BrokerFixture()) {
+      String exchange = broker.unboundExchange("relay-late-binding");
+      RabbitOutboxTransport transport =
+          new RabbitOutboxTransport(broker.connectionFactory(), RabbitOutboxOptions.defaults());
+      UUID id = write(exchange, 1, 1).get(0);
+
+      try (OutboxRelay relay = relay(transport, quickRetries(1000))) {
+        relay.start();
+        await().atMost(TIMEOUT).until(() -> listener.retried.get() >= 1);
+        String queue = broker.queue("relay-late-binding");
+        broker.channelBind(queue, exchange);
+        awaitDrained();
+        assertThat(ids(broker.take(queue, 1, TIMEOUT))).containsExactly(id.toString());
+      }
+    }
+  }
+
+  @Test
+  void aThousandEventsThroughTheRelayAllArriveInKeyOrder() throws Exception {
+    try (BrokerFixture broker = new BrokerFixture()) {
+      BrokerFixture.Route route = broker.route("relay-batch", "#");
+      RabbitOutboxTransport transport =
+          new RabbitOutboxTransport(broker.connectionFactory(), RabbitOutboxOptions.defaults());
+      List<UUID> written = write(route.exchange(), 1000, 50);
+
+      try (OutboxRelay relay = relay(transport, quickRetries(10))) {
+        relay.start();
+        awaitDrained();
+      }
+
+      List<GetResponse> received = broker.take(route.queue(), 1000, TIMEOUT);
+      assertThat(ids(received))
+          .hasSize(1000)
+          .containsExactlyInAnyOrderElementsOf(written.stream().map(UUID::toString).toList());
+      assertThat(listener.published).hasValue(1000);
+      Map<String, List<Integer>> orderOfKey = new HashMap<>();
+      for (GetResponse response : received) {
+        String key = response.getProps().getHeaders().get(RabbitHeaders.SUBJECT).toString();
+        String body = new String(response.getBody(), StandardCharsets.UTF_8);
+        int n = Integer.parseInt(body.replaceAll(".*\"n\":(\\d+).*", "$1"));
+        orderOfKey.computeIfAbsent(key, k -> new ArrayList<>()).add(n);
+      }
+      assertThat(orderOfKey).hasSize(50);
+      orderOfKey.forEach((key, order) -> assertThat(order).as("order of %s", key).isSorted());
+    }
+  }
+
+  @Test
+  void connectionLostBeforeConfirmsFailsThePendingSendsAndRedeliversWithTheSameIds()
+      throws Exception {
+    TestRabbit rabbit = TestRabbit.get();
+    try (BrokerFixture broker = new BrokerFixture();
+        TcpProxy proxy = new TcpProxy(rabbit.host(), rabbit.port())) {
+      BrokerFixture.Route route = broker.route("relay-proxy", "#");
+      RabbitOutboxTransport transport =
+          new RabbitOutboxTransport(
+              broker.connectionFactory("127.0.0.1", proxy.port()), RabbitOutboxOptions.defaults());
+      transport.send(warmUp(route.exchange())).get(30, TimeUnit.SECONDS);
+      broker.take(route.queue(), 1, TIMEOUT);
+      proxy.holdReplies();
+      List<UUID> written = write(route.exchange(), 200, 0);
+
+      try (OutboxRelay relay = relay(transport, quickRetries(10))) {
+        relay.start();
+        await().atMost(TIMEOUT).until(() -> broker.depth(route.queue()) == 200);
+        assertThat(repository.stats().pending())
+            .as("nothing is complete while the confirms are held back")
+            .isEqualTo(200);
+
+        proxy.cutConnections();
+
+        awaitDrained();
+      }
+
+      List<String> received = ids(broker.drain(route.queue()));
+      Map<String, Long> copies =
+          received.stream().collect(Collectors.groupingBy(id -> id, Collectors.counting()));
+      assertThat(copies.keySet())
+          .containsExactlyInAnyOrderElementsOf(written.stream().map(UUID::toString).toList());
+      assertThat(copies.values()).as("each event delivered, then redelivered").containsOnly(2L);
+      assertThat(listener.retried).hasValue(200);
+    }
+  }
+
+  @Test
+  void brokerClosingTheConnectionMidBatchLosesNothing() throws Exception {
+    TestRabbit rabbit = TestRabbit.get();
+    String vhost = rabbit.createVirtualHost("outbox-drop");
+    try (BrokerFixture broker = new BrokerFixture(vhost);
+        TcpProxy proxy = new TcpProxy(rabbit.host(), rabbit.port())) {
+      BrokerFixture.Route route = broker.route("relay-drop", "#");
+      RabbitOutboxTransport transport =
+          new RabbitOutboxTransport(
+              broker.connectionFactory("127.0.0.1", proxy.port()), RabbitOutboxOptions.defaults());
+      transport.send(warmUp(route.exchange())).get(30, TimeUnit.SECONDS);
+      broker.take(route.queue(), 1, TIMEOUT);
+      proxy.holdReplies();
+      List<UUID> written = write(route.exchange(), 2000, 20);
+
+      try (OutboxRelay relay = relay(transport, quickRetries(10))) {
+        relay.start();
+        // The first event of each of the 20 keys is out; the rest of the batch waits for acks,
+        // which were dropped. The broker's own close must reach the client, so pass it through.
+        await().atMost(TIMEOUT).until(() -> broker.depth(route.queue()) == 20);
+        proxy.passReplies();
+
+        rabbit.closeConnections(vhost, "outbox connection-loss test");
+
+        awaitDrained();
+      }
+
+      List<String> received = ids(broker.drain(route.queue()));
+      assertThat(new HashSet<>(received))
+          .containsExactlyInAnyOrderElementsOf(written.stream().map(UUID::toString).toList());
+      assertThat(received).hasSize(2020);
+      assertThat(listener.retried).hasValue(20);
+    } finally {
+      rabbit.deleteVirtualHost(vhost);
+    }
+  }
+
+  private static OutboxEvent warmUp(String destination) {
+    return new OutboxEvent(
+        UUID.randomUUID(),
+        0,
+        destination,
+        null,
+        null,
+        "WarmUp",
+        1,
+        "{}",
+        Map.of(),
+        Instant.now(),
+        0);
+  }
+
+  /** Counts what the relay reports. */
+  static final class Counting implements RelayListener {
+    final AtomicInteger published = new AtomicInteger();
+    final AtomicInteger retried = new AtomicInteger();
+
+    @Override
+    public void published(OutboxEvent event, Duration sinceWrite) {
+      published.incrementAndGet();
+    }
+
+    @Override
+    public void retried(OutboxEvent event, Throwable failure) {
+      retried.incrementAndGet();
+    }
+  }
+}

@@ -1,0 +1,64 @@
+package dev.outbox.rabbit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
+
+import dev.outbox.EventIds;
+import dev.outbox.OutboxEvent;
+import dev.outbox.transport.Failures;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.springframework.amqp.AmqpConnectException;
+import org.springframework.amqp.rabbit.connection.CachingConnectionFactory;
+
+/** The transport without a broker to talk to. */
+class RabbitOutboxTransportTests {
+
+  private static int closedPort() throws Exception {
+    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
+    }
+  }
+
+  @Test
+  void sendsFailRetryablyWhileTheBrokerCannotBeReached() throws Exception {
+    CachingConnectionFactory factory = new CachingConnectionFactory("127.0.0.1", closedPort());
+    factory.setPublisherConfirmType(CachingConnectionFactory.ConfirmType.CORRELATED);
+    factory.setPublisherReturns(true);
+    try (RabbitOutboxTransport transport =
+        new RabbitOutboxTransport(factory, RabbitOutboxOptions.defaults())) {
+      List<CompletableFuture<?>> sends = new ArrayList<>();
+      for (int i = 0; i < 50; i++) {
+        sends.add(
+            transport.send(
+                new OutboxEvent(
+                    EventIds.next(),
+                    i,
+                    "orders",
+                    "order-" + i,
+                    null,
+                    "OrderPlaced",
+                    1,
+                    "{}",
+                    Map.of(),
+                    Instant.now(),
+                    0)));
+      }
+
+      for (CompletableFuture<?> send : sends) {
+        Throwable failure = Failures.unwrap(catchThrowable(() -> send.get(10, TimeUnit.SECONDS)));
+        assertThat(failure).isInstanceOf(AmqpConnectException.class);
+        assertThat(transport.isRetryable(failure)).isTrue();
+      }
+    } finally {
+      factory.destroy();
+    }
+  }
+}

@@ -1,0 +1,126 @@
+package dev.outbox.rabbit;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * A loopback TCP proxy to the broker that can drop the broker's replies for a while (so publisher
+ * confirms stay outstanding) and cut its connections, as a network failure would.
+ */
+final class TcpProxy implements AutoCloseable {
+
+  private final String targetHost;
+  private final int targetPort;
+  private final ServerSocket server;
+  private final Set<Link> links = ConcurrentHashMap.newKeySet();
+
+  TcpProxy(String targetHost, int targetPort) throws IOException {
+    this.targetHost = targetHost;
+    this.targetPort = targetPort;
+    this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    Thread acceptor = new Thread(this::accept, "tcp-proxy-accept");
+    acceptor.setDaemon(true);
+    acceptor.start();
+  }
+
+  int port() {
+    return server.getLocalPort();
+  }
+
+  /** Stops passing broker-to-client bytes on the current connections; new ones are unaffected. */
+  void holdReplies() {
+    links.forEach(link -> link.held = true);
+  }
+
+  /**
+   * Passes the broker's bytes again from now on; what was held back is gone, so the confirms it
+   * carried never arrive.
+   */
+  void passReplies() {
+    links.forEach(link -> link.held = false);
+  }
+
+  /** Closes every current connection on both sides. */
+  void cutConnections() {
+    for (Link link : links) {
+      link.close();
+    }
+    links.clear();
+  }
+
+  private void accept() {
+    while (!server.isClosed()) {
+      try {
+        Socket client = server.accept();
+        Socket broker = new Socket(targetHost, targetPort);
+        Link link = new Link(client, broker);
+        links.add(link);
+        pump(client.getInputStream(), broker.getOutputStream(), link, false);
+        pump(broker.getInputStream(), client.getOutputStream(), link, true);
+      } catch (IOException ex) {
+        // server closed, or the broker refused: the client sees its connection fail
+      }
+    }
+  }
+
+  private static void pump(InputStream in, OutputStream out, Link link, boolean replies) {
+    Thread thread =
+        new Thread(
+            () -> {
+              byte[] buffer = new byte[16384];
+              try {
+                int read;
+                while ((read = in.read(buffer)) >= 0) {
+                  if (replies && link.held) {
+                    continue;
+                  }
+                  out.write(buffer, 0, read);
+                  out.flush();
+                }
+              } catch (IOException ex) {
+                // connection cut
+              } finally {
+                link.close();
+              }
+            },
+            replies ? "tcp-proxy-replies" : "tcp-proxy-requests");
+    thread.setDaemon(true);
+    thread.start();
+  }
+
+  @Override
+  public void close() throws IOException {
+    server.close();
+    cutConnections();
+  }
+
+  private static final class Link {
+    final Socket client;
+    final Socket broker;
+    volatile boolean held;
+
+    Link(Socket client, Socket broker) {
+      this.client = client;
+      this.broker = broker;
+    }
+
+    void close() {
+      try {
+        client.close();
+      } catch (IOException ignored) {
+        // closing anyway
+      }
+      try {
+        broker.close();
+      } catch (IOException ignored) {
+        // closing anyway
+      }
+    }
+  }
+}
