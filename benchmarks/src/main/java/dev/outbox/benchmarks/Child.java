@@ -1,0 +1,67 @@
+package dev.outbox.benchmarks;
+
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.PrintStream;
+import java.util.HashMap;
+import java.util.Map;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Entry point of every benchmark JVM the suite starts: {@code Child <case> key=value ...}. Talks to
+ * the suite over stdout lines starting with {@code BENCH}; logs go to stderr.
+ */
+public final class Child {
+
+  private static final JsonMapper JSON = JsonMapper.builder().build();
+  private static final PrintStream OUT =
+      new PrintStream(new FileOutputStream(FileDescriptor.out), true);
+
+  private Child() {}
+
+  public static void main(String[] argv) throws Exception {
+    Map<String, String> args = new HashMap<>();
+    for (int i = 1; i < argv.length; i++) {
+      int eq = argv[i].indexOf('=');
+      args.put(argv[i].substring(0, eq), argv[i].substring(eq + 1));
+    }
+    Settings settings = Settings.fromSystem();
+    switch (argv[0]) {
+      case "b1" ->
+          result(TxCostCase.run(settings, number(args, "seconds", 10), number(args, "warmup", 2)));
+      case "latency" ->
+          result(
+              LatencyCase.run(
+                  settings,
+                  args.get("topic"),
+                  number(args, "rate", 1000),
+                  number(args, "seconds", 20)));
+      case "throughput" ->
+          result(
+              ThroughputCase.run(
+                  settings,
+                  args.get("topic"),
+                  (int) number(args, "clients", 16),
+                  (int) number(args, "perTx", 1),
+                  number(args, "seconds", 10),
+                  number(args, "warmup", 3)));
+      case "relay" -> RelayWorker.main(settings, args);
+      case "modulith" -> ModulithCase.main(settings, args);
+      default -> throw new IllegalArgumentException("unknown case " + argv[0]);
+    }
+    System.exit(0);
+  }
+
+  private static double number(Map<String, String> args, String key, double fallback) {
+    String value = args.get(key);
+    return value == null ? fallback : Double.parseDouble(value);
+  }
+
+  static void emit(String line) {
+    OUT.println("BENCH " + line);
+  }
+
+  static void result(Map<String, Object> result) {
+    emit("RESULT " + JSON.writeValueAsString(result));
+  }
+}

@@ -1,0 +1,148 @@
+package dev.outbox.benchmarks;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.outbox.store.OutboxSchema;
+import dev.outbox.store.TableName;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import javax.sql.DataSource;
+
+/** Connection pools, the schema of each case and the server-side seeding of backlogs. */
+final class Db {
+
+  static final TableName OUTBOX = TableName.of(null, TableName.DEFAULT_TABLE);
+
+  /** Rows of the business table the transactions update. */
+  static final int ACCOUNTS = 10_000;
+
+  private Db() {}
+
+  static HikariDataSource pool(Settings settings, String name, int size) {
+    HikariConfig config = new HikariConfig();
+    config.setJdbcUrl(settings.jdbcUrl());
+    config.setUsername(settings.dbUser());
+    config.setPoolName(name);
+    config.setMaximumPoolSize(size);
+    config.setMinimumIdle(size);
+    config.setAutoCommit(true);
+    return new HikariDataSource(config);
+  }
+
+  /** Drops and recreates the outbox table (library DDL), the business table and the hand table. */
+  static void resetAll(DataSource dataSource) {
+    execute(dataSource, "DROP TABLE IF EXISTS " + OUTBOX.qualified());
+    OutboxSchema.create(dataSource, OUTBOX);
+    execute(
+        dataSource,
+        "DROP TABLE IF EXISTS account",
+        "CREATE TABLE account (id bigint PRIMARY KEY, balance bigint NOT NULL, updated_at"
+            + " timestamptz NOT NULL)",
+        "INSERT INTO account SELECT g, 0, now() FROM generate_series(0, " + (ACCOUNTS - 1) + ") g",
+        // The hand-written equivalent: the outbox columns, no library, no key lock.
+        "DROP TABLE IF EXISTS hand_event",
+        "CREATE TABLE hand_event (id uuid PRIMARY KEY, seq bigint GENERATED ALWAYS AS IDENTITY,"
+            + " destination text NOT NULL, event_key text, aggregate_type text, event_type text"
+            + " NOT NULL, event_version integer NOT NULL DEFAULT 1, payload text NOT NULL, headers"
+            + " jsonb NOT NULL DEFAULT '{}', created_at timestamptz NOT NULL DEFAULT now(), status"
+            + " text NOT NULL DEFAULT 'PENDING', attempts integer NOT NULL DEFAULT 0,"
+            + " available_at timestamptz NOT NULL DEFAULT now(), last_error text,"
+            + " last_attempt_at timestamptz)",
+        "CREATE INDEX hand_event_pending_idx ON hand_event (seq) WHERE status = 'PENDING'",
+        "VACUUM ANALYZE account");
+  }
+
+  /** Empties the outbox table between runs (TRUNCATE keeps the table and its settings). */
+  static void truncateOutbox(DataSource dataSource) {
+    execute(dataSource, "TRUNCATE " + OUTBOX.qualified() + ", hand_event");
+  }
+
+  /**
+   * Writes {@code count} pending events of {@code keys} keys to {@code destination}, server-side
+   * and in write order, shaped as {@link dev.outbox.OutboxWriter} writes them (UUIDv7 id, the JSON
+   * of {@link OrderEvent}, type OrderPlaced version 1, no headers). Then analyzes and checkpoints,
+   * so the drain that follows does not pay for the seeding.
+   */
+  static void seedBacklog(DataSource dataSource, String destination, long count, int keys) {
+    long chunk = 100_000;
+    String sql =
+        "INSERT INTO "
+            + OUTBOX.qualified()
+            + " (id, destination, event_key, aggregate_type, event_type, event_version, payload,"
+            + " headers, created_at) SELECT (lpad(to_hex((extract(epoch FROM clock_timestamp()) *"
+            + " 1000)::bigint), 12, '0') || '7' || substr(h, 1, 3) || '8' || substr(h, 4,"
+            + " 15))::uuid, ?, 'order-' || (g % ?), 'Order', 'OrderPlaced', 1,"
+            + " '{\"n\":' || g || ',\"orderId\":\"order-' || (g % ?) || '\",\"customerId\":"
+            + "\"customer-' || (g % 997) || '\",\"amountCents\":' || (1000 + g % 9000) ||"
+            + " ',\"currency\":\"EUR\",\"note\":\"' || ? || '\"}', '{}', now() FROM (SELECT g,"
+            + " md5(random()::text || g::text) AS h FROM generate_series(?::bigint, ?::bigint) g"
+            + " ORDER BY g) s";
+    try (Connection connection = dataSource.getConnection()) {
+      for (long from = 0; from < count; from += chunk) {
+        long to = Math.min(count, from + chunk) - 1;
+        try (PreparedStatement statement = connection.prepareStatement(sql)) {
+          statement.setString(1, destination);
+          statement.setInt(2, keys);
+          statement.setInt(3, keys);
+          statement.setString(4, OrderEvent.NOTE);
+          statement.setLong(5, from);
+          statement.setLong(6, to);
+          statement.executeUpdate();
+        }
+      }
+    } catch (SQLException ex) {
+      throw new IllegalStateException("Seeding the backlog failed: " + ex.getMessage(), ex);
+    }
+    execute(dataSource, "ANALYZE " + OUTBOX.qualified(), "CHECKPOINT");
+  }
+
+  static long pending(DataSource dataSource) {
+    return queryLong(
+        dataSource, "SELECT count(*) FROM " + OUTBOX.qualified() + " WHERE status = 'PENDING'");
+  }
+
+  static boolean anyPending(DataSource dataSource) {
+    return queryLong(
+            dataSource,
+            "SELECT count(*) FROM (SELECT 1 FROM "
+                + OUTBOX.qualified()
+                + " WHERE status = 'PENDING' LIMIT 1) x")
+        > 0;
+  }
+
+  static long queryLong(DataSource dataSource, String sql) {
+    try (Connection connection = dataSource.getConnection();
+        Statement statement = connection.createStatement();
+        ResultSet rs = statement.executeQuery(sql)) {
+      rs.next();
+      return rs.getLong(1);
+    } catch (SQLException ex) {
+      throw new IllegalStateException(sql + ": " + ex.getMessage(), ex);
+    }
+  }
+
+  static String queryString(DataSource dataSource, String sql) {
+    try (Connection connection = dataSource.getConnection();
+        Statement statement = connection.createStatement();
+        ResultSet rs = statement.executeQuery(sql)) {
+      return rs.next() ? rs.getString(1) : null;
+    } catch (SQLException ex) {
+      throw new IllegalStateException(sql + ": " + ex.getMessage(), ex);
+    }
+  }
+
+  static void execute(DataSource dataSource, String... statements) {
+    try (Connection connection = dataSource.getConnection();
+        Statement statement = connection.createStatement()) {
+      connection.setAutoCommit(true);
+      for (String sql : statements) {
+        statement.execute(sql);
+      }
+    } catch (SQLException ex) {
+      throw new IllegalStateException("SQL failed: " + ex.getMessage(), ex);
+    }
+  }
+}

@@ -1,0 +1,52 @@
+package dev.outbox.benchmarks;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * B2: commit-to-acknowledgement latency at a fixed rate. Business transactions (UPDATE + one event)
+ * start on an open-loop schedule; the relay runs in the same process with its defaults and is woken
+ * after each commit. Latency is the broker's acknowledgement instant minus the commit instant of
+ * each event; the first fifth of the run is warm-up and not counted.
+ */
+final class LatencyCase {
+
+  private LatencyCase() {}
+
+  static Map<String, Object> run(Settings settings, String topic, double rate, double seconds) {
+    int total = (int) (rate * seconds);
+    Timeline timeline = new Timeline(total + 1);
+    int workers = 8;
+    try (Library library = new Library(settings, workers + 2, timeline)) {
+      library.relay.start();
+      Child.emit("WINDOW-START");
+      Map<String, Object> load =
+          OpenLoop.run(
+              rate,
+              Duration.ofMillis((long) (seconds * 1000)),
+              workers,
+              n -> timeline.committed(n, library.businessTransaction(topic, n, 1, 10_000)));
+      long deadline = System.nanoTime() + 60_000_000_000L;
+      while (timeline.ackedCount() < (long) load.get("completed") && System.nanoTime() < deadline) {
+        sleep(20);
+      }
+      Child.emit("WINDOW-END");
+      Map<String, Object> out = new LinkedHashMap<>();
+      out.put("rate", rate);
+      out.put("load", load);
+      out.put("latency", Pct.summary(timeline.latency(total / 5, total)));
+      out.put("unacked", timeline.unacked(0, total));
+      return out;
+    }
+  }
+
+  static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException ex) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(ex);
+    }
+  }
+}

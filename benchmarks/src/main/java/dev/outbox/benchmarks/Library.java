@@ -1,0 +1,99 @@
+package dev.outbox.benchmarks;
+
+import com.zaxxer.hikari.HikariDataSource;
+import dev.outbox.HeaderCapture;
+import dev.outbox.OutboxException;
+import dev.outbox.OutboxMessage;
+import dev.outbox.OutboxWriter;
+import dev.outbox.PayloadSerializer;
+import dev.outbox.kafka.KafkaOutboxTransport;
+import dev.outbox.relay.OutboxRelay;
+import dev.outbox.store.PostgresOutboxRepository;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The library wired as a plain-Java service would: one pool, the writer on the business
+ * transaction's connection, the relay with its defaults, woken in-process after each commit as the
+ * Spring starter does.
+ */
+final class Library implements AutoCloseable {
+
+  static final String UPDATE_ACCOUNT =
+      "UPDATE account SET balance = balance + 1, updated_at = now() WHERE id = ?";
+
+  final HikariDataSource pool;
+  final PostgresOutboxRepository repository;
+  final OutboxWriter writer;
+  final KafkaOutboxTransport transport;
+  final OutboxRelay relay;
+
+  Library(Settings settings, int poolSize, Timeline timeline) {
+    pool = Db.pool(settings, "bench", poolSize);
+    repository = new PostgresOutboxRepository(pool, Db.OUTBOX);
+    writer = new OutboxWriter(repository, serializer(), HeaderCapture.none(), Clock.systemUTC());
+    transport = Brokers.kafkaTransport(settings);
+    relay =
+        OutboxRelay.builder()
+            .repository(repository)
+            .transport(new AckingTransport(transport, timeline))
+            .name("bench-relay")
+            .build();
+  }
+
+  static PayloadSerializer serializer() {
+    JsonMapper mapper = JsonMapper.builder().build();
+    return payload -> {
+      try {
+        return mapper.writeValueAsString(payload);
+      } catch (RuntimeException ex) {
+        throw new OutboxException("Cannot serialize " + payload.getClass().getName(), ex);
+      }
+    };
+  }
+
+  static List<OutboxMessage> messages(String topic, long first, int count, int keys) {
+    List<OutboxMessage> messages = new ArrayList<>(count);
+    for (long n = first; n < first + count; n++) {
+      messages.add(
+          OutboxMessage.of(topic, OrderEvent.key(n, keys), OrderEvent.of(n, keys))
+              .withAggregateType("Order"));
+    }
+    return messages;
+  }
+
+  /**
+   * One business transaction: updates an account row and writes {@code count} events numbered from
+   * {@code first}; returns the instant of the commit.
+   */
+  long businessTransaction(String topic, long first, int count, int keys) {
+    try (Connection connection = pool.getConnection()) {
+      connection.setAutoCommit(false);
+      try (PreparedStatement update = connection.prepareStatement(UPDATE_ACCOUNT)) {
+        update.setLong(1, first % Db.ACCOUNTS);
+        update.executeUpdate();
+      }
+      writer.write(connection, messages(topic, first, count, keys));
+      connection.commit();
+      long committed = System.nanoTime();
+      relay.wakeUp();
+      return committed;
+    } catch (SQLException ex) {
+      throw new IllegalStateException(ex);
+    }
+  }
+
+  @Override
+  public void close() {
+    relay.stop(Duration.ofSeconds(10));
+    relay.close();
+    transport.close();
+    pool.close();
+  }
+}

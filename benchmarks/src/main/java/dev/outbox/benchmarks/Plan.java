@@ -1,0 +1,62 @@
+package dev.outbox.benchmarks;
+
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.Set;
+
+/**
+ * What the suite runs, from system properties ({@code benchmarks/run.sh} passes its options as
+ * {@code -Dbench.*}). The defaults are the full run; {@code --quick} sets small values.
+ */
+record Plan(
+    Set<String> cases,
+    int runs,
+    double b1Seconds,
+    double b2Rate,
+    double b2Seconds,
+    int b3Clients,
+    int b3ClientsBatch,
+    double b3Seconds,
+    long b4Count,
+    long b4RabbitCount,
+    double b5Seconds,
+    long b6Count,
+    double modulithRate,
+    double modulithSeconds,
+    int modulithDrainCount,
+    int modulithHighRateRuns,
+    boolean profile) {
+
+  static final Set<String> ALL =
+      new LinkedHashSet<>(
+          Arrays.asList("b1", "b2", "b3", "b4-kafka", "b4-rabbit", "b5", "b6", "modulith"));
+
+  static Plan fromSystem() {
+    String cases = System.getProperty("bench.cases", "all");
+    Set<String> selected =
+        cases.equals("all") ? ALL : new LinkedHashSet<>(Arrays.asList(cases.split(",")));
+    return new Plan(
+        selected,
+        Integer.getInteger("bench.runs", 3),
+        dbl("bench.b1-seconds", 10),
+        dbl("bench.b2-rate", 1000),
+        dbl("bench.b2-seconds", 20),
+        Integer.getInteger("bench.b3-clients", 16),
+        Integer.getInteger("bench.b3-clients-batch", 8),
+        dbl("bench.b3-seconds", 10),
+        Long.getLong("bench.b4-count", 1_000_000),
+        Long.getLong("bench.b4-rabbit-count", 1_000_000),
+        dbl("bench.b5-seconds", 20),
+        Long.getLong("bench.b6-count", 300_000),
+        dbl("bench.modulith-rate", 200),
+        dbl("bench.modulith-seconds", 20),
+        Integer.getInteger("bench.modulith-drain-count", 20_000),
+        Integer.getInteger("bench.modulith-high-rate-runs", 1),
+        Boolean.parseBoolean(System.getProperty("bench.profile", "true")));
+  }
+
+  private static double dbl(String key, double fallback) {
+    String value = System.getProperty(key);
+    return value == null ? fallback : Double.parseDouble(value);
+  }
+}

@@ -1,0 +1,463 @@
+package dev.outbox.benchmarks;
+
+import com.zaxxer.hikari.HikariDataSource;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.springframework.amqp.rabbit.connection.CachingConnectionFactory;
+import tools.jackson.core.type.TypeReference;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The benchmark suite: prepares the database and the brokers for each case, runs every case in
+ * fresh JVMs ({@link Child}) {@code runs} times, and writes the results (JSON) and the report
+ * (docs/benchmarks.md) after each case, so an interrupted run still leaves what it measured.
+ */
+public final class Suite {
+
+  static final JsonMapper JSON = JsonMapper.builder().build();
+
+  private final Settings settings = Settings.fromSystem();
+  private final Plan plan = Plan.fromSystem();
+  private final Path work = Path.of(System.getProperty("bench.work", "benchmarks/.work"));
+  private final Path logs = work.resolve("logs");
+  private final Path report = Path.of(System.getProperty("bench.report", "docs/benchmarks.md"));
+  private final long kafkaPid = Long.getLong("bench.kafka-pid", -1);
+  private final Map<String, Object> results = new LinkedHashMap<>();
+  private final HikariDataSource admin;
+
+  private Suite() {
+    admin = Db.pool(settings, "suite", 2);
+  }
+
+  public static void main(String[] args) throws Exception {
+    Suite suite = new Suite();
+    try {
+      suite.run();
+    } finally {
+      suite.admin.close();
+    }
+    System.exit(0);
+  }
+
+  private void run() throws IOException {
+    Files.createDirectories(logs);
+    results.put("started", Instant.now().toString());
+    results.put("plan", plan);
+    results.put("machine", Machine.facts(admin, settings));
+    Db.resetAll(admin);
+    for (String name : plan.cases()) {
+      long started = System.nanoTime();
+      log("== " + name);
+      try {
+        switch (name) {
+          case "b1" -> b1();
+          case "b2" -> b2();
+          case "b3" -> b3();
+          case "b4-kafka" -> b4("kafka", plan.b4Count());
+          case "b4-rabbit" -> b4("rabbit", plan.b4RabbitCount());
+          case "b5" -> b5();
+          case "b6" -> b6();
+          case "modulith" -> modulith();
+          default -> throw new IllegalArgumentException("unknown case " + name);
+        }
+      } catch (RuntimeException ex) {
+        log("   case " + name + " failed: " + ex);
+        add("errors", Map.of("case", name, "error", String.valueOf(ex)));
+      }
+      log(String.format("   %s took %.0f s", name, (System.nanoTime() - started) / 1e9));
+      results.put("finished", Instant.now().toString());
+      save();
+    }
+  }
+
+  // ---- cases ----------------------------------------------------------------------------------
+
+  private void b1() {
+    for (int run = 1; run <= plan.runs(); run++) {
+      Db.truncateOutbox(admin);
+      Map<String, Object> r =
+          inProcess("b1", run, List.of("b1", "seconds=" + plan.b1Seconds(), "warmup=2"), false);
+      add("b1", r);
+      log("   run " + run + ": " + r.get("addedMs") + " ms added, ratio " + r.get("txRatio"));
+    }
+  }
+
+  private void b2() {
+    for (int run = 1; run <= plan.runs(); run++) {
+      Map<String, Object> r = latencyRun("b2", run, plan.b2Rate(), plan.b2Seconds(), run == 1);
+      add("b2", r);
+      log("   run " + run + ": latency " + r.get("latency"));
+    }
+  }
+
+  private Map<String, Object> latencyRun(
+      String label, int run, double rate, double seconds, boolean profile) {
+    Db.truncateOutbox(admin);
+    String topic = "bench-" + label;
+    Brokers.createTopic(settings, topic);
+    Map<String, Object> r =
+        inProcess(
+            label,
+            run,
+            List.of("latency", "topic=" + topic, "rate=" + rate, "seconds=" + seconds),
+            profile);
+    Brokers.deleteTopic(settings, topic);
+    return r;
+  }
+
+  private void b3() {
+    for (int perTx : new int[] {1, 10}) {
+      int clients = perTx == 1 ? plan.b3Clients() : plan.b3ClientsBatch();
+      for (int run = 1; run <= plan.runs(); run++) {
+        Db.truncateOutbox(admin);
+        Brokers.createTopic(settings, "bench-b3");
+        Map<String, Object> r =
+            inProcess(
+                "b3-" + perTx,
+                run,
+                List.of(
+                    "throughput",
+                    "topic=bench-b3",
+                    "clients=" + clients,
+                    "perTx=" + perTx,
+                    "seconds=" + plan.b3Seconds(),
+                    "warmup=3"),
+                run == 1);
+        Brokers.deleteTopic(settings, "bench-b3");
+        add("b3-" + perTx, r);
+        log(
+            "   "
+                + perTx
+                + "/tx run "
+                + run
+                + ": committed "
+                + r.get("commitRate")
+                + "/s, published "
+                + r.get("publishRate")
+                + "/s");
+      }
+    }
+  }
+
+  private void b4(String transport, long count) {
+    for (int run = 1; run <= plan.runs(); run++) {
+      Map<String, Object> r = drain("b4-" + transport, run, transport, count, 1, run == 1, false);
+      add("b4-" + transport, r);
+      log("   run " + run + ": " + r.get("rate") + " events/s, heap " + r.get("maxHeapUsedMb"));
+    }
+  }
+
+  private void b6() {
+    for (int instances : new int[] {1, 3}) {
+      for (int run = 1; run <= plan.runs(); run++) {
+        Map<String, Object> r =
+            drain("b6-" + instances, run, "kafka", plan.b6Count(), instances, false, true);
+        add("b6-" + instances, r);
+        log(
+            "   "
+                + instances
+                + " instance(s) run "
+                + run
+                + ": "
+                + r.get("rate")
+                + "/s, order "
+                + r.get("order"));
+      }
+    }
+  }
+
+  private void b5() {
+    for (int run = 1; run <= plan.runs(); run++) {
+      Db.truncateOutbox(admin);
+      Brokers.createTopic(settings, "bench-idle");
+      try (ChildProcess child =
+          new ChildProcess(
+              List.of("-Xmx256m"),
+              List.of("relay", "transport=kafka"),
+              logs.resolve("b5-" + run + ".log"))) {
+        child.await("READY", 120);
+        child.send("GO");
+        sleep(3000);
+        child.send("MARK");
+        child.await("MARKED", 30);
+        long xacts0 = xacts();
+        CpuMeter meter = new CpuMeter(List.of(child.pid()), kafkaPid);
+        sleep((long) (plan.b5Seconds() * 1000));
+        Map<String, Object> cores = meter.cores();
+        long xacts1 = xacts();
+        child.send("STOP");
+        Map<String, Object> r = parse(child.await("RESULT", 60));
+        r.put("cpuCores", cores);
+        r.put(
+            "pgTransactionsPerSecond", TxCostCase.round((xacts1 - xacts0 - 1) / plan.b5Seconds()));
+        add("b5", r);
+        log(
+            "   run "
+                + run
+                + ": "
+                + r.get("statementsPerSecond")
+                + " statements/s, CPU "
+                + r.get("cpuPercent")
+                + " %");
+      }
+      Brokers.deleteTopic(settings, "bench-idle");
+    }
+  }
+
+  private void modulith() {
+    for (int run = 1; run <= plan.runs(); run++) {
+      Map<String, Object> ours =
+          latencyRun("side-outbox", run, plan.modulithRate(), plan.modulithSeconds(), false);
+      add("side-outbox-latency", ours);
+      Map<String, Object> theirs =
+          modulithRun(
+              "side-modulith-latency",
+              run,
+              List.of(
+                  "mode=latency",
+                  "rate=" + plan.modulithRate(),
+                  "seconds=" + plan.modulithSeconds()),
+              run == 1);
+      add("side-modulith-latency", theirs);
+      log(
+          "   latency run "
+              + run
+              + ": outbox "
+              + ours.get("latency")
+              + " / modulith "
+              + theirs.get("latency"));
+    }
+    for (int run = 1; run <= plan.runs(); run++) {
+      Map<String, Object> ours =
+          drain("side-outbox-drain", run, "kafka", plan.modulithDrainCount(), 1, false, false);
+      add("side-outbox-drain", ours);
+      Map<String, Object> theirs =
+          modulithRun(
+              "side-modulith-drain",
+              run,
+              List.of("mode=drain", "count=" + plan.modulithDrainCount()),
+              false);
+      add("side-modulith-drain", theirs);
+      log(
+          "   drain run "
+              + run
+              + ": outbox "
+              + ours.get("rate")
+              + "/s / modulith "
+              + theirs.get("rate")
+              + "/s");
+    }
+    for (int run = 1; run <= plan.modulithHighRateRuns(); run++) {
+      Map<String, Object> theirs =
+          modulithRun(
+              "side-modulith-high",
+              run,
+              List.of("mode=latency", "rate=" + plan.b2Rate(), "seconds=" + plan.modulithSeconds()),
+              false);
+      add("side-modulith-high", theirs);
+      log(
+          "   modulith at "
+              + plan.b2Rate()
+              + "/s: "
+              + theirs.get("latency")
+              + ", unacked "
+              + theirs.get("unacked"));
+    }
+  }
+
+  private Map<String, Object> modulithRun(
+      String label, int run, List<String> args, boolean profile) {
+    Db.execute(admin, "DROP TABLE IF EXISTS event_publication, event_publication_archive");
+    Brokers.createTopic(settings, ModulithOrderEvent.TOPIC);
+    List<String> all = new ArrayList<>();
+    all.add("modulith");
+    all.addAll(args);
+    Map<String, Object> r = inProcess(label, run, all, profile);
+    Brokers.deleteTopic(settings, ModulithOrderEvent.TOPIC);
+    return r;
+  }
+
+  // ---- building blocks ------------------------------------------------------------------------
+
+  /** Runs a case that measures inside its own JVM, with the CPU split of its window. */
+  private Map<String, Object> inProcess(String label, int run, List<String> args, boolean profile) {
+    List<String> jvm = new ArrayList<>(List.of("-Xms1g", "-Xmx1g"));
+    Path recording = work.resolve("profiles").resolve(label + "-" + run + ".jfr");
+    if (profile && plan.profile()) {
+      jvm.add("-XX:StartFlightRecording=filename=" + recording + ",settings=profile");
+      mkdirs(recording.getParent());
+    }
+    Map<String, Object> r;
+    try (ChildProcess child =
+        new ChildProcess(jvm, args, logs.resolve(label + "-" + run + ".log"))) {
+      child.await("WINDOW-START", 180);
+      CpuMeter meter = new CpuMeter(List.of(child.pid()), kafkaPid);
+      child.await("WINDOW-END", 900);
+      Map<String, Object> cores = meter.cores();
+      r = parse(child.await("RESULT", 120));
+      r.put("cpuCores", cores);
+    }
+    if (profile && plan.profile() && Files.exists(recording)) {
+      r.put("profile", JfrSummary.summarise(recording, 12));
+    }
+    return r;
+  }
+
+  /**
+   * Seeds a backlog, starts {@code instances} relay JVMs (256 MB heap each), lets them drain it and
+   * measures the rate from the start signal to the last acknowledged event.
+   */
+  private Map<String, Object> drain(
+      String label,
+      int run,
+      String transport,
+      long count,
+      int instances,
+      boolean profile,
+      boolean checkOrder) {
+    Db.truncateOutbox(admin);
+    String destination = "bench-" + label;
+    CachingConnectionFactory rabbit = null;
+    if (transport.equals("rabbit")) {
+      rabbit = Brokers.rabbitConnectionFactory(settings);
+      Brokers.rabbitTopology(rabbit, destination);
+    } else {
+      Brokers.createTopic(settings, destination);
+    }
+    long seedStart = System.nanoTime();
+    Db.seedBacklog(admin, destination, count, 10_000);
+    double seedSeconds = (System.nanoTime() - seedStart) / 1e9;
+    List<ChildProcess> children = new ArrayList<>();
+    List<Long> pids = new ArrayList<>();
+    Path recording = work.resolve("profiles").resolve(label + "-" + run + ".jfr");
+    Map<String, Object> r = new LinkedHashMap<>();
+    try {
+      for (int i = 1; i <= instances; i++) {
+        List<String> jvm = new ArrayList<>(List.of("-Xmx256m"));
+        if (profile && plan.profile() && i == 1) {
+          mkdirs(recording.getParent());
+          jvm.add("-XX:StartFlightRecording=filename=" + recording + ",settings=profile");
+        }
+        ChildProcess child =
+            new ChildProcess(
+                jvm,
+                List.of("relay", "transport=" + transport, "instance=" + i),
+                logs.resolve(label + "-" + run + "-" + i + ".log"));
+        children.add(child);
+        pids.add(child.pid());
+      }
+      for (ChildProcess child : children) {
+        child.await("READY", 120);
+      }
+      CpuMeter meter = new CpuMeter(pids, kafkaPid);
+      for (ChildProcess child : children) {
+        child.send("GO");
+      }
+      long deadline = System.nanoTime() + 900_000_000_000L;
+      long done = 0;
+      while (System.nanoTime() < deadline) {
+        done = children.stream().mapToLong(ChildProcess::progress).sum();
+        if (done >= count) {
+          break;
+        }
+        sleep(50);
+      }
+      r.put("cpuCores", meter.cores());
+      for (ChildProcess child : children) {
+        child.send("STOP");
+      }
+      List<Map<String, Object>> instancesOut = new ArrayList<>();
+      long start = Long.MAX_VALUE;
+      long last = 0;
+      long published = 0;
+      double maxHeap = 0;
+      for (ChildProcess child : children) {
+        Map<String, Object> one = parse(child.await("RESULT", 60));
+        instancesOut.add(one);
+        start = Math.min(start, ((Number) one.get("startMillis")).longValue());
+        last = Math.max(last, ((Number) one.get("lastMillis")).longValue());
+        published += ((Number) one.get("published")).longValue();
+        maxHeap = Math.max(maxHeap, ((Number) one.get("maxHeapUsedMb")).doubleValue());
+      }
+      double seconds = (last - start) / 1000.0;
+      r.put("count", count);
+      r.put("instances", instances);
+      r.put("seedSeconds", TxCostCase.round(seedSeconds));
+      r.put("published", published);
+      r.put("seconds", seconds);
+      r.put("rate", Math.round(published / seconds));
+      r.put("maxHeapUsedMb", maxHeap);
+      r.put("perInstance", instancesOut);
+      r.put("pendingAfter", Db.pending(admin));
+      if (rabbit != null) {
+        r.put("brokerCount", Brokers.rabbitQueueDepth(rabbit, destination));
+      } else {
+        r.put("brokerCount", Brokers.topicRecords(settings, destination));
+      }
+      if (checkOrder) {
+        r.put("order", OrderCheck.check(settings, destination, count));
+      }
+    } finally {
+      for (ChildProcess child : children) {
+        child.close();
+      }
+      if (rabbit != null) {
+        Brokers.rabbitDelete(rabbit, destination);
+        rabbit.destroy();
+      } else {
+        Brokers.deleteTopic(settings, destination);
+      }
+    }
+    if (profile && plan.profile() && Files.exists(recording)) {
+      r.put("profile", JfrSummary.summarise(recording, 12));
+    }
+    return r;
+  }
+
+  private long xacts() {
+    return Db.queryLong(
+        admin,
+        "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname ="
+            + " current_database()");
+  }
+
+  @SuppressWarnings("unchecked")
+  private void add(String key, Map<String, Object> value) {
+    ((List<Object>) results.computeIfAbsent(key, k -> new ArrayList<>())).add(value);
+  }
+
+  private static Map<String, Object> parse(String json) {
+    return JSON.readValue(json, new TypeReference<LinkedHashMap<String, Object>>() {});
+  }
+
+  private void save() throws IOException {
+    Files.writeString(
+        work.resolve("results.json"),
+        JSON.writerWithDefaultPrettyPrinter().writeValueAsString(results));
+    Files.createDirectories(report.toAbsolutePath().getParent());
+    Files.writeString(report, Report.render(results));
+  }
+
+  private static void mkdirs(Path dir) {
+    try {
+      Files.createDirectories(dir);
+    } catch (IOException ex) {
+      throw new IllegalStateException(ex);
+    }
+  }
+
+  static void sleep(long millis) {
+    LatencyCase.sleep(millis);
+  }
+
+  static void log(String line) {
+    System.out.println(line);
+    System.out.flush();
+  }
+}
