@@ -5,6 +5,7 @@
 #   benchmarks/run.sh              full suite, 3 runs per case (about 30 minutes on 2 cores)
 #   benchmarks/run.sh --quick      small counts, 1 run per case (a few minutes): checks the harness
 #   benchmarks/run.sh --cases b2,b4-kafka --runs 5 [-Dbench.b4-count=500000 ...]
+#   benchmarks/run.sh --report-only   rewrite docs/benchmarks.md from the last results (and NOTES.md)
 #
 # Needs Java 17+, PostgreSQL on 127.0.0.1:5432 (trust, user postgres) and RabbitMQ on
 # 127.0.0.1:5672 (guest/guest); starts either if it is installed but stopped. Starts its own Kafka
@@ -22,6 +23,7 @@ PGPORT=5432
 DB=outbox_bench
 
 props=()
+REPORT_ONLY=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick)
@@ -32,7 +34,8 @@ while [[ $# -gt 0 ]]; do
     --cases) props+=("-Dbench.cases=$2"); shift ;;
     --runs) props+=("-Dbench.runs=$2"); shift ;;
     -D*) props+=("$1") ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    --report-only) REPORT_ONLY=1 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -43,6 +46,13 @@ log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 mkdir -p "$WORK/logs"
+
+if [[ "$REPORT_ONLY" == 1 ]]; then
+  CP="$ROOT/benchmarks/target/classes:$(cat "$ROOT/benchmarks/target/classpath.txt")"
+  exec java -cp "$CP" -Dbench.report-only=true -Dbench.work="$WORK" \
+    -Dbench.report="$ROOT/docs/benchmarks.md" -Dbench.notes="$ROOT/benchmarks/NOTES.md" \
+    dev.outbox.benchmarks.Suite
+fi
 KAFKA_PID=""
 SUITE_PID=""
 
@@ -59,6 +69,7 @@ cleanup() {
     for _ in $(seq 1 60); do kill -0 "$KAFKA_PID" 2>/dev/null || break; sleep 0.5; done
     kill -9 "$KAFKA_PID" 2>/dev/null || true
     wait "$KAFKA_PID" 2>/dev/null || true
+    rm -rf "$WORK/kafka/data"
   fi
   exit "$status"
 }

@@ -26,6 +26,9 @@ public final class Child {
       args.put(argv[i].substring(0, eq), argv[i].substring(eq + 1));
     }
     Settings settings = Settings.fromSystem();
+    if (!argv[0].equals("relay")) {
+      exitWhenSuiteEnds();
+    }
     switch (argv[0]) {
       case "b1" ->
           result(TxCostCase.run(settings, number(args, "seconds", 10), number(args, "warmup", 2)));
@@ -50,6 +53,25 @@ public final class Child {
       default -> throw new IllegalArgumentException("unknown case " + argv[0]);
     }
     System.exit(0);
+  }
+
+  /** Ends this JVM when the suite's end of the pipe closes (the suite ended or was killed). */
+  private static void exitWhenSuiteEnds() {
+    Thread watchdog =
+        new Thread(
+            () -> {
+              try {
+                while (System.in.read() >= 0) {
+                  // nothing is sent on stdin to these cases
+                }
+              } catch (java.io.IOException ignored) {
+                // treated as the end of the suite
+              }
+              Runtime.getRuntime().halt(3);
+            },
+            "suite-watchdog");
+    watchdog.setDaemon(true);
+    watchdog.start();
   }
 
   private static double number(Map<String, String> args, String key, double fallback) {

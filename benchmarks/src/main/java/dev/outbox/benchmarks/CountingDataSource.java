@@ -18,6 +18,7 @@ final class CountingDataSource {
 
   final AtomicLong statements = new AtomicLong();
   final AtomicLong commits = new AtomicLong();
+  final AtomicLong rollbacks = new AtomicLong();
   final DataSource dataSource;
 
   CountingDataSource(DataSource target) {
@@ -45,6 +46,8 @@ final class CountingDataSource {
                   String name = method.getName();
                   if (name.equals("commit")) {
                     commits.incrementAndGet();
+                  } else if (name.equals("rollback")) {
+                    rollbacks.incrementAndGet();
                   }
                   if (result instanceof Statement statement
                       && (name.equals("prepareStatement")

@@ -17,9 +17,10 @@ final class LatencyCase {
   static Map<String, Object> run(Settings settings, String topic, double rate, double seconds) {
     int total = (int) (rate * seconds);
     Timeline timeline = new Timeline(total + 1);
-    int workers = 8;
+    int workers = 32;
     try (Library library = new Library(settings, workers + 2, timeline)) {
       library.relay.start();
+      library.warmUp(topic, 200);
       Child.emit("WINDOW-START");
       Map<String, Object> load =
           OpenLoop.run(
@@ -37,6 +38,7 @@ final class LatencyCase {
       out.put("load", load);
       out.put("latency", Pct.summary(timeline.latency(total / 5, total)));
       out.put("unacked", timeline.unacked(0, total));
+      out.put("relayCycles", library.timed.summary());
       return out;
     }
   }

@@ -30,6 +30,7 @@ final class Library implements AutoCloseable {
 
   final HikariDataSource pool;
   final PostgresOutboxRepository repository;
+  final TimedRepository timed;
   final OutboxWriter writer;
   final KafkaOutboxTransport transport;
   final OutboxRelay relay;
@@ -37,11 +38,12 @@ final class Library implements AutoCloseable {
   Library(Settings settings, int poolSize, Timeline timeline) {
     pool = Db.pool(settings, "bench", poolSize);
     repository = new PostgresOutboxRepository(pool, Db.OUTBOX);
+    timed = new TimedRepository(repository);
     writer = new OutboxWriter(repository, serializer(), HeaderCapture.none(), Clock.systemUTC());
     transport = Brokers.kafkaTransport(settings);
     relay =
         OutboxRelay.builder()
-            .repository(repository)
+            .repository(timed)
             .transport(new AckingTransport(transport, timeline))
             .name("bench-relay")
             .build();
@@ -87,6 +89,21 @@ final class Library implements AutoCloseable {
     } catch (SQLException ex) {
       throw new IllegalStateException(ex);
     }
+  }
+
+  /**
+   * Runs {@code count} business transactions whose events are not recorded and waits until the
+   * relay has published them: connections, the producer and the JIT are warm when measuring starts.
+   */
+  void warmUp(String topic, int count) {
+    for (int i = 0; i < count; i++) {
+      businessTransaction(topic, Timeline.WARM_UP_FROM + i, 1, 10_000);
+    }
+    long deadline = System.nanoTime() + 60_000_000_000L;
+    while (System.nanoTime() < deadline && Db.anyPending(pool)) {
+      LatencyCase.sleep(50);
+    }
+    LatencyCase.sleep(500);
   }
 
   @Override

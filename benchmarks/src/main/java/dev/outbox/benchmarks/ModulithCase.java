@@ -42,7 +42,7 @@ final class ModulithCase {
     double rate = Double.parseDouble(args.getOrDefault("rate", "200"));
     double seconds = Double.parseDouble(args.getOrDefault("seconds", "20"));
     int count = Integer.parseInt(args.getOrDefault("count", "20000"));
-    int workers = 8;
+    int workers = 32;
     timeline = new Timeline(mode.equals("latency") ? (int) (rate * seconds) + 1 : count + 1);
     SpringApplication application = new SpringApplication(App.class);
     application.setDefaultProperties(
@@ -100,6 +100,11 @@ final class ModulithCase {
       double seconds,
       int workers) {
     int total = (int) (rate * seconds);
+    // Warm-up, as for the outbox: 200 transactions not recorded, then a pause for them to drain.
+    for (int i = 0; i < 200; i++) {
+      businessTransaction(jdbc, tx, publisher, Timeline.WARM_UP_FROM + i);
+    }
+    LatencyCase.sleep(3000);
     Child.emit("WINDOW-START");
     Map<String, Object> load =
         OpenLoop.run(
@@ -139,10 +144,12 @@ final class ModulithCase {
     }
     jdbc.update(
         "INSERT INTO event_publication (id, listener_id, event_type, serialized_event,"
-            + " publication_date) SELECT gen_random_uuid(), t.listener_id, t.event_type,"
+            + " publication_date, status, completion_attempts) SELECT gen_random_uuid(),"
+            + " t.listener_id, t.event_type,"
             + " '{\"n\":' || g || ',\"orderId\":\"order-' || (g % 10000) || '\",\"customerId\":"
             + "\"customer-' || (g % 997) || '\",\"amountCents\":' || (1000 + g % 9000) ||"
-            + " ',\"currency\":\"EUR\",\"note\":\"' || ? || '\"}', now() FROM (SELECT"
+            + " ',\"currency\":\"EUR\",\"note\":\"' || ? || '\"}', now() + g * interval '1"
+            + " microsecond', 'PUBLISHED', 0 FROM (SELECT"
             + " listener_id, event_type FROM event_publication LIMIT 1) t, generate_series(1, ?)"
             + " g",
         OrderEvent.NOTE, count);

@@ -29,7 +29,7 @@ record Plan(
 
   static final Set<String> ALL =
       new LinkedHashSet<>(
-          Arrays.asList("b1", "b2", "b3", "b4-kafka", "b4-rabbit", "b5", "b6", "modulith"));
+          Arrays.asList("b1", "b2", "b3", "b5", "modulith", "b4-kafka", "b6", "b4-rabbit"));
 
   static Plan fromSystem() {
     String cases = System.getProperty("bench.cases", "all");

@@ -31,6 +31,8 @@ import org.springframework.amqp.rabbit.connection.CachingConnectionFactory;
  */
 final class RelayWorker {
 
+  static final String WARM_UP = "bench-warmup";
+
   private final AtomicLong published = new AtomicLong();
   private volatile long firstMillis;
   private volatile long lastMillis;
@@ -54,9 +56,11 @@ final class RelayWorker {
     } else {
       transport = Brokers.kafkaTransport(settings);
     }
+    TimedRepository timed =
+        new TimedRepository(new PostgresOutboxRepository(dataSource, Db.OUTBOX));
     OutboxRelay relay =
         OutboxRelay.builder()
-            .repository(new PostgresOutboxRepository(dataSource, Db.OUTBOX))
+            .repository(timed)
             .transport(transport)
             .listener(
                 new RelayListener() {
@@ -76,6 +80,7 @@ final class RelayWorker {
     sampler.start();
     OperatingSystemMXBean os = (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
 
+    warmUp(transport, rabbit);
     Child.emit("READY");
     BufferedReader in =
         new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
@@ -84,6 +89,7 @@ final class RelayWorker {
     long markCpu = 0;
     long markStatements = 0;
     long markCommits = 0;
+    long markRollbacks = 0;
     Thread progress = null;
     String line;
     while ((line = in.readLine()) != null) {
@@ -99,6 +105,7 @@ final class RelayWorker {
         markCpu = os.getProcessCpuTime();
         markStatements = counting.statements.get();
         markCommits = counting.commits.get();
+        markRollbacks = counting.rollbacks.get();
         Child.emit("MARKED");
       } else if (line.equals("STOP")) {
         break;
@@ -133,6 +140,7 @@ final class RelayWorker {
       gcMillis += Math.max(0, gc.getCollectionTime());
     }
     out.put("gcCount", gcs);
+    out.put("relayCycles", timed.summary());
     out.put("gcMillis", gcMillis);
     if (markNanos != 0) {
       double seconds = (endNanos - markNanos) / 1e9;
@@ -142,9 +150,39 @@ final class RelayWorker {
           TxCostCase.round((counting.statements.get() - markStatements) / seconds));
       out.put(
           "commitsPerSecond", TxCostCase.round((counting.commits.get() - markCommits) / seconds));
+      out.put(
+          "rollbacksPerSecond",
+          TxCostCase.round((counting.rollbacks.get() - markRollbacks) / seconds));
       out.put("cpuPercent", TxCostCase.round(100.0 * (cpu - markCpu) / 1e9 / seconds));
     }
     Child.result(out);
+  }
+
+  /**
+   * Sends one event to a warm-up destination before the start signal, so that the drain measures
+   * the relay rather than the producer's first connection (the Modulith side is warm as well).
+   */
+  private static void warmUp(OutboxTransport transport, CachingConnectionFactory rabbit)
+      throws Exception {
+    if (rabbit != null) {
+      Brokers.rabbitTopology(rabbit, WARM_UP);
+    }
+    OrderEvent event = OrderEvent.of(0, 1);
+    transport
+        .send(
+            new OutboxEvent(
+                dev.outbox.EventIds.next(),
+                0,
+                WARM_UP,
+                event.orderId(),
+                "Order",
+                OrderEvent.TOPIC_TYPE,
+                1,
+                Library.serializer().serialize(event),
+                Map.of(),
+                java.time.Instant.now(),
+                0))
+        .get(60, java.util.concurrent.TimeUnit.SECONDS);
   }
 
   private void reportProgress() {

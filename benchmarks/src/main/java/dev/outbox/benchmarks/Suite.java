@@ -36,6 +36,10 @@ public final class Suite {
   }
 
   public static void main(String[] args) throws Exception {
+    if (Boolean.getBoolean("bench.report-only")) {
+      rerender();
+      return;
+    }
     Suite suite = new Suite();
     try {
       suite.run();
@@ -43,6 +47,17 @@ public final class Suite {
       suite.admin.close();
     }
     System.exit(0);
+  }
+
+  /** Renders the report again from the saved results (after editing benchmarks/NOTES.md). */
+  private static void rerender() throws IOException {
+    Path work = Path.of(System.getProperty("bench.work", "benchmarks/.work"));
+    Path report = Path.of(System.getProperty("bench.report", "docs/benchmarks.md"));
+    Map<String, Object> saved =
+        JSON.readValue(
+            Files.readString(work.resolve("results.json")),
+            new TypeReference<LinkedHashMap<String, Object>>() {});
+    Files.writeString(report, Report.render(saved));
   }
 
   private void run() throws IOException {
@@ -74,6 +89,9 @@ public final class Suite {
       results.put("finished", Instant.now().toString());
       save();
     }
+    // Leave the database small: the backlogs are gone, the tables stay for the next run.
+    Db.truncateOutbox(admin);
+    Db.execute(admin, "DROP TABLE IF EXISTS event_publication, event_publication_archive");
   }
 
   // ---- cases ----------------------------------------------------------------------------------
@@ -183,7 +201,7 @@ public final class Suite {
               logs.resolve("b5-" + run + ".log"))) {
         child.await("READY", 120);
         child.send("GO");
-        sleep(3000);
+        sleep(5000);
         child.send("MARK");
         child.await("MARKED", 30);
         long xacts0 = xacts();
@@ -392,6 +410,14 @@ public final class Suite {
       r.put("published", published);
       r.put("seconds", seconds);
       r.put("rate", Math.round(published / seconds));
+      long first = Long.MAX_VALUE;
+      for (Map<String, Object> one : instancesOut) {
+        long f = ((Number) one.get("firstMillis")).longValue();
+        if (f > 0) {
+          first = Math.min(first, f);
+        }
+      }
+      r.put("firstPublishAfterMs", first - start);
       r.put("maxHeapUsedMb", maxHeap);
       r.put("perInstance", instancesOut);
       r.put("pendingAfter", Db.pending(admin));
@@ -409,6 +435,7 @@ public final class Suite {
       }
       if (rabbit != null) {
         Brokers.rabbitDelete(rabbit, destination);
+        Brokers.rabbitDelete(rabbit, RelayWorker.WARM_UP);
         rabbit.destroy();
       } else {
         Brokers.deleteTopic(settings, destination);

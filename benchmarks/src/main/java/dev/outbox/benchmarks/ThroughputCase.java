@@ -24,6 +24,7 @@ final class ThroughputCase {
     AtomicLong committed = new AtomicLong();
     try (Library library = new Library(settings, clients + 2, timeline)) {
       library.relay.start();
+      library.warmUp(topic, 200);
       long warmupEnd = System.nanoTime() + (long) (warmup * 1e9);
       long end = warmupEnd + (long) (seconds * 1e9);
       List<Thread> threads = new ArrayList<>();
@@ -77,6 +78,7 @@ final class ThroughputCase {
       out.put("sustainable", Math.round(Math.min(commitRate, ackRate)));
       out.put("backlogAtEnd", committedAtEnd - ackedAtEnd);
       out.put("drainAfterStopSeconds", TxCostCase.round(drainSeconds));
+      out.put("relayCycles", library.timed.summary());
       out.put(
           "latency", Pct.summary(timeline.latency(0, (int) Math.min(totalCommitted, 4_000_000))));
       return out;

@@ -20,7 +20,13 @@ final class Timeline {
     acks = new AtomicLongArray(capacity);
   }
 
+  /** Event numbers from here on are warm-up events and are not recorded. */
+  static final long WARM_UP_FROM = 100_000_000L;
+
   void committed(long n, long nanos) {
+    if (n >= commits.length()) {
+      return;
+    }
     commits.set((int) n, nanos);
   }
 
