@@ -165,7 +165,8 @@ public final class Suite {
 
   private void b4(String transport, long count) {
     for (int run = 1; run <= plan.runs(); run++) {
-      Map<String, Object> r = drain("b4-" + transport, run, transport, count, 1, run == 1, false);
+      Map<String, Object> r =
+          drain("b4-" + transport, run, transport, count, 10_000, 1, run == 1, false);
       add("b4-" + transport, r);
       log("   run " + run + ": " + r.get("rate") + " events/s, heap " + r.get("maxHeapUsedMb"));
     }
@@ -175,7 +176,15 @@ public final class Suite {
     for (int instances : new int[] {1, 3}) {
       for (int run = 1; run <= plan.runs(); run++) {
         Map<String, Object> r =
-            drain("b6-" + instances, run, "kafka", plan.b6Count(), instances, false, true);
+            drain(
+                "b6-" + instances,
+                run,
+                "kafka",
+                plan.b6Count(),
+                plan.b6Keys(),
+                instances,
+                false,
+                true);
         add("b6-" + instances, r);
         log(
             "   "
@@ -253,7 +262,15 @@ public final class Suite {
     }
     for (int run = 1; run <= plan.runs(); run++) {
       Map<String, Object> ours =
-          drain("side-outbox-drain", run, "kafka", plan.modulithDrainCount(), 1, false, false);
+          drain(
+              "side-outbox-drain",
+              run,
+              "kafka",
+              plan.modulithDrainCount(),
+              10_000,
+              1,
+              false,
+              false);
       add("side-outbox-drain", ours);
       Map<String, Object> theirs =
           modulithRun(
@@ -336,6 +353,7 @@ public final class Suite {
       int run,
       String transport,
       long count,
+      int keys,
       int instances,
       boolean profile,
       boolean checkOrder) {
@@ -349,7 +367,7 @@ public final class Suite {
       Brokers.createTopic(settings, destination);
     }
     long seedStart = System.nanoTime();
-    Db.seedBacklog(admin, destination, count, 10_000);
+    Db.seedBacklog(admin, destination, count, keys);
     double seedSeconds = (System.nanoTime() - seedStart) / 1e9;
     List<ChildProcess> children = new ArrayList<>();
     List<Long> pids = new ArrayList<>();
@@ -406,6 +424,7 @@ public final class Suite {
       double seconds = (last - start) / 1000.0;
       r.put("count", count);
       r.put("instances", instances);
+      r.put("keys", keys);
       r.put("seedSeconds", TxCostCase.round(seedSeconds));
       r.put("published", published);
       r.put("seconds", seconds);
