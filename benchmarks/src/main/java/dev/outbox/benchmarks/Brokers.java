@@ -29,9 +29,18 @@ final class Brokers {
 
   /** The library's Kafka transport with its defaults: only the bootstrap servers are given. */
   static KafkaOutboxTransport kafkaTransport(Settings settings) {
+    return kafkaTransport(settings, Map.of());
+  }
+
+  /**
+   * The library's Kafka transport with producer settings an application may set through {@code
+   * spring.kafka.producer.*} (used only by the tuned diagnostic variant of B4).
+   */
+  static KafkaOutboxTransport kafkaTransport(Settings settings, Map<String, Object> producer) {
+    Map<String, Object> config = new java.util.HashMap<>(producer);
+    config.put("bootstrap.servers", settings.kafkaBootstrap());
     return KafkaOutboxTransport.create(
-        Map.of("bootstrap.servers", settings.kafkaBootstrap()),
-        KafkaTransportOptions.defaults().withSource("outbox-bench"));
+        config, KafkaTransportOptions.defaults().withSource("outbox-bench"));
   }
 
   static CachingConnectionFactory rabbitConnectionFactory(Settings settings) {

@@ -24,6 +24,7 @@ final class JfrSummary {
   static Map<String, Object> summarise(Path recording, int top) {
     Map<String, Integer> leaf = new HashMap<>();
     Map<String, Integer> area = new HashMap<>();
+    Map<String, Integer> library = new HashMap<>();
     int samples = 0;
     Path jfr = Path.of(System.getProperty("java.home"), "bin", "jfr");
     List<String> stack = new ArrayList<>();
@@ -49,6 +50,13 @@ final class JfrSummary {
               samples++;
               leaf.merge(stack.get(0), 1, Integer::sum);
               area.merge(area(stack), 1, Integer::sum);
+              for (String frame : stack) {
+                if (frame.startsWith("dev.outbox.")
+                    && !frame.startsWith("dev.outbox.benchmarks.")) {
+                  library.merge(frame, 1, Integer::sum);
+                  break;
+                }
+              }
             }
           } else if (inStack && !trimmed.equals("...")) {
             int paren = trimmed.indexOf('(');
@@ -66,6 +74,7 @@ final class JfrSummary {
     out.put("samples", samples);
     out.put("areas", shares(area, samples, top));
     out.put("topFrames", shares(leaf, samples, top));
+    out.put("libraryFrames", shares(library, samples, top));
     return out;
   }
 

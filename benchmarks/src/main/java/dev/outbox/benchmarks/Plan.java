@@ -26,11 +26,16 @@ record Plan(
     double modulithSeconds,
     int modulithDrainCount,
     int modulithHighRateRuns,
-    boolean profile) {
+    boolean profile,
+    int tunedRuns,
+    int tunedLingerMs,
+    int tunedBatchBytes,
+    int tunedRelayBatch) {
 
   static final Set<String> ALL =
       new LinkedHashSet<>(
-          Arrays.asList("b1", "b2", "b3", "b5", "modulith", "b4-kafka", "b6", "b4-rabbit"));
+          Arrays.asList(
+              "b1", "b2", "b3", "b5", "modulith", "b4-kafka", "b6", "b4-rabbit", "b4-kafka-tuned"));
 
   static Plan fromSystem() {
     String cases = System.getProperty("bench.cases", "all");
@@ -54,7 +59,11 @@ record Plan(
         dbl("bench.modulith-seconds", 20),
         Integer.getInteger("bench.modulith-drain-count", 20_000),
         Integer.getInteger("bench.modulith-high-rate-runs", 1),
-        Boolean.parseBoolean(System.getProperty("bench.profile", "true")));
+        Boolean.parseBoolean(System.getProperty("bench.profile", "true")),
+        Integer.getInteger("bench.tuned-runs", 1),
+        Integer.getInteger("bench.tuned-linger-ms", 10),
+        Integer.getInteger("bench.tuned-batch-bytes", 262_144),
+        Integer.getInteger("bench.tuned-relay-batch", 2_000));
   }
 
   private static double dbl(String key, double fallback) {

@@ -54,7 +54,14 @@ final class RelayWorker {
       rabbit = Brokers.rabbitConnectionFactory(settings);
       transport = Brokers.rabbitTransport(rabbit);
     } else {
-      transport = Brokers.kafkaTransport(settings);
+      Map<String, Object> producer = new java.util.HashMap<>();
+      if (args.containsKey("linger")) {
+        producer.put("linger.ms", args.get("linger"));
+      }
+      if (args.containsKey("batchBytes")) {
+        producer.put("batch.size", args.get("batchBytes"));
+      }
+      transport = Brokers.kafkaTransport(settings, producer);
     }
     TimedRepository timed =
         new TimedRepository(new PostgresOutboxRepository(dataSource, Db.OUTBOX));
@@ -73,6 +80,10 @@ final class RelayWorker {
                     lastMillis = now;
                   }
                 })
+            .batchSize(
+                Integer.parseInt(
+                    args.getOrDefault(
+                        "relayBatch", String.valueOf(dev.outbox.relay.OutboxDefaults.BATCH_SIZE))))
             .name("relay-" + args.getOrDefault("instance", "1"))
             .build();
     Thread sampler = new Thread(this::sampleHeap, "heap-sampler");
