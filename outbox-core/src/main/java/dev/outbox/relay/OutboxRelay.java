@@ -190,7 +190,11 @@ public final class OutboxRelay implements AutoCloseable {
         consecutiveFailures++;
         healthy = false;
         lastFailure = Failures.describe(failure);
-        listener.cycleFailed(failure);
+        try {
+          listener.cycleFailed(failure);
+        } catch (RuntimeException ex) {
+          log.warn("A relay listener failed; ignoring it", ex);
+        }
         Duration pause = errorBackoff(consecutiveFailures);
         log.warn(
             "Outbox relay '{}' cycle failed ({} in a row); events stay in the table, next try in {}"

@@ -8,6 +8,7 @@ import dev.outbox.relay.OutboxRelay;
 import dev.outbox.relay.RelayListener;
 import dev.outbox.store.OutboxRepository;
 import dev.outbox.store.PostgresOutboxRepository;
+import dev.outbox.store.StoreOptions;
 import dev.outbox.store.TableName;
 import dev.outbox.transport.OutboxTransport;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -70,8 +71,14 @@ public class OutboxAutoConfiguration {
 
   @Bean
   @ConditionalOnMissingBean(OutboxRepository.class)
-  PostgresOutboxRepository outboxRepository(DataSource dataSource, TableName outboxTableName) {
-    return new PostgresOutboxRepository(dataSource, outboxTableName);
+  PostgresOutboxRepository outboxRepository(
+      DataSource dataSource, TableName outboxTableName, OutboxProperties properties) {
+    OutboxProperties.Relay relay = properties.getRelay();
+    StoreOptions options =
+        StoreOptions.defaults()
+            .withDeadEventBlocksKey(relay.isDeadEventBlocksKey())
+            .withClaimTimeout(relay.getPublishTimeout().multipliedBy(2));
+    return new PostgresOutboxRepository(dataSource, outboxTableName, options);
   }
 
   @Bean
