@@ -116,6 +116,21 @@ public class OutboxProperties {
      */
     private boolean deadEventBlocksKey = OutboxDefaults.DEAD_EVENT_BLOCKS_KEY;
 
+    /**
+     * Whether relays of several instances wake each other through LISTEN/NOTIFY (sent outside
+     * business transactions, at most every 20 ms) when a backlog builds up or an instance without a
+     * relay writes events. Off: other instances find events at their next poll.
+     */
+    private boolean notify = true;
+
+    public boolean isNotify() {
+      return notify;
+    }
+
+    public void setNotify(boolean notify) {
+      this.notify = notify;
+    }
+
     public boolean isDeadEventBlocksKey() {
       return deadEventBlocksKey;
     }
