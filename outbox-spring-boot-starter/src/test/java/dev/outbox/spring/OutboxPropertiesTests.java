@@ -21,8 +21,7 @@ class OutboxPropertiesTests {
     assertThat(properties.getTable().getName()).isEqualTo(TableName.DEFAULT_TABLE);
     assertThat(properties.getRelay().getBatchSize()).isEqualTo(OutboxDefaults.BATCH_SIZE);
     assertThat(properties.getRelay().getPublishTimeout()).isEqualTo(OutboxDefaults.PUBLISH_TIMEOUT);
-    assertThat(properties.getRetry().toPolicy())
-        .isEqualTo(dev.outbox.relay.RetryPolicy.defaults());
+    assertThat(properties.getRetry().toPolicy()).isEqualTo(dev.outbox.relay.RetryPolicy.defaults());
   }
 
   @Test
@@ -43,12 +42,14 @@ class OutboxPropertiesTests {
         .isEqualTo(OutboxDefaults.SHUTDOWN_TIMEOUT);
     assertThat(value(metadata, "outbox.relay.dead-event-blocks-key"))
         .isEqualTo(OutboxDefaults.DEAD_EVENT_BLOCKS_KEY);
-    assertThat(number(metadata, "outbox.retry.max-attempts")).isEqualTo(OutboxDefaults.MAX_ATTEMPTS);
+    assertThat(number(metadata, "outbox.retry.max-attempts"))
+        .isEqualTo(OutboxDefaults.MAX_ATTEMPTS);
     assertThat(duration(metadata, "outbox.retry.initial-backoff"))
         .isEqualTo(OutboxDefaults.INITIAL_BACKOFF);
     assertThat(((Number) value(metadata, "outbox.retry.multiplier")).doubleValue())
         .isEqualTo(OutboxDefaults.BACKOFF_MULTIPLIER);
-    assertThat(duration(metadata, "outbox.retry.max-backoff")).isEqualTo(OutboxDefaults.MAX_BACKOFF);
+    assertThat(duration(metadata, "outbox.retry.max-backoff"))
+        .isEqualTo(OutboxDefaults.MAX_BACKOFF);
     assertThat(((Number) value(metadata, "outbox.retry.jitter")).doubleValue())
         .isEqualTo(OutboxDefaults.JITTER);
     assertThat(duration(metadata, "outbox.retry.max-age")).isEqualTo(OutboxDefaults.MAX_AGE);
