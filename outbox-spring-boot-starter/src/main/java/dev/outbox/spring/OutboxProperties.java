@@ -19,6 +19,11 @@ public class OutboxProperties {
   private final Relay relay = new Relay();
   private final Retry retry = new Retry();
   private final Health health = new Health();
+  private final Cdc cdc = new Cdc();
+
+  public Cdc getCdc() {
+    return cdc;
+  }
 
   public boolean isEnabled() {
     return enabled;
@@ -251,6 +256,24 @@ public class OutboxProperties {
 
     public void setMaxAge(Duration maxAge) {
       this.maxAge = maxAge;
+    }
+  }
+
+  /** Change-data-capture mode, for handing publishing over to Debezium. */
+  public static class Cdc {
+
+    /**
+     * Each event is deleted again in the transaction that wrote it, so a CDC pipeline (Debezium's
+     * outbox event router) publishes it from the write-ahead log; no relay runs in this mode.
+     */
+    private boolean enabled = false;
+
+    public boolean isEnabled() {
+      return enabled;
+    }
+
+    public void setEnabled(boolean enabled) {
+      this.enabled = enabled;
     }
   }
 
