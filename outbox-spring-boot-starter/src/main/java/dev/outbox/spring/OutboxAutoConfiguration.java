@@ -178,6 +178,7 @@ public class OutboxAutoConfiguration {
             .transport(outboxTransport)
             .retryPolicy(properties.getRetry().toPolicy())
             .batchSize(relay.getBatchSize())
+            .workers(relay.getWorkers())
             .pollInterval(relay.getPollInterval())
             .publishTimeout(relay.getPublishTimeout())
             .listener(CompositeRelayListener.of(all))

@@ -103,6 +103,17 @@ public class OutboxProperties {
     /** Events claimed and published per batch. */
     private int batchSize = OutboxDefaults.BATCH_SIZE;
 
+    /** Relay threads: under a backlog one claims the next batch while another awaits the broker. */
+    private int workers = OutboxDefaults.WORKERS;
+
+    public int getWorkers() {
+      return workers;
+    }
+
+    public void setWorkers(int workers) {
+      this.workers = workers;
+    }
+
     /** How often an idle relay looks for events it was not woken up for. */
     private Duration pollInterval = OutboxDefaults.POLL_INTERVAL;
 
