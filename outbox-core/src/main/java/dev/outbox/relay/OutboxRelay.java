@@ -31,6 +31,9 @@ public final class OutboxRelay implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(OutboxRelay.class);
 
+  /** How long a non-polling worker sleeps when nothing wakes it. */
+  private static final Duration IDLE_WORKER_WAIT = Duration.ofHours(1);
+
   private final OutboxRepository repository;
   private final BatchPublisher publisher;
   private final ExecutorService chainExecutor;
@@ -90,7 +93,8 @@ public final class OutboxRelay implements AutoCloseable {
     running = true;
     List<Thread> started = new ArrayList<>(workers);
     for (int i = 1; i <= workers; i++) {
-      Thread t = new Thread(this::loop, workers == 1 ? name : name + "-" + i);
+      boolean polls = i == 1;
+      Thread t = new Thread(() -> loop(polls), workers == 1 ? name : name + "-" + i);
       t.setDaemon(true);
       started.add(t);
     }
@@ -182,7 +186,12 @@ public final class OutboxRelay implements AutoCloseable {
     }
   }
 
-  private void loop() {
+  /**
+   * One worker's loop. Only the first worker polls when idle; the others sleep until woken (after a
+   * local commit, a notification from another instance, or a full batch), so an idle instance costs
+   * one cheap query per poll interval.
+   */
+  private void loop(boolean polls) {
     int consecutiveFailures = 0;
     while (running) {
       try {
@@ -196,7 +205,7 @@ public final class OutboxRelay implements AutoCloseable {
         lastFailure = null;
         lastSuccess = Instant.now();
         if (claimed < batchSize) {
-          awaitWakeUp(pollInterval);
+          awaitWakeUp(polls ? pollInterval : IDLE_WORKER_WAIT);
         } else {
           // a backlog: let another worker claim the next batch while this one publishes
           wakeUp();

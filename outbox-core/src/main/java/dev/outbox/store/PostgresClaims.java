@@ -37,6 +37,7 @@ final class PostgresClaims {
   private final String lockKeys;
   private final String claimKeyed;
   private final String claimUnkeyed;
+  private final String probe;
   private final String delete;
   private final String retry;
   private final String dead;
@@ -79,6 +80,7 @@ final class PostgresClaims {
             + due
             + " AND seq BETWEEN ? AND ? AND event_key IS NULL ORDER BY seq LIMIT ? FOR UPDATE SKIP"
             + " LOCKED";
+    this.probe = "SELECT EXISTS (SELECT 1 FROM " + t + " WHERE " + due + ")";
     this.delete = "DELETE FROM " + t + " WHERE id = ANY(?)";
     this.retry =
         "UPDATE "
@@ -99,6 +101,14 @@ final class PostgresClaims {
     Connection connection = null;
     try {
       connection = dataSource.getConnection();
+      if (!connection.getAutoCommit()) {
+        connection.setAutoCommit(true);
+      }
+      // One cheap query while idle; a claim transaction only when something is due.
+      if (!anyDue(connection)) {
+        PostgresOutboxRepository.closeQuietly(connection);
+        return new EmptyClaim();
+      }
       connection.setAutoCommit(false);
       try (PreparedStatement statement =
           connection.prepareStatement(
@@ -156,6 +166,27 @@ final class PostgresClaims {
       throw new OutboxException(
           "Could not claim events from " + table + ": " + ex.getMessage(), ex);
     }
+  }
+
+  private boolean anyDue(Connection connection) throws SQLException {
+    try (PreparedStatement statement = connection.prepareStatement(probe);
+        ResultSet rs = statement.executeQuery()) {
+      return rs.next() && rs.getBoolean(1);
+    }
+  }
+
+  /** A claim of nothing, made without a transaction. */
+  private static final class EmptyClaim implements Claim {
+    @Override
+    public List<OutboxEvent> events() {
+      return List.of();
+    }
+
+    @Override
+    public void complete(Collection<UUID> published, List<Retry> retries, List<Dead> dead) {}
+
+    @Override
+    public void close() {}
   }
 
   /** The range of sequence numbers a group of candidate events spans. */
