@@ -172,13 +172,17 @@ public final class KafkaOutboxTransport implements OutboxTransport, AutoCloseabl
   }
 
   /**
-   * A timeout while the producer has no connection to any broker: the cluster is unreachable, as
+   * A timeout (the producer's, or the relay's wait for the acknowledgement) or a lost connection
+   * while the producer has no connection to any broker: the cluster is down or unreachable, as
    * opposed to one topic missing (then the producer is connected and the event is charged an
    * attempt as usual).
    */
   @Override
   public boolean isBrokerUnavailable(Throwable failure) {
-    if (!(KafkaFailures.unwrap(failure) instanceof TimeoutException)) {
+    Throwable cause = KafkaFailures.unwrap(failure);
+    if (!(cause instanceof TimeoutException
+        || cause instanceof java.util.concurrent.TimeoutException
+        || cause instanceof org.apache.kafka.common.errors.NetworkException)) {
       return false;
     }
     for (var metric : template.metrics().entrySet()) {

@@ -278,6 +278,66 @@ class KafkaOutboxTransportIntegrationTests {
   }
 
   @Test
+  void aBrokerStoppedMidRunUsesUpAtMostOneAttemptAndEverythingArrivesWhenItIsBack()
+      throws Exception {
+    int port = TestKafka.freePort();
+    String topic = "outage-" + UUID.randomUUID();
+    RetryPolicy strict =
+        RetryPolicy.defaults()
+            .withMaxAttempts(3)
+            .withInitialBackoff(Duration.ofMillis(100))
+            .withMaxBackoff(Duration.ofMillis(200));
+    AtomicInteger outageCycles = new AtomicInteger();
+    RelayListener countOutageCycles =
+        new RelayListener() {
+          @Override
+          public void cycleFailed(Throwable failure) {
+            if (failure instanceof BrokerUnavailableException) {
+              outageCycles.incrementAndGet();
+            }
+          }
+        };
+    List<UUID> before = write(List.of(OutboxMessage.of(topic, "order-1", "{\"n\":0}")));
+    try (KafkaOutboxTransport transport =
+        KafkaOutboxTransport.create(
+            TestKafka.producerConfig("127.0.0.1:" + port), KafkaTransportOptions.defaults())) {
+      try (TestKafka first = TestKafka.startOnPort(port)) {
+        first.createTopics(topic);
+        try (OutboxRelay relay = relay(transport, strict, countOutageCycles)) {
+          relay.start();
+          await().atMost(Duration.ofSeconds(60)).until(() -> repository.stats().pending() == 0);
+        }
+      }
+      // the broker is gone now; events written during the outage wait for it
+      List<UUID> during = new ArrayList<>();
+      for (int i = 1; i <= 20; i++) {
+        during.addAll(
+            write(List.of(OutboxMessage.of(topic, "order-" + (i % 4), "{\"n\":" + i + "}"))));
+      }
+      try (OutboxRelay relay = relay(transport, strict, countOutageCycles)) {
+        relay.start();
+        await().atMost(Duration.ofSeconds(90)).until(() -> outageCycles.get() >= 3);
+        assertThat(repository.stats().dead()).as("an outage dead-letters nothing").isZero();
+        assertThat(
+                TestPostgres.get()
+                    .queryLong("SELECT max(attempts) FROM " + schema + ".outbox_event"))
+            .as("at most the batch in flight when the broker went away is charged")
+            .isLessThanOrEqualTo(1);
+
+        try (TestKafka second = TestKafka.startOnPort(port)) {
+          second.createTopics(topic);
+          await()
+              .atMost(Duration.ofSeconds(90))
+              .until(() -> repository.stats().pending() == 0 && repository.stats().dead() == 0);
+          Set<String> received = ids(second.read(topic, Duration.ofSeconds(30), coversAll(during)));
+          assertThat(received).containsAll(asStrings(during));
+          assertThat(before).hasSize(1);
+        }
+      }
+    }
+  }
+
+  @Test
   void aRelayStoppedMidStreamAndRestartedLosesNothing() throws Exception {
     String topic = kafka.newTopic("restart");
     List<OutboxMessage> messages = new ArrayList<>();
