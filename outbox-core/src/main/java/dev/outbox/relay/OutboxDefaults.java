@@ -11,8 +11,14 @@ public final class OutboxDefaults {
   /** How often an idle relay looks for events written by other instances or missed wake-ups. */
   public static final Duration POLL_INTERVAL = Duration.ofSeconds(1);
 
-  /** How long the relay waits for the broker to acknowledge a batch before retrying it. */
-  public static final Duration PUBLISH_TIMEOUT = Duration.ofSeconds(30);
+  /**
+   * How long the relay waits for the broker to acknowledge a batch before retrying it. A relay that
+   * hangs loses its claim after twice this time, so other instances take over its keys.
+   */
+  public static final Duration PUBLISH_TIMEOUT = Duration.ofSeconds(5);
+
+  /** Whether a dead event holds back the later events of its key until an operator acts. */
+  public static final boolean DEAD_EVENT_BLOCKS_KEY = false;
 
   /** The longest pause after the database or the relay itself failed. */
   public static final Duration MAX_ERROR_BACKOFF = Duration.ofSeconds(30);

@@ -36,6 +36,7 @@ public final class OutboxRelay implements AutoCloseable {
   private final Duration pollInterval;
   private final Duration maxErrorBackoff;
   private final RelayListener listener;
+  private final Runnable onBacklog;
   private final String name;
 
   private final ReentrantLock lock = new ReentrantLock();
@@ -54,6 +55,7 @@ public final class OutboxRelay implements AutoCloseable {
     this.pollInterval = builder.pollInterval;
     this.maxErrorBackoff = builder.maxErrorBackoff;
     this.listener = builder.listener;
+    this.onBacklog = builder.onBacklog;
     this.name = builder.name;
     this.chainExecutor =
         Executors.newSingleThreadExecutor(
@@ -179,6 +181,8 @@ public final class OutboxRelay implements AutoCloseable {
         lastSuccess = Instant.now();
         if (claimed < batchSize) {
           awaitWakeUp(pollInterval);
+        } else {
+          onBacklog.run();
         }
       } catch (Throwable failure) {
         if (failure instanceof VirtualMachineError error) {
@@ -190,7 +194,11 @@ public final class OutboxRelay implements AutoCloseable {
         consecutiveFailures++;
         healthy = false;
         lastFailure = Failures.describe(failure);
-        listener.cycleFailed(failure);
+        try {
+          listener.cycleFailed(failure);
+        } catch (RuntimeException ex) {
+          log.warn("A relay listener failed; ignoring it", ex);
+        }
         Duration pause = errorBackoff(consecutiveFailures);
         log.warn(
             "Outbox relay '{}' cycle failed ({} in a row); events stay in the table, next try in {}"
@@ -252,6 +260,7 @@ public final class OutboxRelay implements AutoCloseable {
     private RelayListener listener = RelayListener.none();
     private Clock clock = Clock.systemUTC();
     private String name = "outbox-relay";
+    private Runnable onBacklog = () -> {};
 
     private Builder() {}
 
@@ -300,6 +309,15 @@ public final class OutboxRelay implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Run after each full batch, when more events are likely waiting: wakes the relays of other
+     * instances to share the backlog. Must be quick and must not throw.
+     */
+    public Builder onBacklog(Runnable onBacklog) {
+      this.onBacklog = onBacklog;
+      return this;
+    }
+
     public Builder name(String name) {
       this.name = name;
       return this;
@@ -321,6 +339,7 @@ public final class OutboxRelay implements AutoCloseable {
       Objects.requireNonNull(retryPolicy, "retryPolicy");
       Objects.requireNonNull(listener, "listener");
       Objects.requireNonNull(clock, "clock");
+      Objects.requireNonNull(onBacklog, "onBacklog");
       require(name != null && !name.isBlank(), "name must not be blank");
       return new OutboxRelay(this);
     }

@@ -8,6 +8,8 @@ import dev.outbox.relay.OutboxRelay;
 import dev.outbox.relay.RelayListener;
 import dev.outbox.store.OutboxRepository;
 import dev.outbox.store.PostgresOutboxRepository;
+import dev.outbox.store.PostgresWakeups;
+import dev.outbox.store.StoreOptions;
 import dev.outbox.store.TableName;
 import dev.outbox.transport.OutboxTransport;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -70,8 +72,14 @@ public class OutboxAutoConfiguration {
 
   @Bean
   @ConditionalOnMissingBean(OutboxRepository.class)
-  PostgresOutboxRepository outboxRepository(DataSource dataSource, TableName outboxTableName) {
-    return new PostgresOutboxRepository(dataSource, outboxTableName);
+  PostgresOutboxRepository outboxRepository(
+      DataSource dataSource, TableName outboxTableName, OutboxProperties properties) {
+    OutboxProperties.Relay relay = properties.getRelay();
+    StoreOptions options =
+        StoreOptions.defaults()
+            .withDeadEventBlocksKey(relay.isDeadEventBlocksKey())
+            .withClaimTimeout(relay.getPublishTimeout().multipliedBy(2));
+    return new PostgresOutboxRepository(dataSource, outboxTableName, options);
   }
 
   @Bean
@@ -111,8 +119,30 @@ public class OutboxAutoConfiguration {
   @Bean
   @ConditionalOnMissingBean(Outbox.class)
   SpringOutbox outbox(
-      DataSource dataSource, OutboxWriter outboxWriter, ObjectProvider<OutboxRelay> relay) {
-    return new SpringOutbox(dataSource, outboxWriter, () -> relay.ifAvailable(OutboxRelay::wakeUp));
+      DataSource dataSource,
+      OutboxWriter outboxWriter,
+      ObjectProvider<OutboxRelay> relay,
+      ObjectProvider<PostgresWakeups> wakeups) {
+    // The local relay publishes what this instance wrote; without one, wake another instance's.
+    Runnable afterCommit =
+        () -> {
+          OutboxRelay local = relay.getIfAvailable();
+          if (local != null) {
+            local.wakeUp();
+          } else {
+            wakeups.ifAvailable(PostgresWakeups::signal);
+          }
+        };
+    return new SpringOutbox(dataSource, outboxWriter, afterCommit);
+  }
+
+  @Bean
+  @ConditionalOnMissingBean
+  @ConditionalOnProperty(prefix = "outbox.relay", name = "notify", matchIfMissing = true)
+  PostgresWakeups outboxWakeups(
+      DataSource dataSource, TableName outboxTableName, ObjectProvider<OutboxRelay> relay) {
+    return new PostgresWakeups(
+        dataSource, outboxTableName, () -> relay.ifAvailable(OutboxRelay::wakeUp));
   }
 
   @Bean
@@ -132,7 +162,8 @@ public class OutboxAutoConfiguration {
       OutboxTransport outboxTransport,
       OutboxProperties properties,
       ObjectProvider<RelayListener> listeners,
-      ObjectProvider<OutboxCustomizer> customizers) {
+      ObjectProvider<OutboxCustomizer> customizers,
+      ObjectProvider<PostgresWakeups> wakeups) {
     OutboxProperties.Relay relay = properties.getRelay();
     List<RelayListener> all = listeners.orderedStream().toList();
     OutboxRelay.Builder builder =
@@ -143,7 +174,8 @@ public class OutboxAutoConfiguration {
             .batchSize(relay.getBatchSize())
             .pollInterval(relay.getPollInterval())
             .publishTimeout(relay.getPublishTimeout())
-            .listener(CompositeRelayListener.of(all));
+            .listener(CompositeRelayListener.of(all))
+            .onBacklog(() -> wakeups.ifAvailable(PostgresWakeups::signal));
     customizers.orderedStream().forEach(customizer -> customizer.customize(builder));
     return builder.build();
   }
@@ -151,10 +183,12 @@ public class OutboxAutoConfiguration {
   @Bean
   OutboxRelayLifecycle outboxRelayLifecycle(
       ObjectProvider<OutboxRelay> outboxRelay,
+      ObjectProvider<PostgresWakeups> wakeups,
       OutboxSchemaInitializer outboxSchemaInitializer,
       OutboxProperties properties) {
     return new OutboxRelayLifecycle(
         outboxRelay.getIfAvailable(),
+        wakeups.getIfAvailable(),
         outboxSchemaInitializer,
         properties.getRelay().getShutdownTimeout());
   }

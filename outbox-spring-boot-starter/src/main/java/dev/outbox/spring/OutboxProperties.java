@@ -101,11 +101,43 @@ public class OutboxProperties {
     /** How often an idle relay looks for events it was not woken up for. */
     private Duration pollInterval = OutboxDefaults.POLL_INTERVAL;
 
-    /** How long to wait for the broker to acknowledge a batch before retrying it. */
+    /**
+     * How long to wait for the broker to acknowledge a batch before retrying it. A relay that hangs
+     * loses its claim after twice this time, so other instances take over its keys.
+     */
     private Duration publishTimeout = OutboxDefaults.PUBLISH_TIMEOUT;
 
     /** How long shutdown waits for the batch in flight. */
     private Duration shutdownTimeout = OutboxDefaults.SHUTDOWN_TIMEOUT;
+
+    /**
+     * Whether a dead event holds back the later events of its key until it is replayed or
+     * discarded. Off: the key continues with its next event.
+     */
+    private boolean deadEventBlocksKey = OutboxDefaults.DEAD_EVENT_BLOCKS_KEY;
+
+    /**
+     * Whether relays of several instances wake each other through LISTEN/NOTIFY (sent outside
+     * business transactions, at most every 20 ms) when a backlog builds up or an instance without a
+     * relay writes events. Off: other instances find events at their next poll.
+     */
+    private boolean notify = true;
+
+    public boolean isNotify() {
+      return notify;
+    }
+
+    public void setNotify(boolean notify) {
+      this.notify = notify;
+    }
+
+    public boolean isDeadEventBlocksKey() {
+      return deadEventBlocksKey;
+    }
+
+    public void setDeadEventBlocksKey(boolean deadEventBlocksKey) {
+      this.deadEventBlocksKey = deadEventBlocksKey;
+    }
 
     public boolean isEnabled() {
       return enabled;
