@@ -72,6 +72,7 @@ class MultiInstanceOrderingIntegrationTests {
   @BeforeAll
   static void startBrokerAndRelays() {
     kafka = TestKafka.start();
+    kafka.createTopics(RelayProcess.WARM_UP_TOPIC);
     schema = OutboxWriters.createOutboxSchema("multi");
     String run = UUID.randomUUID().toString().substring(0, 8);
     for (int i = 1; i <= RELAYS; i++) {

@@ -31,6 +31,9 @@ public final class RelayProcess implements AutoCloseable {
     this.log = log;
   }
 
+  /** The topic relays send one record to before they start; create it before starting them. */
+  public static final String WARM_UP_TOPIC = "relay-warm-up";
+
   /** Starts a relay on the outbox table in {@code schema}, publishing to {@code bootstrap}. */
   public static RelayProcess start(String name, String schema, String bootstrap, int batchSize) {
     TestPostgres postgres = TestPostgres.get();
@@ -51,7 +54,8 @@ public final class RelayProcess implements AutoCloseable {
             schema,
             bootstrap,
             name,
-            Integer.toString(batchSize)));
+            Integer.toString(batchSize),
+            WARM_UP_TOPIC));
     try {
       Files.createDirectories(log.getParent());
       Process process =

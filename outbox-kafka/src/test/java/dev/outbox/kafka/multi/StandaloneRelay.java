@@ -1,14 +1,17 @@
 package dev.outbox.kafka.multi;
 
 import com.zaxxer.hikari.HikariDataSource;
+import dev.outbox.EventIds;
+import dev.outbox.OutboxEvent;
 import dev.outbox.kafka.KafkaOutboxTransport;
 import dev.outbox.kafka.KafkaTransportOptions;
 import dev.outbox.relay.OutboxRelay;
 import dev.outbox.store.PostgresOutboxRepository;
 import dev.outbox.store.TableName;
-import java.io.IOException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.springframework.kafka.core.DefaultKafkaProducerFactory;
 
@@ -17,7 +20,10 @@ import org.springframework.kafka.core.DefaultKafkaProducerFactory;
  * transport, as a service instance without Spring would run it. Started by {@link RelayProcess}.
  *
  * <p>Arguments: JDBC URL, user, password, outbox schema, Kafka bootstrap servers, instance name,
- * batch size. The instance name is the CloudEvents {@code source} of what it publishes, so a
+ * batch size, warm-up topic. Before it starts relaying, the instance sends one record to the
+ * warm-up topic and waits for it, so that its producer is connected and warm, as in a service that
+ * has been up for a while: a JVM started cold on a busy 2-core machine can otherwise miss the
+ * producer's 2 s metadata bound on its first sends, which would only add retries to the test. The instance name is the CloudEvents {@code source} of what it publishes, so a
  * consumer can tell the instances apart. Prints {@value #READY} once the relay runs; exits when
  * its standard input closes (the test JVM ended) or when killed.
  */
@@ -27,10 +33,10 @@ public final class StandaloneRelay {
 
   private StandaloneRelay() {}
 
-  public static void main(String[] args) throws IOException {
-    if (args.length != 7) {
+  public static void main(String[] args) throws Exception {
+    if (args.length != 8) {
       throw new IllegalArgumentException(
-          "usage: jdbc-url user password schema bootstrap-servers name batch-size");
+          "usage: jdbc-url user password schema bootstrap-servers name batch-size warm-up-topic");
     }
     String name = args[5];
     HikariDataSource dataSource = new HikariDataSource();
@@ -51,6 +57,21 @@ public final class StandaloneRelay {
     KafkaOutboxTransport transport =
         KafkaOutboxTransport.create(
             applicationFactory, KafkaTransportOptions.defaults().withSource(name));
+    transport
+        .send(
+            new OutboxEvent(
+                EventIds.next(),
+                0,
+                args[7],
+                name,
+                null,
+                "RelayStarted",
+                1,
+                "{}",
+                Map.of(),
+                Instant.now(),
+                0))
+        .get(60, TimeUnit.SECONDS);
     OutboxRelay relay =
         OutboxRelay.builder()
             .repository(repository)
