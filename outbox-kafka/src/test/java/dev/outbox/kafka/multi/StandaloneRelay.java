@@ -22,8 +22,9 @@ import org.springframework.kafka.core.DefaultKafkaProducerFactory;
  * <p>Arguments: JDBC URL, user, password, outbox schema, Kafka bootstrap servers, instance name,
  * batch size, warm-up topic. Before it starts relaying, the instance sends one record to the
  * warm-up topic and waits for it, so that its producer is connected and warm, as in a service that
- * has been up for a while: a JVM started cold on a busy 2-core machine can otherwise miss the
- * producer's 2 s metadata bound on its first sends, which would only add retries to the test. The instance name is the CloudEvents {@code source} of what it publishes, so a
+ * has been up for a while. It also sets {@code max.block.ms} to 10 s as an application may: a JVM
+ * started cold on a busy 2-core machine was seen to miss the transport's default 2 s metadata bound
+ * on its first sends, which only adds retries unrelated to what these tests check. The instance name is the CloudEvents {@code source} of what it publishes, so a
  * consumer can tell the instances apart. Prints {@value #READY} once the relay runs; exits when
  * its standard input closes (the test JVM ended) or when killed.
  */
@@ -53,7 +54,9 @@ public final class StandaloneRelay {
                 ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
                 args[4],
                 ProducerConfig.CLIENT_ID_CONFIG,
-                name));
+                name,
+                ProducerConfig.MAX_BLOCK_MS_CONFIG,
+                10_000));
     KafkaOutboxTransport transport =
         KafkaOutboxTransport.create(
             applicationFactory, KafkaTransportOptions.defaults().withSource(name));
