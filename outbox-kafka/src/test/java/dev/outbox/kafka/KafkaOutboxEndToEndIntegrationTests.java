@@ -36,8 +36,8 @@ import org.springframework.transaction.support.TransactionTemplate;
  * auto-configured from {@code spring.kafka.*}, a real KRaft broker and the real PostgreSQL (a
  * schema of its own). What arrives is read back with a plain {@code KafkaConsumer}.
  *
- * <p>Absence is proven, not assumed: after the action under test, a marker event of the same key
- * is committed; the key's records are read until the marker arrives. Records of one key share a
+ * <p>Absence is proven, not assumed: after the action under test, a marker event of the same key is
+ * committed; the key's records are read until the marker arrives. Records of one key share a
  * partition and the relay publishes a key's events in write order, so anything the action had
  * published would be read before the marker.
  *
@@ -166,8 +166,7 @@ class KafkaOutboxEndToEndIntegrationTests {
     List<ConsumerRecord<String, String>> records = recordsBeforeMarker(orderId);
     assertThat(records).hasSize(1);
     assertThat(TestKafka.header(records.get(0), "traceparent"))
-        .isEqualTo(
-            "00-" + span.context().traceId() + "-" + span.context().spanId() + "-01");
+        .isEqualTo("00-" + span.context().traceId() + "-" + span.context().spanId() + "-01");
   }
 
   /** The id and write time of the key's event, read on the business transaction's connection. */
@@ -176,8 +175,7 @@ class KafkaOutboxEndToEndIntegrationTests {
         .param(key)
         .query(
             (rs, row) ->
-                new StoredEvent(
-                    rs.getObject(1, UUID.class), rs.getTimestamp(2).toInstant()))
+                new StoredEvent(rs.getObject(1, UUID.class), rs.getTimestamp(2).toInstant()))
         .single();
   }
 
@@ -188,12 +186,11 @@ class KafkaOutboxEndToEndIntegrationTests {
         .single();
   }
 
-  /**
-   * Commits a marker event of {@code key} and returns the key's records read before the marker.
-   */
+  /** Commits a marker event of {@code key} and returns the key's records read before the marker. */
   private List<ConsumerRecord<String, String>> recordsBeforeMarker(String key) {
     UUID marker =
-        transactions.execute(status -> outbox.publish(ShopService.TOPIC, key, new OrderPlaced(key, 0)));
+        transactions.execute(
+            status -> outbox.publish(ShopService.TOPIC, key, new OrderPlaced(key, 0)));
     List<ConsumerRecord<String, String>> ofKey = new ArrayList<>();
     AtomicBoolean markerRead = new AtomicBoolean();
     kafka.read(

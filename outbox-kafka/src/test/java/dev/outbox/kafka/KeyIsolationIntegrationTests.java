@@ -36,12 +36,12 @@ import org.slf4j.LoggerFactory;
  * Guarantee 4, second half: one stuck key must not stall the others. The core relay runs in this
  * JVM on the PostgreSQL store and the real Kafka transport, wrapped so that one destination fails
  * every send (a retryable failure, as a broker rejecting that topic would) until the test lets it
- * through. Key {@code stuck} writes its first event to that destination and four more to the
- * shared topic; 20 other keys write a steady stream to the shared topic meanwhile.
+ * through. Key {@code stuck} writes its first event to that destination and four more to the shared
+ * topic; 20 other keys write a steady stream to the shared topic meanwhile.
  *
  * <p>Measured, not assumed: for every event of the other keys, the time from its commit to the
- * relay recording it published (broker acknowledged, row completed). The test requires p99 below 2 s
- * while the stuck event is retried again and again, and that the stuck key's later events wait
+ * relay recording it published (broker acknowledged, row completed). The test requires p99 below 2
+ * s while the stuck event is retried again and again, and that the stuck key's later events wait
  * until its first one is through, then follow in order.
  */
 class KeyIsolationIntegrationTests {
@@ -149,8 +149,7 @@ class KeyIsolationIntegrationTests {
             .atMost(Duration.ofSeconds(30))
             .pollInterval(Duration.ofMillis(10))
             .until(
-                () ->
-                    transport.failures() >= failed && publishedAt.keySet().containsAll(others));
+                () -> transport.failures() >= failed && publishedAt.keySet().containsAll(others));
       }
     }
 
@@ -186,14 +185,17 @@ class KeyIsolationIntegrationTests {
     assertThat(failuresWhileStuck)
         .as("attempts of the stuck event while the others were measured")
         .isGreaterThanOrEqualTo(3);
-    assertThat(p99).as("p99 commit-to-published latency of the other keys, ms").isLessThan(
-        P99_BOUND.toMillis());
+    assertThat(p99)
+        .as("p99 commit-to-published latency of the other keys, ms")
+        .isLessThan(P99_BOUND.toMillis());
     assertThat(stuck.stream().map(publishOrder::get).toList())
         .as("the stuck key's events in write order")
         .isSorted();
     List<TopicTail.Received> onTopic =
         tail.received().stream().filter(r -> r.key().equals("stuck")).toList();
-    assertThat(onTopic).extracting(TopicTail.Received::id).containsExactlyElementsOf(stuck.subList(1, stuck.size()));
+    assertThat(onTopic)
+        .extracting(TopicTail.Received::id)
+        .containsExactlyElementsOf(stuck.subList(1, stuck.size()));
   }
 
   /** The Kafka transport, except that sends to one topic fail until {@link #letThrough()}. */

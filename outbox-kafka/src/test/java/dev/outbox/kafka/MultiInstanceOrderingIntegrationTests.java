@@ -50,7 +50,8 @@ import org.slf4j.LoggerFactory;
  */
 class MultiInstanceOrderingIntegrationTests {
 
-  private static final Logger log = LoggerFactory.getLogger(MultiInstanceOrderingIntegrationTests.class);
+  private static final Logger log =
+      LoggerFactory.getLogger(MultiInstanceOrderingIntegrationTests.class);
 
   private static final int RELAYS = 3;
   private static final int WRITERS = 4;
@@ -160,7 +161,9 @@ class MultiInstanceOrderingIntegrationTests {
         bySource);
     assertThat(result.violations()).as("per-key order violations").isEmpty();
     assertThat(result.missing()).as("events never read").isZero();
-    assertThat(bySource.keySet()).as("instances that published").containsExactlyInAnyOrderElementsOf(names);
+    assertThat(bySource.keySet())
+        .as("instances that published")
+        .containsExactlyInAnyOrderElementsOf(names);
     assertThat(relays).allMatch(RelayProcess::isAlive, "still running");
   }
 

@@ -32,10 +32,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Guarantees 2, 3, 4 and 5 across a relay crash: three relay JVMs share one outbox table while
  * writers keep committing events of 30 keys; one relay is killed with SIGKILL in the middle of the
- * stream. The test measures, for each key the killed relay published last before the kill, the
- * time from the kill to the key's next record (necessarily from a survivor), and requires it within
- * the failover bound of 10 s. It then requires every committed event to arrive, redeliveries only
- * as repeats of the same id, and each key's sequence in order.
+ * stream. The test measures, for each key the killed relay published last before the kill, the time
+ * from the kill to the key's next record (necessarily from a survivor), and requires it within the
+ * failover bound of 10 s. It then requires every committed event to arrive, redeliveries only as
+ * repeats of the same id, and each key's sequence in order.
  *
  * <p>A crashed relay's claim is a database transaction whose session dies with the process, so its
  * per-key locks are released as soon as PostgreSQL notices the closed connection; a store that

@@ -171,7 +171,8 @@ class RabbitOutboxEndToEndIntegrationTests {
     return jdbc.sql("SELECT id, created_at FROM outbox_event WHERE event_key = ?")
         .param(key)
         .query(
-            (rs, row) -> new StoredEvent(rs.getObject(1, UUID.class), rs.getTimestamp(2).toInstant()))
+            (rs, row) ->
+                new StoredEvent(rs.getObject(1, UUID.class), rs.getTimestamp(2).toInstant()))
         .single();
   }
 

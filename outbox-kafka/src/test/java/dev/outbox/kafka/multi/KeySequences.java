@@ -25,8 +25,7 @@ import java.util.regex.Pattern;
  */
 public final class KeySequences {
 
-  private static final Pattern PAYLOAD =
-      Pattern.compile("\\{\"key\":\"([^\"]+)\",\"seq\":(\\d+)}");
+  private static final Pattern PAYLOAD = Pattern.compile("\\{\"key\":\"([^\"]+)\",\"seq\":(\\d+)}");
 
   private final Map<String, List<UUID>> written = new ConcurrentHashMap<>();
 
@@ -92,7 +91,8 @@ public final class KeySequences {
         }
         int seq = Integer.parseInt(matcher.group(2));
         if (seq < 1 || seq > ids.size() || !ids.get(seq - 1).equals(record.id())) {
-          violations.add(key + ": #" + seq + " arrived with id " + record.id() + ", not as written");
+          violations.add(
+              key + ": #" + seq + " arrived with id " + record.id() + ", not as written");
         } else if (seq == highest + 1) {
           highest = seq;
         } else if (seq <= highest) {

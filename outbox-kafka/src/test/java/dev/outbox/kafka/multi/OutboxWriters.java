@@ -47,8 +47,8 @@ public final class OutboxWriters {
   /**
    * A connection for one writer thread, not in auto-commit mode. Its commits do not wait for the
    * WAL flush ({@code synchronous_commit=off}): what these tests are about is visibility and order,
-   * which that setting does not change, and it lets a 2-core machine write thousands of events in
-   * a second or two.
+   * which that setting does not change, and it lets a 2-core machine write thousands of events in a
+   * second or two.
    */
   public static Connection connect() {
     try {

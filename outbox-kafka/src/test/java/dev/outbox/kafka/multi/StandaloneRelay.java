@@ -24,9 +24,10 @@ import org.springframework.kafka.core.DefaultKafkaProducerFactory;
  * warm-up topic and waits for it, so that its producer is connected and warm, as in a service that
  * has been up for a while. It also sets {@code max.block.ms} to 10 s as an application may: a JVM
  * started cold on a busy 2-core machine was seen to miss the transport's default 2 s metadata bound
- * on its first sends, which only adds retries unrelated to what these tests check. The instance name is the CloudEvents {@code source} of what it publishes, so a
- * consumer can tell the instances apart. Prints {@value #READY} once the relay runs; exits when
- * its standard input closes (the test JVM ended) or when killed.
+ * on its first sends, which only adds retries unrelated to what these tests check. The instance
+ * name is the CloudEvents {@code source} of what it publishes, so a consumer can tell the instances
+ * apart. Prints {@value #READY} once the relay runs; exits when its standard input closes (the test
+ * JVM ended) or when killed.
  */
 public final class StandaloneRelay {
 

@@ -23,7 +23,13 @@ public final class TopicTail implements AutoCloseable {
 
   /** What the tests need of a record. */
   public record Received(
-      String key, String value, UUID id, String source, long timestamp, int partition, long offset) {}
+      String key,
+      String value,
+      UUID id,
+      String source,
+      long timestamp,
+      int partition,
+      long offset) {}
 
   private final KafkaConsumer<String, String> consumer;
   private final Thread thread;
