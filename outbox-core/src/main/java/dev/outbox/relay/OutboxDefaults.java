@@ -8,6 +8,9 @@ public final class OutboxDefaults {
   /** Events claimed and published per batch. */
   public static final int BATCH_SIZE = 500;
 
+  /** Relay threads per instance: under a backlog one claims while another awaits the broker. */
+  public static final int WORKERS = 2;
+
   /** How often an idle relay looks for events written by other instances or missed wake-ups. */
   public static final Duration POLL_INTERVAL = Duration.ofSeconds(1);
 

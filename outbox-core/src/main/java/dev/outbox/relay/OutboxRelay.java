@@ -8,6 +8,8 @@ import dev.outbox.transport.OutboxTransport;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -18,8 +20,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The relay: a background thread that claims committed events in batches, publishes them through
- * the transport and records the outcome. It sleeps until {@link #wakeUp()} is called (after a
+ * The relay: background workers that claim committed events in batches, publish them through the
+ * transport and records the outcome. It sleeps until {@link #wakeUp()} is called (after a
  * transaction that wrote events commits) or the poll interval passes. If the database or the broker
  * is down, it keeps the events, backs off and resumes.
  *
@@ -44,7 +46,8 @@ public final class OutboxRelay implements AutoCloseable {
   private boolean wakeRequested;
 
   private volatile boolean running;
-  private volatile @Nullable Thread thread;
+  private final int workers;
+  private volatile List<Thread> threads = List.of();
   private volatile @Nullable Instant lastSuccess;
   private volatile @Nullable String lastFailure;
   private volatile boolean healthy = true;
@@ -52,6 +55,7 @@ public final class OutboxRelay implements AutoCloseable {
   private OutboxRelay(Builder builder) {
     this.repository = builder.repository;
     this.batchSize = builder.batchSize;
+    this.workers = builder.workers;
     this.pollInterval = builder.pollInterval;
     this.maxErrorBackoff = builder.maxErrorBackoff;
     this.listener = builder.listener;
@@ -78,19 +82,24 @@ public final class OutboxRelay implements AutoCloseable {
     return new Builder();
   }
 
-  /** Starts the background thread. Calling it twice has no effect. */
+  /** Starts the worker threads. Calling it twice has no effect. */
   public synchronized void start() {
     if (running) {
       return;
     }
     running = true;
-    Thread t = new Thread(this::loop, name);
-    t.setDaemon(true);
-    thread = t;
-    t.start();
+    List<Thread> started = new ArrayList<>(workers);
+    for (int i = 1; i <= workers; i++) {
+      Thread t = new Thread(this::loop, workers == 1 ? name : name + "-" + i);
+      t.setDaemon(true);
+      started.add(t);
+    }
+    threads = List.copyOf(started);
+    started.forEach(Thread::start);
     log.info(
-        "Outbox relay '{}' started (batch size {}, poll interval {} ms)",
+        "Outbox relay '{}' started ({} worker(s), batch size {}, poll interval {} ms)",
         name,
+        workers,
         batchSize,
         pollInterval.toMillis());
   }
@@ -100,23 +109,30 @@ public final class OutboxRelay implements AutoCloseable {
    * completed stay in the table and are published after the next start.
    */
   public synchronized void stop(Duration timeout) {
-    Thread t = thread;
-    if (!running || t == null) {
+    if (!running) {
       return;
     }
     running = false;
-    wakeUp();
+    lock.lock();
     try {
-      t.join(timeout.toMillis());
-      if (t.isAlive()) {
-        log.warn("Outbox relay '{}' did not stop within {} ms; interrupting", name, timeout);
-        t.interrupt();
-        t.join(1000);
+      signal.signalAll();
+    } finally {
+      lock.unlock();
+    }
+    long deadline = System.nanoTime() + timeout.toNanos();
+    try {
+      for (Thread t : threads) {
+        t.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
+        if (t.isAlive()) {
+          log.warn("Outbox relay '{}' did not stop within {}; interrupting", name, timeout);
+          t.interrupt();
+          t.join(1000);
+        }
       }
     } catch (InterruptedException ex) {
       Thread.currentThread().interrupt();
     }
-    thread = null;
+    threads = List.of();
     log.info("Outbox relay '{}' stopped", name);
   }
 
@@ -182,6 +198,8 @@ public final class OutboxRelay implements AutoCloseable {
         if (claimed < batchSize) {
           awaitWakeUp(pollInterval);
         } else {
+          // a backlog: let another worker claim the next batch while this one publishes
+          wakeUp();
           onBacklog.run();
         }
       } catch (Throwable failure) {
@@ -254,6 +272,7 @@ public final class OutboxRelay implements AutoCloseable {
     private @Nullable OutboxTransport transport;
     private RetryPolicy retryPolicy = RetryPolicy.defaults();
     private int batchSize = OutboxDefaults.BATCH_SIZE;
+    private int workers = OutboxDefaults.WORKERS;
     private Duration pollInterval = OutboxDefaults.POLL_INTERVAL;
     private Duration publishTimeout = OutboxDefaults.PUBLISH_TIMEOUT;
     private Duration maxErrorBackoff = OutboxDefaults.MAX_ERROR_BACKOFF;
@@ -281,6 +300,15 @@ public final class OutboxRelay implements AutoCloseable {
 
     public Builder batchSize(int batchSize) {
       this.batchSize = batchSize;
+      return this;
+    }
+
+    /**
+     * Threads that claim and publish concurrently. Under a backlog one claims the next batch while
+     * another waits for the broker; keys stay in order because a claim locks its keys.
+     */
+    public Builder workers(int workers) {
+      this.workers = workers;
       return this;
     }
 
@@ -333,6 +361,7 @@ public final class OutboxRelay implements AutoCloseable {
       require(transport != null, "a transport is required");
       require(
           batchSize >= 1 && batchSize <= 10_000, "batchSize must be 1..10000, was " + batchSize);
+      require(workers >= 1 && workers <= 16, "workers must be 1..16, was " + workers);
       require(positive(pollInterval), "pollInterval must be positive, was " + pollInterval);
       require(positive(publishTimeout), "publishTimeout must be positive, was " + publishTimeout);
       require(positive(maxErrorBackoff), "maxErrorBackoff must be positive");

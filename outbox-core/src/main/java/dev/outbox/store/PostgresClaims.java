@@ -21,11 +21,12 @@ import javax.sql.DataSource;
  * <p>A claim is one transaction. It first takes a transaction-scoped advisory lock for each key
  * among the oldest due events ({@code pg_try_advisory_xact_lock}: keys another relay holds are
  * skipped, never waited for). Then, with a fresh snapshot, it locks the due events of the keys it
- * holds, oldest first, leaving out keys whose earlier event waits for a retry (or is dead, if dead
- * events block their key). Events without a key are claimed with {@code FOR UPDATE SKIP LOCKED}.
- * While the claim is open no other relay can take any event of its keys; when the claim's
- * transaction ends — completed, rolled back, or its session killed after a crash — the keys are
- * free again.
+ * holds within the sequence range of those oldest events, oldest first, leaving out keys whose
+ * earlier event waits for a retry (or is dead, if dead events block their key). Bounding the second
+ * statement by sequence keeps it an index range scan however large the backlog is. Events without a
+ * key are claimed with {@code FOR UPDATE SKIP LOCKED}. While the claim is open no other relay can
+ * take any event of its keys; when the claim's transaction ends — completed, rolled back, or its
+ * session killed after a crash — the keys are free again.
  */
 final class PostgresClaims {
 
@@ -48,8 +49,8 @@ final class PostgresClaims {
     this.timeout = options.claimTimeout().toMillis() + "ms";
     String due = "status = 'PENDING' AND available_at <= now()";
     this.lockKeys =
-        "SELECT g.event_key FROM (SELECT c.event_key, min(c.seq) AS first_seq FROM (SELECT"
-            + " event_key, seq FROM "
+        "SELECT g.event_key, g.first_seq, g.last_seq FROM (SELECT c.event_key, min(c.seq) AS"
+            + " first_seq, max(c.seq) AS last_seq FROM (SELECT event_key, seq FROM "
             + t
             + " WHERE "
             + due
@@ -64,7 +65,7 @@ final class PostgresClaims {
             + " FROM "
             + t
             + " e WHERE e.status = 'PENDING' AND e.available_at <= now()"
-            + " AND e.event_key = ANY(?) AND NOT EXISTS (SELECT 1 FROM "
+            + " AND e.seq BETWEEN ? AND ? AND e.event_key = ANY(?) AND NOT EXISTS (SELECT 1 FROM "
             + t
             + " b WHERE b.event_key = e.event_key AND b.seq < e.seq AND ("
             + blocked
@@ -76,7 +77,8 @@ final class PostgresClaims {
             + t
             + " WHERE "
             + due
-            + " AND event_key IS NULL ORDER BY seq LIMIT ? FOR UPDATE SKIP LOCKED";
+            + " AND seq BETWEEN ? AND ? AND event_key IS NULL ORDER BY seq LIMIT ? FOR UPDATE SKIP"
+            + " LOCKED";
     this.delete = "DELETE FROM " + t + " WHERE id = ANY(?)";
     this.retry =
         "UPDATE "
@@ -104,8 +106,10 @@ final class PostgresClaims {
         statement.setString(1, timeout);
         statement.execute();
       }
+      // 1. Lock the keys among the oldest due events that no other relay holds.
       List<String> keys = new ArrayList<>();
-      boolean unkeyed = false;
+      SeqRange keyed = new SeqRange();
+      SeqRange unkeyed = new SeqRange();
       try (PreparedStatement statement = connection.prepareStatement(lockKeys)) {
         statement.setInt(1, limit);
         statement.setInt(2, relayLockClass);
@@ -113,24 +117,30 @@ final class PostgresClaims {
           while (rs.next()) {
             String key = rs.getString(1);
             if (key == null) {
-              unkeyed = true;
+              unkeyed.add(rs.getLong(2), rs.getLong(3));
             } else {
               keys.add(key);
+              keyed.add(rs.getLong(2), rs.getLong(3));
             }
           }
         }
       }
+      // 2. With a fresh snapshot, lock those keys' due events among the same oldest events.
       List<OutboxEvent> events = new ArrayList<>();
       if (!keys.isEmpty()) {
         try (PreparedStatement statement = connection.prepareStatement(claimKeyed)) {
-          statement.setArray(1, connection.createArrayOf("text", keys.toArray()));
-          statement.setInt(2, limit);
+          statement.setLong(1, keyed.first);
+          statement.setLong(2, keyed.last);
+          statement.setArray(3, connection.createArrayOf("text", keys.toArray()));
+          statement.setInt(4, limit);
           read(statement, events);
         }
       }
-      if (unkeyed) {
+      if (!unkeyed.isEmpty()) {
         try (PreparedStatement statement = connection.prepareStatement(claimUnkeyed)) {
-          statement.setInt(1, limit);
+          statement.setLong(1, unkeyed.first);
+          statement.setLong(2, unkeyed.last);
+          statement.setInt(3, limit);
           read(statement, events);
         }
         events.sort(Comparator.comparingLong(OutboxEvent::sequence));
@@ -145,6 +155,21 @@ final class PostgresClaims {
       }
       throw new OutboxException(
           "Could not claim events from " + table + ": " + ex.getMessage(), ex);
+    }
+  }
+
+  /** The range of sequence numbers a group of candidate events spans. */
+  private static final class SeqRange {
+    long first = Long.MAX_VALUE;
+    long last = Long.MIN_VALUE;
+
+    void add(long from, long to) {
+      first = Math.min(first, from);
+      last = Math.max(last, to);
+    }
+
+    boolean isEmpty() {
+      return first > last;
     }
   }
 

@@ -34,6 +34,7 @@ public final class PostgresOutboxRepository implements OutboxRepository {
   private final String insertKeyed;
   private final String insertUnkeyed;
   private final PostgresClaims claims;
+  private final boolean deleteAfterWrite;
 
   public PostgresOutboxRepository(DataSource dataSource, TableName table) {
     this(dataSource, table, StoreOptions.defaults());
@@ -55,6 +56,7 @@ public final class PostgresOutboxRepository implements OutboxRepository {
             + " hashtext(?))) AS key_lock";
     this.insertUnkeyed = insertColumns + "VALUES (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?)";
     this.claims = new PostgresClaims(dataSource, table, options);
+    this.deleteAfterWrite = options.deleteAfterWrite();
   }
 
   public TableName table() {
@@ -87,6 +89,9 @@ public final class PostgresOutboxRepository implements OutboxRepository {
         }
         execute(keyed);
         execute(unkeyed);
+        if (deleteAfterWrite) {
+          deleteWritten(connection, events);
+        }
       } finally {
         closeQuietly(keyed);
         closeQuietly(unkeyed);
@@ -109,6 +114,15 @@ public final class PostgresOutboxRepository implements OutboxRepository {
     statement.setString(7, event.payload());
     statement.setString(8, HeadersJson.encode(event.headers()));
     statement.setTimestamp(9, Timestamp.from(event.createdAt()));
+  }
+
+  private void deleteWritten(Connection connection, List<OutboxEvent> events) throws SQLException {
+    try (PreparedStatement delete =
+        connection.prepareStatement("DELETE FROM " + table.qualified() + " WHERE id = ANY(?)")) {
+      delete.setArray(
+          1, connection.createArrayOf("uuid", events.stream().map(OutboxEvent::id).toArray()));
+      delete.executeUpdate();
+    }
   }
 
   private static void execute(PreparedStatement statement) throws SQLException {

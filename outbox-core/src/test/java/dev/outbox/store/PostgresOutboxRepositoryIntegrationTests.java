@@ -327,6 +327,34 @@ class PostgresOutboxRepositoryIntegrationTests {
     hung.close();
   }
 
+  @Test
+  void changeDataCaptureModeDeletesEachEventInTheTransactionThatWroteIt() throws Exception {
+    var cdc =
+        new PostgresOutboxRepository(
+            TestPostgres.get().dataSource(),
+            table,
+            StoreOptions.defaults().withDeleteAfterWrite(true));
+    try (Connection connection = TestPostgres.get().connect()) {
+      connection.setAutoCommit(false);
+      cdc.append(connection, List.of(event("K"), event(null)));
+      // Both rows were inserted (what a CDC reader of the write-ahead log sees) and deleted again,
+      // inside this transaction.
+      try (var statement =
+          connection.prepareStatement(
+              "SELECT n_tup_ins, n_tup_del FROM pg_stat_xact_user_tables"
+                  + " WHERE schemaname = ? AND relname = 'outbox_event'"); ) {
+        statement.setString(1, schema);
+        try (var rs = statement.executeQuery()) {
+          assertThat(rs.next()).isTrue();
+          assertThat(rs.getLong(1)).isEqualTo(2);
+          assertThat(rs.getLong(2)).isEqualTo(2);
+        }
+      }
+      connection.commit();
+    }
+    assertThat(TestPostgres.get().queryLong("SELECT count(*) FROM " + table)).isZero();
+  }
+
   private static int pid(Connection connection) throws Exception {
     try (var statement = connection.createStatement();
         var rs = statement.executeQuery("SELECT pg_backend_pid()")) {

@@ -78,7 +78,8 @@ public class OutboxAutoConfiguration {
     StoreOptions options =
         StoreOptions.defaults()
             .withDeadEventBlocksKey(relay.isDeadEventBlocksKey())
-            .withClaimTimeout(relay.getPublishTimeout().multipliedBy(2));
+            .withClaimTimeout(relay.getPublishTimeout().multipliedBy(2))
+            .withDeleteAfterWrite(properties.getCdc().isEnabled());
     return new PostgresOutboxRepository(dataSource, outboxTableName, options);
   }
 
@@ -157,6 +158,11 @@ public class OutboxAutoConfiguration {
   @ConditionalOnMissingBean
   @ConditionalOnBean(OutboxTransport.class)
   @ConditionalOnProperty(prefix = "outbox.relay", name = "enabled", matchIfMissing = true)
+  @ConditionalOnProperty(
+      prefix = "outbox.cdc",
+      name = "enabled",
+      havingValue = "false",
+      matchIfMissing = true)
   OutboxRelay outboxRelay(
       OutboxRepository outboxRepository,
       OutboxTransport outboxTransport,
@@ -172,6 +178,7 @@ public class OutboxAutoConfiguration {
             .transport(outboxTransport)
             .retryPolicy(properties.getRetry().toPolicy())
             .batchSize(relay.getBatchSize())
+            .workers(relay.getWorkers())
             .pollInterval(relay.getPollInterval())
             .publishTimeout(relay.getPublishTimeout())
             .listener(CompositeRelayListener.of(all))

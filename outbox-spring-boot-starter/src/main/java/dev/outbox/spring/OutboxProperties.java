@@ -19,6 +19,11 @@ public class OutboxProperties {
   private final Relay relay = new Relay();
   private final Retry retry = new Retry();
   private final Health health = new Health();
+  private final Cdc cdc = new Cdc();
+
+  public Cdc getCdc() {
+    return cdc;
+  }
 
   public boolean isEnabled() {
     return enabled;
@@ -97,6 +102,17 @@ public class OutboxProperties {
 
     /** Events claimed and published per batch. */
     private int batchSize = OutboxDefaults.BATCH_SIZE;
+
+    /** Relay threads: under a backlog one claims the next batch while another awaits the broker. */
+    private int workers = OutboxDefaults.WORKERS;
+
+    public int getWorkers() {
+      return workers;
+    }
+
+    public void setWorkers(int workers) {
+      this.workers = workers;
+    }
 
     /** How often an idle relay looks for events it was not woken up for. */
     private Duration pollInterval = OutboxDefaults.POLL_INTERVAL;
@@ -251,6 +267,24 @@ public class OutboxProperties {
 
     public void setMaxAge(Duration maxAge) {
       this.maxAge = maxAge;
+    }
+  }
+
+  /** Change-data-capture mode, for handing publishing over to Debezium. */
+  public static class Cdc {
+
+    /**
+     * Each event is deleted again in the transaction that wrote it, so a CDC pipeline (Debezium's
+     * outbox event router) publishes it from the write-ahead log; no relay runs in this mode.
+     */
+    private boolean enabled = false;
+
+    public boolean isEnabled() {
+      return enabled;
+    }
+
+    public void setEnabled(boolean enabled) {
+      this.enabled = enabled;
     }
   }
 

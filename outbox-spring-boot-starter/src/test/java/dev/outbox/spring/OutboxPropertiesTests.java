@@ -34,6 +34,7 @@ class OutboxPropertiesTests {
     }
     assertThat(text(metadata, "outbox.table.name")).isEqualTo(TableName.DEFAULT_TABLE);
     assertThat(number(metadata, "outbox.relay.batch-size")).isEqualTo(OutboxDefaults.BATCH_SIZE);
+    assertThat(number(metadata, "outbox.relay.workers")).isEqualTo(OutboxDefaults.WORKERS);
     assertThat(duration(metadata, "outbox.relay.poll-interval"))
         .isEqualTo(OutboxDefaults.POLL_INTERVAL);
     assertThat(duration(metadata, "outbox.relay.publish-timeout"))

@@ -21,10 +21,10 @@ CREATE TABLE ${outbox_table} (
 -- The claim reads pending rows in write order.
 CREATE INDEX ${outbox_table_name}_pending_idx ON ${outbox_table} (seq) WHERE status = 'PENDING';
 
--- A claim reads the pending events of the keys it holds, and checks for an earlier event of the
--- same key that waits for a retry.
-CREATE INDEX ${outbox_table_name}_pending_key_idx ON ${outbox_table} (event_key, seq)
-    WHERE status = 'PENDING';
+-- A claim leaves out keys whose earlier event waits for a retry. Only failed rows are in this
+-- index, so it is tiny and new rows (attempts = 0) cost nothing to insert.
+CREATE INDEX ${outbox_table_name}_retrying_idx ON ${outbox_table} (event_key, seq)
+    WHERE status = 'PENDING' AND attempts > 0;
 
 -- Dead events, for the operator's queries and for keys blocked by a dead event.
 CREATE INDEX ${outbox_table_name}_dead_idx ON ${outbox_table} (event_key, seq) WHERE status = 'DEAD';
