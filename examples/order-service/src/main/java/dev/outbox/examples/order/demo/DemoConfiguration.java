@@ -1,9 +1,11 @@
 package dev.outbox.examples.order.demo;
 
 import dev.outbox.examples.order.OrderService;
-import org.springframework.amqp.core.AnonymousQueue;
+import java.util.UUID;
 import org.springframework.amqp.core.Binding;
 import org.springframework.amqp.core.BindingBuilder;
+import org.springframework.amqp.core.Queue;
+import org.springframework.amqp.core.QueueBuilder;
 import org.springframework.amqp.core.TopicExchange;
 import org.springframework.amqp.rabbit.connection.ConnectionFactory;
 import org.springframework.amqp.rabbit.listener.SimpleMessageListenerContainer;
@@ -12,12 +14,14 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.Import;
 import org.springframework.core.env.Environment;
 import org.springframework.kafka.core.ConsumerFactory;
 
 /** The demo beans, present when {@code demo.orders} is above 0. */
 @Configuration(proxyBeanMethods = false)
 @ConditionalOnExpression("${demo.orders:0} > 0")
+@Import({DemoConfiguration.KafkaDemo.class, DemoConfiguration.RabbitDemo.class})
 public class DemoConfiguration {
 
   @Bean
@@ -37,8 +41,7 @@ public class DemoConfiguration {
         orderService, demoConsumer, receivedEvents, properties, context, environment, System.out);
   }
 
-  /** With the Kafka transport: a plain consumer of the topic. */
-  @Configuration(proxyBeanMethods = false)
+  /** With the Kafka transport: a plain consumer of the topic. Imported, not scanned. */
   @ConditionalOnProperty(
       prefix = "outbox.kafka",
       name = "enabled",
@@ -53,8 +56,10 @@ public class DemoConfiguration {
     }
   }
 
-  /** With the RabbitMQ transport: a temporary queue bound to the exchange, and its listener. */
-  @Configuration(proxyBeanMethods = false)
+  /**
+   * With the RabbitMQ transport: a temporary queue bound to the exchange, and its listener.
+   * Imported, not scanned.
+   */
   @ConditionalOnProperty(
       prefix = "outbox.rabbit",
       name = "enabled",
@@ -62,19 +67,26 @@ public class DemoConfiguration {
       matchIfMissing = true)
   static class RabbitDemo {
 
+    /**
+     * A temporary queue, deleted when the demo disconnects. (Spring AMQP's {@code AnonymousQueue}
+     * sets {@code x-queue-leader-locator}, which RabbitMQ before 3.12 rejects for classic queues.)
+     */
     @Bean
-    AnonymousQueue demoQueue() {
-      return new AnonymousQueue();
+    Queue demoQueue() {
+      return QueueBuilder.nonDurable("order-service.demo." + UUID.randomUUID())
+          .exclusive()
+          .autoDelete()
+          .build();
     }
 
     @Bean
-    Binding demoQueueBinding(AnonymousQueue demoQueue, TopicExchange ordersExchange) {
+    Binding demoQueueBinding(Queue demoQueue, TopicExchange ordersExchange) {
       return BindingBuilder.bind(demoQueue).to(ordersExchange).with("#");
     }
 
     @Bean
     SimpleMessageListenerContainer demoListenerContainer(
-        ConnectionFactory connectionFactory, AnonymousQueue demoQueue) {
+        ConnectionFactory connectionFactory, Queue demoQueue) {
       SimpleMessageListenerContainer container =
           new SimpleMessageListenerContainer(connectionFactory);
       container.setQueues(demoQueue);
@@ -84,7 +96,7 @@ public class DemoConfiguration {
     @Bean
     RabbitDemoConsumer rabbitDemoConsumer(
         SimpleMessageListenerContainer demoListenerContainer,
-        AnonymousQueue demoQueue,
+        Queue demoQueue,
         ReceivedEvents receivedEvents) {
       RabbitDemoConsumer consumer =
           new RabbitDemoConsumer(

@@ -7,9 +7,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.UUID;
 import org.apache.commons.logging.Log;
+import org.apache.kafka.common.test.KafkaClusterTestKit;
+import org.apache.kafka.common.test.TestKitNodes;
 import org.jspecify.annotations.Nullable;
-import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
 
 /**
  * The embedded PostgreSQL server and Kafka broker started for this run, and the Spring properties
@@ -20,7 +22,7 @@ public final class EmbeddedServices implements AutoCloseable {
 
   private final Log log;
   private @Nullable EmbeddedPostgres postgres;
-  private @Nullable EmbeddedKafkaKraftBroker kafka;
+  private @Nullable KafkaClusterTestKit kafka;
   private final Map<String, Object> properties = new LinkedHashMap<>();
 
   /**
@@ -38,6 +40,9 @@ public final class EmbeddedServices implements AutoCloseable {
           EmbeddedPostgres.builder()
               .setOverrideWorkingDirectory(workingDirectory.toFile())
               .setCleanDataDirectory(true)
+              // Stopped by close() when the application context closes, after the data source;
+              // its own shutdown hook would stop it while the application is still using it.
+              .setRegisterShutdownHook(false)
               .start();
     } catch (IOException ex) {
       throw new UncheckedIOException("Could not start the embedded PostgreSQL server", ex);
@@ -48,15 +53,43 @@ public final class EmbeddedServices implements AutoCloseable {
     log.info("Started an embedded PostgreSQL on port " + postgres.getPort());
   }
 
-  /** Starts a single-node KRaft broker. */
-  void startKafka() {
-    EmbeddedKafkaKraftBroker broker = new EmbeddedKafkaKraftBroker(1, 1);
-    broker.brokerProperty("auto.create.topics.enable", "false");
-    broker.brokerProperty("group.initial.rebalance.delay.ms", "0");
-    broker.afterPropertiesSet();
-    kafka = broker;
-    properties.put("spring.kafka.bootstrap-servers", broker.getBrokersAsString());
-    log.info("Started an embedded Kafka broker at " + broker.getBrokersAsString());
+  /**
+   * Starts a single-node KRaft broker with Kafka's own test cluster, the one spring-kafka-test's
+   * {@code EmbeddedKafkaKraftBroker} wraps. It is used directly so that its data lives in a
+   * directory of ours: in a directory of its own choosing, a JVM shutdown hook deletes the data
+   * while the broker is still shutting down.
+   */
+  void startKafka(Path baseDirectory) {
+    Path directory = baseDirectory.resolve(UUID.randomUUID().toString());
+    try {
+      Files.createDirectories(directory);
+      KafkaClusterTestKit cluster =
+          new KafkaClusterTestKit.Builder(
+                  new TestKitNodes.Builder()
+                      .setCombined(true)
+                      .setNumBrokerNodes(1)
+                      .setNumControllerNodes(1)
+                      .setBaseDirectory(directory)
+                      .build())
+              .setConfigProp("auto.create.topics.enable", "false")
+              .setConfigProp("group.initial.rebalance.delay.ms", "0")
+              .setConfigProp("offsets.topic.replication.factor", "1")
+              .setDeleteOnClose(true)
+              .build();
+      kafka = cluster;
+      cluster.format();
+      cluster.startup();
+      cluster.waitForReadyBrokers();
+    } catch (IOException ex) {
+      throw new UncheckedIOException("Could not start the embedded Kafka broker", ex);
+    } catch (InterruptedException ex) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("Interrupted while starting the embedded Kafka broker", ex);
+    } catch (Exception ex) {
+      throw new IllegalStateException("Could not start the embedded Kafka broker", ex);
+    }
+    properties.put("spring.kafka.bootstrap-servers", kafka.bootstrapServers());
+    log.info("Started an embedded Kafka broker at " + kafka.bootstrapServers());
   }
 
   /** Whether anything was started. */
@@ -72,11 +105,18 @@ public final class EmbeddedServices implements AutoCloseable {
   /** Stops what was started; safe to call more than once. */
   @Override
   public synchronized void close() {
-    EmbeddedKafkaKraftBroker broker = kafka;
+    KafkaClusterTestKit cluster = kafka;
     kafka = null;
-    if (broker != null) {
-      broker.destroy();
-      log.info("Stopped the embedded Kafka broker");
+    if (cluster != null) {
+      try {
+        cluster.close();
+        log.info("Stopped the embedded Kafka broker");
+      } catch (InterruptedException ex) {
+        Thread.currentThread().interrupt();
+        log.warn("Interrupted while stopping the embedded Kafka broker");
+      } catch (Exception ex) {
+        log.warn("Could not stop the embedded Kafka broker cleanly: " + ex.getMessage());
+      }
     }
     EmbeddedPostgres server = postgres;
     postgres = null;

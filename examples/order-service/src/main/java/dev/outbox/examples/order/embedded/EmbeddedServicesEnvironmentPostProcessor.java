@@ -28,8 +28,12 @@ public final class EmbeddedServicesEnvironmentPostProcessor
   /** Switches the embedded services off altogether. */
   public static final String ENABLED = "order-service.embedded.enabled";
 
-  /** Where the embedded PostgreSQL unpacks its binaries and keeps its (temporary) data. */
-  public static final String POSTGRES_DIRECTORY = "order-service.embedded.postgres-directory";
+  /**
+   * Where the embedded services keep their files: PostgreSQL's binaries (unpacked once) and the
+   * data of each run, deleted when it stops. Default: {@code outbox-examples} in {@code
+   * java.io.tmpdir}.
+   */
+  public static final String DIRECTORY = "order-service.embedded.directory";
 
   static final String PROPERTY_SOURCE = "orderServiceEmbeddedServices";
 
@@ -56,10 +60,10 @@ public final class EmbeddedServicesEnvironmentPostProcessor
     EmbeddedServices services = new EmbeddedServices(log);
     try {
       if (needsPostgres) {
-        services.startPostgres(postgresDirectory(environment));
+        services.startPostgres(directory(environment).resolve("postgres"));
       }
       if (needsKafka) {
-        services.startKafka();
+        services.startKafka(directory(environment).resolve("kafka"));
       }
     } catch (RuntimeException ex) {
       services.close();
@@ -84,12 +88,12 @@ public final class EmbeddedServicesEnvironmentPostProcessor
     application.addListeners(new CloseOnFailure(services));
   }
 
-  private static Path postgresDirectory(ConfigurableEnvironment environment) {
-    String configured = environment.getProperty(POSTGRES_DIRECTORY);
+  private static Path directory(ConfigurableEnvironment environment) {
+    String configured = environment.getProperty(DIRECTORY);
     if (configured != null && !configured.isBlank()) {
       return Path.of(configured);
     }
-    return Path.of(System.getProperty("java.io.tmpdir"), "outbox-examples", "embedded-postgres");
+    return Path.of(System.getProperty("java.io.tmpdir"), "outbox-examples");
   }
 
   /** Stops the services when startup fails before the context could close them. */
