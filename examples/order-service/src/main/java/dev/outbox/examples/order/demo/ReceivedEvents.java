@@ -24,11 +24,11 @@ public final class ReceivedEvents {
   public void received(ReceivedEvent event) {
     StringBuilder text = new StringBuilder();
     text.append(String.format("%n<- %s received from %s%n", event.type(), event.origin()));
-    text.append(String.format("     %-16s %s%n", "key", event.key()));
+    text.append(String.format("     %-18s %s%n", "key", event.key()));
     for (Map.Entry<String, String> attribute : event.attributes().entrySet()) {
-      text.append(String.format("     %-16s %s%n", attribute.getKey(), attribute.getValue()));
+      text.append(String.format("     %-18s %s%n", attribute.getKey(), attribute.getValue()));
     }
-    text.append(String.format("     %-16s %s%n", "body", event.body()));
+    text.append(String.format("     %-18s %s%n", "body", event.body()));
     out.print(text);
     out.flush();
     received.add(event);
