@@ -89,6 +89,8 @@ public final class EmbeddedServices implements AutoCloseable {
       throw new IllegalStateException("Could not start the embedded Kafka broker", ex);
     }
     properties.put("spring.kafka.bootstrap-servers", kafka.bootstrapServers());
+    // The broker's own internal client warns once, harmlessly, while it shuts down.
+    properties.put("logging.level.org.apache.kafka.clients.NetworkClient", "ERROR");
     log.info("Started an embedded Kafka broker at " + kafka.bootstrapServers());
   }
 
