@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -98,7 +99,7 @@ public final class KafkaDemoConsumer implements DemoConsumer, SmartLifecycle {
         log.error("The demo consumer of topic {} failed", topic, ex);
       }
     } finally {
-      kafka.close(Duration.ofSeconds(5));
+      kafka.close(CloseOptions.timeout(Duration.ofSeconds(5)));
     }
   }
 
