@@ -28,6 +28,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.sql.init.dependency.DependsOnDatabaseInitialization;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Import;
@@ -54,7 +55,7 @@ import tools.jackson.databind.json.JsonMapper;
       "org.springframework.boot.micrometer.tracing.autoconfigure.MicrometerTracingAutoConfiguration",
       "org.springframework.boot.micrometer.tracing.brave.autoconfigure.BraveAutoConfiguration",
       "org.springframework.boot.micrometer.tracing.opentelemetry.autoconfigure.OpenTelemetryTracingAutoConfiguration",
-      "dev.outbox.kafka.OutboxKafkaAutoConfiguration",
+      "dev.outbox.kafka.autoconfigure.OutboxKafkaAutoConfiguration",
       "dev.outbox.rabbit.OutboxRabbitAutoConfiguration"
     })
 @ConditionalOnClass(DataSource.class)
@@ -63,6 +64,9 @@ import tools.jackson.databind.json.JsonMapper;
 @EnableConfigurationProperties(OutboxProperties.class)
 @Import(OutboxAutoConfiguration.AutoProxyRegistrar.class)
 public class OutboxAutoConfiguration {
+
+  private static final org.slf4j.Logger log =
+      org.slf4j.LoggerFactory.getLogger(OutboxAutoConfiguration.class);
 
   @Bean
   @ConditionalOnMissingBean
@@ -83,8 +87,10 @@ public class OutboxAutoConfiguration {
     return new PostgresOutboxRepository(dataSource, outboxTableName, options);
   }
 
+  /** Runs after the application's own Flyway/Liquibase/SQL initialization of the same database. */
   @Bean
   @ConditionalOnMissingBean
+  @DependsOnDatabaseInitialization
   OutboxSchemaInitializer outboxSchemaInitializer(
       DataSource dataSource,
       TableName outboxTableName,
@@ -184,6 +190,7 @@ public class OutboxAutoConfiguration {
             .listener(CompositeRelayListener.of(all))
             .onBacklog(() -> wakeups.ifAvailable(PostgresWakeups::signal));
     customizers.orderedStream().forEach(customizer -> customizer.customize(builder));
+    log.info("Outbox relay publishes through {}", outboxTransport.getClass().getName());
     return builder.build();
   }
 
