@@ -72,6 +72,8 @@ final class BatchPublisher {
     List<UUID> published = new ArrayList<>(events.size());
     List<Claim.Retry> retries = new ArrayList<>();
     List<Failed> dead = new ArrayList<>();
+    Throwable brokerUnavailable = null;
+    int kept = 0;
     Instant now = null;
     try {
       for (OutboxEvent event : events) {
@@ -81,6 +83,11 @@ final class BatchPublisher {
           continue;
         }
         if (failure instanceof Skipped || !batch.sent.contains(event.id())) {
+          continue;
+        }
+        if (transport.isBrokerUnavailable(failure)) {
+          brokerUnavailable = brokerUnavailable == null ? failure : brokerUnavailable;
+          kept++;
           continue;
         }
         now = now == null ? clock.instant() : now;
@@ -96,7 +103,7 @@ final class BatchPublisher {
               attempts,
               delay.toMillis(),
               Failures.describe(failure));
-          listener.retried(event, failure);
+          safely(() -> listener.retried(event, failure));
         } else {
           log.error(
               "Publishing event {} to {} failed (attempt {}, {}); dead-lettering to {}: {}",
@@ -115,6 +122,9 @@ final class BatchPublisher {
     List<Claim.Dead> deadRows = deadLetter(dead);
     claim.complete(published, retries, deadRows);
     recordPublished(events, published);
+    if (brokerUnavailable != null) {
+      throw new BrokerUnavailableException(kept, brokerUnavailable);
+    }
     return events.size();
   }
 
@@ -126,7 +136,8 @@ final class BatchPublisher {
     Set<UUID> ids = Set.copyOf(published);
     for (OutboxEvent event : events) {
       if (ids.contains(event.id())) {
-        listener.published(event, Duration.between(event.createdAt(), now));
+        Duration sinceWrite = Duration.between(event.createdAt(), now);
+        safely(() -> listener.published(event, sinceWrite));
         log.debug("Published event {} to {}", event.id(), event.destination());
       }
     }
@@ -214,9 +225,19 @@ final class BatchPublisher {
             Failures.describe(dlqFailure));
       }
       rows.add(new Claim.Dead(failed.event.id(), failed.attempts, error));
-      listener.deadLettered(failed.event, failed.failure, dlqFailure == null);
+      boolean sent = dlqFailure == null;
+      safely(() -> listener.deadLettered(failed.event, failed.failure, sent));
     }
     return rows;
+  }
+
+  /** Runs a listener callback; a failing listener is logged, never fails the batch. */
+  private static void safely(Runnable callback) {
+    try {
+      callback.run();
+    } catch (RuntimeException ex) {
+      log.warn("A relay listener failed; ignoring it", ex);
+    }
   }
 
   /** Per-batch state shared with chained sends. */

@@ -8,11 +8,20 @@ public final class OutboxDefaults {
   /** Events claimed and published per batch. */
   public static final int BATCH_SIZE = 500;
 
+  /** Relay threads per instance: under a backlog one claims while another awaits the broker. */
+  public static final int WORKERS = 2;
+
   /** How often an idle relay looks for events written by other instances or missed wake-ups. */
   public static final Duration POLL_INTERVAL = Duration.ofSeconds(1);
 
-  /** How long the relay waits for the broker to acknowledge a batch before retrying it. */
-  public static final Duration PUBLISH_TIMEOUT = Duration.ofSeconds(30);
+  /**
+   * How long the relay waits for the broker to acknowledge a batch before retrying it. A relay that
+   * hangs loses its claim after twice this time, so other instances take over its keys.
+   */
+  public static final Duration PUBLISH_TIMEOUT = Duration.ofSeconds(5);
+
+  /** Whether a dead event holds back the later events of its key until an operator acts. */
+  public static final boolean DEAD_EVENT_BLOCKS_KEY = false;
 
   /** The longest pause after the database or the relay itself failed. */
   public static final Duration MAX_ERROR_BACKOFF = Duration.ofSeconds(30);

@@ -8,6 +8,8 @@ import dev.outbox.transport.OutboxTransport;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -18,8 +20,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The relay: a background thread that claims committed events in batches, publishes them through
- * the transport and records the outcome. It sleeps until {@link #wakeUp()} is called (after a
+ * The relay: background workers that claim committed events in batches, publish them through the
+ * transport and records the outcome. It sleeps until {@link #wakeUp()} is called (after a
  * transaction that wrote events commits) or the poll interval passes. If the database or the broker
  * is down, it keeps the events, backs off and resumes.
  *
@@ -29,6 +31,9 @@ public final class OutboxRelay implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(OutboxRelay.class);
 
+  /** How long a non-polling worker sleeps when nothing wakes it. */
+  private static final Duration IDLE_WORKER_WAIT = Duration.ofHours(1);
+
   private final OutboxRepository repository;
   private final BatchPublisher publisher;
   private final ExecutorService chainExecutor;
@@ -36,6 +41,7 @@ public final class OutboxRelay implements AutoCloseable {
   private final Duration pollInterval;
   private final Duration maxErrorBackoff;
   private final RelayListener listener;
+  private final Runnable onBacklog;
   private final String name;
 
   private final ReentrantLock lock = new ReentrantLock();
@@ -43,7 +49,8 @@ public final class OutboxRelay implements AutoCloseable {
   private boolean wakeRequested;
 
   private volatile boolean running;
-  private volatile @Nullable Thread thread;
+  private final int workers;
+  private volatile List<Thread> threads = List.of();
   private volatile @Nullable Instant lastSuccess;
   private volatile @Nullable String lastFailure;
   private volatile boolean healthy = true;
@@ -51,9 +58,11 @@ public final class OutboxRelay implements AutoCloseable {
   private OutboxRelay(Builder builder) {
     this.repository = builder.repository;
     this.batchSize = builder.batchSize;
+    this.workers = builder.workers;
     this.pollInterval = builder.pollInterval;
     this.maxErrorBackoff = builder.maxErrorBackoff;
     this.listener = builder.listener;
+    this.onBacklog = builder.onBacklog;
     this.name = builder.name;
     this.chainExecutor =
         Executors.newSingleThreadExecutor(
@@ -76,19 +85,25 @@ public final class OutboxRelay implements AutoCloseable {
     return new Builder();
   }
 
-  /** Starts the background thread. Calling it twice has no effect. */
+  /** Starts the worker threads. Calling it twice has no effect. */
   public synchronized void start() {
     if (running) {
       return;
     }
     running = true;
-    Thread t = new Thread(this::loop, name);
-    t.setDaemon(true);
-    thread = t;
-    t.start();
+    List<Thread> started = new ArrayList<>(workers);
+    for (int i = 1; i <= workers; i++) {
+      boolean polls = i == 1;
+      Thread t = new Thread(() -> loop(polls), workers == 1 ? name : name + "-" + i);
+      t.setDaemon(true);
+      started.add(t);
+    }
+    threads = List.copyOf(started);
+    started.forEach(Thread::start);
     log.info(
-        "Outbox relay '{}' started (batch size {}, poll interval {} ms)",
+        "Outbox relay '{}' started ({} worker(s), batch size {}, poll interval {} ms)",
         name,
+        workers,
         batchSize,
         pollInterval.toMillis());
   }
@@ -98,23 +113,30 @@ public final class OutboxRelay implements AutoCloseable {
    * completed stay in the table and are published after the next start.
    */
   public synchronized void stop(Duration timeout) {
-    Thread t = thread;
-    if (!running || t == null) {
+    if (!running) {
       return;
     }
     running = false;
-    wakeUp();
+    lock.lock();
     try {
-      t.join(timeout.toMillis());
-      if (t.isAlive()) {
-        log.warn("Outbox relay '{}' did not stop within {} ms; interrupting", name, timeout);
-        t.interrupt();
-        t.join(1000);
+      signal.signalAll();
+    } finally {
+      lock.unlock();
+    }
+    long deadline = System.nanoTime() + timeout.toNanos();
+    try {
+      for (Thread t : threads) {
+        t.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
+        if (t.isAlive()) {
+          log.warn("Outbox relay '{}' did not stop within {}; interrupting", name, timeout);
+          t.interrupt();
+          t.join(1000);
+        }
       }
     } catch (InterruptedException ex) {
       Thread.currentThread().interrupt();
     }
-    thread = null;
+    threads = List.of();
     log.info("Outbox relay '{}' stopped", name);
   }
 
@@ -164,7 +186,12 @@ public final class OutboxRelay implements AutoCloseable {
     }
   }
 
-  private void loop() {
+  /**
+   * One worker's loop. Only the first worker polls when idle; the others sleep until woken (after a
+   * local commit, a notification from another instance, or a full batch), so an idle instance costs
+   * one cheap query per poll interval.
+   */
+  private void loop(boolean polls) {
     int consecutiveFailures = 0;
     while (running) {
       try {
@@ -178,7 +205,11 @@ public final class OutboxRelay implements AutoCloseable {
         lastFailure = null;
         lastSuccess = Instant.now();
         if (claimed < batchSize) {
-          awaitWakeUp(pollInterval);
+          awaitWakeUp(polls ? pollInterval : IDLE_WORKER_WAIT);
+        } else {
+          // a backlog: let another worker claim the next batch while this one publishes
+          wakeUp();
+          onBacklog.run();
         }
       } catch (Throwable failure) {
         if (failure instanceof VirtualMachineError error) {
@@ -190,7 +221,11 @@ public final class OutboxRelay implements AutoCloseable {
         consecutiveFailures++;
         healthy = false;
         lastFailure = Failures.describe(failure);
-        listener.cycleFailed(failure);
+        try {
+          listener.cycleFailed(failure);
+        } catch (RuntimeException ex) {
+          log.warn("A relay listener failed; ignoring it", ex);
+        }
         Duration pause = errorBackoff(consecutiveFailures);
         log.warn(
             "Outbox relay '{}' cycle failed ({} in a row); events stay in the table, next try in {}"
@@ -246,12 +281,14 @@ public final class OutboxRelay implements AutoCloseable {
     private @Nullable OutboxTransport transport;
     private RetryPolicy retryPolicy = RetryPolicy.defaults();
     private int batchSize = OutboxDefaults.BATCH_SIZE;
+    private int workers = OutboxDefaults.WORKERS;
     private Duration pollInterval = OutboxDefaults.POLL_INTERVAL;
     private Duration publishTimeout = OutboxDefaults.PUBLISH_TIMEOUT;
     private Duration maxErrorBackoff = OutboxDefaults.MAX_ERROR_BACKOFF;
     private RelayListener listener = RelayListener.none();
     private Clock clock = Clock.systemUTC();
     private String name = "outbox-relay";
+    private Runnable onBacklog = () -> {};
 
     private Builder() {}
 
@@ -272,6 +309,15 @@ public final class OutboxRelay implements AutoCloseable {
 
     public Builder batchSize(int batchSize) {
       this.batchSize = batchSize;
+      return this;
+    }
+
+    /**
+     * Threads that claim and publish concurrently. Under a backlog one claims the next batch while
+     * another waits for the broker; keys stay in order because a claim locks its keys.
+     */
+    public Builder workers(int workers) {
+      this.workers = workers;
       return this;
     }
 
@@ -300,6 +346,15 @@ public final class OutboxRelay implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Run after each full batch, when more events are likely waiting: wakes the relays of other
+     * instances to share the backlog. Must be quick and must not throw.
+     */
+    public Builder onBacklog(Runnable onBacklog) {
+      this.onBacklog = onBacklog;
+      return this;
+    }
+
     public Builder name(String name) {
       this.name = name;
       return this;
@@ -315,12 +370,14 @@ public final class OutboxRelay implements AutoCloseable {
       require(transport != null, "a transport is required");
       require(
           batchSize >= 1 && batchSize <= 10_000, "batchSize must be 1..10000, was " + batchSize);
+      require(workers >= 1 && workers <= 16, "workers must be 1..16, was " + workers);
       require(positive(pollInterval), "pollInterval must be positive, was " + pollInterval);
       require(positive(publishTimeout), "publishTimeout must be positive, was " + publishTimeout);
       require(positive(maxErrorBackoff), "maxErrorBackoff must be positive");
       Objects.requireNonNull(retryPolicy, "retryPolicy");
       Objects.requireNonNull(listener, "listener");
       Objects.requireNonNull(clock, "clock");
+      Objects.requireNonNull(onBacklog, "onBacklog");
       require(name != null && !name.isBlank(), "name must not be blank");
       return new OutboxRelay(this);
     }

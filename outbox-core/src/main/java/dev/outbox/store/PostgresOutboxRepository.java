@@ -2,7 +2,6 @@ package dev.outbox.store;
 
 import dev.outbox.OutboxEvent;
 import dev.outbox.OutboxException;
-import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -34,12 +33,14 @@ public final class PostgresOutboxRepository implements OutboxRepository {
   private final int lockClass;
   private final String insertKeyed;
   private final String insertUnkeyed;
-  private final String claim;
-  private final String delete;
-  private final String retry;
-  private final String dead;
+  private final PostgresClaims claims;
+  private final boolean deleteAfterWrite;
 
   public PostgresOutboxRepository(DataSource dataSource, TableName table) {
+    this(dataSource, table, StoreOptions.defaults());
+  }
+
+  public PostgresOutboxRepository(DataSource dataSource, TableName table, StoreOptions options) {
     this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
     this.table = Objects.requireNonNull(table, "table");
     String t = table.qualified();
@@ -54,31 +55,8 @@ public final class PostgresOutboxRepository implements OutboxRepository {
             + "SELECT ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ? FROM (SELECT pg_advisory_xact_lock(?,"
             + " hashtext(?))) AS key_lock";
     this.insertUnkeyed = insertColumns + "VALUES (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?)";
-    this.claim =
-        "SELECT "
-            + COLUMNS
-            + " FROM "
-            + t
-            + " e WHERE e.status = 'PENDING' AND e.available_at <= now()"
-            + " AND (e.event_key IS NULL OR NOT EXISTS (SELECT 1 FROM "
-            + t
-            + " b WHERE b.status = 'PENDING' AND b.attempts > 0 AND b.event_key = e.event_key"
-            + " AND b.seq < e.seq AND b.available_at > now()))"
-            + " ORDER BY e.seq LIMIT ? FOR UPDATE SKIP LOCKED";
-    this.delete = "DELETE FROM " + t + " WHERE id = ANY(?)";
-    this.retry =
-        "UPDATE "
-            + t
-            + " e SET attempts = u.attempts, last_error = u.error, last_attempt_at ="
-            + " clock_timestamp(), available_at = clock_timestamp() + u.delay_ms * interval '1"
-            + " millisecond' FROM unnest(?::uuid[], ?::int[], ?::bigint[], ?::text[]) AS u(id,"
-            + " attempts, delay_ms, error) WHERE e.id = u.id";
-    this.dead =
-        "UPDATE "
-            + t
-            + " e SET status = 'DEAD', attempts = u.attempts, last_error = u.error,"
-            + " last_attempt_at = clock_timestamp() FROM unnest(?::uuid[], ?::int[], ?::text[]) AS"
-            + " u(id, attempts, error) WHERE e.id = u.id";
+    this.claims = new PostgresClaims(dataSource, table, options);
+    this.deleteAfterWrite = options.deleteAfterWrite();
   }
 
   public TableName table() {
@@ -111,6 +89,9 @@ public final class PostgresOutboxRepository implements OutboxRepository {
         }
         execute(keyed);
         execute(unkeyed);
+        if (deleteAfterWrite) {
+          deleteWritten(connection, events);
+        }
       } finally {
         closeQuietly(keyed);
         closeQuietly(unkeyed);
@@ -135,6 +116,15 @@ public final class PostgresOutboxRepository implements OutboxRepository {
     statement.setTimestamp(9, Timestamp.from(event.createdAt()));
   }
 
+  private void deleteWritten(Connection connection, List<OutboxEvent> events) throws SQLException {
+    try (PreparedStatement delete =
+        connection.prepareStatement("DELETE FROM " + table.qualified() + " WHERE id = ANY(?)")) {
+      delete.setArray(
+          1, connection.createArrayOf("uuid", events.stream().map(OutboxEvent::id).toArray()));
+      delete.executeUpdate();
+    }
+  }
+
   private static void execute(PreparedStatement statement) throws SQLException {
     if (statement == null) {
       return;
@@ -144,134 +134,7 @@ public final class PostgresOutboxRepository implements OutboxRepository {
 
   @Override
   public Claim claim(int limit) {
-    Connection connection = null;
-    try {
-      connection = dataSource.getConnection();
-      connection.setAutoCommit(false);
-      List<OutboxEvent> events = new ArrayList<>(Math.min(limit, 1024));
-      try (PreparedStatement statement = connection.prepareStatement(claim)) {
-        statement.setInt(1, limit);
-        try (ResultSet rs = statement.executeQuery()) {
-          while (rs.next()) {
-            events.add(readEvent(rs));
-          }
-        }
-      }
-      return new PostgresClaim(connection, events);
-    } catch (SQLException | RuntimeException ex) {
-      if (connection != null) {
-        rollbackAndClose(connection);
-      }
-      throw new OutboxException(
-          "Could not claim events from " + table + ": " + ex.getMessage(), ex);
-    }
-  }
-
-  static OutboxEvent readEvent(ResultSet rs) throws SQLException {
-    return new OutboxEvent(
-        rs.getObject(1, UUID.class),
-        rs.getLong(2),
-        rs.getString(3),
-        rs.getString(4),
-        rs.getString(5),
-        rs.getString(6),
-        rs.getInt(7),
-        rs.getString(8),
-        HeadersJson.decode(rs.getString(9)),
-        rs.getTimestamp(10).toInstant(),
-        rs.getInt(11));
-  }
-
-  private final class PostgresClaim implements Claim {
-    private final Connection connection;
-    private final List<OutboxEvent> events;
-    private boolean done;
-
-    PostgresClaim(Connection connection, List<OutboxEvent> events) {
-      this.connection = connection;
-      this.events = List.copyOf(events);
-    }
-
-    @Override
-    public List<OutboxEvent> events() {
-      return events;
-    }
-
-    @Override
-    public void complete(
-        java.util.Collection<UUID> published, List<Retry> retries, List<Dead> deadEvents) {
-      try {
-        if (!published.isEmpty()) {
-          try (PreparedStatement statement = connection.prepareStatement(delete)) {
-            statement.setArray(1, connection.createArrayOf("uuid", published.toArray()));
-            statement.executeUpdate();
-          }
-        }
-        if (!retries.isEmpty()) {
-          try (PreparedStatement statement = connection.prepareStatement(retry)) {
-            int n = retries.size();
-            Object[] ids = new Object[n];
-            Object[] attempts = new Object[n];
-            Object[] delays = new Object[n];
-            Object[] errors = new Object[n];
-            for (int i = 0; i < n; i++) {
-              Retry r = retries.get(i);
-              ids[i] = r.id();
-              attempts[i] = r.attempts();
-              delays[i] = r.delay().toMillis();
-              errors[i] = r.error();
-            }
-            statement.setArray(1, array("uuid", ids));
-            statement.setArray(2, array("int4", attempts));
-            statement.setArray(3, array("int8", delays));
-            statement.setArray(4, array("text", errors));
-            statement.executeUpdate();
-          }
-        }
-        if (!deadEvents.isEmpty()) {
-          try (PreparedStatement statement = connection.prepareStatement(dead)) {
-            int n = deadEvents.size();
-            Object[] ids = new Object[n];
-            Object[] attempts = new Object[n];
-            Object[] errors = new Object[n];
-            for (int i = 0; i < n; i++) {
-              Dead d = deadEvents.get(i);
-              ids[i] = d.id();
-              attempts[i] = d.attempts();
-              errors[i] = d.error();
-            }
-            statement.setArray(1, array("uuid", ids));
-            statement.setArray(2, array("int4", attempts));
-            statement.setArray(3, array("text", errors));
-            statement.executeUpdate();
-          }
-        }
-        connection.commit();
-        done = true;
-      } catch (SQLException ex) {
-        throw new OutboxException(
-            "Could not record the outcome of "
-                + events.size()
-                + " event(s) in "
-                + table
-                + "; they will be published again: "
-                + ex.getMessage(),
-            ex);
-      }
-    }
-
-    private Array array(String type, Object[] values) throws SQLException {
-      return connection.createArrayOf(type, values);
-    }
-
-    @Override
-    public void close() {
-      if (done) {
-        closeQuietly(connection);
-      } else {
-        rollbackAndClose(connection);
-      }
-    }
+    return claims.claim(limit);
   }
 
   @Override
@@ -291,7 +154,9 @@ public final class PostgresOutboxRepository implements OutboxRepository {
           String error = rs.getString(12);
           result.add(
               new DeadEvent(
-                  readEvent(rs), error == null ? "" : error, rs.getTimestamp(13).toInstant()));
+                  PostgresClaims.readEvent(rs),
+                  error == null ? "" : error,
+                  rs.getTimestamp(13).toInstant()));
         }
       }
       return result;
@@ -374,7 +239,7 @@ public final class PostgresOutboxRepository implements OutboxRepository {
     }
   }
 
-  private static void rollbackAndClose(Connection connection) {
+  static void rollbackAndClose(Connection connection) {
     try {
       connection.rollback();
     } catch (SQLException ignored) {
@@ -383,7 +248,7 @@ public final class PostgresOutboxRepository implements OutboxRepository {
     closeQuietly(connection);
   }
 
-  private static void closeQuietly(AutoCloseable closeable) {
+  static void closeQuietly(AutoCloseable closeable) {
     if (closeable == null) {
       return;
     }

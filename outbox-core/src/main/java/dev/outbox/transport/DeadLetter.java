@@ -16,11 +16,9 @@ public record DeadLetter(String error, String errorClass, int attempts) {
     Objects.requireNonNull(errorClass, "errorClass");
   }
 
+  /** Describes the failure with its chain of causes; the class is the unwrapped failure's. */
   public static DeadLetter of(Throwable failure, int attempts) {
-    String message = failure.getMessage();
-    return new DeadLetter(
-        message == null ? failure.getClass().getSimpleName() : message,
-        failure.getClass().getName(),
-        attempts);
+    Throwable unwrapped = Failures.unwrap(failure);
+    return new DeadLetter(Failures.describe(unwrapped), unwrapped.getClass().getName(), attempts);
   }
 }

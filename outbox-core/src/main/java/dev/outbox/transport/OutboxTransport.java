@@ -28,6 +28,16 @@ public interface OutboxTransport {
    */
   boolean isRetryable(Throwable failure);
 
+  /**
+   * Whether a failure means the broker as a whole cannot be reached (no connection at all), as
+   * opposed to this event failing. The relay does not count such failures as delivery attempts: it
+   * keeps the events, backs off and reports itself unhealthy until the broker is back, so an
+   * outage, however long, never dead-letters anything. By default no failure is.
+   */
+  default boolean isBrokerUnavailable(Throwable failure) {
+    return false;
+  }
+
   /** The name of the dead-letter destination for an event, for logs and docs. */
   String deadLetterDestination(OutboxEvent event);
 }

@@ -214,6 +214,22 @@ class OutboxRelayIntegrationTests {
   }
 
   @Test
+  void aBrokerOutageLongerThanTheRetryBudgetDeadLettersNothing() throws Exception {
+    transport.fail("orders", 20, new ScriptedTransport.Unreachable());
+    UUID id = write(List.of(OutboxMessage.of("orders", "k", "{}"))).get(0);
+
+    relay = relayBuilder().maxErrorBackoff(Duration.ofMillis(50)).build();
+    relay.start();
+
+    await().atMost(Duration.ofSeconds(20)).until(() -> transport.delivered().size() == 1);
+    assertThat(transport.attempts()).hasSizeGreaterThan(3).allMatch(e -> e.id().equals(id));
+    assertThat(transport.delivered().get(0).attempts())
+        .as("outage attempts are not charged; maxAttempts is 3")
+        .isZero();
+    assertThat(transport.deadLetters()).isEmpty();
+  }
+
+  @Test
   void replayedDeadEventIsPublishedAgainWithItsIdAndDiscardDeletesIt() throws Exception {
     transport.fail("once-fatal", 1, new ScriptedTransport.Fatal("bad"));
     UUID id = write(List.of(OutboxMessage.of("once-fatal", "k", "{}"))).get(0);

@@ -24,6 +24,13 @@ final class ScriptedTransport implements OutboxTransport {
     }
   }
 
+  /** A failure meaning the whole broker is unreachable. */
+  static final class Unreachable extends RuntimeException {
+    Unreachable() {
+      super("connection refused");
+    }
+  }
+
   record DeadLettered(OutboxEvent event, DeadLetter deadLetter) {}
 
   private final List<OutboxEvent> delivered = new CopyOnWriteArrayList<>();
@@ -58,6 +65,11 @@ final class ScriptedTransport implements OutboxTransport {
   @Override
   public boolean isRetryable(Throwable failure) {
     return !(failure instanceof Fatal);
+  }
+
+  @Override
+  public boolean isBrokerUnavailable(Throwable failure) {
+    return failure instanceof Unreachable;
   }
 
   @Override

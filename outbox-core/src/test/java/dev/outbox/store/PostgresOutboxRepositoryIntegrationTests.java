@@ -260,6 +260,101 @@ class PostgresOutboxRepositoryIntegrationTests {
     repository.verifySchema();
   }
 
+  @Test
+  void whileOneRelayHoldsAKeyAnotherRelayClaimsOnlyOtherKeys() throws Exception {
+    OutboxEvent k1 = event("K");
+    OutboxEvent k2 = event("K");
+    OutboxEvent other = event("other");
+    append(k1, k2, other);
+
+    try (Claim first = repository.claim(1)) {
+      assertThat(first.events()).extracting(OutboxEvent::id).containsExactly(k1.id());
+      try (Claim second = repository.claim(10)) {
+        assertThat(second.events())
+            .as("K#2 must wait while K#1 is in flight elsewhere")
+            .extracting(OutboxEvent::id)
+            .containsExactly(other.id());
+      }
+      first.complete(List.of(k1.id()), List.of(), List.of());
+    }
+    try (Claim next = repository.claim(10)) {
+      assertThat(next.events()).extracting(OutboxEvent::id).containsExactly(k2.id(), other.id());
+    }
+  }
+
+  @Test
+  void aDeadEventHoldsBackItsKeyOnlyWhenConfigured() throws Exception {
+    OutboxEvent dead = event("K");
+    OutboxEvent later = event("K");
+    append(dead, later);
+    try (Claim claim = repository.claim(1)) {
+      claim.complete(List.of(), List.of(), List.of(new Claim.Dead(dead.id(), 1, "x")));
+    }
+    var blocking =
+        new PostgresOutboxRepository(
+            TestPostgres.get().dataSource(),
+            table,
+            StoreOptions.defaults().withDeadEventBlocksKey(true));
+    try (Claim claim = blocking.claim(10)) {
+      assertThat(claim.events()).isEmpty();
+    }
+    try (Claim claim = repository.claim(10)) {
+      assertThat(claim.events()).extracting(OutboxEvent::id).containsExactly(later.id());
+    }
+  }
+
+  @Test
+  void aHungRelayLosesItsClaimAfterTheClaimTimeout() throws Exception {
+    OutboxEvent event = event("K");
+    append(event);
+    var quick =
+        new PostgresOutboxRepository(
+            TestPostgres.get().dataSource(),
+            table,
+            StoreOptions.defaults().withClaimTimeout(Duration.ofMillis(300)));
+
+    Claim hung = quick.claim(10);
+    assertThat(hung.events()).hasSize(1);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .pollInterval(Duration.ofMillis(100))
+        .until(
+            () -> {
+              try (Claim other = repository.claim(10)) {
+                return other.events().size() == 1;
+              }
+            });
+    hung.close();
+  }
+
+  @Test
+  void changeDataCaptureModeDeletesEachEventInTheTransactionThatWroteIt() throws Exception {
+    var cdc =
+        new PostgresOutboxRepository(
+            TestPostgres.get().dataSource(),
+            table,
+            StoreOptions.defaults().withDeleteAfterWrite(true));
+    try (Connection connection = TestPostgres.get().connect()) {
+      connection.setAutoCommit(false);
+      cdc.append(connection, List.of(event("K"), event(null)));
+      // Both rows were inserted (what a CDC reader of the write-ahead log sees) and deleted again,
+      // inside this transaction.
+      try (var statement =
+          connection.prepareStatement(
+              "SELECT n_tup_ins, n_tup_del FROM pg_stat_xact_user_tables"
+                  + " WHERE schemaname = ? AND relname = 'outbox_event'"); ) {
+        statement.setString(1, schema);
+        try (var rs = statement.executeQuery()) {
+          assertThat(rs.next()).isTrue();
+          assertThat(rs.getLong(1)).isEqualTo(2);
+          assertThat(rs.getLong(2)).isEqualTo(2);
+        }
+      }
+      connection.commit();
+    }
+    assertThat(TestPostgres.get().queryLong("SELECT count(*) FROM " + table)).isZero();
+  }
+
   private static int pid(Connection connection) throws Exception {
     try (var statement = connection.createStatement();
         var rs = statement.executeQuery("SELECT pg_backend_pid()")) {

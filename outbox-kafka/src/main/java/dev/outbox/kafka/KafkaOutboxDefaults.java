@@ -28,5 +28,8 @@ public final class KafkaOutboxDefaults {
    */
   public static final Duration UNAVAILABLE_TOPIC_QUIET_PERIOD = Duration.ofSeconds(1);
 
+  /** How long a send may block for metadata or buffer space, unless the application set it. */
+  public static final int MAX_BLOCK_MS = 2000;
+
   private KafkaOutboxDefaults() {}
 }

@@ -171,6 +171,30 @@ public final class KafkaOutboxTransport implements OutboxTransport, AutoCloseabl
     return KafkaFailures.isRetryable(failure);
   }
 
+  /**
+   * A timeout (the producer's, or the relay's wait for the acknowledgement) or a lost connection
+   * while the producer has no connection to any broker: the cluster is down or unreachable, as
+   * opposed to one topic missing (then the producer is connected and the event is charged an
+   * attempt as usual).
+   */
+  @Override
+  public boolean isBrokerUnavailable(Throwable failure) {
+    Throwable cause = KafkaFailures.unwrap(failure);
+    if (!(cause instanceof TimeoutException
+        || cause instanceof java.util.concurrent.TimeoutException
+        || cause instanceof org.apache.kafka.common.errors.NetworkException)) {
+      return false;
+    }
+    for (var metric : template.metrics().entrySet()) {
+      if ("connection-count".equals(metric.getKey().name())
+          && "producer-metrics".equals(metric.getKey().group())
+          && metric.getValue().metricValue() instanceof Number count) {
+        return count.doubleValue() < 1;
+      }
+    }
+    return false;
+  }
+
   @Override
   public String deadLetterDestination(OutboxEvent event) {
     return event.destination() + options.deadLetterSuffix();

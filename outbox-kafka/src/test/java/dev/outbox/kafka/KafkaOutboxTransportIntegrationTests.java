@@ -9,6 +9,7 @@ import dev.outbox.HeaderCapture;
 import dev.outbox.OutboxEvent;
 import dev.outbox.OutboxMessage;
 import dev.outbox.OutboxWriter;
+import dev.outbox.relay.BrokerUnavailableException;
 import dev.outbox.relay.OutboxRelay;
 import dev.outbox.relay.RelayListener;
 import dev.outbox.relay.RetryPolicy;
@@ -234,27 +235,35 @@ class KafkaOutboxTransportIntegrationTests {
       messages.add(OutboxMessage.of(topic, "order-" + (i % 10), "{\"n\":" + i + "}"));
     }
     List<UUID> ids = write(messages);
-    AtomicInteger retries = new AtomicInteger();
-    RelayListener countRetries =
+    AtomicInteger outageCycles = new AtomicInteger();
+    RelayListener countOutageCycles =
         new RelayListener() {
           @Override
-          public void retried(OutboxEvent event, Throwable failure) {
-            retries.incrementAndGet();
+          public void cycleFailed(Throwable failure) {
+            if (failure instanceof BrokerUnavailableException) {
+              outageCycles.incrementAndGet();
+            }
           }
         };
-    RetryPolicy patient =
+    // Two attempts only: an outage must not use them up, or the events would be dead.
+    RetryPolicy strict =
         RetryPolicy.defaults()
-            .withMaxAttempts(1000)
+            .withMaxAttempts(2)
             .withInitialBackoff(Duration.ofMillis(100))
             .withMaxBackoff(Duration.ofMillis(500));
 
     try (KafkaOutboxTransport offline =
             KafkaOutboxTransport.create(
                 TestKafka.producerConfig("127.0.0.1:" + port), KafkaTransportOptions.defaults());
-        OutboxRelay relay = relay(offline, patient, countRetries)) {
+        OutboxRelay relay = relay(offline, strict, countOutageCycles)) {
       relay.start();
-      await().atMost(Duration.ofSeconds(60)).until(() -> retries.get() >= 20);
+      await().atMost(Duration.ofSeconds(60)).until(() -> outageCycles.get() >= 3);
+      assertThat(relay.isHealthy()).isFalse();
       assertThat(repository.stats().pending()).as("nothing delivered yet").isEqualTo(40);
+      assertThat(
+              TestPostgres.get().queryLong("SELECT max(attempts) FROM " + schema + ".outbox_event"))
+          .as("an unreachable broker uses up no attempts")
+          .isZero();
 
       try (TestKafka late = TestKafka.startOnPort(port)) {
         late.createTopics(topic);
@@ -264,6 +273,66 @@ class KafkaOutboxTransportIntegrationTests {
 
         Set<String> received = ids(late.read(topic, Duration.ofSeconds(30), coversAll(ids)));
         assertThat(received).isEqualTo(asStrings(ids));
+      }
+    }
+  }
+
+  @Test
+  void aBrokerStoppedMidRunUsesUpAtMostOneAttemptAndEverythingArrivesWhenItIsBack()
+      throws Exception {
+    int port = TestKafka.freePort();
+    String topic = "outage-" + UUID.randomUUID();
+    RetryPolicy strict =
+        RetryPolicy.defaults()
+            .withMaxAttempts(3)
+            .withInitialBackoff(Duration.ofMillis(100))
+            .withMaxBackoff(Duration.ofMillis(200));
+    AtomicInteger outageCycles = new AtomicInteger();
+    RelayListener countOutageCycles =
+        new RelayListener() {
+          @Override
+          public void cycleFailed(Throwable failure) {
+            if (failure instanceof BrokerUnavailableException) {
+              outageCycles.incrementAndGet();
+            }
+          }
+        };
+    List<UUID> before = write(List.of(OutboxMessage.of(topic, "order-1", "{\"n\":0}")));
+    try (KafkaOutboxTransport transport =
+        KafkaOutboxTransport.create(
+            TestKafka.producerConfig("127.0.0.1:" + port), KafkaTransportOptions.defaults())) {
+      try (TestKafka first = TestKafka.startOnPort(port)) {
+        first.createTopics(topic);
+        try (OutboxRelay relay = relay(transport, strict, countOutageCycles)) {
+          relay.start();
+          await().atMost(Duration.ofSeconds(60)).until(() -> repository.stats().pending() == 0);
+        }
+      }
+      // the broker is gone now; events written during the outage wait for it
+      List<UUID> during = new ArrayList<>();
+      for (int i = 1; i <= 20; i++) {
+        during.addAll(
+            write(List.of(OutboxMessage.of(topic, "order-" + (i % 4), "{\"n\":" + i + "}"))));
+      }
+      try (OutboxRelay relay = relay(transport, strict, countOutageCycles)) {
+        relay.start();
+        await().atMost(Duration.ofSeconds(90)).until(() -> outageCycles.get() >= 3);
+        assertThat(repository.stats().dead()).as("an outage dead-letters nothing").isZero();
+        assertThat(
+                TestPostgres.get()
+                    .queryLong("SELECT max(attempts) FROM " + schema + ".outbox_event"))
+            .as("at most the batch in flight when the broker went away is charged")
+            .isLessThanOrEqualTo(1);
+
+        try (TestKafka second = TestKafka.startOnPort(port)) {
+          second.createTopics(topic);
+          await()
+              .atMost(Duration.ofSeconds(90))
+              .until(() -> repository.stats().pending() == 0 && repository.stats().dead() == 0);
+          Set<String> received = ids(second.read(topic, Duration.ofSeconds(30), coversAll(during)));
+          assertThat(received).containsAll(asStrings(during));
+          assertThat(before).hasSize(1);
+        }
       }
     }
   }

@@ -37,6 +37,9 @@ public final class RabbitHeaders {
   /** CloudEvents extension {@code eventversion}: the version of the event type's schema. */
   public static final String EVENT_VERSION = CLOUD_EVENTS_PREFIX + "eventversion";
 
+  /** CloudEvents extension {@code aggregatetype}: the aggregate type, when the event has one. */
+  public static final String AGGREGATE_TYPE = CLOUD_EVENTS_PREFIX + "aggregatetype";
+
   /** Dead letters: the exchange the event was meant for (empty for the default exchange). */
   public static final String ORIGINAL_EXCHANGE = "x-outbox-original-exchange";
 

@@ -49,6 +49,9 @@ final class RabbitMessages {
     if (event.key() != null) {
       properties.setHeader(RabbitHeaders.SUBJECT, event.key());
     }
+    if (event.aggregateType() != null) {
+      properties.setHeader(RabbitHeaders.AGGREGATE_TYPE, event.aggregateType());
+    }
     return new Message(event.payload().getBytes(StandardCharsets.UTF_8), properties);
   }
 

@@ -5,6 +5,7 @@ import com.rabbitmq.client.ShutdownSignalException;
 import dev.outbox.OutboxEvent;
 import dev.outbox.OutboxException;
 import dev.outbox.transport.DeadLetter;
+import dev.outbox.transport.Failures;
 import dev.outbox.transport.OutboxTransport;
 import java.time.Clock;
 import java.util.Objects;
@@ -167,6 +168,12 @@ public final class RabbitOutboxTransport implements OutboxTransport, AutoCloseab
   @Override
   public boolean isRetryable(Throwable failure) {
     return RabbitFailureClassifier.isRetryable(failure);
+  }
+
+  /** No connection to RabbitMQ could be opened: the broker is down or unreachable. */
+  @Override
+  public boolean isBrokerUnavailable(Throwable failure) {
+    return Failures.causedBy(failure, org.springframework.amqp.AmqpConnectException.class);
   }
 
   @Override

@@ -8,6 +8,8 @@ import dev.outbox.relay.OutboxRelay;
 import dev.outbox.relay.RelayListener;
 import dev.outbox.store.OutboxRepository;
 import dev.outbox.store.PostgresOutboxRepository;
+import dev.outbox.store.PostgresWakeups;
+import dev.outbox.store.StoreOptions;
 import dev.outbox.store.TableName;
 import dev.outbox.transport.OutboxTransport;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -26,6 +28,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.sql.init.dependency.DependsOnDatabaseInitialization;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Import;
@@ -52,7 +55,7 @@ import tools.jackson.databind.json.JsonMapper;
       "org.springframework.boot.micrometer.tracing.autoconfigure.MicrometerTracingAutoConfiguration",
       "org.springframework.boot.micrometer.tracing.brave.autoconfigure.BraveAutoConfiguration",
       "org.springframework.boot.micrometer.tracing.opentelemetry.autoconfigure.OpenTelemetryTracingAutoConfiguration",
-      "dev.outbox.kafka.OutboxKafkaAutoConfiguration",
+      "dev.outbox.kafka.autoconfigure.OutboxKafkaAutoConfiguration",
       "dev.outbox.rabbit.OutboxRabbitAutoConfiguration"
     })
 @ConditionalOnClass(DataSource.class)
@@ -62,6 +65,9 @@ import tools.jackson.databind.json.JsonMapper;
 @Import(OutboxAutoConfiguration.AutoProxyRegistrar.class)
 public class OutboxAutoConfiguration {
 
+  private static final org.slf4j.Logger log =
+      org.slf4j.LoggerFactory.getLogger(OutboxAutoConfiguration.class);
+
   @Bean
   @ConditionalOnMissingBean
   TableName outboxTableName(OutboxProperties properties) {
@@ -70,12 +76,21 @@ public class OutboxAutoConfiguration {
 
   @Bean
   @ConditionalOnMissingBean(OutboxRepository.class)
-  PostgresOutboxRepository outboxRepository(DataSource dataSource, TableName outboxTableName) {
-    return new PostgresOutboxRepository(dataSource, outboxTableName);
+  PostgresOutboxRepository outboxRepository(
+      DataSource dataSource, TableName outboxTableName, OutboxProperties properties) {
+    OutboxProperties.Relay relay = properties.getRelay();
+    StoreOptions options =
+        StoreOptions.defaults()
+            .withDeadEventBlocksKey(relay.isDeadEventBlocksKey())
+            .withClaimTimeout(relay.getPublishTimeout().multipliedBy(2))
+            .withDeleteAfterWrite(properties.getCdc().isEnabled());
+    return new PostgresOutboxRepository(dataSource, outboxTableName, options);
   }
 
+  /** Runs after the application's own Flyway/Liquibase/SQL initialization of the same database. */
   @Bean
   @ConditionalOnMissingBean
+  @DependsOnDatabaseInitialization
   OutboxSchemaInitializer outboxSchemaInitializer(
       DataSource dataSource,
       TableName outboxTableName,
@@ -111,8 +126,30 @@ public class OutboxAutoConfiguration {
   @Bean
   @ConditionalOnMissingBean(Outbox.class)
   SpringOutbox outbox(
-      DataSource dataSource, OutboxWriter outboxWriter, ObjectProvider<OutboxRelay> relay) {
-    return new SpringOutbox(dataSource, outboxWriter, () -> relay.ifAvailable(OutboxRelay::wakeUp));
+      DataSource dataSource,
+      OutboxWriter outboxWriter,
+      ObjectProvider<OutboxRelay> relay,
+      ObjectProvider<PostgresWakeups> wakeups) {
+    // The local relay publishes what this instance wrote; without one, wake another instance's.
+    Runnable afterCommit =
+        () -> {
+          OutboxRelay local = relay.getIfAvailable();
+          if (local != null) {
+            local.wakeUp();
+          } else {
+            wakeups.ifAvailable(PostgresWakeups::signal);
+          }
+        };
+    return new SpringOutbox(dataSource, outboxWriter, afterCommit);
+  }
+
+  @Bean
+  @ConditionalOnMissingBean
+  @ConditionalOnProperty(prefix = "outbox.relay", name = "notify", matchIfMissing = true)
+  PostgresWakeups outboxWakeups(
+      DataSource dataSource, TableName outboxTableName, ObjectProvider<OutboxRelay> relay) {
+    return new PostgresWakeups(
+        dataSource, outboxTableName, () -> relay.ifAvailable(OutboxRelay::wakeUp));
   }
 
   @Bean
@@ -127,12 +164,18 @@ public class OutboxAutoConfiguration {
   @ConditionalOnMissingBean
   @ConditionalOnBean(OutboxTransport.class)
   @ConditionalOnProperty(prefix = "outbox.relay", name = "enabled", matchIfMissing = true)
+  @ConditionalOnProperty(
+      prefix = "outbox.cdc",
+      name = "enabled",
+      havingValue = "false",
+      matchIfMissing = true)
   OutboxRelay outboxRelay(
       OutboxRepository outboxRepository,
       OutboxTransport outboxTransport,
       OutboxProperties properties,
       ObjectProvider<RelayListener> listeners,
-      ObjectProvider<OutboxCustomizer> customizers) {
+      ObjectProvider<OutboxCustomizer> customizers,
+      ObjectProvider<PostgresWakeups> wakeups) {
     OutboxProperties.Relay relay = properties.getRelay();
     List<RelayListener> all = listeners.orderedStream().toList();
     OutboxRelay.Builder builder =
@@ -141,20 +184,25 @@ public class OutboxAutoConfiguration {
             .transport(outboxTransport)
             .retryPolicy(properties.getRetry().toPolicy())
             .batchSize(relay.getBatchSize())
+            .workers(relay.getWorkers())
             .pollInterval(relay.getPollInterval())
             .publishTimeout(relay.getPublishTimeout())
-            .listener(CompositeRelayListener.of(all));
+            .listener(CompositeRelayListener.of(all))
+            .onBacklog(() -> wakeups.ifAvailable(PostgresWakeups::signal));
     customizers.orderedStream().forEach(customizer -> customizer.customize(builder));
+    log.info("Outbox relay publishes through {}", outboxTransport.getClass().getName());
     return builder.build();
   }
 
   @Bean
   OutboxRelayLifecycle outboxRelayLifecycle(
       ObjectProvider<OutboxRelay> outboxRelay,
+      ObjectProvider<PostgresWakeups> wakeups,
       OutboxSchemaInitializer outboxSchemaInitializer,
       OutboxProperties properties) {
     return new OutboxRelayLifecycle(
         outboxRelay.getIfAvailable(),
+        wakeups.getIfAvailable(),
         outboxSchemaInitializer,
         properties.getRelay().getShutdownTimeout());
   }

@@ -19,6 +19,11 @@ public class OutboxProperties {
   private final Relay relay = new Relay();
   private final Retry retry = new Retry();
   private final Health health = new Health();
+  private final Cdc cdc = new Cdc();
+
+  public Cdc getCdc() {
+    return cdc;
+  }
 
   public boolean isEnabled() {
     return enabled;
@@ -98,14 +103,57 @@ public class OutboxProperties {
     /** Events claimed and published per batch. */
     private int batchSize = OutboxDefaults.BATCH_SIZE;
 
+    /** Relay threads: under a backlog one claims the next batch while another awaits the broker. */
+    private int workers = OutboxDefaults.WORKERS;
+
+    public int getWorkers() {
+      return workers;
+    }
+
+    public void setWorkers(int workers) {
+      this.workers = workers;
+    }
+
     /** How often an idle relay looks for events it was not woken up for. */
     private Duration pollInterval = OutboxDefaults.POLL_INTERVAL;
 
-    /** How long to wait for the broker to acknowledge a batch before retrying it. */
+    /**
+     * How long to wait for the broker to acknowledge a batch before retrying it. A relay that hangs
+     * loses its claim after twice this time, so other instances take over its keys.
+     */
     private Duration publishTimeout = OutboxDefaults.PUBLISH_TIMEOUT;
 
     /** How long shutdown waits for the batch in flight. */
     private Duration shutdownTimeout = OutboxDefaults.SHUTDOWN_TIMEOUT;
+
+    /**
+     * Whether a dead event holds back the later events of its key until it is replayed or
+     * discarded. Off: the key continues with its next event.
+     */
+    private boolean deadEventBlocksKey = OutboxDefaults.DEAD_EVENT_BLOCKS_KEY;
+
+    /**
+     * Whether relays of several instances wake each other through LISTEN/NOTIFY (sent outside
+     * business transactions, at most every 20 ms) when a backlog builds up or an instance without a
+     * relay writes events. Off: other instances find events at their next poll.
+     */
+    private boolean notify = true;
+
+    public boolean isNotify() {
+      return notify;
+    }
+
+    public void setNotify(boolean notify) {
+      this.notify = notify;
+    }
+
+    public boolean isDeadEventBlocksKey() {
+      return deadEventBlocksKey;
+    }
+
+    public void setDeadEventBlocksKey(boolean deadEventBlocksKey) {
+      this.deadEventBlocksKey = deadEventBlocksKey;
+    }
 
     public boolean isEnabled() {
       return enabled;
@@ -219,6 +267,24 @@ public class OutboxProperties {
 
     public void setMaxAge(Duration maxAge) {
       this.maxAge = maxAge;
+    }
+  }
+
+  /** Change-data-capture mode, for handing publishing over to Debezium. */
+  public static class Cdc {
+
+    /**
+     * Each event is deleted again in the transaction that wrote it, so a CDC pipeline (Debezium's
+     * outbox event router) publishes it from the write-ahead log; no relay runs in this mode.
+     */
+    private boolean enabled = false;
+
+    public boolean isEnabled() {
+      return enabled;
+    }
+
+    public void setEnabled(boolean enabled) {
+      this.enabled = enabled;
     }
   }
 

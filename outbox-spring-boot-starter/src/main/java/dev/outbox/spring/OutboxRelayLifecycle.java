@@ -1,6 +1,7 @@
 package dev.outbox.spring;
 
 import dev.outbox.relay.OutboxRelay;
+import dev.outbox.store.PostgresWakeups;
 import java.time.Duration;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -17,14 +18,19 @@ final class OutboxRelayLifecycle implements SmartLifecycle {
   private static final Logger log = LoggerFactory.getLogger(OutboxRelayLifecycle.class);
 
   private final @Nullable OutboxRelay relay;
+  private final @Nullable PostgresWakeups wakeups;
   private final OutboxSchemaInitializer schema;
   private final Duration shutdownTimeout;
   private volatile boolean running;
   private volatile Thread waiter;
 
   OutboxRelayLifecycle(
-      @Nullable OutboxRelay relay, OutboxSchemaInitializer schema, Duration shutdownTimeout) {
+      @Nullable OutboxRelay relay,
+      @Nullable PostgresWakeups wakeups,
+      OutboxSchemaInitializer schema,
+      Duration shutdownTimeout) {
     this.relay = relay;
+    this.wakeups = wakeups;
     this.schema = schema;
     this.shutdownTimeout = shutdownTimeout;
   }
@@ -32,6 +38,9 @@ final class OutboxRelayLifecycle implements SmartLifecycle {
   @Override
   public void start() {
     running = true;
+    if (wakeups != null) {
+      wakeups.start(relay != null);
+    }
     if (relay == null) {
       log.info(
           "No outbox relay in this instance (no transport bean, or outbox.relay.enabled=false):"
@@ -79,6 +88,9 @@ final class OutboxRelayLifecycle implements SmartLifecycle {
     }
     if (relay != null) {
       relay.stop(shutdownTimeout);
+    }
+    if (wakeups != null) {
+      wakeups.close();
     }
   }
 

@@ -79,22 +79,23 @@ public final class SpringOutbox implements Outbox {
   }
 
   private void registerWakeUp() {
-    if (!TransactionSynchronizationManager.isSynchronizationActive()
-        || TransactionSynchronizationManager.hasResource(this)) {
+    if (!TransactionSynchronizationManager.isSynchronizationActive()) {
       return;
     }
-    TransactionSynchronizationManager.bindResource(this, Boolean.TRUE);
-    TransactionSynchronizationManager.registerSynchronization(
-        new TransactionSynchronization() {
-          @Override
-          public void afterCommit() {
-            afterCommit.run();
-          }
+    for (TransactionSynchronization registered :
+        TransactionSynchronizationManager.getSynchronizations()) {
+      if (registered instanceof WakeUpAfterCommit wakeUp && wakeUp.outbox() == this) {
+        return;
+      }
+    }
+    TransactionSynchronizationManager.registerSynchronization(new WakeUpAfterCommit(this));
+  }
 
-          @Override
-          public void afterCompletion(int status) {
-            TransactionSynchronizationManager.unbindResourceIfPossible(SpringOutbox.this);
-          }
-        });
+  /** Wakes the relay once after the transaction that wrote events commits. */
+  private record WakeUpAfterCommit(SpringOutbox outbox) implements TransactionSynchronization {
+    @Override
+    public void afterCommit() {
+      outbox.afterCommit.run();
+    }
   }
 }

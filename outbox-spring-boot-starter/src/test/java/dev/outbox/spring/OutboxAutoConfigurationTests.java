@@ -76,6 +76,18 @@ class OutboxAutoConfigurationTests {
   }
 
   @Test
+  void changeDataCaptureModeRunsNoRelay() {
+    withDatabase()
+        .withBean(OutboxTransport.class, RecordingTransport::new)
+        .withPropertyValues("outbox.cdc.enabled=true")
+        .run(
+            context -> {
+              assertThat(context).doesNotHaveBean(OutboxRelay.class);
+              assertThat(context).hasSingleBean(Outbox.class);
+            });
+  }
+
+  @Test
   void backsOffWhenTheApplicationDefinesItsOwnOutbox() {
     Outbox own = messages -> List.of(UUID.randomUUID());
     withDatabase()

@@ -21,12 +21,13 @@ CREATE TABLE ${outbox_table} (
 -- The claim reads pending rows in write order.
 CREATE INDEX ${outbox_table_name}_pending_idx ON ${outbox_table} (seq) WHERE status = 'PENDING';
 
--- Keys whose earlier event waits for a retry; small, since only failed rows are in it.
+-- A claim leaves out keys whose earlier event waits for a retry. Only failed rows are in this
+-- index, so it is tiny and new rows (attempts = 0) cost nothing to insert.
 CREATE INDEX ${outbox_table_name}_retrying_idx ON ${outbox_table} (event_key, seq)
     WHERE status = 'PENDING' AND attempts > 0;
 
--- Dead events, for the operator's queries.
-CREATE INDEX ${outbox_table_name}_dead_idx ON ${outbox_table} (seq) WHERE status = 'DEAD';
+-- Dead events, for the operator's queries and for keys blocked by a dead event.
+CREATE INDEX ${outbox_table_name}_dead_idx ON ${outbox_table} (event_key, seq) WHERE status = 'DEAD';
 
 -- Published rows are deleted at once; vacuum often so dead tuples do not pile up.
 ALTER TABLE ${outbox_table} SET (

@@ -1,0 +1,301 @@
+package dev.outbox.store;
+
+import dev.outbox.OutboxEvent;
+import dev.outbox.OutboxException;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.List;
+import java.util.UUID;
+import javax.sql.DataSource;
+
+/**
+ * Claims batches of due events so that any number of relays can share the table and still publish
+ * each key in write order.
+ *
+ * <p>A claim is one transaction. It first takes a transaction-scoped advisory lock for each key
+ * among the oldest due events ({@code pg_try_advisory_xact_lock}: keys another relay holds are
+ * skipped, never waited for). Then, with a fresh snapshot, it locks the due events of the keys it
+ * holds within the sequence range of those oldest events, oldest first, leaving out keys whose
+ * earlier event waits for a retry (or is dead, if dead events block their key). Bounding the second
+ * statement by sequence keeps it an index range scan however large the backlog is. Events without a
+ * key are claimed with {@code FOR UPDATE SKIP LOCKED}. While the claim is open no other relay can
+ * take any event of its keys; when the claim's transaction ends — completed, rolled back, or its
+ * session killed after a crash — the keys are free again.
+ */
+final class PostgresClaims {
+
+  private final DataSource dataSource;
+  private final TableName table;
+  private final int relayLockClass;
+  private final String timeout;
+  private final String lockKeys;
+  private final String claimKeyed;
+  private final String claimUnkeyed;
+  private final String probe;
+  private final String delete;
+  private final String retry;
+  private final String dead;
+
+  PostgresClaims(DataSource dataSource, TableName table, StoreOptions options) {
+    this.dataSource = dataSource;
+    this.table = table;
+    String t = table.qualified();
+    this.relayLockClass = ("dev.outbox.relay:" + t).hashCode();
+    this.timeout = options.claimTimeout().toMillis() + "ms";
+    String due = "status = 'PENDING' AND available_at <= now()";
+    this.lockKeys =
+        "SELECT g.event_key, g.first_seq, g.last_seq FROM (SELECT c.event_key, min(c.seq) AS"
+            + " first_seq, max(c.seq) AS last_seq FROM (SELECT event_key, seq FROM "
+            + t
+            + " WHERE "
+            + due
+            + " ORDER BY seq LIMIT ?) c GROUP BY c.event_key) g WHERE g.event_key IS NULL OR"
+            + " pg_try_advisory_xact_lock(?, hashtext(g.event_key)) ORDER BY g.first_seq";
+    String blocked =
+        "(b.status = 'PENDING' AND b.attempts > 0 AND b.available_at > now())"
+            + (options.deadEventBlocksKey() ? " OR b.status = 'DEAD'" : "");
+    this.claimKeyed =
+        "SELECT "
+            + PostgresOutboxRepository.COLUMNS
+            + " FROM "
+            + t
+            + " e WHERE e.status = 'PENDING' AND e.available_at <= now()"
+            + " AND e.seq BETWEEN ? AND ? AND e.event_key = ANY(?) AND NOT EXISTS (SELECT 1 FROM "
+            + t
+            + " b WHERE b.event_key = e.event_key AND b.seq < e.seq AND ("
+            + blocked
+            + ")) ORDER BY e.seq LIMIT ? FOR UPDATE";
+    this.claimUnkeyed =
+        "SELECT "
+            + PostgresOutboxRepository.COLUMNS
+            + " FROM "
+            + t
+            + " WHERE "
+            + due
+            + " AND seq BETWEEN ? AND ? AND event_key IS NULL ORDER BY seq LIMIT ? FOR UPDATE SKIP"
+            + " LOCKED";
+    this.probe = "SELECT EXISTS (SELECT 1 FROM " + t + " WHERE " + due + ")";
+    this.delete = "DELETE FROM " + t + " WHERE id = ANY(?)";
+    this.retry =
+        "UPDATE "
+            + t
+            + " e SET attempts = u.attempts, last_error = u.error, last_attempt_at ="
+            + " clock_timestamp(), available_at = clock_timestamp() + u.delay_ms * interval '1"
+            + " millisecond' FROM unnest(?::uuid[], ?::int[], ?::bigint[], ?::text[]) AS u(id,"
+            + " attempts, delay_ms, error) WHERE e.id = u.id";
+    this.dead =
+        "UPDATE "
+            + t
+            + " e SET status = 'DEAD', attempts = u.attempts, last_error = u.error,"
+            + " last_attempt_at = clock_timestamp() FROM unnest(?::uuid[], ?::int[], ?::text[]) AS"
+            + " u(id, attempts, error) WHERE e.id = u.id";
+  }
+
+  Claim claim(int limit) {
+    Connection connection = null;
+    try {
+      connection = dataSource.getConnection();
+      if (!connection.getAutoCommit()) {
+        connection.setAutoCommit(true);
+      }
+      // One cheap query while idle; a claim transaction only when something is due.
+      if (!anyDue(connection)) {
+        PostgresOutboxRepository.closeQuietly(connection);
+        return new EmptyClaim();
+      }
+      connection.setAutoCommit(false);
+      try (PreparedStatement statement =
+          connection.prepareStatement(
+              "SELECT set_config('idle_in_transaction_session_timeout', ?, true)")) {
+        statement.setString(1, timeout);
+        statement.execute();
+      }
+      // 1. Lock the keys among the oldest due events that no other relay holds.
+      List<String> keys = new ArrayList<>();
+      SeqRange keyed = new SeqRange();
+      SeqRange unkeyed = new SeqRange();
+      try (PreparedStatement statement = connection.prepareStatement(lockKeys)) {
+        statement.setInt(1, limit);
+        statement.setInt(2, relayLockClass);
+        try (ResultSet rs = statement.executeQuery()) {
+          while (rs.next()) {
+            String key = rs.getString(1);
+            if (key == null) {
+              unkeyed.add(rs.getLong(2), rs.getLong(3));
+            } else {
+              keys.add(key);
+              keyed.add(rs.getLong(2), rs.getLong(3));
+            }
+          }
+        }
+      }
+      // 2. With a fresh snapshot, lock those keys' due events among the same oldest events.
+      List<OutboxEvent> events = new ArrayList<>();
+      if (!keys.isEmpty()) {
+        try (PreparedStatement statement = connection.prepareStatement(claimKeyed)) {
+          statement.setLong(1, keyed.first);
+          statement.setLong(2, keyed.last);
+          statement.setArray(3, connection.createArrayOf("text", keys.toArray()));
+          statement.setInt(4, limit);
+          read(statement, events);
+        }
+      }
+      if (!unkeyed.isEmpty()) {
+        try (PreparedStatement statement = connection.prepareStatement(claimUnkeyed)) {
+          statement.setLong(1, unkeyed.first);
+          statement.setLong(2, unkeyed.last);
+          statement.setInt(3, limit);
+          read(statement, events);
+        }
+        events.sort(Comparator.comparingLong(OutboxEvent::sequence));
+        if (events.size() > limit) {
+          events = new ArrayList<>(events.subList(0, limit));
+        }
+      }
+      return new PostgresClaim(connection, events);
+    } catch (SQLException | RuntimeException ex) {
+      if (connection != null) {
+        PostgresOutboxRepository.rollbackAndClose(connection);
+      }
+      throw new OutboxException(
+          "Could not claim events from " + table + ": " + ex.getMessage(), ex);
+    }
+  }
+
+  private boolean anyDue(Connection connection) throws SQLException {
+    try (PreparedStatement statement = connection.prepareStatement(probe);
+        ResultSet rs = statement.executeQuery()) {
+      return rs.next() && rs.getBoolean(1);
+    }
+  }
+
+  /** A claim of nothing, made without a transaction. */
+  private static final class EmptyClaim implements Claim {
+    @Override
+    public List<OutboxEvent> events() {
+      return List.of();
+    }
+
+    @Override
+    public void complete(Collection<UUID> published, List<Retry> retries, List<Dead> dead) {}
+
+    @Override
+    public void close() {}
+  }
+
+  /** The range of sequence numbers a group of candidate events spans. */
+  private static final class SeqRange {
+    long first = Long.MAX_VALUE;
+    long last = Long.MIN_VALUE;
+
+    void add(long from, long to) {
+      first = Math.min(first, from);
+      last = Math.max(last, to);
+    }
+
+    boolean isEmpty() {
+      return first > last;
+    }
+  }
+
+  private static void read(PreparedStatement statement, List<OutboxEvent> into)
+      throws SQLException {
+    try (ResultSet rs = statement.executeQuery()) {
+      while (rs.next()) {
+        into.add(readEvent(rs));
+      }
+    }
+  }
+
+  static OutboxEvent readEvent(ResultSet rs) throws SQLException {
+    return new OutboxEvent(
+        rs.getObject(1, UUID.class),
+        rs.getLong(2),
+        rs.getString(3),
+        rs.getString(4),
+        rs.getString(5),
+        rs.getString(6),
+        rs.getInt(7),
+        rs.getString(8),
+        HeadersJson.decode(rs.getString(9)),
+        rs.getTimestamp(10).toInstant(),
+        rs.getInt(11));
+  }
+
+  /** An open claim: the transaction holding the key locks and the row locks. */
+  private final class PostgresClaim implements Claim {
+    private final Connection connection;
+    private final List<OutboxEvent> events;
+    private boolean done;
+
+    PostgresClaim(Connection connection, List<OutboxEvent> events) {
+      this.connection = connection;
+      this.events = List.copyOf(events);
+    }
+
+    @Override
+    public List<OutboxEvent> events() {
+      return events;
+    }
+
+    @Override
+    public void complete(Collection<UUID> published, List<Retry> retries, List<Dead> deadEvents) {
+      try {
+        if (!published.isEmpty()) {
+          try (PreparedStatement statement = connection.prepareStatement(delete)) {
+            statement.setArray(1, array("uuid", published.toArray()));
+            statement.executeUpdate();
+          }
+        }
+        if (!retries.isEmpty()) {
+          try (PreparedStatement statement = connection.prepareStatement(retry)) {
+            statement.setArray(1, array("uuid", retries.stream().map(Retry::id).toArray()));
+            statement.setArray(2, array("int4", retries.stream().map(Retry::attempts).toArray()));
+            statement.setArray(
+                3, array("int8", retries.stream().map(r -> r.delay().toMillis()).toArray()));
+            statement.setArray(4, array("text", retries.stream().map(Retry::error).toArray()));
+            statement.executeUpdate();
+          }
+        }
+        if (!deadEvents.isEmpty()) {
+          try (PreparedStatement statement = connection.prepareStatement(dead)) {
+            statement.setArray(1, array("uuid", deadEvents.stream().map(Dead::id).toArray()));
+            statement.setArray(2, array("int4", deadEvents.stream().map(Dead::attempts).toArray()));
+            statement.setArray(3, array("text", deadEvents.stream().map(Dead::error).toArray()));
+            statement.executeUpdate();
+          }
+        }
+        connection.commit();
+        done = true;
+      } catch (SQLException ex) {
+        throw new OutboxException(
+            "Could not record the outcome of "
+                + events.size()
+                + " event(s) in "
+                + table
+                + "; they will be published again: "
+                + ex.getMessage(),
+            ex);
+      }
+    }
+
+    private Array array(String type, Object[] values) throws SQLException {
+      return connection.createArrayOf(type, values);
+    }
+
+    @Override
+    public void close() {
+      if (done) {
+        PostgresOutboxRepository.closeQuietly(connection);
+      } else {
+        PostgresOutboxRepository.rollbackAndClose(connection);
+      }
+    }
+  }
+}

@@ -1,0 +1,187 @@
+package dev.outbox.store;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Wakes the relays of other instances through PostgreSQL {@code LISTEN}/{@code NOTIFY}, never
+ * inside a business transaction: {@link #signal()} only sets a flag, and a background thread sends
+ * at most one {@code NOTIFY} per {@link #MIN_INTERVAL} on a connection of its own. Another thread
+ * holds a {@code LISTEN} connection and runs the wake-up callback for each notification; waiting
+ * for notifications issues no queries, so an idle instance costs the database nothing.
+ */
+public final class PostgresWakeups implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(PostgresWakeups.class);
+
+  /** The shortest pause between two notifications sent by one instance. */
+  public static final Duration MIN_INTERVAL = Duration.ofMillis(20);
+
+  private final DataSource dataSource;
+  private final String channel;
+  private final Runnable onWake;
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Condition signalled = lock.newCondition();
+  private boolean pending;
+  private volatile boolean running;
+  private @Nullable Thread sender;
+  private @Nullable Thread listener;
+
+  /**
+   * @param onWake run on the listening thread for every notification received (also for this
+   *     instance's own); must be quick
+   */
+  public PostgresWakeups(DataSource dataSource, TableName table, Runnable onWake) {
+    this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
+    this.onWake = Objects.requireNonNull(onWake, "onWake");
+    String name = "outbox_" + table.qualified().replace('.', '_');
+    this.channel = name.length() <= 63 ? name : "outbox_" + Integer.toHexString(name.hashCode());
+  }
+
+  public String channel() {
+    return channel;
+  }
+
+  /**
+   * Starts sending notifications and, if {@code listen}, receiving them (an instance without a
+   * relay has nothing to wake, so it does not hold a listening connection).
+   */
+  public synchronized void start(boolean listen) {
+    if (running) {
+      return;
+    }
+    running = true;
+    sender = daemon(this::sendLoop, "outbox-notify");
+    if (listen) {
+      listener = daemon(this::listenLoop, "outbox-listen");
+    }
+  }
+
+  private static Thread daemon(Runnable body, String name) {
+    Thread thread = new Thread(body, name);
+    thread.setDaemon(true);
+    thread.start();
+    return thread;
+  }
+
+  /** Asks for one notification to be sent soon. Never blocks and never touches the database. */
+  public void signal() {
+    lock.lock();
+    try {
+      pending = true;
+      signalled.signal();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private void sendLoop() {
+    Connection connection = null;
+    while (running) {
+      try {
+        if (!awaitSignal()) {
+          continue;
+        }
+        if (connection == null || connection.isClosed()) {
+          connection = dataSource.getConnection();
+          connection.setAutoCommit(true);
+        }
+        try (PreparedStatement statement = connection.prepareStatement("SELECT pg_notify(?, '')")) {
+          statement.setString(1, channel);
+          statement.execute();
+        }
+        Thread.sleep(MIN_INTERVAL.toMillis());
+      } catch (InterruptedException ex) {
+        Thread.currentThread().interrupt();
+        break;
+      } catch (SQLException | RuntimeException ex) {
+        log.debug("Could not notify other outbox relays: {}", ex.getMessage());
+        PostgresOutboxRepository.closeQuietly(connection);
+        connection = null;
+        pause();
+      }
+    }
+    PostgresOutboxRepository.closeQuietly(connection);
+  }
+
+  private boolean awaitSignal() throws InterruptedException {
+    lock.lock();
+    try {
+      while (!pending && running) {
+        signalled.await();
+      }
+      boolean send = pending;
+      pending = false;
+      return send && running;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private void listenLoop() {
+    Connection connection = null;
+    while (running) {
+      try {
+        if (connection == null || connection.isClosed()) {
+          connection = dataSource.getConnection();
+          connection.setAutoCommit(true);
+          try (Statement statement = connection.createStatement()) {
+            statement.execute("LISTEN " + channel);
+          }
+          // Events may have been written while this instance was not listening.
+          onWake.run();
+        }
+        PGNotification[] notifications =
+            connection.unwrap(PGConnection.class).getNotifications(1000);
+        if (notifications != null && notifications.length > 0) {
+          onWake.run();
+        }
+      } catch (SQLException | RuntimeException ex) {
+        if (running) {
+          log.debug("Outbox LISTEN connection lost; reconnecting: {}", ex.getMessage());
+        }
+        PostgresOutboxRepository.closeQuietly(connection);
+        connection = null;
+        pause();
+      }
+    }
+    PostgresOutboxRepository.closeQuietly(connection);
+  }
+
+  private void pause() {
+    try {
+      Thread.sleep(1000);
+    } catch (InterruptedException ex) {
+      Thread.currentThread().interrupt();
+      running = false;
+    }
+  }
+
+  @Override
+  public synchronized void close() {
+    running = false;
+    signal();
+    for (Thread thread : new Thread[] {sender, listener}) {
+      if (thread != null) {
+        thread.interrupt();
+        try {
+          thread.join(2000);
+        } catch (InterruptedException ex) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,217 @@
+package dev.outbox.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.outbox.Outbox;
+import dev.outbox.OutboxException;
+import dev.outbox.kafka.e2e.OrderPlaced;
+import dev.outbox.kafka.e2e.ShopApplication;
+import dev.outbox.kafka.e2e.ShopOrderRepository;
+import dev.outbox.kafka.e2e.ShopService;
+import dev.outbox.test.TestPostgres;
+import io.micrometer.tracing.Span;
+import io.micrometer.tracing.Tracer;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.micrometer.tracing.test.autoconfigure.AutoConfigureTracing;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/**
+ * The whole path as an application uses it: a JPA entity saved by a transactional method annotated
+ * with {@code PublishEvent}, the starter's auto-configured writer and relay, the Kafka transport
+ * auto-configured from {@code spring.kafka.*}, a real KRaft broker and the real PostgreSQL (a
+ * schema of its own). What arrives is read back with a plain {@code KafkaConsumer}.
+ *
+ * <p>Absence is proven, not assumed: after the action under test, a marker event of the same key is
+ * committed; the key's records are read until the marker arrives. Records of one key share a
+ * partition and the relay publishes a key's events in write order, so anything the action had
+ * published would be read before the marker.
+ *
+ * <p>Tracing is Micrometer Tracing with the Brave bridge as Spring Boot auto-configures it, with
+ * every trace sampled.
+ */
+@SpringBootTest(
+    classes = ShopApplication.class,
+    properties = {
+      "spring.application.name=shop-service",
+      "spring.jpa.hibernate.ddl-auto=create",
+      "spring.jpa.open-in-view=false",
+      "management.tracing.sampling.probability=1.0"
+    })
+@AutoConfigureTracing
+@DirtiesContext
+class KafkaOutboxEndToEndIntegrationTests {
+
+  private static final Duration TIMEOUT = Duration.ofSeconds(30);
+
+  static final String SCHEMA = TestPostgres.get().createSchema("kafka_e2e");
+
+  static final TestKafka kafka = TestKafka.start();
+
+  static {
+    kafka.createTopics(ShopService.TOPIC);
+  }
+
+  @DynamicPropertySource
+  static void properties(DynamicPropertyRegistry registry) {
+    String url = TestPostgres.get().url();
+    registry.add(
+        "spring.datasource.url",
+        () -> url + (url.contains("?") ? "&" : "?") + "currentSchema=" + SCHEMA);
+    registry.add("spring.datasource.username", () -> TestPostgres.get().user());
+    registry.add("spring.datasource.password", () -> TestPostgres.get().password());
+    registry.add("outbox.table.schema", () -> SCHEMA);
+    registry.add("spring.kafka.bootstrap-servers", kafka::bootstrapServers);
+  }
+
+  @RegisterExtension
+  static final CloseAfterClass services =
+      CloseAfterClass.of(
+          () -> {
+            try {
+              kafka.close();
+            } finally {
+              TestPostgres.get().dropSchema(SCHEMA);
+            }
+          });
+
+  @Autowired ShopService shop;
+  @Autowired ShopOrderRepository orders;
+  @Autowired Outbox outbox;
+  @Autowired JdbcClient jdbc;
+  @Autowired TransactionTemplate transactions;
+  @Autowired Tracer tracer;
+
+  @Test
+  void commitPublishesExactlyOneCloudEventKeyedByTheAggregateIdWithTheRowsId() {
+    String orderId = "order-" + UUID.randomUUID();
+
+    StoredEvent stored =
+        transactions.execute(
+            status -> {
+              shop.placeOrder(orderId, 3);
+              return storedEvent(orderId);
+            });
+
+    List<ConsumerRecord<String, String>> records = recordsBeforeMarker(orderId);
+    assertThat(records).hasSize(1);
+    ConsumerRecord<String, String> record = records.get(0);
+    assertThat(record.key()).isEqualTo(orderId);
+    assertThat(record.value()).isEqualTo("{\"orderId\":\"" + orderId + "\",\"quantity\":3}");
+    assertThat(TestKafka.headers(record))
+        .containsEntry("ce_id", stored.id().toString())
+        .containsEntry("ce_type", "OrderPlaced")
+        .containsEntry("ce_source", "shop-service")
+        .containsEntry("ce_specversion", "1.0")
+        .containsEntry("ce_subject", orderId)
+        .containsEntry("ce_aggregatetype", "Order")
+        .containsEntry("content-type", "application/json")
+        .doesNotContainKey("traceparent");
+    assertThat(Instant.parse(TestKafka.header(record, "ce_time"))).isEqualTo(stored.createdAt());
+    assertThat(stored.id().version()).as("UUIDv7").isEqualTo(7);
+    assertThat(orders.findById(orderId)).isPresent();
+    assertThat(outboxRows(orderId)).as("published rows are deleted").isZero();
+  }
+
+  @Test
+  void rollbackPublishesNothing() {
+    String orderId = "order-" + UUID.randomUUID();
+
+    assertThatThrownBy(() -> shop.placeOrderThenFail(orderId, 5))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("payment declined");
+
+    assertThat(recordsBeforeMarker(orderId)).isEmpty();
+    assertThat(orders.findById(orderId)).isEmpty();
+  }
+
+  @Test
+  void unserializablePayloadFailsTheBusinessTransactionNamingTheEventTypeAndWritesNothing() {
+    String orderId = "order-" + UUID.randomUUID();
+
+    assertThatThrownBy(() -> shop.placeOrderWithUnserializableEvent(orderId))
+        .isInstanceOf(OutboxException.class)
+        .hasMessageContaining("event type Unserializable")
+        .hasMessageContaining("the secret cannot be read");
+
+    assertThat(orders.findById(orderId)).as("the order rolled back").isEmpty();
+    assertThat(outboxRows(orderId)).isZero();
+    assertThat(recordsBeforeMarker(orderId)).isEmpty();
+  }
+
+  @Test
+  void sendsTheTraceparentOfTheTraceActiveAtWriteTime() {
+    String orderId = "order-" + UUID.randomUUID();
+    Span span = tracer.nextSpan().name("place-order").start();
+    try (Tracer.SpanInScope scope = tracer.withSpan(span)) {
+      shop.placeOrder(orderId, 1);
+    } finally {
+      span.end();
+    }
+
+    List<ConsumerRecord<String, String>> records = recordsBeforeMarker(orderId);
+    assertThat(records).hasSize(1);
+    assertThat(TestKafka.header(records.get(0), "traceparent"))
+        .isEqualTo("00-" + span.context().traceId() + "-" + span.context().spanId() + "-01");
+  }
+
+  /** The id and write time of the key's event, read on the business transaction's connection. */
+  private StoredEvent storedEvent(String key) {
+    return jdbc.sql("SELECT id, created_at FROM outbox_event WHERE event_key = ?")
+        .param(key)
+        .query(
+            (rs, row) ->
+                new StoredEvent(rs.getObject(1, UUID.class), rs.getTimestamp(2).toInstant()))
+        .single();
+  }
+
+  private long outboxRows(String key) {
+    return jdbc.sql("SELECT count(*) FROM outbox_event WHERE event_key = ?")
+        .param(key)
+        .query(Long.class)
+        .single();
+  }
+
+  /** Commits a marker event of {@code key} and returns the key's records read before the marker. */
+  private List<ConsumerRecord<String, String>> recordsBeforeMarker(String key) {
+    UUID marker =
+        transactions.execute(
+            status -> outbox.publish(ShopService.TOPIC, key, new OrderPlaced(key, 0)));
+    List<ConsumerRecord<String, String>> ofKey = new ArrayList<>();
+    AtomicBoolean markerRead = new AtomicBoolean();
+    kafka.read(
+        ShopService.TOPIC,
+        TIMEOUT,
+        records -> {
+          ofKey.clear();
+          for (ConsumerRecord<String, String> record : records) {
+            if (key.equals(record.key())) {
+              if (marker.toString().equals(TestKafka.header(record, "ce_id"))) {
+                markerRead.set(true);
+                return true;
+              }
+              ofKey.add(record);
+            }
+          }
+          return false;
+        });
+    assertThat(markerRead).as("marker event %s of key %s read", marker, key).isTrue();
+    return ofKey;
+  }
+
+  private record StoredEvent(UUID id, Instant createdAt) {}
+}
