@@ -135,6 +135,27 @@ final class Brokers {
     }
   }
 
+  /**
+   * Warms the freshly started broker (its JIT, page cache and request paths) with {@code records} 1
+   * KB records to {@code topic}, so the first case does not measure a cold broker.
+   */
+  static void warmUpBroker(Settings settings, String topic, int records) {
+    Map<String, Object> config =
+        Map.of("bootstrap.servers", settings.kafkaBootstrap(), "acks", "all", "linger.ms", 5);
+    try (var producer =
+        new org.apache.kafka.clients.producer.KafkaProducer<>(
+            config,
+            new org.apache.kafka.common.serialization.StringSerializer(),
+            new org.apache.kafka.common.serialization.StringSerializer())) {
+      String value = OrderEvent.NOTE;
+      for (int i = 0; i < records; i++) {
+        producer.send(
+            new org.apache.kafka.clients.producer.ProducerRecord<>(topic, "k" + (i % 100), value));
+      }
+      producer.flush();
+    }
+  }
+
   /** The number of records in a topic: the sum of its partitions' end offsets. */
   static long topicRecords(Settings settings, String topic) {
     try (Admin admin = kafkaAdmin(settings)) {

@@ -7,8 +7,10 @@ import dev.outbox.OutboxMessage;
 import dev.outbox.OutboxWriter;
 import dev.outbox.PayloadSerializer;
 import dev.outbox.kafka.KafkaOutboxTransport;
+import dev.outbox.relay.OutboxDefaults;
 import dev.outbox.relay.OutboxRelay;
 import dev.outbox.store.PostgresOutboxRepository;
+import dev.outbox.store.PostgresWakeups;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -16,6 +18,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -34,9 +37,18 @@ final class Library implements AutoCloseable {
   final OutboxWriter writer;
   final KafkaOutboxTransport transport;
   final OutboxRelay relay;
+  final PostgresWakeups wakeups;
 
+  /**
+   * @param poolSize connections for the business transactions; the relay's workers and the wake-up
+   *     connections get theirs on top
+   */
   Library(Settings settings, int poolSize, Timeline timeline) {
-    pool = Db.pool(settings, "bench", poolSize);
+    pool = Db.pool(settings, "bench", poolSize + OutboxDefaults.WORKERS + 3);
+    AtomicReference<OutboxRelay> self = new AtomicReference<>();
+    // Wired as the Spring starter wires it: other instances are woken through LISTEN/NOTIFY
+    // outside the business transaction, the local relay in-process after commit.
+    wakeups = new PostgresWakeups(pool, Db.OUTBOX, () -> self.get().wakeUp());
     repository = new PostgresOutboxRepository(pool, Db.OUTBOX);
     timed = new TimedRepository(repository);
     writer = new OutboxWriter(repository, serializer(), HeaderCapture.none(), Clock.systemUTC());
@@ -45,8 +57,11 @@ final class Library implements AutoCloseable {
         OutboxRelay.builder()
             .repository(timed)
             .transport(new AckingTransport(transport, timeline))
+            .onBacklog(wakeups::signal)
             .name("bench-relay")
             .build();
+    self.set(relay);
+    wakeups.start(true);
   }
 
   static PayloadSerializer serializer() {
@@ -110,6 +125,7 @@ final class Library implements AutoCloseable {
   public void close() {
     relay.stop(Duration.ofSeconds(10));
     relay.close();
+    wakeups.close();
     transport.close();
     pool.close();
   }

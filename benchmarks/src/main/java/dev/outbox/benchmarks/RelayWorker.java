@@ -5,9 +5,11 @@ import com.zaxxer.hikari.HikariDataSource;
 import dev.outbox.OutboxEvent;
 import dev.outbox.kafka.KafkaOutboxTransport;
 import dev.outbox.rabbit.RabbitOutboxTransport;
+import dev.outbox.relay.OutboxDefaults;
 import dev.outbox.relay.OutboxRelay;
 import dev.outbox.relay.RelayListener;
 import dev.outbox.store.PostgresOutboxRepository;
+import dev.outbox.store.PostgresWakeups;
 import dev.outbox.transport.OutboxTransport;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -20,6 +22,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import javax.sql.DataSource;
 import org.springframework.amqp.rabbit.connection.CachingConnectionFactory;
 
@@ -45,7 +48,7 @@ final class RelayWorker {
 
   private void run(Settings settings, Map<String, String> args) throws Exception {
     String transportName = args.getOrDefault("transport", "kafka");
-    HikariDataSource pool = Db.pool(settings, "relay", 2);
+    HikariDataSource pool = Db.pool(settings, "relay", OutboxDefaults.WORKERS + 3);
     CountingDataSource counting = new CountingDataSource(pool);
     DataSource dataSource = counting.dataSource;
     CachingConnectionFactory rabbit = null;
@@ -65,6 +68,9 @@ final class RelayWorker {
     }
     TimedRepository timed =
         new TimedRepository(new PostgresOutboxRepository(dataSource, Db.OUTBOX));
+    AtomicReference<OutboxRelay> self = new AtomicReference<>();
+    // As the Spring starter wires it: LISTEN/NOTIFY wakes the relays of other instances.
+    PostgresWakeups wakeups = new PostgresWakeups(dataSource, Db.OUTBOX, () -> self.get().wakeUp());
     OutboxRelay relay =
         OutboxRelay.builder()
             .repository(timed)
@@ -82,10 +88,11 @@ final class RelayWorker {
                 })
             .batchSize(
                 Integer.parseInt(
-                    args.getOrDefault(
-                        "relayBatch", String.valueOf(dev.outbox.relay.OutboxDefaults.BATCH_SIZE))))
+                    args.getOrDefault("relayBatch", String.valueOf(OutboxDefaults.BATCH_SIZE))))
+            .onBacklog(wakeups::signal)
             .name("relay-" + args.getOrDefault("instance", "1"))
             .build();
+    self.set(relay);
     Thread sampler = new Thread(this::sampleHeap, "heap-sampler");
     sampler.setDaemon(true);
     sampler.start();
@@ -107,6 +114,7 @@ final class RelayWorker {
       line = line.trim();
       if (line.equals("GO")) {
         startMillis = System.currentTimeMillis();
+        wakeups.start(true);
         relay.start();
         progress = new Thread(this::reportProgress, "progress");
         progress.setDaemon(true);
@@ -126,6 +134,7 @@ final class RelayWorker {
     long cpu = os.getProcessCpuTime();
     relay.stop(Duration.ofSeconds(10));
     relay.close();
+    wakeups.close();
     if (transport instanceof KafkaOutboxTransport kafka) {
       kafka.close();
     }
@@ -179,21 +188,31 @@ final class RelayWorker {
       Brokers.rabbitTopology(rabbit, WARM_UP);
     }
     OrderEvent event = OrderEvent.of(0, 1);
-    transport
-        .send(
-            new OutboxEvent(
-                dev.outbox.EventIds.next(),
-                0,
-                WARM_UP,
-                event.orderId(),
-                "Order",
-                OrderEvent.TOPIC_TYPE,
-                1,
-                Library.serializer().serialize(event),
-                Map.of(),
-                java.time.Instant.now(),
-                0))
-        .get(60, java.util.concurrent.TimeUnit.SECONDS);
+    for (int attempt = 1; ; attempt++) {
+      try {
+        transport
+            .send(
+                new OutboxEvent(
+                    dev.outbox.EventIds.next(),
+                    0,
+                    WARM_UP,
+                    event.orderId(),
+                    "Order",
+                    OrderEvent.TOPIC_TYPE,
+                    1,
+                    Library.serializer().serialize(event),
+                    Map.of(),
+                    java.time.Instant.now(),
+                    0))
+            .get(60, java.util.concurrent.TimeUnit.SECONDS);
+        return;
+      } catch (Exception ex) {
+        if (attempt >= 10) {
+          throw ex;
+        }
+        Thread.sleep(500);
+      }
+    }
   }
 
   private void reportProgress() {

@@ -66,6 +66,9 @@ public final class Suite {
     results.put("plan", plan);
     results.put("machine", Machine.facts(admin, settings));
     Db.resetAll(admin);
+    Brokers.createTopic(settings, RelayWorker.WARM_UP);
+    Brokers.warmUpBroker(
+        settings, RelayWorker.WARM_UP, Integer.getInteger("bench.broker-warm-up", 200_000));
     for (String name : plan.cases()) {
       long started = System.nanoTime();
       log("== " + name);
