@@ -31,7 +31,13 @@ final class JfrSummary {
     try {
       Process process =
           new ProcessBuilder(
-                  jfr.toString(), "print", "--events", "jdk.ExecutionSample", recording.toString())
+                  jfr.toString(),
+                  "print",
+                  "--stack-depth",
+                  "64",
+                  "--events",
+                  "jdk.ExecutionSample",
+                  recording.toString())
               .redirectErrorStream(true)
               .start();
       try (BufferedReader in =
