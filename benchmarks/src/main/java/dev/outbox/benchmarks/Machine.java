@@ -33,6 +33,7 @@ final class Machine {
         System.getProperty("bench.kafka-version", "?") + " (one KRaft broker, separate JVM)");
     out.put("rabbitmq", rabbitVersion(settings));
     out.put("commit", System.getProperty("bench.git-commit", "?"));
+    out.put("loadAverageAtStart", read("/proc/loadavg").trim());
     return out;
   }
 

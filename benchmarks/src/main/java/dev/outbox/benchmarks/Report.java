@@ -601,6 +601,9 @@ final class Report {
           List<Map<String, Object>> library =
               (List<Map<String, Object>>)
                   (profile.get("libraryFrames") == null ? List.of() : profile.get("libraryFrames"));
+          List<Map<String, Object>> waits =
+              (List<Map<String, Object>>)
+                  (profile.get("relayWaits") == null ? List.of() : profile.get("relayWaits"));
           int rows = Math.max(areas.size(), Math.max(frames.size(), library.size()));
           for (int i = 0; i < rows; i++) {
             md.append("|")
@@ -608,6 +611,21 @@ final class Report {
                 .append(cell(frames, i, true))
                 .append(cell(library, i, true))
                 .append("\n");
+          }
+          if (!waits.isEmpty()) {
+            md.append(
+                "\nRelay threads blocked (JFR park / socket read / monitor events over 10 ms,"
+                    + " summed over the recording; grouped by the library call that blocked):\n\n"
+                    + "| library call → blocking frame | total ms | events |\n|---|---|---|\n");
+            for (Map<String, Object> w : waits) {
+              md.append("| `")
+                  .append(w.get("where"))
+                  .append("` | ")
+                  .append(w.get("totalMs"))
+                  .append(" | ")
+                  .append(w.get("count"))
+                  .append(" |\n");
+            }
           }
           md.append("\n");
         }

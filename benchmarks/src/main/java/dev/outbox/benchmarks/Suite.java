@@ -353,7 +353,7 @@ public final class Suite {
       r.put("cpuCores", cores);
     }
     if (profile && plan.profile() && Files.exists(recording)) {
-      r.put("profile", JfrSummary.summarise(recording, 12));
+      r.put("profile", profile(recording));
     }
     return r;
   }
@@ -475,7 +475,7 @@ public final class Suite {
       }
     }
     if (profile && plan.profile() && Files.exists(recording)) {
-      r.put("profile", JfrSummary.summarise(recording, 12));
+      r.put("profile", profile(recording));
     }
     return r;
   }
@@ -492,6 +492,12 @@ public final class Suite {
               "relayBatch=" + plan.tunedRelayBatch()));
     }
     return args;
+  }
+
+  private static Map<String, Object> profile(Path recording) {
+    Map<String, Object> profile = new LinkedHashMap<>(JfrSummary.summarise(recording, 12));
+    profile.put("relayWaits", JfrWaits.summarise(recording, "relay", 10));
+    return profile;
   }
 
   private long xacts() {
