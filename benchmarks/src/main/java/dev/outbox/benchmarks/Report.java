@@ -35,6 +35,7 @@ final class Report {
             + results.get("finished")
             + ".\n\n");
     machine();
+    plan();
     summary();
     details();
     sideBySide();
@@ -58,6 +59,17 @@ final class Report {
     md.append("## Machine\n\n| fact | value |\n|---|---|\n");
     m.forEach((k, v) -> md.append("| ").append(k).append(" | ").append(v).append(" |\n"));
     md.append("\n");
+  }
+
+  @SuppressWarnings("unchecked")
+  private void plan() {
+    if (!(results.get("plan") instanceof Map<?, ?> plan)) {
+      return;
+    }
+    md.append("Parameters of this run (`-Dbench.*`, see `benchmarks/.../Plan.java`): ");
+    List<String> parts = new ArrayList<>();
+    ((Map<String, Object>) plan).forEach((k, v) -> parts.add("`" + k + "`=" + v));
+    md.append(String.join(", ", parts)).append(".\n\n");
   }
 
   private void summary() {

@@ -180,7 +180,7 @@ public final class Suite {
   private void tuned() {
     for (int run = 1; run <= plan.tunedRuns(); run++) {
       Map<String, Object> r =
-          drain("b4-kafka-tuned", run, "kafka", plan.b4Count(), 10_000, 1, run == 1, false);
+          drain("b4-kafka-tuned", run, "kafka", plan.tunedCount(), 10_000, 1, run == 1, false);
       add("b4-kafka-tuned", r);
       log("   run " + run + ": " + r.get("rate") + " events/s");
     }
