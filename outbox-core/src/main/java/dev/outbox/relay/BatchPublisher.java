@@ -67,6 +67,7 @@ final class BatchPublisher {
     }
     Batch batch = new Batch();
     Map<UUID, CompletableFuture<?>> sends = dispatch(events, batch);
+    flush();
     long deadline = System.nanoTime() + publishTimeout.toNanos();
 
     List<UUID> published = new ArrayList<>(events.size());
@@ -157,7 +158,7 @@ final class BatchPublisher {
                 .handleAsync(
                     (ignored, failure) ->
                         failure == null && !batch.closed
-                            ? send(event, batch)
+                            ? sendChained(event, batch)
                             : CompletableFuture.failedFuture(new Skipped()),
                     chainExecutor)
                 .thenCompose(future -> future);
@@ -176,6 +177,21 @@ final class BatchPublisher {
       return transport.send(event);
     } catch (RuntimeException ex) {
       return CompletableFuture.failedFuture(ex);
+    }
+  }
+
+  /** A later event of a key, sent once the earlier one was acknowledged; flushed at once. */
+  private CompletableFuture<?> sendChained(OutboxEvent event, Batch batch) {
+    CompletableFuture<?> send = send(event, batch);
+    flush();
+    return send;
+  }
+
+  private void flush() {
+    try {
+      transport.flush();
+    } catch (RuntimeException ex) {
+      log.debug("Transport flush failed: {}", ex.getMessage());
     }
   }
 
