@@ -8,9 +8,11 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import javax.sql.DataSource;
 
@@ -33,6 +35,7 @@ public final class PostgresOutboxRepository implements OutboxRepository {
   private final int lockClass;
   private final String insertKeyed;
   private final String insertUnkeyed;
+  private final String lockKeysInOrder;
   private final PostgresClaims claims;
   private final boolean deleteAfterWrite;
 
@@ -55,6 +58,9 @@ public final class PostgresOutboxRepository implements OutboxRepository {
             + "SELECT ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ? FROM (SELECT pg_advisory_xact_lock(?,"
             + " hashtext(?))) AS key_lock";
     this.insertUnkeyed = insertColumns + "VALUES (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?)";
+    this.lockKeysInOrder =
+        "SELECT pg_advisory_xact_lock(?, s.h) FROM (SELECT DISTINCT hashtext(k) AS h FROM"
+            + " unnest(?::text[]) AS k ORDER BY 1 OFFSET 0) AS s";
     this.claims = new PostgresClaims(dataSource, table, options);
     this.deleteAfterWrite = options.deleteAfterWrite();
   }
@@ -66,6 +72,7 @@ public final class PostgresOutboxRepository implements OutboxRepository {
   @Override
   public void append(Connection connection, List<OutboxEvent> events) {
     try {
+      lockKeysInOrder(connection, events);
       PreparedStatement keyed = null;
       PreparedStatement unkeyed = null;
       try {
@@ -100,6 +107,29 @@ public final class PostgresOutboxRepository implements OutboxRepository {
       throw new OutboxException(
           "Could not write " + events.size() + " event(s) to " + table + ": " + ex.getMessage(),
           ex);
+    }
+  }
+
+  /**
+   * With several keys in one write, takes their locks first in hash order, so two transactions
+   * writing the same keys in different orders cannot deadlock on them. (Locks taken by separate
+   * writes in one transaction follow the order of those writes.)
+   */
+  private void lockKeysInOrder(Connection connection, List<OutboxEvent> events)
+      throws SQLException {
+    Set<String> keys = new HashSet<>();
+    for (OutboxEvent event : events) {
+      if (event.key() != null) {
+        keys.add(event.key());
+      }
+    }
+    if (keys.size() < 2) {
+      return;
+    }
+    try (PreparedStatement statement = connection.prepareStatement(lockKeysInOrder)) {
+      statement.setInt(1, lockClass);
+      statement.setArray(2, connection.createArrayOf("text", keys.toArray()));
+      statement.execute();
     }
   }
 
