@@ -79,16 +79,17 @@ final class PostgresClaims {
             + " ORDER BY a.seq LIMIT ?) c GROUP BY c.event_key ORDER BY min(c.seq) OFFSET 0) k"
             + " WHERE k.event_key IS NULL OR pg_try_advisory_xact_lock(?, hashtext(k.event_key))"
             + " LIMIT ?";
+    // Joining the held keys (hashed) is much cheaper than "event_key = ANY(?)" tested per row.
     this.claimKeyed =
         "SELECT "
-            + PostgresOutboxRepository.COLUMNS
+            + PostgresOutboxRepository.columns("a.")
             + " FROM "
             + t
-            + " a WHERE"
+            + " a JOIN unnest(?::text[]) AS held(event_key) ON a.event_key = held.event_key WHERE"
             + due
-            + " AND a.seq BETWEEN ? AND ? AND a.event_key = ANY(?)"
+            + " AND a.seq BETWEEN ? AND ?"
             + notBlocked
-            + " ORDER BY a.seq LIMIT ? FOR UPDATE";
+            + " ORDER BY a.seq LIMIT ? FOR UPDATE OF a";
     this.claimUnkeyed =
         "SELECT "
             + PostgresOutboxRepository.COLUMNS
@@ -158,9 +159,9 @@ final class PostgresClaims {
       List<OutboxEvent> events = new ArrayList<>();
       if (!keys.isEmpty()) {
         try (PreparedStatement statement = connection.prepareStatement(claimKeyed)) {
-          statement.setLong(1, keyed.first);
-          statement.setLong(2, keyed.last);
-          statement.setArray(3, connection.createArrayOf("text", keys.toArray()));
+          statement.setArray(1, connection.createArrayOf("text", keys.toArray()));
+          statement.setLong(2, keyed.first);
+          statement.setLong(3, keyed.last);
           statement.setInt(4, limit);
           read(statement, events);
         }

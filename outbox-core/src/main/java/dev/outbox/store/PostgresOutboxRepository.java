@@ -26,9 +26,24 @@ import javax.sql.DataSource;
  */
 public final class PostgresOutboxRepository implements OutboxRepository {
 
-  static final String COLUMNS =
-      "id, seq, destination, event_key, aggregate_type, event_type, event_version, payload,"
-          + " headers::text, created_at, attempts";
+  static final String COLUMNS = columns("");
+
+  /** The columns {@link PostgresClaims#readEvent} reads, qualified with {@code prefix}. */
+  static String columns(String prefix) {
+    return String.join(
+        ", ",
+        prefix + "id",
+        prefix + "seq",
+        prefix + "destination",
+        prefix + "event_key",
+        prefix + "aggregate_type",
+        prefix + "event_type",
+        prefix + "event_version",
+        prefix + "payload",
+        prefix + "headers::text",
+        prefix + "created_at",
+        prefix + "attempts");
+  }
 
   private final DataSource dataSource;
   private final TableName table;
