@@ -37,6 +37,8 @@ final class BatchPublisher {
 
   private static final Logger log = LoggerFactory.getLogger(BatchPublisher.class);
 
+  static final long MIN_DEAD_LETTER_WAIT_MILLIS = 1000;
+
   private final OutboxTransport transport;
   private final RetryPolicy retryPolicy;
   private final Duration publishTimeout;
@@ -67,6 +69,7 @@ final class BatchPublisher {
     }
     Batch batch = new Batch();
     Map<UUID, CompletableFuture<?>> sends = dispatch(events, batch);
+    flush();
     long deadline = System.nanoTime() + publishTimeout.toNanos();
 
     List<UUID> published = new ArrayList<>(events.size());
@@ -119,7 +122,7 @@ final class BatchPublisher {
     } finally {
       batch.closed = true;
     }
-    List<Claim.Dead> deadRows = deadLetter(dead);
+    List<Claim.Dead> deadRows = deadLetter(dead, deadline);
     claim.complete(published, retries, deadRows);
     recordPublished(events, published);
     if (brokerUnavailable != null) {
@@ -157,7 +160,7 @@ final class BatchPublisher {
                 .handleAsync(
                     (ignored, failure) ->
                         failure == null && !batch.closed
-                            ? send(event, batch)
+                            ? sendChained(event, batch)
                             : CompletableFuture.failedFuture(new Skipped()),
                     chainExecutor)
                 .thenCompose(future -> future);
@@ -179,6 +182,21 @@ final class BatchPublisher {
     }
   }
 
+  /** A later event of a key, sent once the earlier one was acknowledged; flushed at once. */
+  private CompletableFuture<?> sendChained(OutboxEvent event, Batch batch) {
+    CompletableFuture<?> send = send(event, batch);
+    flush();
+    return send;
+  }
+
+  private void flush() {
+    try {
+      transport.flush();
+    } catch (RuntimeException ex) {
+      log.debug("Transport flush failed: {}", ex.getMessage());
+    }
+  }
+
   /** Waits for a future until the deadline; returns its failure, or null on success. */
   private Throwable await(CompletableFuture<?> future, long deadline) {
     try {
@@ -195,7 +213,12 @@ final class BatchPublisher {
     }
   }
 
-  private List<Claim.Dead> deadLetter(List<Failed> dead) {
+  /**
+   * Sends the dead letters and waits for them within the batch's deadline (at least {@value
+   * #MIN_DEAD_LETTER_WAIT_MILLIS} ms), so the claim is never held longer than about one publish
+   * timeout.
+   */
+  private List<Claim.Dead> deadLetter(List<Failed> dead, long batchDeadline) {
     if (dead.isEmpty()) {
       return List.of();
     }
@@ -210,7 +233,8 @@ final class BatchPublisher {
       }
       sends.add(send);
     }
-    long deadline = System.nanoTime() + publishTimeout.toNanos();
+    long deadline =
+        Math.max(batchDeadline, System.nanoTime() + MIN_DEAD_LETTER_WAIT_MILLIS * 1_000_000);
     List<Claim.Dead> rows = new ArrayList<>(dead.size());
     for (int i = 0; i < dead.size(); i++) {
       Failed failed = dead.get(i);

@@ -6,7 +6,7 @@ import java.time.Duration;
 public final class OutboxDefaults {
 
   /** Events claimed and published per batch. */
-  public static final int BATCH_SIZE = 500;
+  public static final int BATCH_SIZE = 1000;
 
   /** Relay threads per instance: under a backlog one claims while another awaits the broker. */
   public static final int WORKERS = 2;

@@ -204,9 +204,9 @@ public final class OutboxRelay implements AutoCloseable {
         healthy = true;
         lastFailure = null;
         lastSuccess = Instant.now();
-        if (claimed < batchSize) {
+        if (claimed == 0) {
           awaitWakeUp(polls ? pollInterval : IDLE_WORKER_WAIT);
-        } else {
+        } else if (claimed >= batchSize) {
           // a backlog: let another worker claim the next batch while this one publishes
           wakeUp();
           onBacklog.run();

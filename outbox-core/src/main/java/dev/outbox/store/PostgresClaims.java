@@ -19,16 +19,25 @@ import javax.sql.DataSource;
  * each key in write order.
  *
  * <p>A claim is one transaction. It first takes a transaction-scoped advisory lock for each key
- * among the oldest due events ({@code pg_try_advisory_xact_lock}: keys another relay holds are
- * skipped, never waited for). Then, with a fresh snapshot, it locks the due events of the keys it
- * holds within the sequence range of those oldest events, oldest first, leaving out keys whose
- * earlier event waits for a retry (or is dead, if dead events block their key). Bounding the second
- * statement by sequence keeps it an index range scan however large the backlog is. Events without a
- * key are claimed with {@code FOR UPDATE SKIP LOCKED}. While the claim is open no other relay can
- * take any event of its keys; when the claim's transaction ends — completed, rolled back, or its
- * session killed after a crash — the keys are free again.
+ * among the oldest due events that are not held back by an earlier event of their key ({@code
+ * pg_try_advisory_xact_lock}: keys another relay or worker holds are skipped, never waited for; the
+ * window spans {@value #WINDOW_FACTOR} times the batch, so a second relay finds keys beyond the
+ * first one's, and locking stops once a batch's worth of keys is held). Then, with a fresh
+ * snapshot, it locks the due events of the keys it holds within the sequence range of those oldest
+ * events, oldest first, leaving out keys whose earlier event waits for a retry (or is dead, if dead
+ * events block their key). Bounding the second statement by sequence keeps it an index range scan
+ * however large the backlog is. Events without a key are claimed with {@code FOR UPDATE SKIP
+ * LOCKED}. While the claim is open no other relay can take any event of its keys; when the claim's
+ * transaction ends — completed, rolled back, or its session killed after a crash — the keys are
+ * free again.
  */
 final class PostgresClaims {
+
+  /**
+   * How many of the oldest due events a claim looks at, per event it may claim: room to find keys
+   * that other relays or workers do not hold.
+   */
+  static final int WINDOW_FACTOR = 4;
 
   private final DataSource dataSource;
   private final TableName table;
@@ -48,39 +57,49 @@ final class PostgresClaims {
     String t = table.qualified();
     this.relayLockClass = ("dev.outbox.relay:" + t).hashCode();
     this.timeout = options.claimTimeout().toMillis() + "ms";
-    String due = "status = 'PENDING' AND available_at <= now()";
-    this.lockKeys =
-        "SELECT g.event_key, g.first_seq, g.last_seq FROM (SELECT c.event_key, min(c.seq) AS"
-            + " first_seq, max(c.seq) AS last_seq FROM (SELECT event_key, seq FROM "
-            + t
-            + " WHERE "
-            + due
-            + " ORDER BY seq LIMIT ?) c GROUP BY c.event_key) g WHERE g.event_key IS NULL OR"
-            + " pg_try_advisory_xact_lock(?, hashtext(g.event_key)) ORDER BY g.first_seq";
+    // New rows (no attempts yet) are due at once whatever their available_at, which is their
+    // writer's transaction start and may lie after this claim's now(); retries wait for theirs.
+    String due = " a.status = 'PENDING' AND (a.attempts = 0 OR a.available_at <= now())";
     String blocked =
         "(b.status = 'PENDING' AND b.attempts > 0 AND b.available_at > now())"
             + (options.deadEventBlocksKey() ? " OR b.status = 'DEAD'" : "");
+    String notBlocked =
+        " AND NOT EXISTS (SELECT 1 FROM "
+            + t
+            + " b WHERE b.event_key = a.event_key AND b.seq < a.seq AND ("
+            + blocked
+            + "))";
+    this.lockKeys =
+        "SELECT k.event_key, k.first_seq, k.last_seq FROM (SELECT c.event_key, min(c.seq) AS"
+            + " first_seq, max(c.seq) AS last_seq FROM (SELECT a.event_key, a.seq FROM "
+            + t
+            + " a WHERE"
+            + due
+            + notBlocked
+            + " ORDER BY a.seq LIMIT ?) c GROUP BY c.event_key ORDER BY min(c.seq) OFFSET 0) k"
+            + " WHERE k.event_key IS NULL OR pg_try_advisory_xact_lock(?, hashtext(k.event_key))"
+            + " LIMIT ?";
+    // Joining the held keys (hashed) is much cheaper than "event_key = ANY(?)" tested per row.
     this.claimKeyed =
         "SELECT "
-            + PostgresOutboxRepository.COLUMNS
+            + PostgresOutboxRepository.columns("a.")
             + " FROM "
             + t
-            + " e WHERE e.status = 'PENDING' AND e.available_at <= now()"
-            + " AND e.seq BETWEEN ? AND ? AND e.event_key = ANY(?) AND NOT EXISTS (SELECT 1 FROM "
-            + t
-            + " b WHERE b.event_key = e.event_key AND b.seq < e.seq AND ("
-            + blocked
-            + ")) ORDER BY e.seq LIMIT ? FOR UPDATE";
+            + " a JOIN unnest(?::text[]) AS held(event_key) ON a.event_key = held.event_key WHERE"
+            + due
+            + " AND a.seq BETWEEN ? AND ?"
+            + notBlocked
+            + " ORDER BY a.seq LIMIT ? FOR UPDATE OF a";
     this.claimUnkeyed =
         "SELECT "
             + PostgresOutboxRepository.COLUMNS
             + " FROM "
             + t
-            + " WHERE "
+            + " a WHERE"
             + due
             + " AND seq BETWEEN ? AND ? AND event_key IS NULL ORDER BY seq LIMIT ? FOR UPDATE SKIP"
             + " LOCKED";
-    this.probe = "SELECT EXISTS (SELECT 1 FROM " + t + " WHERE " + due + ")";
+    this.probe = "SELECT EXISTS (SELECT 1 FROM " + t + " a WHERE" + due + ")";
     this.delete = "DELETE FROM " + t + " WHERE id = ANY(?)";
     this.retry =
         "UPDATE "
@@ -121,8 +140,9 @@ final class PostgresClaims {
       SeqRange keyed = new SeqRange();
       SeqRange unkeyed = new SeqRange();
       try (PreparedStatement statement = connection.prepareStatement(lockKeys)) {
-        statement.setInt(1, limit);
+        statement.setInt(1, limit * WINDOW_FACTOR);
         statement.setInt(2, relayLockClass);
+        statement.setInt(3, limit);
         try (ResultSet rs = statement.executeQuery()) {
           while (rs.next()) {
             String key = rs.getString(1);
@@ -139,9 +159,9 @@ final class PostgresClaims {
       List<OutboxEvent> events = new ArrayList<>();
       if (!keys.isEmpty()) {
         try (PreparedStatement statement = connection.prepareStatement(claimKeyed)) {
-          statement.setLong(1, keyed.first);
-          statement.setLong(2, keyed.last);
-          statement.setArray(3, connection.createArrayOf("text", keys.toArray()));
+          statement.setArray(1, connection.createArrayOf("text", keys.toArray()));
+          statement.setLong(2, keyed.first);
+          statement.setLong(3, keyed.last);
           statement.setInt(4, limit);
           read(statement, events);
         }

@@ -8,9 +8,11 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import javax.sql.DataSource;
 
@@ -24,15 +26,31 @@ import javax.sql.DataSource;
  */
 public final class PostgresOutboxRepository implements OutboxRepository {
 
-  static final String COLUMNS =
-      "id, seq, destination, event_key, aggregate_type, event_type, event_version, payload,"
-          + " headers::text, created_at, attempts";
+  static final String COLUMNS = columns("");
+
+  /** The columns {@link PostgresClaims#readEvent} reads, qualified with {@code prefix}. */
+  static String columns(String prefix) {
+    return String.join(
+        ", ",
+        prefix + "id",
+        prefix + "seq",
+        prefix + "destination",
+        prefix + "event_key",
+        prefix + "aggregate_type",
+        prefix + "event_type",
+        prefix + "event_version",
+        prefix + "payload",
+        prefix + "headers::text",
+        prefix + "created_at",
+        prefix + "attempts");
+  }
 
   private final DataSource dataSource;
   private final TableName table;
   private final int lockClass;
   private final String insertKeyed;
   private final String insertUnkeyed;
+  private final String lockKeysInOrder;
   private final PostgresClaims claims;
   private final boolean deleteAfterWrite;
 
@@ -55,6 +73,9 @@ public final class PostgresOutboxRepository implements OutboxRepository {
             + "SELECT ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ? FROM (SELECT pg_advisory_xact_lock(?,"
             + " hashtext(?))) AS key_lock";
     this.insertUnkeyed = insertColumns + "VALUES (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?)";
+    this.lockKeysInOrder =
+        "SELECT pg_advisory_xact_lock(?, s.h) FROM (SELECT DISTINCT hashtext(k) AS h FROM"
+            + " unnest(?::text[]) AS k ORDER BY 1 OFFSET 0) AS s";
     this.claims = new PostgresClaims(dataSource, table, options);
     this.deleteAfterWrite = options.deleteAfterWrite();
   }
@@ -66,6 +87,7 @@ public final class PostgresOutboxRepository implements OutboxRepository {
   @Override
   public void append(Connection connection, List<OutboxEvent> events) {
     try {
+      lockKeysInOrder(connection, events);
       PreparedStatement keyed = null;
       PreparedStatement unkeyed = null;
       try {
@@ -100,6 +122,29 @@ public final class PostgresOutboxRepository implements OutboxRepository {
       throw new OutboxException(
           "Could not write " + events.size() + " event(s) to " + table + ": " + ex.getMessage(),
           ex);
+    }
+  }
+
+  /**
+   * With several keys in one write, takes their locks first in hash order, so two transactions
+   * writing the same keys in different orders cannot deadlock on them. (Locks taken by separate
+   * writes in one transaction follow the order of those writes.)
+   */
+  private void lockKeysInOrder(Connection connection, List<OutboxEvent> events)
+      throws SQLException {
+    Set<String> keys = new HashSet<>();
+    for (OutboxEvent event : events) {
+      if (event.key() != null) {
+        keys.add(event.key());
+      }
+    }
+    if (keys.size() < 2) {
+      return;
+    }
+    try (PreparedStatement statement = connection.prepareStatement(lockKeysInOrder)) {
+      statement.setInt(1, lockClass);
+      statement.setArray(2, connection.createArrayOf("text", keys.toArray()));
+      statement.execute();
     }
   }
 

@@ -18,9 +18,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Wakes the relays of other instances through PostgreSQL {@code LISTEN}/{@code NOTIFY}, never
  * inside a business transaction: {@link #signal()} only sets a flag, and a background thread sends
- * at most one {@code NOTIFY} per {@link #MIN_INTERVAL} on a connection of its own. Another thread
- * holds a {@code LISTEN} connection and runs the wake-up callback for each notification; waiting
- * for notifications issues no queries, so an idle instance costs the database nothing.
+ * at most one {@code NOTIFY} per {@link #MIN_INTERVAL}, on a pooled connection borrowed for it.
+ * Another thread holds a {@code LISTEN} connection and runs the wake-up callback for each
+ * notification; waiting for notifications issues no queries, so an idle instance costs the database
+ * nothing.
  */
 public final class PostgresWakeups implements AutoCloseable {
 
@@ -88,17 +89,17 @@ public final class PostgresWakeups implements AutoCloseable {
   }
 
   private void sendLoop() {
-    Connection connection = null;
     while (running) {
       try {
         if (!awaitSignal()) {
           continue;
         }
-        if (connection == null || connection.isClosed()) {
-          connection = dataSource.getConnection();
-          connection.setAutoCommit(true);
-        }
-        try (PreparedStatement statement = connection.prepareStatement("SELECT pg_notify(?, '')")) {
+        // a pooled connection per notification: at most one every MIN_INTERVAL
+        try (Connection connection = dataSource.getConnection();
+            PreparedStatement statement = connection.prepareStatement("SELECT pg_notify(?, '')")) {
+          if (!connection.getAutoCommit()) {
+            connection.setAutoCommit(true);
+          }
           statement.setString(1, channel);
           statement.execute();
         }
@@ -108,12 +109,9 @@ public final class PostgresWakeups implements AutoCloseable {
         break;
       } catch (SQLException | RuntimeException ex) {
         log.debug("Could not notify other outbox relays: {}", ex.getMessage());
-        PostgresOutboxRepository.closeQuietly(connection);
-        connection = null;
         pause();
       }
     }
-    PostgresOutboxRepository.closeQuietly(connection);
   }
 
   private boolean awaitSignal() throws InterruptedException {
@@ -152,10 +150,23 @@ public final class PostgresWakeups implements AutoCloseable {
         if (running) {
           log.debug("Outbox LISTEN connection lost; reconnecting: {}", ex.getMessage());
         }
-        PostgresOutboxRepository.closeQuietly(connection);
+        release(connection);
         connection = null;
         pause();
       }
+    }
+    release(connection);
+  }
+
+  /** Stops listening before the connection goes back to a pool that may hand it out again. */
+  private static void release(@Nullable Connection connection) {
+    if (connection == null) {
+      return;
+    }
+    try (Statement statement = connection.createStatement()) {
+      statement.execute("UNLISTEN *");
+    } catch (SQLException | RuntimeException ignored) {
+      // a broken connection is discarded by the pool anyway
     }
     PostgresOutboxRepository.closeQuietly(connection);
   }

@@ -17,6 +17,12 @@ public interface OutboxTransport {
   CompletableFuture<?> send(OutboxEvent event);
 
   /**
+   * Asks the transport to send what it buffered now: the relay calls it after handing a batch over.
+   * Must not block. By default it does nothing.
+   */
+  default void flush() {}
+
+  /**
    * Sends an event that will not be tried again to the dead-letter destination, with headers that
    * name the original destination, the error and the attempts.
    */

@@ -355,6 +355,63 @@ class PostgresOutboxRepositoryIntegrationTests {
     assertThat(TestPostgres.get().queryLong("SELECT count(*) FROM " + table)).isZero();
   }
 
+  @Test
+  void aStuckKeyWithMoreQueuedEventsThanABatchDoesNotHoldBackOtherKeys() throws Exception {
+    OutboxEvent head = event("stuck");
+    append(head);
+    for (int i = 0; i < 100; i++) {
+      append(event("stuck"));
+    }
+    OutboxEvent other = event("other");
+    append(other);
+    try (Claim claim = repository.claim(1)) {
+      claim.complete(
+          List.of(), List.of(new Claim.Retry(head.id(), 1, Duration.ofHours(1), "x")), List.of());
+    }
+
+    try (Claim claim = repository.claim(10)) {
+      assertThat(claim.events()).extracting(OutboxEvent::id).containsExactly(other.id());
+    }
+  }
+
+  @Test
+  void aSecondRelayFindsKeysBeyondTheFirstOnesBatch() throws Exception {
+    for (int i = 0; i < 30; i++) {
+      append(event("k" + i));
+    }
+    try (Claim first = repository.claim(10);
+        Claim second = repository.claim(10)) {
+      assertThat(first.events()).hasSize(10);
+      assertThat(second.events()).hasSize(10);
+      assertThat(second.events())
+          .extracting(OutboxEvent::key)
+          .doesNotContainAnyElementsOf(first.events().stream().map(OutboxEvent::key).toList());
+    }
+  }
+
+  @Test
+  void writersOfSeveralKeysInOppositeOrderDoNotDeadlock() throws Exception {
+    try (Connection t1 = TestPostgres.get().connect();
+        Connection t2 = TestPostgres.get().connect()) {
+      t1.setAutoCommit(false);
+      t2.setAutoCommit(false);
+      repository.append(t1, List.of(event("A"), event("B")));
+      CompletableFuture<Void> t2Writes =
+          CompletableFuture.runAsync(
+              () -> {
+                try {
+                  repository.append(t2, List.of(event("B"), event("A")));
+                  t2.commit();
+                } catch (Exception ex) {
+                  throw new IllegalStateException(ex);
+                }
+              });
+      t1.commit();
+      t2Writes.get(10, TimeUnit.SECONDS);
+    }
+    assertThat(TestPostgres.get().queryLong("SELECT count(*) FROM " + table)).isEqualTo(4);
+  }
+
   private static int pid(Connection connection) throws Exception {
     try (var statement = connection.createStatement();
         var rs = statement.executeQuery("SELECT pg_backend_pid()")) {

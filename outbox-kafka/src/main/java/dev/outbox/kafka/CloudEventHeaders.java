@@ -58,6 +58,10 @@ public final class CloudEventHeaders {
           AGGREGATE_TYPE,
           CONTENT_TYPE);
 
+  private static final byte[] SPEC_VERSION_BYTES =
+      SPEC_VERSION_1_0.getBytes(StandardCharsets.UTF_8);
+  private static final byte[] JSON_BYTES = JSON.getBytes(StandardCharsets.UTF_8);
+
   private CloudEventHeaders() {}
 
   /**
@@ -68,10 +72,10 @@ public final class CloudEventHeaders {
     RecordHeaders headers = new RecordHeaders();
     add(headers, ID, event.id().toString());
     add(headers, SOURCE, source);
-    add(headers, SPEC_VERSION, SPEC_VERSION_1_0);
+    headers.add(SPEC_VERSION, SPEC_VERSION_BYTES);
     add(headers, TYPE, event.type());
     add(headers, TIME, DateTimeFormatter.ISO_INSTANT.format(event.createdAt()));
-    add(headers, CONTENT_TYPE, JSON);
+    headers.add(CONTENT_TYPE, JSON_BYTES);
     if (event.key() != null) {
       add(headers, SUBJECT, event.key());
     }

@@ -18,8 +18,15 @@ public final class KafkaOutboxDefaults {
   /** The CloudEvents {@code source} when neither it nor {@code spring.application.name} is set. */
   public static final String SOURCE = "outbox";
 
-  /** The producer's {@code linger.ms} unless the application sets one: send at once. */
-  public static final int LINGER_MS = 0;
+  /**
+   * The producer's {@code linger.ms} unless the application sets one. Records of a batch collect
+   * into large produce requests; the relay flushes after handing a batch over, so the linger adds
+   * no latency to it.
+   */
+  public static final int LINGER_MS = 10;
+
+  /** The producer's {@code batch.size} in bytes unless the application sets one. */
+  public static final int BATCH_SIZE_BYTES = 131_072;
 
   /**
    * How long sends to a topic fail at once after a send to it waited {@code max.block.ms} for

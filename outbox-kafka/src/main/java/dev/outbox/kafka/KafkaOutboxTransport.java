@@ -41,6 +41,7 @@ public final class KafkaOutboxTransport implements OutboxTransport, AutoCloseabl
   private final @Nullable DefaultKafkaProducerFactory<String, String> ownedFactory;
   private final UnavailableTopics unavailableTopics =
       new UnavailableTopics(KafkaOutboxDefaults.UNAVAILABLE_TOPIC_QUIET_PERIOD);
+  private final Flusher flusher;
 
   /**
    * A transport on a template the caller configured and owns (it is not closed by {@link
@@ -58,6 +59,7 @@ public final class KafkaOutboxTransport implements OutboxTransport, AutoCloseabl
     this.template = Objects.requireNonNull(template, "template");
     this.options = Objects.requireNonNull(options, "options");
     this.ownedFactory = ownedFactory;
+    this.flusher = new Flusher(template::flush);
   }
 
   /**
@@ -171,6 +173,12 @@ public final class KafkaOutboxTransport implements OutboxTransport, AutoCloseabl
     return KafkaFailures.isRetryable(failure);
   }
 
+  /** Makes the records handed over so far sendable at once, without waiting here. */
+  @Override
+  public void flush() {
+    flusher.request();
+  }
+
   /**
    * A timeout (the producer's, or the relay's wait for the acknowledgement) or a lost connection
    * while the producer has no connection to any broker: the cluster is down or unreachable, as
@@ -203,6 +211,7 @@ public final class KafkaOutboxTransport implements OutboxTransport, AutoCloseabl
   /** Closes the producer this transport created; a template passed in is left alone. */
   @Override
   public void close() {
+    flusher.close();
     if (ownedFactory != null) {
       ownedFactory.destroy();
     }

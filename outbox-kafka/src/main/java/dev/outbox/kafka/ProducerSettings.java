@@ -25,8 +25,10 @@ final class ProducerSettings {
    * no {@code transactional.id} (the outbox table, not a Kafka transaction, makes it atomic), no
    * {@code retries} override (idempotence requires retries; {@code delivery.timeout.ms} bounds
    * them), at most {@value #MAX_IN_FLIGHT_FOR_ORDER} requests in flight, and, unless the
-   * application chose values, {@code linger.ms=0} (latency) and {@code max.block.ms=2000} (a send
-   * to an unreachable cluster must not hold the relay thread for a minute).
+   * application chose values, {@code linger.ms=10} and {@code batch.size=131072} (large produce
+   * requests; the relay flushes after each batch, so lingering adds no latency) and {@code
+   * max.block.ms=2000} (a send to an unreachable cluster must not hold the relay thread for a
+   * minute).
    */
   static Map<String, Object> derive(Map<String, Object> application) {
     Map<String, Object> config = new HashMap<>(application);
@@ -37,6 +39,7 @@ final class ProducerSettings {
     config.remove(ProducerConfig.TRANSACTIONAL_ID_CONFIG);
     config.remove(ProducerConfig.RETRIES_CONFIG);
     config.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, KafkaOutboxDefaults.LINGER_MS);
+    config.putIfAbsent(ProducerConfig.BATCH_SIZE_CONFIG, KafkaOutboxDefaults.BATCH_SIZE_BYTES);
     config.putIfAbsent(ProducerConfig.MAX_BLOCK_MS_CONFIG, KafkaOutboxDefaults.MAX_BLOCK_MS);
     Object inFlight = config.get(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION);
     if (inFlight != null

@@ -44,7 +44,7 @@ class ProducerSettingsTests {
         .containsEntry("max.in.flight.requests.per.connection", 5)
         .containsEntry("key.serializer", StringSerializer.class)
         .containsEntry("value.serializer", StringSerializer.class)
-        .containsEntry("linger.ms", 0)
+        .containsEntry("linger.ms", KafkaOutboxDefaults.LINGER_MS)
         .doesNotContainKeys("transactional.id", "retries");
   }
 

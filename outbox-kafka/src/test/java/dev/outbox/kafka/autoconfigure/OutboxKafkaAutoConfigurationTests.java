@@ -95,7 +95,7 @@ class OutboxKafkaAutoConfigurationTests {
     contextRunner.run(
         context ->
             assertThat(context.getBean(KafkaOutboxTransport.class).producerConfiguration())
-                .containsEntry("linger.ms", 0));
+                .containsEntry("linger.ms", KafkaOutboxDefaults.LINGER_MS));
     contextRunner
         .withPropertyValues("spring.kafka.producer.properties.linger.ms=20")
         .run(
