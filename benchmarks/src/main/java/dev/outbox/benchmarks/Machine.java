@@ -34,6 +34,10 @@ final class Machine {
     out.put("rabbitmq", rabbitVersion(settings));
     out.put("commit", System.getProperty("bench.git-commit", "?"));
     out.put("loadAverageAtStart", read("/proc/loadavg").trim());
+    out.put("library defaults (OutboxDefaults)", constants("dev.outbox.relay.OutboxDefaults"));
+    out.put(
+        "Kafka transport defaults (KafkaOutboxDefaults)",
+        constants("dev.outbox.kafka.KafkaOutboxDefaults"));
     return out;
   }
 
@@ -45,6 +49,24 @@ final class Machine {
       return "unknown (" + ex.getMessage() + ")";
     } finally {
       factory.destroy();
+    }
+  }
+
+  /** The public constants of a defaults class, read reflectively so the suite follows main. */
+  private static String constants(String className) {
+    try {
+      StringBuilder out = new StringBuilder();
+      for (java.lang.reflect.Field field : Class.forName(className).getFields()) {
+        if (java.lang.reflect.Modifier.isStatic(field.getModifiers())) {
+          out.append(out.isEmpty() ? "" : ", ")
+              .append(field.getName())
+              .append('=')
+              .append(field.get(null));
+        }
+      }
+      return out.toString();
+    } catch (ReflectiveOperationException ex) {
+      return "?";
     }
   }
 
