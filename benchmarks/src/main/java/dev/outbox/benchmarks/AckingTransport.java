@@ -11,6 +11,10 @@ import java.util.concurrent.CompletableFuture;
  */
 final class AckingTransport implements OutboxTransport {
 
+  static {
+    Delegation.requireAll(OutboxTransport.class, AckingTransport.class);
+  }
+
   private final OutboxTransport delegate;
   private final Timeline timeline;
 
@@ -29,6 +33,16 @@ final class AckingTransport implements OutboxTransport {
           }
         });
     return sent;
+  }
+
+  @Override
+  public void flush() {
+    delegate.flush();
+  }
+
+  @Override
+  public boolean isBrokerUnavailable(Throwable failure) {
+    return delegate.isBrokerUnavailable(failure);
   }
 
   @Override

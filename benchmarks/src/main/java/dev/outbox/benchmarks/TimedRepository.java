@@ -18,6 +18,10 @@ import org.HdrHistogram.Histogram;
  */
 final class TimedRepository implements OutboxRepository {
 
+  static {
+    Delegation.requireAll(OutboxRepository.class, TimedRepository.class);
+  }
+
   private final OutboxRepository delegate;
   private final Histogram claimMicros = Pct.micros();
   private final Histogram publishMicros = Pct.micros();
