@@ -47,6 +47,10 @@ final class PostgresClaims {
   private final String claimKeyed;
   private final String claimUnkeyed;
   private final String probe;
+
+  /** Whether the last claim found events; then the next one skips the idle probe. */
+  private volatile boolean busy;
+
   private final String delete;
   private final String retry;
   private final String dead;
@@ -70,7 +74,8 @@ final class PostgresClaims {
             + blocked
             + "))";
     this.lockKeys =
-        "SELECT k.event_key, k.first_seq, k.last_seq FROM (SELECT c.event_key, min(c.seq) AS"
+        "SELECT set_config('idle_in_transaction_session_timeout', ?, true);"
+            + " SELECT k.event_key, k.first_seq, k.last_seq FROM (SELECT c.event_key, min(c.seq) AS"
             + " first_seq, max(c.seq) AS last_seq FROM (SELECT a.event_key, a.seq FROM "
             + t
             + " a WHERE"
@@ -123,27 +128,25 @@ final class PostgresClaims {
       if (!connection.getAutoCommit()) {
         connection.setAutoCommit(true);
       }
-      // One cheap query while idle; a claim transaction only when something is due.
-      if (!anyDue(connection)) {
+      // While idle, one cheap query per poll and no transaction; while events flow, no probe.
+      if (!busy && !anyDue(connection)) {
         PostgresOutboxRepository.closeQuietly(connection);
         return new EmptyClaim();
       }
       connection.setAutoCommit(false);
-      try (PreparedStatement statement =
-          connection.prepareStatement(
-              "SELECT set_config('idle_in_transaction_session_timeout', ?, true)")) {
-        statement.setString(1, timeout);
-        statement.execute();
-      }
-      // 1. Lock the keys among the oldest due events that no other relay holds.
+      // 1. Lock the keys among the oldest due events that no other relay holds; the claim's
+      // timeout is set in the same round trip.
       List<String> keys = new ArrayList<>();
       SeqRange keyed = new SeqRange();
       SeqRange unkeyed = new SeqRange();
       try (PreparedStatement statement = connection.prepareStatement(lockKeys)) {
-        statement.setInt(1, limit * WINDOW_FACTOR);
-        statement.setInt(2, relayLockClass);
-        statement.setInt(3, limit);
-        try (ResultSet rs = statement.executeQuery()) {
+        statement.setString(1, timeout);
+        statement.setInt(2, limit * WINDOW_FACTOR);
+        statement.setInt(3, relayLockClass);
+        statement.setInt(4, limit);
+        statement.execute();
+        statement.getMoreResults();
+        try (ResultSet rs = statement.getResultSet()) {
           while (rs.next()) {
             String key = rs.getString(1);
             if (key == null) {
@@ -178,6 +181,7 @@ final class PostgresClaims {
           events = new ArrayList<>(events.subList(0, limit));
         }
       }
+      busy = !events.isEmpty();
       return new PostgresClaim(connection, events);
     } catch (SQLException | RuntimeException ex) {
       if (connection != null) {

@@ -19,11 +19,12 @@ public final class KafkaOutboxDefaults {
   public static final String SOURCE = "outbox";
 
   /**
-   * The producer's {@code linger.ms} unless the application sets one. Records of a batch collect
-   * into large produce requests; the relay flushes after handing a batch over, so the linger adds
-   * no latency to it.
+   * The producer's {@code linger.ms} unless the application sets one: send at once. Records that
+   * queue up while requests are in flight are still batched, and the relay flushes after handing a
+   * batch over. (Measured here: 0 ms gave both lower commit-to-ack latency and no lower drain rate
+   * than 10 ms.)
    */
-  public static final int LINGER_MS = 10;
+  public static final int LINGER_MS = 0;
 
   /** The producer's {@code batch.size} in bytes unless the application sets one. */
   public static final int BATCH_SIZE_BYTES = 131_072;

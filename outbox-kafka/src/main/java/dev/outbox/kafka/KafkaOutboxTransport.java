@@ -6,7 +6,10 @@ import dev.outbox.transport.OutboxTransport;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Future;
+import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -152,20 +155,44 @@ public final class KafkaOutboxTransport implements OutboxTransport, AutoCloseabl
     if (quiet != null) {
       return CompletableFuture.failedFuture(quiet);
     }
+    CompletableFuture<RecordMetadata> acknowledged = new CompletableFuture<>();
     try {
-      return template
-          .send(record)
-          .exceptionallyCompose(
-              failure -> CompletableFuture.failedFuture(KafkaFailures.unwrap(failure)));
+      // The producer itself, not the template: one callback and one future per record.
+      Future<RecordMetadata> sent =
+          producer()
+              .send(
+                  record,
+                  (metadata, failure) -> {
+                    if (failure == null) {
+                      acknowledged.complete(metadata);
+                    } else {
+                      acknowledged.completeExceptionally(KafkaFailures.unwrap(failure));
+                    }
+                  });
+      if (sent.isDone() && acknowledged.isCompletedExceptionally()) {
+        // Failed at once: metadata or buffer space not available within max.block.ms, a record
+        // too large for max.request.size, ...
+        acknowledged.exceptionally(
+            failure -> {
+              if (failure instanceof TimeoutException) {
+                unavailableTopics.markUnavailable(record.topic());
+              }
+              return null;
+            });
+      }
+      return acknowledged;
     } catch (RuntimeException ex) {
-      // The template throws when the producer fails the send at once: metadata or buffer space
-      // not available within max.block.ms, a record too large for max.request.size, ...
       Throwable cause = KafkaFailures.unwrap(ex);
       if (cause instanceof TimeoutException) {
         unavailableTopics.markUnavailable(record.topic());
       }
       return CompletableFuture.failedFuture(cause);
     }
+  }
+
+  /** The factory's shared producer (created on first use, re-created after a fatal error). */
+  private Producer<String, String> producer() {
+    return template.getProducerFactory().createProducer();
   }
 
   @Override

@@ -25,8 +25,8 @@ final class ProducerSettings {
    * no {@code transactional.id} (the outbox table, not a Kafka transaction, makes it atomic), no
    * {@code retries} override (idempotence requires retries; {@code delivery.timeout.ms} bounds
    * them), at most {@value #MAX_IN_FLIGHT_FOR_ORDER} requests in flight, and, unless the
-   * application chose values, {@code linger.ms=10} and {@code batch.size=131072} (large produce
-   * requests; the relay flushes after each batch, so lingering adds no latency) and {@code
+   * application chose values, {@code linger.ms=0} (send at once) and {@code batch.size=131072}
+   * (large produce requests for what queues up while requests are in flight) and {@code
    * max.block.ms=2000} (a send to an unreachable cluster must not hold the relay thread for a
    * minute).
    */
