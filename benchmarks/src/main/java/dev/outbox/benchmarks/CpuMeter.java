@@ -18,13 +18,17 @@ final class CpuMeter {
 
   private final List<Long> jvms;
   private final long kafkaPid;
+  private final Map<Long, Double> startByPid = new java.util.HashMap<>();
   private final Map<String, Double> start;
   private final long startNanos;
+  private boolean recordStart;
 
   CpuMeter(List<Long> jvms, long kafkaPid) {
     this.jvms = jvms;
     this.kafkaPid = kafkaPid;
+    this.recordStart = true;
     this.start = sample();
+    this.recordStart = false;
     this.startNanos = System.nanoTime();
   }
 
@@ -34,7 +38,7 @@ final class CpuMeter {
     double seconds = (System.nanoTime() - startNanos) / 1e9;
     Map<String, Object> out = new LinkedHashMap<>();
     for (String group : end.keySet()) {
-      double used = end.get(group) - start.getOrDefault(group, 0.0);
+      double used = end.get(group);
       out.put(group, Math.round(used / seconds * 100) / 100.0);
     }
     return out;
@@ -74,7 +78,14 @@ final class CpuMeter {
                   group = "RabbitMQ";
                 }
                 if (group != null) {
-                  groups.merge(group, cpu, Double::sum);
+                  // A process that ended during the window drops out of both samples; one that
+                  // started during it counts from zero.
+                  if (recordStart) {
+                    startByPid.put(pid, cpu);
+                    groups.merge(group, cpu, Double::sum);
+                  } else {
+                    groups.merge(group, cpu - startByPid.getOrDefault(pid, 0.0), Double::sum);
+                  }
                 }
               });
     } catch (IOException ex) {

@@ -220,7 +220,7 @@ public final class Suite {
       try (ChildProcess child =
           new ChildProcess(
               List.of("-Xmx256m"),
-              List.of("relay", "transport=kafka"),
+              List.of("relay", "transport=kafka", "sampleHeap=false"),
               logs.resolve("b5-" + run + ".log"))) {
         child.await("READY", 120);
         child.send("GO");
