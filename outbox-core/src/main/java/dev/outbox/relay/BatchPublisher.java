@@ -2,191 +2,246 @@ package dev.outbox.relay;
 
 import dev.outbox.OutboxEvent;
 import dev.outbox.OutboxException;
-import dev.outbox.store.Claim;
+import dev.outbox.relay.SlotScheduler.Grant;
+import dev.outbox.store.RelayStore;
+import dev.outbox.store.RelayStore.Candidate;
+import dev.outbox.store.RelayStore.Completion;
 import dev.outbox.transport.DeadLetter;
 import dev.outbox.transport.Failures;
 import dev.outbox.transport.OutboxTransport;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executor;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.LongSupplier;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Publishes one claimed batch: hands every event to the transport, waits once for all of them,
- * dead-letters what will not be tried again and records the outcome in one transaction.
+ * Publishes one batch from a worker's slots: reads the oldest pending rows (narrow), picks for each
+ * key the events that may go now, loads their payloads, sends them, waits for the acknowledgements,
+ * and records the outcome — each step a short statement of its own, none open while the broker is
+ * awaited.
  *
- * <p>Events of different keys are sent at once. A key's later events in the same batch are sent
- * only after its earlier event was acknowledged, so a failed event is never overtaken by a later
- * event of its key; the later ones stay pending, untouched, until the failed one is published or
- * dead.
+ * <p>A key's first event in the batch is sent at once; each later event of the key is sent by this
+ * same thread only after the one before it was acknowledged, so a failed event is never overtaken.
+ * A key whose oldest row waits for a retry is held back until that retry is due.
  */
 final class BatchPublisher {
 
   private static final Logger log = LoggerFactory.getLogger(BatchPublisher.class);
 
-  static final long MIN_DEAD_LETTER_WAIT_MILLIS = 1000;
+  /** The fewest rows read per slot, so a slot with a few held-back keys still yields work. */
+  static final int MIN_ROWS_PER_SLOT = 16;
 
+  private final RelayStore store;
   private final OutboxTransport transport;
   private final RetryPolicy retryPolicy;
-  private final Duration publishTimeout;
+  private final RelayTiming timing;
   private final RelayListener listener;
   private final Clock clock;
-  private final Executor chainExecutor;
+  private final LongSupplier nanoTime;
+  private final HeldKeys heldKeys;
+  private final SlotScheduler scheduler;
+  private final String member;
+  private final int batchSize;
 
   BatchPublisher(
+      RelayStore store,
       OutboxTransport transport,
       RetryPolicy retryPolicy,
-      Duration publishTimeout,
+      RelayTiming timing,
       RelayListener listener,
       Clock clock,
-      Executor chainExecutor) {
+      LongSupplier nanoTime,
+      HeldKeys heldKeys,
+      SlotScheduler scheduler,
+      String member,
+      int batchSize) {
+    this.store = store;
     this.transport = transport;
     this.retryPolicy = retryPolicy;
-    this.publishTimeout = publishTimeout;
+    this.timing = timing;
     this.listener = listener;
     this.clock = clock;
-    this.chainExecutor = chainExecutor;
+    this.nanoTime = nanoTime;
+    this.heldKeys = heldKeys;
+    this.scheduler = scheduler;
+    this.member = member;
+    this.batchSize = batchSize;
   }
 
-  /** Publishes the claim's events and completes the claim. Returns the number of events seen. */
-  int publish(Claim claim) {
-    List<OutboxEvent> events = claim.events();
-    if (events.isEmpty()) {
-      return 0;
+  /** What a batch did. */
+  record Outcome(int attempted, boolean more) {
+    static final Outcome IDLE = new Outcome(0, false);
+  }
+
+  Outcome publish(Grant grant) {
+    int perSlot =
+        Math.min(batchSize, Math.max(MIN_ROWS_PER_SLOT, 2 * batchSize / grant.slots().size()));
+    List<Candidate> candidates = store.candidates(grant.slots(), perSlot, heldKeys.current());
+    if (candidates.isEmpty()) {
+      return Outcome.IDLE;
     }
-    Batch batch = new Batch();
-    Map<UUID, CompletableFuture<?>> sends = dispatch(events, batch);
+    Plan plan = plan(candidates, perSlot);
+    if (plan.chains.isEmpty()) {
+      return new Outcome(0, false);
+    }
+    Map<UUID, OutboxEvent> loaded = new HashMap<>();
+    for (OutboxEvent event : store.load(plan.ids)) {
+      loaded.put(event.id(), event);
+    }
+    List<Chain> chains = new ArrayList<>(plan.chains.size());
+    for (List<UUID> ids : plan.chains) {
+      Chain chain = new Chain();
+      for (UUID id : ids) {
+        OutboxEvent event = loaded.get(id);
+        if (event == null) {
+          break; // completed by someone else meanwhile; the rest of the key waits for a new read
+        }
+        chain.events.add(event);
+      }
+      if (!chain.events.isEmpty()) {
+        chains.add(chain);
+      }
+    }
+    Sent sent = send(chains);
+    record(grant, sent);
+    return new Outcome(sent.attempted, plan.more || plan.ids.size() >= batchSize);
+  }
+
+  /** The chains of event ids to send: per key, its oldest due events, in write order. */
+  private Plan plan(List<Candidate> candidates, int perSlot) {
+    Map<String, List<UUID>> byKey = new LinkedHashMap<>();
+    List<List<UUID>> chains = new ArrayList<>();
+    Set<String> stopped = new HashSet<>();
+    Map<Integer, Integer> rowsPerSlot = new HashMap<>();
+    List<UUID> ids = new ArrayList<>();
+    for (Candidate candidate : candidates) {
+      rowsPerSlot.merge(candidate.slot(), 1, Integer::sum);
+      if (ids.size() >= batchSize) {
+        continue;
+      }
+      String key = candidate.key();
+      if (key == null) {
+        if (candidate.due()) {
+          chains.add(List.of(candidate.id()));
+          ids.add(candidate.id());
+        }
+        continue;
+      }
+      if (stopped.contains(key)) {
+        continue;
+      }
+      if (!candidate.due()) {
+        heldKeys.hold(key, candidate.waitMillis());
+        stopped.add(key);
+        continue;
+      }
+      List<UUID> chain = byKey.get(key);
+      if (chain == null) {
+        chain = new ArrayList<>();
+        byKey.put(key, chain);
+        chains.add(chain);
+      }
+      chain.add(candidate.id());
+      ids.add(candidate.id());
+    }
+    boolean more = rowsPerSlot.values().stream().anyMatch(rows -> rows >= perSlot);
+    return new Plan(chains, ids, more);
+  }
+
+  private record Plan(List<List<UUID>> chains, List<UUID> ids, boolean more) {}
+
+  /** Sends the chains; a chain's next event goes out on this thread once the previous is acked. */
+  private Sent send(List<Chain> chains) {
+    LinkedBlockingQueue<Ack> acks = new LinkedBlockingQueue<>();
+    long deadline = nanoTime.getAsLong() + timing.publishTimeout().toNanos();
+    int outstanding = 0;
+    for (Chain chain : chains) {
+      sendNext(chain, acks);
+      outstanding++;
+    }
     flush();
-    long deadline = System.nanoTime() + publishTimeout.toNanos();
-
-    List<UUID> published = new ArrayList<>(events.size());
-    List<Claim.Retry> retries = new ArrayList<>();
-    List<Failed> dead = new ArrayList<>();
-    Throwable brokerUnavailable = null;
-    int kept = 0;
-    Instant now = null;
+    Sent sent = new Sent();
+    List<Ack> ready = new ArrayList<>();
     try {
-      for (OutboxEvent event : events) {
-        Throwable failure = await(sends.get(event.id()), deadline);
-        if (failure == null) {
-          published.add(event.id());
-          continue;
+      while (outstanding > 0) {
+        long remaining = deadline - nanoTime.getAsLong();
+        Ack first = remaining > 0 ? acks.poll(remaining, TimeUnit.NANOSECONDS) : acks.poll();
+        if (first == null) {
+          break;
         }
-        if (failure instanceof Skipped || !batch.sent.contains(event.id())) {
-          continue;
+        ready.clear();
+        ready.add(first);
+        acks.drainTo(ready);
+        boolean sentMore = false;
+        for (Ack ack : ready) {
+          Chain chain = ack.chain;
+          if (ack.failure == null) {
+            sent.published.add(ack.event);
+            if (chain.hasNext() && deadline - nanoTime.getAsLong() > 0 && scheduler.leaseValid()) {
+              sendNext(chain, acks);
+              sentMore = true;
+              continue;
+            }
+          } else {
+            sent.failed.add(new Failed(ack.event, 0, ack.failure));
+          }
+          chain.done = true;
+          outstanding--;
         }
-        if (transport.isBrokerUnavailable(failure)) {
-          brokerUnavailable = brokerUnavailable == null ? failure : brokerUnavailable;
-          kept++;
-          continue;
-        }
-        now = now == null ? clock.instant() : now;
-        int attempts = event.attempts() + 1;
-        boolean retryable = failure instanceof TimeoutException || transport.isRetryable(failure);
-        if (retryable && !retryPolicy.isExhausted(attempts, event.createdAt(), now)) {
-          Duration delay = retryPolicy.backoff(attempts);
-          retries.add(new Claim.Retry(event.id(), attempts, delay, Failures.describe(failure)));
-          log.warn(
-              "Publishing event {} to {} failed (attempt {}); retrying in {} ms: {}",
-              event.id(),
-              event.destination(),
-              attempts,
-              delay.toMillis(),
-              Failures.describe(failure));
-          safely(() -> listener.retried(event, failure));
-        } else {
-          log.error(
-              "Publishing event {} to {} failed (attempt {}, {}); dead-lettering to {}: {}",
-              event.id(),
-              event.destination(),
-              attempts,
-              retryable ? "retries exhausted" : "not retryable",
-              transport.deadLetterDestination(event),
-              Failures.describe(failure));
-          dead.add(new Failed(event, attempts, failure));
+        if (sentMore) {
+          flush();
         }
       }
-    } finally {
-      batch.closed = true;
+    } catch (InterruptedException ex) {
+      Thread.currentThread().interrupt();
+      throw new OutboxException("Interrupted while waiting for the broker", ex);
     }
-    List<Claim.Dead> deadRows = deadLetter(dead, deadline);
-    claim.complete(published, retries, deadRows);
-    recordPublished(events, published);
-    if (brokerUnavailable != null) {
-      throw new BrokerUnavailableException(kept, brokerUnavailable);
+    for (Chain chain : chains) {
+      if (!chain.done && chain.inFlight != null) {
+        sent.failed.add(
+            new Failed(
+                chain.inFlight,
+                0,
+                new TimeoutException(
+                    "no acknowledgement from the broker within "
+                        + timing.publishTimeout().toMillis()
+                        + " ms")));
+      }
+      sent.attempted += chain.sent;
     }
-    return events.size();
+    return sent;
   }
 
-  private void recordPublished(List<OutboxEvent> events, List<UUID> published) {
-    if (published.isEmpty()) {
-      return;
-    }
-    Instant now = clock.instant();
-    Set<UUID> ids = Set.copyOf(published);
-    for (OutboxEvent event : events) {
-      if (ids.contains(event.id())) {
-        Duration sinceWrite = Duration.between(event.createdAt(), now);
-        safely(() -> listener.published(event, sinceWrite));
-        log.debug("Published event {} to {}", event.id(), event.destination());
-      }
-    }
-  }
-
-  private Map<UUID, CompletableFuture<?>> dispatch(List<OutboxEvent> events, Batch batch) {
-    Map<UUID, CompletableFuture<?>> sends = new HashMap<>(events.size() * 2);
-    Map<String, CompletableFuture<?>> lastOfKey = new HashMap<>();
-    for (OutboxEvent event : events) {
-      CompletableFuture<?> previous = event.key() == null ? null : lastOfKey.get(event.key());
-      CompletableFuture<?> send;
-      if (previous == null) {
-        send = send(event, batch);
-      } else {
-        send =
-            previous
-                .handleAsync(
-                    (ignored, failure) ->
-                        failure == null && !batch.closed
-                            ? sendChained(event, batch)
-                            : CompletableFuture.failedFuture(new Skipped()),
-                    chainExecutor)
-                .thenCompose(future -> future);
-      }
-      sends.put(event.id(), send);
-      if (event.key() != null) {
-        lastOfKey.put(event.key(), send);
-      }
-    }
-    return sends;
-  }
-
-  private CompletableFuture<?> send(OutboxEvent event, Batch batch) {
-    batch.sent.add(event.id());
+  private void sendNext(Chain chain, LinkedBlockingQueue<Ack> acks) {
+    OutboxEvent event = chain.events.poll();
+    chain.inFlight = event;
+    chain.sent++;
+    CompletableFuture<?> future;
     try {
-      return transport.send(event);
+      future = transport.send(event);
     } catch (RuntimeException ex) {
-      return CompletableFuture.failedFuture(ex);
+      future = CompletableFuture.failedFuture(ex);
     }
-  }
-
-  /** A later event of a key, sent once the earlier one was acknowledged; flushed at once. */
-  private CompletableFuture<?> sendChained(OutboxEvent event, Batch batch) {
-    CompletableFuture<?> send = send(event, batch);
-    flush();
-    return send;
+    future.whenComplete(
+        (ignored, failure) ->
+            acks.add(new Ack(chain, event, failure == null ? null : Failures.unwrap(failure))));
   }
 
   private void flush() {
@@ -197,28 +252,87 @@ final class BatchPublisher {
     }
   }
 
-  /** Waits for a future until the deadline; returns its failure, or null on success. */
-  private Throwable await(CompletableFuture<?> future, long deadline) {
-    try {
-      future.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-      return null;
-    } catch (ExecutionException ex) {
-      return Failures.unwrap(ex);
-    } catch (TimeoutException ex) {
-      return new TimeoutException(
-          "no acknowledgement from the broker within " + publishTimeout.toMillis() + " ms");
-    } catch (InterruptedException ex) {
-      Thread.currentThread().interrupt();
-      throw new OutboxException("Interrupted while waiting for the broker", ex);
+  /** Classifies the failures, dead-letters what is final and records the outcome, fenced. */
+  private void record(Grant grant, Sent sent) {
+    List<RelayStore.Retry> retries = new ArrayList<>();
+    List<Failed> dead = new ArrayList<>();
+    Throwable brokerUnavailable = null;
+    int kept = 0;
+    Instant now = clock.instant();
+    for (Failed failedSend : sent.failed) {
+      OutboxEvent event = failedSend.event;
+      Throwable failure = failedSend.failure;
+      if (transport.isBrokerUnavailable(failure)) {
+        brokerUnavailable = brokerUnavailable == null ? failure : brokerUnavailable;
+        kept++;
+        continue;
+      }
+      int attempts = event.attempts() + 1;
+      boolean retryable = failure instanceof TimeoutException || transport.isRetryable(failure);
+      if (retryable && !retryPolicy.isExhausted(attempts, event.createdAt(), now)) {
+        Duration delay = retryPolicy.backoff(attempts);
+        retries.add(new RelayStore.Retry(event.id(), attempts, delay, Failures.describe(failure)));
+        if (event.key() != null) {
+          heldKeys.hold(event.key(), delay.toMillis());
+        }
+        log.warn(
+            "Publishing event {} to {} failed (attempt {}); retrying in {} ms: {}",
+            event.id(),
+            event.destination(),
+            attempts,
+            delay.toMillis(),
+            Failures.describe(failure));
+        safely(() -> listener.retried(event, failure));
+      } else {
+        log.error(
+            "Publishing event {} to {} failed (attempt {}, {}); dead-lettering to {}: {}",
+            event.id(),
+            event.destination(),
+            attempts,
+            retryable ? "retries exhausted" : "not retryable",
+            transport.deadLetterDestination(event),
+            Failures.describe(failure));
+        dead.add(new Failed(event, attempts, failure));
+      }
+    }
+    List<RelayStore.Dead> deadRows = deadLetter(dead);
+    List<UUID> published = new ArrayList<>(sent.published.size());
+    for (OutboxEvent event : sent.published) {
+      published.add(event.id());
+    }
+    Completion completion = store.complete(member, grant.tokens(), published, retries, deadRows);
+    int expected = published.size() + retries.size() + deadRows.size();
+    if (completion.total() < expected) {
+      log.warn(
+          "Outbox relay lost {} of its slots' leases during a batch: {} of {} outcome(s) not"
+              + " recorded; those events stay pending and are published again by the slots' new"
+              + " owner (same ids)",
+          grant.slots().size(),
+          expected - completion.total(),
+          expected);
+    }
+    recordPublished(sent.published);
+    if (brokerUnavailable != null) {
+      throw new BrokerUnavailableException(kept, brokerUnavailable);
+    }
+  }
+
+  private void recordPublished(List<OutboxEvent> published) {
+    if (published.isEmpty()) {
+      return;
+    }
+    Instant now = clock.instant();
+    for (OutboxEvent event : published) {
+      Duration sinceWrite = Duration.between(event.createdAt(), now);
+      safely(() -> listener.published(event, sinceWrite));
+      log.debug("Published event {} to {}", event.id(), event.destination());
     }
   }
 
   /**
-   * Sends the dead letters and waits for them within the batch's deadline (at least {@value
-   * #MIN_DEAD_LETTER_WAIT_MILLIS} ms), so the claim is never held longer than about one publish
-   * timeout.
+   * Sends the dead letters and waits for them, at least {@link RelayTiming#MIN_DEAD_LETTER_WAIT}.
    */
-  private List<Claim.Dead> deadLetter(List<Failed> dead, long batchDeadline) {
+  private List<RelayStore.Dead> deadLetter(List<Failed> dead) {
     if (dead.isEmpty()) {
       return List.of();
     }
@@ -233,9 +347,12 @@ final class BatchPublisher {
       }
       sends.add(send);
     }
+    flush();
     long deadline =
-        Math.max(batchDeadline, System.nanoTime() + MIN_DEAD_LETTER_WAIT_MILLIS * 1_000_000);
-    List<Claim.Dead> rows = new ArrayList<>(dead.size());
+        nanoTime.getAsLong()
+            + Math.max(
+                timing.publishTimeout().toNanos(), RelayTiming.MIN_DEAD_LETTER_WAIT.toNanos());
+    List<RelayStore.Dead> rows = new ArrayList<>(dead.size());
     for (int i = 0; i < dead.size(); i++) {
       Failed failed = dead.get(i);
       Throwable dlqFailure = await(sends.get(i), deadline);
@@ -248,11 +365,25 @@ final class BatchPublisher {
             transport.deadLetterDestination(failed.event),
             Failures.describe(dlqFailure));
       }
-      rows.add(new Claim.Dead(failed.event.id(), failed.attempts, error));
-      boolean sent = dlqFailure == null;
-      safely(() -> listener.deadLettered(failed.event, failed.failure, sent));
+      rows.add(new RelayStore.Dead(failed.event.id(), failed.attempts, error));
+      boolean delivered = dlqFailure == null;
+      safely(() -> listener.deadLettered(failed.event, failed.failure, delivered));
     }
     return rows;
+  }
+
+  private @Nullable Throwable await(CompletableFuture<?> future, long deadline) {
+    try {
+      future.get(Math.max(0, deadline - nanoTime.getAsLong()), TimeUnit.NANOSECONDS);
+      return null;
+    } catch (ExecutionException ex) {
+      return Failures.unwrap(ex);
+    } catch (TimeoutException ex) {
+      return new TimeoutException("no acknowledgement from the broker in time");
+    } catch (InterruptedException ex) {
+      Thread.currentThread().interrupt();
+      throw new OutboxException("Interrupted while waiting for the broker", ex);
+    }
   }
 
   /** Runs a listener callback; a failing listener is logged, never fails the batch. */
@@ -264,18 +395,25 @@ final class BatchPublisher {
     }
   }
 
-  /** Per-batch state shared with chained sends. */
-  private static final class Batch {
-    final Set<UUID> sent = ConcurrentHashMap.newKeySet();
-    volatile boolean closed;
+  /** The events of one key (or one unkeyed event) in this batch. */
+  private static final class Chain {
+    final ArrayDeque<OutboxEvent> events = new ArrayDeque<>();
+    @Nullable OutboxEvent inFlight;
+    int sent;
+    boolean done;
+
+    boolean hasNext() {
+      return !events.isEmpty();
+    }
+  }
+
+  private record Ack(Chain chain, OutboxEvent event, @Nullable Throwable failure) {}
+
+  private static final class Sent {
+    final List<OutboxEvent> published = new ArrayList<>();
+    final List<Failed> failed = new ArrayList<>();
+    int attempted;
   }
 
   private record Failed(OutboxEvent event, int attempts, Throwable failure) {}
-
-  /** Marks a send that was not attempted because an earlier event of its key failed. */
-  private static final class Skipped extends RuntimeException {
-    Skipped() {
-      super("an earlier event of the same key failed", null, false, false);
-    }
-  }
 }

@@ -8,17 +8,24 @@ public final class OutboxDefaults {
   /** Events claimed and published per batch. */
   public static final int BATCH_SIZE = 1000;
 
-  /** Relay threads per instance: under a backlog one claims while another awaits the broker. */
+  /** Relay workers per instance: under a backlog one reads while another awaits the broker. */
   public static final int WORKERS = 2;
 
   /** How often an idle relay looks for events written by other instances or missed wake-ups. */
   public static final Duration POLL_INTERVAL = Duration.ofSeconds(1);
 
   /**
-   * How long the relay waits for the broker to acknowledge a batch before retrying it. A relay that
-   * hangs loses its claim after twice this time, so other instances take over its keys.
+   * How long a batch may take from its first send to its last acknowledgement; events not
+   * acknowledged by then count as a failed attempt and are tried again.
    */
   public static final Duration PUBLISH_TIMEOUT = Duration.ofSeconds(5);
+
+  /**
+   * How long a relay instance keeps its slots without renewing its lease (it renews once per poll
+   * interval). A killed instance's slots move at the next renewal of another instance, since its
+   * database session ends; a frozen one's only after this time.
+   */
+  public static final Duration LEASE_TIMEOUT = Duration.ofSeconds(10);
 
   /** Whether a dead event holds back the later events of its key until an operator acts. */
   public static final boolean DEAD_EVENT_BLOCKS_KEY = false;

@@ -1,9 +1,9 @@
 package dev.outbox.relay;
 
 import dev.outbox.OutboxException;
-import dev.outbox.store.Claim;
+import dev.outbox.concurrent.NamedThreads;
+import dev.outbox.concurrent.Signal;
 import dev.outbox.store.OutboxRepository;
-import dev.outbox.transport.Failures;
 import dev.outbox.transport.OutboxTransport;
 import java.time.Clock;
 import java.time.Duration;
@@ -11,267 +11,228 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
+import java.util.UUID;
+import java.util.function.LongSupplier;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The relay: background workers that claim committed events in batches, publish them through the
- * transport and records the outcome. It sleeps until {@link #wakeUp()} is called (after a
- * transaction that wrote events commits) or the poll interval passes. If the database or the broker
- * is down, it keeps the events, backs off and resumes.
+ * The relay: publishes committed events through the transport and records the outcome.
  *
- * <p>Build one with {@link #builder()}.
+ * <p>Keys hash into slots; the relay instances of a service share the slots through leases in
+ * PostgreSQL ({@link dev.outbox.store.RelayStore}). In each instance one thread keeps the leases
+ * (renewing them once per poll interval, which is also the idle poll) and a few workers publish
+ * batches from the instance's slots. No database transaction stays open while the broker is
+ * awaited. Workers sleep until {@link #wakeUp()} is called (after a transaction that wrote events
+ * commits, or another instance signals a backlog) or the lease keeper finds events.
+ *
+ * <p>Build one with {@link #builder()}. {@link #start()} and {@link #stop(Duration)} may alternate;
+ * {@link #close()} is final.
  */
 public final class OutboxRelay implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(OutboxRelay.class);
 
-  /** How long a non-polling worker sleeps when nothing wakes it. */
-  private static final Duration IDLE_WORKER_WAIT = Duration.ofHours(1);
+  private enum State {
+    NEW,
+    RUNNING,
+    STOPPED,
+    CLOSED
+  }
 
-  private final OutboxRepository repository;
-  private final BatchPublisher publisher;
-  private final ExecutorService chainExecutor;
-  private final int batchSize;
-  private final Duration pollInterval;
-  private final Duration maxErrorBackoff;
-  private final RelayListener listener;
-  private final Runnable onBacklog;
-  private final String name;
+  private final Builder settings;
+  private final RelayTiming timing;
+  private final NamedThreads threads;
+  private final RelayHealth health;
+  private final HeldKeys heldKeys;
+  private final SlotScheduler scheduler;
 
-  private final ReentrantLock lock = new ReentrantLock();
-  private final Condition signal = lock.newCondition();
-  private boolean wakeRequested;
+  private State state = State.NEW;
+  private @Nullable Run run;
 
-  private volatile boolean running;
-  private final int workers;
-  private volatile List<Thread> threads = List.of();
-  private volatile @Nullable Instant lastSuccess;
-  private volatile @Nullable String lastFailure;
-  private volatile boolean healthy = true;
-
-  private OutboxRelay(Builder builder) {
-    this.repository = builder.repository;
-    this.batchSize = builder.batchSize;
-    this.workers = builder.workers;
-    this.pollInterval = builder.pollInterval;
-    this.maxErrorBackoff = builder.maxErrorBackoff;
-    this.listener = builder.listener;
-    this.onBacklog = builder.onBacklog;
-    this.name = builder.name;
-    this.chainExecutor =
-        Executors.newSingleThreadExecutor(
-            runnable -> {
-              Thread t = new Thread(runnable, name + "-chain");
-              t.setDaemon(true);
-              return t;
-            });
-    this.publisher =
-        new BatchPublisher(
-            builder.transport,
-            builder.retryPolicy,
-            builder.publishTimeout,
-            builder.listener,
-            builder.clock,
-            chainExecutor);
+  private OutboxRelay(Builder builder, RelayTiming timing) {
+    this.settings = builder;
+    this.timing = timing;
+    this.threads = new NamedThreads(builder.name);
+    this.health = new RelayHealth(builder.name, builder.clock);
+    this.heldKeys = new HeldKeys(builder.nanoTime);
+    this.scheduler = new SlotScheduler(builder.workers, builder.nanoTime);
   }
 
   public static Builder builder() {
     return new Builder();
   }
 
-  /** Starts the worker threads. Calling it twice has no effect. */
-  public synchronized void start() {
-    if (running) {
-      return;
-    }
-    running = true;
-    List<Thread> started = new ArrayList<>(workers);
-    for (int i = 1; i <= workers; i++) {
-      boolean polls = i == 1;
-      Thread t = new Thread(() -> loop(polls), workers == 1 ? name : name + "-" + i);
-      t.setDaemon(true);
-      started.add(t);
-    }
-    threads = List.copyOf(started);
-    started.forEach(Thread::start);
-    log.info(
-        "Outbox relay '{}' started ({} worker(s), batch size {}, poll interval {} ms)",
-        name,
-        workers,
-        batchSize,
-        pollInterval.toMillis());
+  /** The timing the relay runs by, as derived and validated from its settings. */
+  public RelayTiming timing() {
+    return timing;
   }
 
   /**
-   * Stops the thread, letting the batch in flight finish for up to {@code timeout}. Events not
-   * completed stay in the table and are published after the next start.
+   * Starts the lease keeper and the workers. Calling it while running has no effect.
+   *
+   * @throws IllegalStateException after {@link #close()}
+   */
+  public synchronized void start() {
+    if (state == State.CLOSED) {
+      throw new IllegalStateException("Outbox relay '" + settings.name + "' is closed");
+    }
+    if (state == State.RUNNING) {
+      return;
+    }
+    String member = settings.name + "-" + UUID.randomUUID();
+    Signal stopping = new Signal();
+    List<RelayWorker> workers = new ArrayList<>(settings.workers);
+    for (int i = 1; i <= settings.workers; i++) {
+      BatchPublisher publisher =
+          new BatchPublisher(
+              settings.repository,
+              settings.transport,
+              settings.retryPolicy,
+              timing,
+              settings.listener,
+              settings.clock,
+              settings.nanoTime,
+              heldKeys,
+              scheduler,
+              member,
+              settings.batchSize);
+      workers.add(
+          new RelayWorker(
+              "worker-" + i,
+              stopping,
+              scheduler,
+              publisher,
+              heldKeys,
+              health,
+              settings.maxErrorBackoff,
+              settings.onBacklog));
+    }
+    LeaseKeeper keeper =
+        new LeaseKeeper(
+            settings.repository,
+            member,
+            timing,
+            scheduler,
+            health,
+            () -> workers.forEach(RelayWorker::wakeUp),
+            settings.nanoTime,
+            settings.name);
+    Run started = new Run(member, stopping, keeper, workers);
+    health.register(LeaseKeeper.COMPONENT);
+    workers.forEach(worker -> health.register(worker.component()));
+    started.threads.add(reporting(threads.thread("leases", () -> keep(started)), "leases"));
+    for (RelayWorker worker : workers) {
+      started.threads.add(
+          reporting(threads.thread(worker.component(), worker), worker.component()));
+    }
+    run = started;
+    state = State.RUNNING;
+    started.threads.forEach(Thread::start);
+    log.info(
+        "Outbox relay '{}' started ({} worker(s), batch size {}, poll interval {} ms, lease timeout"
+            + " {} ms, publish timeout {} ms)",
+        settings.name,
+        settings.workers,
+        settings.batchSize,
+        timing.pollInterval().toMillis(),
+        timing.leaseTimeout().toMillis(),
+        timing.publishTimeout().toMillis());
+  }
+
+  /** A thread that ends with a failure turns the relay unhealthy, naming the thread. */
+  private Thread reporting(Thread thread, String component) {
+    thread.setUncaughtExceptionHandler((t, failure) -> health.died(component, failure));
+    return thread;
+  }
+
+  private void keep(Run run) {
+    try {
+      while (!run.stopping.isClosed()) {
+        run.keeper.tick();
+        run.stopping.await(timing.renewInterval());
+      }
+    } catch (InterruptedException ex) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /**
+   * Stops the workers, letting each finish its batch for up to {@code timeout} (then interrupting
+   * it), waits until every relay thread has ended, and releases the slots so other instances take
+   * over at once. Events not completed stay in the table and are published after the next start.
    */
   public synchronized void stop(Duration timeout) {
-    if (!running) {
+    if (state != State.RUNNING || run == null) {
       return;
     }
-    running = false;
-    lock.lock();
-    try {
-      signal.signalAll();
-    } finally {
-      lock.unlock();
+    Run stopping = run;
+    stopping.stopping.close();
+    stopping.workers.forEach(RelayWorker::close);
+    for (Thread thread : stopping.threads) {
+      NamedThreads.stop(thread, timeout);
     }
-    long deadline = System.nanoTime() + timeout.toNanos();
-    try {
-      for (Thread t : threads) {
-        t.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
-        if (t.isAlive()) {
-          log.warn("Outbox relay '{}' did not stop within {}; interrupting", name, timeout);
-          t.interrupt();
-          t.join(1000);
-        }
-      }
-    } catch (InterruptedException ex) {
-      Thread.currentThread().interrupt();
-    }
-    threads = List.of();
-    log.info("Outbox relay '{}' stopped", name);
+    stopping.keeper.leave();
+    health.forget(LeaseKeeper.COMPONENT);
+    stopping.workers.forEach(worker -> health.forget(worker.component()));
+    run = null;
+    state = State.STOPPED;
+    log.info("Outbox relay '{}' stopped", settings.name);
   }
 
+  /** Stops the relay (see {@link #stop(Duration)}) for good: it cannot be started again. */
   @Override
-  public void close() {
-    stop(Duration.ofSeconds(10));
-    chainExecutor.shutdownNow();
+  public synchronized void close() {
+    stop(OutboxDefaults.SHUTDOWN_TIMEOUT);
+    state = State.CLOSED;
   }
 
-  public boolean isRunning() {
-    return running;
+  public synchronized boolean isRunning() {
+    return state == State.RUNNING;
   }
 
-  /** Whether the last cycle reached the database and the broker without a cycle failure. */
+  /** Whether the lease keeper and every worker completed their last step without failing. */
   public boolean isHealthy() {
-    return healthy;
+    return health.healthy();
   }
 
-  /** The last cycle failure, or null when the last cycle succeeded. */
+  /** What is failing, per relay thread, or null while healthy. */
   public @Nullable String lastFailure() {
-    return lastFailure;
+    return health.failure();
   }
 
-  /** When a cycle last completed without failing, or null if none has. */
+  /** When a relay thread last completed a step without failing, or null if none has. */
   public @Nullable Instant lastSuccess() {
-    return lastSuccess;
+    return health.lastSuccess();
   }
 
-  /** Asks the relay to look for events now instead of at the next poll. Cheap; never blocks. */
+  /** How many of the {@link dev.outbox.store.RelayStore#SLOTS} slots this instance holds now. */
+  public int ownedSlots() {
+    return scheduler.ownedCount();
+  }
+
+  /** Asks the workers to look for events now. Cheap; never blocks; coalesces. */
   public void wakeUp() {
-    lock.lock();
-    try {
-      wakeRequested = true;
-      signal.signal();
-    } finally {
-      lock.unlock();
+    Run current = run;
+    if (current != null) {
+      current.workers.forEach(RelayWorker::wakeUp);
     }
   }
 
-  /**
-   * Claims and publishes one batch on the calling thread. Returns the number of events claimed.
-   * Used by the loop; callable directly in tests or from a scheduler of the application's own.
-   */
-  public int relayOnce() {
-    try (Claim claim = repository.claim(batchSize)) {
-      return publisher.publish(claim);
-    }
-  }
+  /** One start-to-stop run of the relay's threads. */
+  private static final class Run {
+    final String member;
+    final Signal stopping;
+    final LeaseKeeper keeper;
+    final List<RelayWorker> workers;
+    final List<Thread> threads = new ArrayList<>();
 
-  /**
-   * One worker's loop. Only the first worker polls when idle; the others sleep until woken (after a
-   * local commit, a notification from another instance, or a full batch), so an idle instance costs
-   * one cheap query per poll interval.
-   */
-  private void loop(boolean polls) {
-    int consecutiveFailures = 0;
-    while (running) {
-      try {
-        int claimed = relayOnce();
-        if (consecutiveFailures > 0) {
-          log.info(
-              "Outbox relay '{}' recovered after {} failed cycle(s)", name, consecutiveFailures);
-        }
-        consecutiveFailures = 0;
-        healthy = true;
-        lastFailure = null;
-        lastSuccess = Instant.now();
-        if (claimed == 0) {
-          awaitWakeUp(polls ? pollInterval : IDLE_WORKER_WAIT);
-        } else if (claimed >= batchSize) {
-          // a backlog: let another worker claim the next batch while this one publishes
-          wakeUp();
-          onBacklog.run();
-        }
-      } catch (Throwable failure) {
-        if (failure instanceof VirtualMachineError error) {
-          throw error;
-        }
-        if (!running) {
-          break;
-        }
-        consecutiveFailures++;
-        healthy = false;
-        lastFailure = Failures.describe(failure);
-        try {
-          listener.cycleFailed(failure);
-        } catch (RuntimeException ex) {
-          log.warn("A relay listener failed; ignoring it", ex);
-        }
-        Duration pause = errorBackoff(consecutiveFailures);
-        log.warn(
-            "Outbox relay '{}' cycle failed ({} in a row); events stay in the table, next try in {}"
-                + " ms: {}",
-            name,
-            consecutiveFailures,
-            pause.toMillis(),
-            lastFailure);
-        sleep(pause);
-      }
-    }
-  }
-
-  private Duration errorBackoff(int failures) {
-    long millis = 100L << Math.min(failures - 1, 20);
-    return Duration.ofMillis(Math.min(millis, maxErrorBackoff.toMillis()));
-  }
-
-  private void awaitWakeUp(Duration timeout) {
-    lock.lock();
-    try {
-      long nanos = timeout.toNanos();
-      while (!wakeRequested && running && nanos > 0) {
-        nanos = signal.awaitNanos(nanos);
-      }
-      wakeRequested = false;
-    } catch (InterruptedException ex) {
-      Thread.currentThread().interrupt();
-      running = false;
-    } finally {
-      lock.unlock();
-    }
-  }
-
-  private void sleep(Duration pause) {
-    lock.lock();
-    try {
-      long nanos = pause.toNanos();
-      while (running && nanos > 0) {
-        nanos = signal.awaitNanos(nanos);
-      }
-    } catch (InterruptedException ex) {
-      Thread.currentThread().interrupt();
-      running = false;
-    } finally {
-      lock.unlock();
+    Run(String member, Signal stopping, LeaseKeeper keeper, List<RelayWorker> workers) {
+      this.member = member;
+      this.stopping = stopping;
+      this.keeper = keeper;
+      this.workers = List.copyOf(workers);
     }
   }
 
@@ -284,9 +245,11 @@ public final class OutboxRelay implements AutoCloseable {
     private int workers = OutboxDefaults.WORKERS;
     private Duration pollInterval = OutboxDefaults.POLL_INTERVAL;
     private Duration publishTimeout = OutboxDefaults.PUBLISH_TIMEOUT;
+    private Duration leaseTimeout = OutboxDefaults.LEASE_TIMEOUT;
     private Duration maxErrorBackoff = OutboxDefaults.MAX_ERROR_BACKOFF;
     private RelayListener listener = RelayListener.none();
     private Clock clock = Clock.systemUTC();
+    private LongSupplier nanoTime = System::nanoTime;
     private String name = "outbox-relay";
     private Runnable onBacklog = () -> {};
 
@@ -313,8 +276,8 @@ public final class OutboxRelay implements AutoCloseable {
     }
 
     /**
-     * Threads that claim and publish concurrently. Under a backlog one claims the next batch while
-     * another waits for the broker; keys stay in order because a claim locks its keys.
+     * Threads that publish concurrently, each from its own share of the instance's slots: while one
+     * waits for the broker, another reads or completes in the database.
      */
     public Builder workers(int workers) {
       this.workers = workers;
@@ -331,6 +294,12 @@ public final class OutboxRelay implements AutoCloseable {
       return this;
     }
 
+    /** How long a frozen relay keeps its slots before other instances take them over. */
+    public Builder leaseTimeout(Duration leaseTimeout) {
+      this.leaseTimeout = leaseTimeout;
+      return this;
+    }
+
     public Builder maxErrorBackoff(Duration maxErrorBackoff) {
       this.maxErrorBackoff = maxErrorBackoff;
       return this;
@@ -341,8 +310,15 @@ public final class OutboxRelay implements AutoCloseable {
       return this;
     }
 
+    /** The wall clock: event ages and retry limits. */
     public Builder clock(Clock clock) {
       this.clock = clock;
+      return this;
+    }
+
+    /** The monotonic clock: deadlines, lease validity, hold-backs. For tests. */
+    Builder nanoTime(LongSupplier nanoTime) {
+      this.nanoTime = nanoTime;
       return this;
     }
 
@@ -355,13 +331,15 @@ public final class OutboxRelay implements AutoCloseable {
       return this;
     }
 
+    /** Names the relay's threads ({@code <name>-leases}, {@code <name>-worker-1}, ...). */
     public Builder name(String name) {
       this.name = name;
       return this;
     }
 
     /**
-     * Validates the settings and builds the relay (not yet started).
+     * Validates the settings (with the transport's blocking limits, see {@link RelayTiming}) and
+     * builds the relay, not yet started.
      *
      * @throws OutboxException naming the first invalid setting
      */
@@ -371,19 +349,38 @@ public final class OutboxRelay implements AutoCloseable {
       require(
           batchSize >= 1 && batchSize <= 10_000, "batchSize must be 1..10000, was " + batchSize);
       require(workers >= 1 && workers <= 16, "workers must be 1..16, was " + workers);
-      require(positive(pollInterval), "pollInterval must be positive, was " + pollInterval);
-      require(positive(publishTimeout), "publishTimeout must be positive, was " + publishTimeout);
-      require(positive(maxErrorBackoff), "maxErrorBackoff must be positive");
+      require(
+          maxErrorBackoff != null && !maxErrorBackoff.isNegative() && !maxErrorBackoff.isZero(),
+          "maxErrorBackoff must be positive");
       Objects.requireNonNull(retryPolicy, "retryPolicy");
       Objects.requireNonNull(listener, "listener");
       Objects.requireNonNull(clock, "clock");
+      Objects.requireNonNull(nanoTime, "nanoTime");
       Objects.requireNonNull(onBacklog, "onBacklog");
       require(name != null && !name.isBlank(), "name must not be blank");
-      return new OutboxRelay(this);
+      RelayTiming timing =
+          new RelayTiming(pollInterval, publishTimeout, leaseTimeout, transport.maxBlock());
+      return new OutboxRelay(copy(), timing);
     }
 
-    private static boolean positive(@Nullable Duration duration) {
-      return duration != null && !duration.isNegative() && !duration.isZero();
+    /** A snapshot, so changing this builder later does not change a relay built from it. */
+    private Builder copy() {
+      Builder copy = new Builder();
+      copy.repository = repository;
+      copy.transport = transport;
+      copy.retryPolicy = retryPolicy;
+      copy.batchSize = batchSize;
+      copy.workers = workers;
+      copy.pollInterval = pollInterval;
+      copy.publishTimeout = publishTimeout;
+      copy.leaseTimeout = leaseTimeout;
+      copy.maxErrorBackoff = maxErrorBackoff;
+      copy.listener = listener;
+      copy.clock = clock;
+      copy.nanoTime = nanoTime;
+      copy.name = name;
+      copy.onBacklog = onBacklog;
+      return copy;
     }
 
     private static void require(boolean condition, String message) {

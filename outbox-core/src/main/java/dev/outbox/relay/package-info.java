@@ -1,4 +1,4 @@
-/** The relay engine: claims committed events, hands them to the transport, records outcomes. */
+/** The relay engine: leases slots, publishes their committed events, records the outcomes. */
 @NullMarked
 package dev.outbox.relay;
 

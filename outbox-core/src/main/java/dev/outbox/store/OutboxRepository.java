@@ -7,8 +7,8 @@ import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 
-/** The store SPI: the outbox table as the relay and the operator see it. */
-public interface OutboxRepository {
+/** The store SPI: the outbox table as the writer, the relay and the operator see it. */
+public interface OutboxRepository extends RelayStore {
 
   /**
    * Appends events on the caller's connection (inside the caller's transaction) in one batched
@@ -16,13 +16,6 @@ public interface OutboxRepository {
    * writer of the same key waits until this transaction ends (see docs/guarantees.md).
    */
   void append(Connection connection, List<OutboxEvent> events);
-
-  /**
-   * Claims up to {@code limit} pending events that are due, in write order, locking them until the
-   * claim is completed or closed. Events of a key whose earlier event waits for a retry are not
-   * claimed.
-   */
-  Claim claim(int limit);
 
   /** Dead events, oldest first. */
   List<DeadEvent> findDead(int limit);

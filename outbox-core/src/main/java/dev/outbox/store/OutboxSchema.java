@@ -25,7 +25,8 @@ public final class OutboxSchema {
   /** The placeholder for the bare table name (index names) in the migrations. */
   public static final String TABLE_NAME_PLACEHOLDER = "outbox_table_name";
 
-  private static final List<String> SCRIPTS = List.of("V1__create_outbox_event.sql");
+  private static final List<String> SCRIPTS =
+      List.of("V1__create_outbox_event.sql", "V2__relay_slots.sql");
 
   private OutboxSchema() {}
 

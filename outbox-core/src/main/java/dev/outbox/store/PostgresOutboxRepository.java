@@ -7,7 +7,9 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
@@ -21,14 +23,15 @@ import javax.sql.DataSource;
  *
  * <p>Writes take a transaction-scoped advisory lock per key before inserting, so two transactions
  * writing the same key are serialized and the sequence order of a key's events is its commit order.
- * Claims use {@code FOR UPDATE SKIP LOCKED} and hold the rows until the batch is completed.
- * Published rows are deleted, so the table holds only pending and dead events.
+ * Relays lease slots ({@link PostgresLeases}) and read and complete the rows of their slots with
+ * short statements ({@link PostgresSlotRows}). Published rows are deleted, so the table holds only
+ * pending and dead events.
  */
 public final class PostgresOutboxRepository implements OutboxRepository {
 
   static final String COLUMNS = columns("");
 
-  /** The columns {@link PostgresClaims#readEvent} reads, qualified with {@code prefix}. */
+  /** The columns {@link #readEvent} reads, qualified with {@code prefix}. */
   static String columns(String prefix) {
     return String.join(
         ", ",
@@ -51,7 +54,8 @@ public final class PostgresOutboxRepository implements OutboxRepository {
   private final String insertKeyed;
   private final String insertUnkeyed;
   private final String lockKeysInOrder;
-  private final PostgresClaims claims;
+  private final PostgresLeases leases;
+  private final PostgresSlotRows rows;
   private final boolean deleteAfterWrite;
 
   public PostgresOutboxRepository(DataSource dataSource, TableName table) {
@@ -76,7 +80,8 @@ public final class PostgresOutboxRepository implements OutboxRepository {
     this.lockKeysInOrder =
         "SELECT pg_advisory_xact_lock(?, s.h) FROM (SELECT DISTINCT hashtext(k) AS h FROM"
             + " unnest(?::text[]) AS k ORDER BY 1 OFFSET 0) AS s";
-    this.claims = new PostgresClaims(dataSource, table, options);
+    this.leases = new PostgresLeases(dataSource, table);
+    this.rows = new PostgresSlotRows(dataSource, table, options);
     this.deleteAfterWrite = options.deleteAfterWrite();
   }
 
@@ -178,8 +183,54 @@ public final class PostgresOutboxRepository implements OutboxRepository {
   }
 
   @Override
-  public Claim claim(int limit) {
-    return claims.claim(limit);
+  public Leases renewLeases(String member, Duration ttl) {
+    return leases.renew(member, ttl);
+  }
+
+  @Override
+  public Leases rebalanceLeases(String member, Duration ttl, Collection<Integer> release) {
+    return leases.rebalance(member, ttl, release);
+  }
+
+  @Override
+  public void leave(String member) {
+    leases.leave(member);
+  }
+
+  @Override
+  public List<Candidate> candidates(
+      Collection<Integer> slots, int perSlot, Collection<String> heldKeys) {
+    return rows.candidates(slots, perSlot, heldKeys);
+  }
+
+  @Override
+  public List<OutboxEvent> load(Collection<UUID> ids) {
+    return rows.load(ids);
+  }
+
+  @Override
+  public Completion complete(
+      String member,
+      Collection<Long> tokens,
+      Collection<UUID> published,
+      List<Retry> retries,
+      List<Dead> dead) {
+    return rows.complete(member, tokens, published, retries, dead);
+  }
+
+  static OutboxEvent readEvent(ResultSet rs) throws SQLException {
+    return new OutboxEvent(
+        rs.getObject(1, UUID.class),
+        rs.getLong(2),
+        rs.getString(3),
+        rs.getString(4),
+        rs.getString(5),
+        rs.getString(6),
+        rs.getInt(7),
+        rs.getString(8),
+        HeadersJson.decode(rs.getString(9)),
+        rs.getTimestamp(10).toInstant(),
+        rs.getInt(11));
   }
 
   @Override
@@ -199,9 +250,7 @@ public final class PostgresOutboxRepository implements OutboxRepository {
           String error = rs.getString(12);
           result.add(
               new DeadEvent(
-                  PostgresClaims.readEvent(rs),
-                  error == null ? "" : error,
-                  rs.getTimestamp(13).toInstant()));
+                  readEvent(rs), error == null ? "" : error, rs.getTimestamp(13).toInstant()));
         }
       }
       return result;
@@ -246,9 +295,11 @@ public final class PostgresOutboxRepository implements OutboxRepository {
             + t
             + " WHERE status = 'PENDING'), (SELECT count(*) FROM "
             + t
-            + " WHERE status = 'DEAD'), (SELECT created_at FROM "
+            + " WHERE status = 'DEAD'), (SELECT min(o.created_at) FROM generate_series(0, "
+            + (SLOTS - 1)
+            + ") AS g(slot) CROSS JOIN LATERAL (SELECT e.created_at FROM "
             + t
-            + " WHERE status = 'PENDING' ORDER BY seq LIMIT 1)";
+            + " e WHERE e.slot = g.slot AND e.status = 'PENDING' ORDER BY e.seq LIMIT 1) o)";
     try (Connection connection = dataSource.getConnection();
         PreparedStatement statement = connection.prepareStatement(sql);
         ResultSet rs = statement.executeQuery()) {

@@ -1,13 +1,13 @@
 package dev.outbox.store;
 
+import dev.outbox.concurrent.NamedThreads;
+import dev.outbox.concurrent.Signal;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.Objects;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
 import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
 import org.postgresql.PGConnection;
@@ -33,9 +33,10 @@ public final class PostgresWakeups implements AutoCloseable {
   private final DataSource dataSource;
   private final String channel;
   private final Runnable onWake;
-  private final ReentrantLock lock = new ReentrantLock();
-  private final Condition signalled = lock.newCondition();
-  private boolean pending;
+  private final Signal requested = new Signal();
+  private volatile Signal stopping = new Signal();
+  private boolean closed;
+  private final NamedThreads threads = new NamedThreads("outbox");
   private volatile boolean running;
   private @Nullable Thread sender;
   private @Nullable Thread listener;
@@ -60,38 +61,31 @@ public final class PostgresWakeups implements AutoCloseable {
    * relay has nothing to wake, so it does not hold a listening connection).
    */
   public synchronized void start(boolean listen) {
+    if (closed) {
+      throw new IllegalStateException("Outbox wake-ups on " + channel + " are closed");
+    }
     if (running) {
       return;
     }
+    stopping = new Signal();
     running = true;
-    sender = daemon(this::sendLoop, "outbox-notify");
+    sender = threads.thread("notify", this::sendLoop);
+    sender.start();
     if (listen) {
-      listener = daemon(this::listenLoop, "outbox-listen");
+      listener = threads.thread("listen", this::listenLoop);
+      listener.start();
     }
-  }
-
-  private static Thread daemon(Runnable body, String name) {
-    Thread thread = new Thread(body, name);
-    thread.setDaemon(true);
-    thread.start();
-    return thread;
   }
 
   /** Asks for one notification to be sent soon. Never blocks and never touches the database. */
   public void signal() {
-    lock.lock();
-    try {
-      pending = true;
-      signalled.signal();
-    } finally {
-      lock.unlock();
-    }
+    requested.signal();
   }
 
   private void sendLoop() {
     while (running) {
       try {
-        if (!awaitSignal()) {
+        if (!requested.await()) {
           continue;
         }
         // a pooled connection per notification: at most one every MIN_INTERVAL
@@ -103,7 +97,7 @@ public final class PostgresWakeups implements AutoCloseable {
           statement.setString(1, channel);
           statement.execute();
         }
-        Thread.sleep(MIN_INTERVAL.toMillis());
+        stopping.await(MIN_INTERVAL);
       } catch (InterruptedException ex) {
         Thread.currentThread().interrupt();
         break;
@@ -111,20 +105,6 @@ public final class PostgresWakeups implements AutoCloseable {
         log.debug("Could not notify other outbox relays: {}", ex.getMessage());
         pause();
       }
-    }
-  }
-
-  private boolean awaitSignal() throws InterruptedException {
-    lock.lock();
-    try {
-      while (!pending && running) {
-        signalled.await();
-      }
-      boolean send = pending;
-      pending = false;
-      return send && running;
-    } finally {
-      lock.unlock();
     }
   }
 
@@ -173,26 +153,31 @@ public final class PostgresWakeups implements AutoCloseable {
 
   private void pause() {
     try {
-      Thread.sleep(1000);
+      stopping.await(Duration.ofSeconds(1));
     } catch (InterruptedException ex) {
       Thread.currentThread().interrupt();
       running = false;
     }
   }
 
-  @Override
-  public synchronized void close() {
+  /** Stops both threads and waits until they have ended; {@link #start} may follow. */
+  public synchronized void stop() {
     running = false;
-    signal();
+    stopping.close();
+    requested.signal();
     for (Thread thread : new Thread[] {sender, listener}) {
       if (thread != null) {
-        thread.interrupt();
-        try {
-          thread.join(2000);
-        } catch (InterruptedException ex) {
-          Thread.currentThread().interrupt();
-        }
+        NamedThreads.stop(thread, Duration.ofSeconds(2));
       }
     }
+    sender = null;
+    listener = null;
+  }
+
+  /** Stops for good. */
+  @Override
+  public synchronized void close() {
+    stop();
+    closed = true;
   }
 }

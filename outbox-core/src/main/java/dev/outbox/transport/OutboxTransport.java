@@ -1,6 +1,7 @@
 package dev.outbox.transport;
 
 import dev.outbox.OutboxEvent;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -42,6 +43,15 @@ public interface OutboxTransport {
    */
   default boolean isBrokerUnavailable(Throwable failure) {
     return false;
+  }
+
+  /**
+   * The longest a single {@link #send} may block in the client library before it returns (Kafka's
+   * {@code max.block.ms} while metadata or buffer space is missing). The relay checks its publish
+   * timeout against it. Zero by default: the send never blocks.
+   */
+  default Duration maxBlock() {
+    return Duration.ZERO;
   }
 
   /** The name of the dead-letter destination for an event, for logs and docs. */

@@ -9,6 +9,7 @@ import dev.outbox.OutboxMessage;
 import dev.outbox.OutboxWriter;
 import dev.outbox.store.OutboxSchema;
 import dev.outbox.store.PostgresOutboxRepository;
+import dev.outbox.store.RelayStore;
 import dev.outbox.store.TableName;
 import dev.outbox.test.TestPostgres;
 import java.sql.Connection;
@@ -178,14 +179,15 @@ class OutboxRelayIntegrationTests {
         write(
             List.of(OutboxMessage.of("orders", "a", "{}"), OutboxMessage.of("orders", "b", "{}")));
 
-    // A relay that claimed the batch and died before completing it: its transaction ends
-    // unfinished.
-    var crashed = repository.claim(10);
-    assertThat(crashed.events()).hasSize(2);
-    try (var concurrent = repository.claim(10)) {
-      assertThat(concurrent.events()).as("rows are locked while claimed").isEmpty();
-    }
-    crashed.close();
+    // A relay instance that held every slot and read the events, then died before completing
+    // them: its database session ends with it.
+    var crashed = new PostgresOutboxRepository(TestPostgres.get().dataSource(), table);
+    var held = crashed.rebalanceLeases("crashed", Duration.ofMinutes(5), List.of());
+    assertThat(held.tokens()).hasSize(RelayStore.SLOTS);
+    assertThat(crashed.candidates(held.tokens().keySet(), 10, List.of())).hasSize(2);
+    TestPostgres.get()
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM " + table + "_relay WHERE member = 'crashed'");
 
     relay = relayBuilder().build();
     relay.start();
@@ -204,7 +206,7 @@ class OutboxRelayIntegrationTests {
     relay = relayBuilder().repository(unreachable).maxErrorBackoff(Duration.ofMillis(200)).build();
     relay.start();
     await().atMost(Duration.ofSeconds(10)).until(() -> !relay.isHealthy());
-    assertThat(relay.lastFailure()).contains("Could not claim");
+    assertThat(relay.lastFailure()).startsWith("leases: ").contains("relay leases");
     assertThat(rows()).isEqualTo(1);
 
     switchable.setPortNumbers(new int[] {realPort});

@@ -57,88 +57,17 @@ class PostgresOutboxRepositoryIntegrationTests {
         0);
   }
 
+  /** The pending events a relay holding every slot would read now, in write order. */
+  private List<UUID> pendingIds() {
+    var slots = java.util.stream.IntStream.range(0, RelayStore.SLOTS).boxed().toList();
+    return repository.candidates(slots, 100, List.of()).stream()
+        .map(RelayStore.Candidate::id)
+        .toList();
+  }
+
   private void append(OutboxEvent... events) throws Exception {
     try (Connection connection = TestPostgres.get().connect()) {
       repository.append(connection, List.of(events));
-    }
-  }
-
-  @Test
-  void claimReturnsEveryFieldAsWrittenInWriteOrder() throws Exception {
-    OutboxEvent first = event("a");
-    OutboxEvent second = event(null);
-    append(first, second);
-
-    try (Claim claim = repository.claim(10)) {
-      assertThat(claim.events()).hasSize(2);
-      OutboxEvent read = claim.events().get(0);
-      assertThat(read).usingRecursiveComparison().ignoringFields("sequence").isEqualTo(first);
-      assertThat(read.sequence()).isLessThan(claim.events().get(1).sequence());
-      assertThat(claim.events().get(1).key()).isNull();
-    }
-  }
-
-  @Test
-  void claimedRowsAreSkippedByAConcurrentClaimAndReleasedOnClose() throws Exception {
-    append(event("a"), event("b"));
-    Claim first = repository.claim(1);
-    try (Claim second = repository.claim(10)) {
-      assertThat(first.events()).hasSize(1);
-      assertThat(second.events()).hasSize(1);
-      assertThat(second.events().get(0).id()).isNotEqualTo(first.events().get(0).id());
-    }
-    first.close();
-    try (Claim again = repository.claim(10)) {
-      assertThat(again.events()).hasSize(2);
-    }
-  }
-
-  @Test
-  void completeDeletesPublishedSchedulesRetriesAndMarksDead() throws Exception {
-    OutboxEvent published = event("p");
-    OutboxEvent retried = event("r");
-    OutboxEvent dead = event("d");
-    append(published, retried, dead);
-
-    try (Claim claim = repository.claim(10)) {
-      claim.complete(
-          List.of(published.id()),
-          List.of(new Claim.Retry(retried.id(), 1, Duration.ofHours(1), "timeout")),
-          List.of(new Claim.Dead(dead.id(), 4, "too large")));
-    }
-
-    try (Claim claim = repository.claim(10)) {
-      assertThat(claim.events()).as("the retry is not due for an hour").isEmpty();
-    }
-    var stats = repository.stats();
-    assertThat(stats.pending()).isEqualTo(1);
-    assertThat(stats.dead()).isEqualTo(1);
-    var deadEvents = repository.findDead(10);
-    assertThat(deadEvents)
-        .singleElement()
-        .satisfies(
-            d -> {
-              assertThat(d.event().id()).isEqualTo(dead.id());
-              assertThat(d.event().attempts()).isEqualTo(4);
-              assertThat(d.lastError()).isEqualTo("too large");
-            });
-  }
-
-  @Test
-  void laterEventsOfAKeyWaitWhileItsEarlierEventWaitsForARetry() throws Exception {
-    OutboxEvent k1First = event("k1");
-    OutboxEvent k1Second = event("k1");
-    OutboxEvent k2 = event("k2");
-    append(k1First, k1Second, k2);
-    try (Claim claim = repository.claim(10)) {
-      claim.complete(
-          List.of(),
-          List.of(new Claim.Retry(k1First.id(), 1, Duration.ofHours(1), "x")),
-          List.of());
-    }
-
-    try (Claim claim = repository.claim(10)) {
-      assertThat(claim.events()).extracting(OutboxEvent::id).containsExactly(k2.id());
     }
   }
 
@@ -177,18 +106,12 @@ class PostgresOutboxRepositoryIntegrationTests {
                                   + t2Pid)
                       == 1);
       assertThat(t2Writes).isNotDone();
-      try (Claim claim = repository.claim(10)) {
-        assertThat(claim.events()).as("nothing of K is visible while T1 is open").isEmpty();
-      }
+      assertThat(pendingIds()).as("nothing of K is visible while T1 is open").isEmpty();
 
       t1.commit();
       t2Writes.get(10, TimeUnit.SECONDS);
 
-      try (Claim claim = repository.claim(10)) {
-        assertThat(claim.events())
-            .extracting(OutboxEvent::id)
-            .containsExactly(fromT1.id(), fromT2.id());
-      }
+      assertThat(pendingIds()).containsExactly(fromT1.id(), fromT2.id());
     } finally {
       t1.close();
       t2.close();
@@ -215,9 +138,7 @@ class PostgresOutboxRepositoryIntegrationTests {
               });
       t1.rollback();
       t2Writes.get(10, TimeUnit.SECONDS);
-      try (Claim claim = repository.claim(10)) {
-        assertThat(claim.events()).extracting(OutboxEvent::id).containsExactly(fromT2.id());
-      }
+      assertThat(pendingIds()).containsExactly(fromT2.id());
     }
   }
 
@@ -226,26 +147,27 @@ class PostgresOutboxRepositoryIntegrationTests {
     OutboxEvent a = event("a");
     OutboxEvent b = event("b");
     append(a, b);
-    try (Claim claim = repository.claim(10)) {
-      claim.complete(
-          List.of(),
-          List.of(),
-          List.of(new Claim.Dead(a.id(), 2, "x"), new Claim.Dead(b.id(), 2, "y")));
-    }
+    var leases = repository.rebalanceLeases("m", Duration.ofSeconds(30), List.of());
+    repository.complete(
+        "m",
+        leases.tokens().values(),
+        List.of(),
+        List.of(),
+        List.of(new RelayStore.Dead(a.id(), 2, "x"), new RelayStore.Dead(b.id(), 2, "y")));
 
     assertThat(repository.replay(a.id())).isTrue();
     assertThat(repository.discard(b.id())).isTrue();
     assertThat(repository.discard(UUID.randomUUID())).isFalse();
 
-    try (Claim claim = repository.claim(10)) {
-      assertThat(claim.events())
-          .singleElement()
-          .satisfies(
-              e -> {
-                assertThat(e.id()).isEqualTo(a.id());
-                assertThat(e.attempts()).isZero();
-              });
-    }
+    var pending = repository.candidates(leases.tokens().keySet(), 10, List.of());
+    assertThat(pending)
+        .singleElement()
+        .satisfies(
+            c -> {
+              assertThat(c.id()).isEqualTo(a.id());
+              assertThat(c.attempts()).isZero();
+              assertThat(c.due()).isTrue();
+            });
     assertThat(repository.stats().dead()).isZero();
   }
 
@@ -258,73 +180,6 @@ class PostgresOutboxRepositoryIntegrationTests {
         .hasMessageContaining("'" + schema + ".nope' does not exist")
         .hasMessageContaining("outbox.migration.enabled");
     repository.verifySchema();
-  }
-
-  @Test
-  void whileOneRelayHoldsAKeyAnotherRelayClaimsOnlyOtherKeys() throws Exception {
-    OutboxEvent k1 = event("K");
-    OutboxEvent k2 = event("K");
-    OutboxEvent other = event("other");
-    append(k1, k2, other);
-
-    try (Claim first = repository.claim(1)) {
-      assertThat(first.events()).extracting(OutboxEvent::id).containsExactly(k1.id());
-      try (Claim second = repository.claim(10)) {
-        assertThat(second.events())
-            .as("K#2 must wait while K#1 is in flight elsewhere")
-            .extracting(OutboxEvent::id)
-            .containsExactly(other.id());
-      }
-      first.complete(List.of(k1.id()), List.of(), List.of());
-    }
-    try (Claim next = repository.claim(10)) {
-      assertThat(next.events()).extracting(OutboxEvent::id).containsExactly(k2.id(), other.id());
-    }
-  }
-
-  @Test
-  void aDeadEventHoldsBackItsKeyOnlyWhenConfigured() throws Exception {
-    OutboxEvent dead = event("K");
-    OutboxEvent later = event("K");
-    append(dead, later);
-    try (Claim claim = repository.claim(1)) {
-      claim.complete(List.of(), List.of(), List.of(new Claim.Dead(dead.id(), 1, "x")));
-    }
-    var blocking =
-        new PostgresOutboxRepository(
-            TestPostgres.get().dataSource(),
-            table,
-            StoreOptions.defaults().withDeadEventBlocksKey(true));
-    try (Claim claim = blocking.claim(10)) {
-      assertThat(claim.events()).isEmpty();
-    }
-    try (Claim claim = repository.claim(10)) {
-      assertThat(claim.events()).extracting(OutboxEvent::id).containsExactly(later.id());
-    }
-  }
-
-  @Test
-  void aHungRelayLosesItsClaimAfterTheClaimTimeout() throws Exception {
-    OutboxEvent event = event("K");
-    append(event);
-    var quick =
-        new PostgresOutboxRepository(
-            TestPostgres.get().dataSource(),
-            table,
-            StoreOptions.defaults().withClaimTimeout(Duration.ofMillis(300)));
-
-    Claim hung = quick.claim(10);
-    assertThat(hung.events()).hasSize(1);
-    await()
-        .atMost(Duration.ofSeconds(10))
-        .pollInterval(Duration.ofMillis(100))
-        .until(
-            () -> {
-              try (Claim other = repository.claim(10)) {
-                return other.events().size() == 1;
-              }
-            });
-    hung.close();
   }
 
   @Test
@@ -353,40 +208,6 @@ class PostgresOutboxRepositoryIntegrationTests {
       connection.commit();
     }
     assertThat(TestPostgres.get().queryLong("SELECT count(*) FROM " + table)).isZero();
-  }
-
-  @Test
-  void aStuckKeyWithMoreQueuedEventsThanABatchDoesNotHoldBackOtherKeys() throws Exception {
-    OutboxEvent head = event("stuck");
-    append(head);
-    for (int i = 0; i < 100; i++) {
-      append(event("stuck"));
-    }
-    OutboxEvent other = event("other");
-    append(other);
-    try (Claim claim = repository.claim(1)) {
-      claim.complete(
-          List.of(), List.of(new Claim.Retry(head.id(), 1, Duration.ofHours(1), "x")), List.of());
-    }
-
-    try (Claim claim = repository.claim(10)) {
-      assertThat(claim.events()).extracting(OutboxEvent::id).containsExactly(other.id());
-    }
-  }
-
-  @Test
-  void aSecondRelayFindsKeysBeyondTheFirstOnesBatch() throws Exception {
-    for (int i = 0; i < 30; i++) {
-      append(event("k" + i));
-    }
-    try (Claim first = repository.claim(10);
-        Claim second = repository.claim(10)) {
-      assertThat(first.events()).hasSize(10);
-      assertThat(second.events()).hasSize(10);
-      assertThat(second.events())
-          .extracting(OutboxEvent::key)
-          .doesNotContainAnyElementsOf(first.events().stream().map(OutboxEvent::key).toList());
-    }
   }
 
   @Test

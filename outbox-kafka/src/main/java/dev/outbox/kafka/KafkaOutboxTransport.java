@@ -3,11 +3,13 @@ package dev.outbox.kafka;
 import dev.outbox.OutboxEvent;
 import dev.outbox.transport.DeadLetter;
 import dev.outbox.transport.OutboxTransport;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Future;
 import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.errors.TimeoutException;
@@ -38,6 +40,9 @@ import org.springframework.kafka.core.ProducerFactory;
 public final class KafkaOutboxTransport implements OutboxTransport, AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(KafkaOutboxTransport.class);
+
+  /** The Kafka client's own {@code max.block.ms} when nothing sets it. */
+  private static final long KAFKA_DEFAULT_MAX_BLOCK_MS = 60_000;
 
   private final KafkaTemplate<String, String> template;
   private final KafkaTransportOptions options;
@@ -228,6 +233,21 @@ public final class KafkaOutboxTransport implements OutboxTransport, AutoCloseabl
       }
     }
     return false;
+  }
+
+  /** The producer's {@code max.block.ms}: how long a send may wait for metadata or buffer space. */
+  @Override
+  public Duration maxBlock() {
+    Object configured =
+        template
+            .getProducerFactory()
+            .getConfigurationProperties()
+            .get(ProducerConfig.MAX_BLOCK_MS_CONFIG);
+    long millis =
+        configured == null
+            ? KAFKA_DEFAULT_MAX_BLOCK_MS
+            : Long.parseLong(configured.toString().trim());
+    return Duration.ofMillis(millis);
   }
 
   @Override

@@ -78,11 +78,9 @@ public class OutboxAutoConfiguration {
   @ConditionalOnMissingBean(OutboxRepository.class)
   PostgresOutboxRepository outboxRepository(
       DataSource dataSource, TableName outboxTableName, OutboxProperties properties) {
-    OutboxProperties.Relay relay = properties.getRelay();
     StoreOptions options =
         StoreOptions.defaults()
-            .withDeadEventBlocksKey(relay.isDeadEventBlocksKey())
-            .withClaimTimeout(relay.getPublishTimeout().multipliedBy(2))
+            .withDeadEventBlocksKey(properties.getRelay().isDeadEventBlocksKey())
             .withDeleteAfterWrite(properties.getCdc().isEnabled());
     return new PostgresOutboxRepository(dataSource, outboxTableName, options);
   }
@@ -187,6 +185,7 @@ public class OutboxAutoConfiguration {
             .workers(relay.getWorkers())
             .pollInterval(relay.getPollInterval())
             .publishTimeout(relay.getPublishTimeout())
+            .leaseTimeout(relay.getLeaseTimeout())
             .listener(CompositeRelayListener.of(all))
             .onBacklog(() -> wakeups.ifAvailable(PostgresWakeups::signal));
     customizers.orderedStream().forEach(customizer -> customizer.customize(builder));

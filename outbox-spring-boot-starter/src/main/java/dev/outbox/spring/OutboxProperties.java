@@ -100,10 +100,13 @@ public class OutboxProperties {
     /** Whether this instance runs a relay (it needs a transport: outbox-kafka or outbox-rabbit). */
     private boolean enabled = true;
 
-    /** Events claimed and published per batch. */
+    /** Events read and published per batch, per worker. */
     private int batchSize = OutboxDefaults.BATCH_SIZE;
 
-    /** Relay threads: under a backlog one claims the next batch while another awaits the broker. */
+    /**
+     * Relay workers, each publishing from its own share of the instance's slots: under a backlog
+     * one reads or completes in the database while another awaits the broker.
+     */
     private int workers = OutboxDefaults.WORKERS;
 
     public int getWorkers() {
@@ -114,14 +117,33 @@ public class OutboxProperties {
       this.workers = workers;
     }
 
-    /** How often an idle relay looks for events it was not woken up for. */
+    /**
+     * How often the relay renews its slot leases; the renewal also finds events the relay was not
+     * woken up for. A killed instance's slots move to the others within about this time.
+     */
     private Duration pollInterval = OutboxDefaults.POLL_INTERVAL;
 
     /**
-     * How long to wait for the broker to acknowledge a batch before retrying it. A relay that hangs
-     * loses its claim after twice this time, so other instances take over its keys.
+     * How long a batch may take from its first send to the last broker acknowledgement; events not
+     * acknowledged by then are tried again. Must be at least twice the transport's longest blocking
+     * send (Kafka's max.block.ms).
      */
     private Duration publishTimeout = OutboxDefaults.PUBLISH_TIMEOUT;
+
+    /**
+     * How long a relay instance keeps its slots without renewing them: the longest the keys of a
+     * frozen (not killed) instance wait before another instance takes over. At least three poll
+     * intervals.
+     */
+    private Duration leaseTimeout = OutboxDefaults.LEASE_TIMEOUT;
+
+    public Duration getLeaseTimeout() {
+      return leaseTimeout;
+    }
+
+    public void setLeaseTimeout(Duration leaseTimeout) {
+      this.leaseTimeout = leaseTimeout;
+    }
 
     /** How long shutdown waits for the batch in flight. */
     private Duration shutdownTimeout = OutboxDefaults.SHUTDOWN_TIMEOUT;

@@ -1,5 +1,7 @@
 package dev.outbox.spring;
 
+import dev.outbox.concurrent.NamedThreads;
+import dev.outbox.concurrent.Signal;
 import dev.outbox.relay.OutboxRelay;
 import dev.outbox.store.PostgresWakeups;
 import java.time.Duration;
@@ -21,8 +23,10 @@ final class OutboxRelayLifecycle implements SmartLifecycle {
   private final @Nullable PostgresWakeups wakeups;
   private final OutboxSchemaInitializer schema;
   private final Duration shutdownTimeout;
+  private final NamedThreads threads = new NamedThreads("outbox");
   private volatile boolean running;
-  private volatile Thread waiter;
+  private Signal stopping = new Signal();
+  private @Nullable Thread waiter;
 
   OutboxRelayLifecycle(
       @Nullable OutboxRelay relay,
@@ -37,60 +41,78 @@ final class OutboxRelayLifecycle implements SmartLifecycle {
 
   @Override
   public void start() {
-    running = true;
-    if (wakeups != null) {
-      wakeups.start(relay != null);
+    Thread startup;
+    synchronized (this) {
+      if (running) {
+        return;
+      }
+      running = true;
+      stopping = new Signal();
+      if (wakeups != null) {
+        wakeups.start(relay != null);
+      }
+      if (relay == null) {
+        log.info(
+            "No outbox relay in this instance (no transport bean, or outbox.relay.enabled=false):"
+                + " events are written but published by other instances only");
+        return;
+      }
+      if (schema.isInitialized()) {
+        relay.start();
+        return;
+      }
+      Signal stopped = stopping;
+      startup = threads.thread("relay-startup", () -> startWhenSchemaReady(stopped));
+      waiter = startup;
     }
-    if (relay == null) {
-      log.info(
-          "No outbox relay in this instance (no transport bean, or outbox.relay.enabled=false):"
-              + " events are written but published by other instances only");
-      return;
-    }
-    if (schema.isInitialized()) {
-      relay.start();
-      return;
-    }
-    Thread thread = new Thread(this::startWhenSchemaReady, "outbox-relay-startup");
-    thread.setDaemon(true);
-    waiter = thread;
-    thread.start();
+    startup.start();
   }
 
-  private void startWhenSchemaReady() {
+  private void startWhenSchemaReady(Signal stopped) {
     long pause = 500;
-    while (running) {
-      try {
-        schema.initialize();
-        if (running) {
-          relay.start();
-        }
-        return;
-      } catch (RuntimeException ex) {
-        log.warn("Outbox table not ready yet; retrying in {} ms: {}", pause, ex.getMessage());
+    try {
+      while (!stopped.isClosed()) {
         try {
-          Thread.sleep(pause);
-        } catch (InterruptedException interrupted) {
-          Thread.currentThread().interrupt();
+          schema.initialize();
+          synchronized (this) {
+            if (running && !stopped.isClosed()) {
+              relay.start();
+            }
+          }
           return;
+        } catch (RuntimeException ex) {
+          log.warn("Outbox table not ready yet; retrying in {} ms: {}", pause, ex.getMessage());
+          stopped.await(Duration.ofMillis(pause));
+          pause = Math.min(pause * 2, 30_000);
         }
-        pause = Math.min(pause * 2, 30_000);
       }
+    } catch (InterruptedException ex) {
+      Thread.currentThread().interrupt();
     }
   }
 
   @Override
   public void stop() {
-    running = false;
-    Thread thread = waiter;
-    if (thread != null) {
-      thread.interrupt();
+    Thread startup;
+    synchronized (this) {
+      if (!running) {
+        return;
+      }
+      running = false;
+      stopping.close();
+      startup = waiter;
+      waiter = null;
     }
-    if (relay != null) {
-      relay.stop(shutdownTimeout);
+    if (startup != null) {
+      NamedThreads.stop(startup, shutdownTimeout);
     }
-    if (wakeups != null) {
-      wakeups.close();
+    synchronized (this) {
+      if (relay != null) {
+        relay.stop(shutdownTimeout);
+      }
+      if (wakeups != null) {
+        wakeups.stop();
+      }
     }
   }
 

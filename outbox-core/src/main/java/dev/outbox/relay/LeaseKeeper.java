@@ -1,0 +1,101 @@
+package dev.outbox.relay;
+
+import dev.outbox.store.RelayStore;
+import dev.outbox.store.RelayStore.Leases;
+import dev.outbox.transport.Failures;
+import java.util.List;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps this relay instance's slot leases: renews them once per poll interval (one statement, which
+ * is also the idle poll), rebalances when instances join or leave, and wakes the workers when its
+ * slots hold events.
+ */
+final class LeaseKeeper {
+
+  private static final Logger log = LoggerFactory.getLogger(LeaseKeeper.class);
+
+  static final String COMPONENT = "leases";
+
+  private final RelayStore store;
+  private final String member;
+  private final RelayTiming timing;
+  private final SlotScheduler scheduler;
+  private final RelayHealth health;
+  private final Runnable wakeWorkers;
+  private final LongSupplier nanoTime;
+  private final String relay;
+  private int lastOwned = -1;
+  private int lastMembers = -1;
+
+  LeaseKeeper(
+      RelayStore store,
+      String member,
+      RelayTiming timing,
+      SlotScheduler scheduler,
+      RelayHealth health,
+      Runnable wakeWorkers,
+      LongSupplier nanoTime,
+      String relay) {
+    this.store = store;
+    this.member = member;
+    this.timing = timing;
+    this.scheduler = scheduler;
+    this.health = health;
+    this.wakeWorkers = wakeWorkers;
+    this.nanoTime = nanoTime;
+    this.relay = relay;
+  }
+
+  /** One renewal (and rebalance if needed). Never throws: failures go to the health verdict. */
+  void tick() {
+    long started = nanoTime.getAsLong();
+    try {
+      Leases leases = store.renewLeases(member, timing.leaseTimeout());
+      if (leases.unbalanced()) {
+        int excess = Math.max(0, leases.tokens().size() - leases.fairShare());
+        List<Integer> retired = scheduler.retire(excess);
+        leases = store.rebalanceLeases(member, timing.leaseTimeout(), retired);
+      }
+      scheduler.update(leases.tokens(), started, timing.leaseTimeout());
+      health.ok(COMPONENT);
+      report(leases);
+      if (leases.pending()) {
+        wakeWorkers.run();
+      }
+    } catch (RuntimeException ex) {
+      health.failed(COMPONENT, Failures.describe(ex));
+    }
+  }
+
+  /** Gives every slot back, so other instances take over without waiting for the lease to end. */
+  void leave() {
+    scheduler.clear();
+    try {
+      store.leave(member);
+      log.info("Outbox relay '{}' released its slots", relay);
+    } catch (RuntimeException ex) {
+      log.warn(
+          "Outbox relay '{}' could not release its slots; other instances take them over when its"
+              + " lease ends: {}",
+          relay,
+          Failures.describe(ex));
+    }
+  }
+
+  private void report(Leases leases) {
+    int owned = leases.tokens().size();
+    if (owned != lastOwned || leases.liveMembers() != lastMembers) {
+      log.info(
+          "Outbox relay '{}' holds {} of {} slots ({} relay instance(s) alive)",
+          relay,
+          owned,
+          RelayStore.SLOTS,
+          leases.liveMembers());
+      lastOwned = owned;
+      lastMembers = leases.liveMembers();
+    }
+  }
+}

@@ -1,0 +1,95 @@
+package dev.outbox.relay;
+
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Map;
+import java.util.TreeMap;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One health verdict from all the relay's threads: the lease keeper and every worker report their
+ * state, and the relay is healthy only while each of them is. A state change is logged once (a
+ * failure as WARN, the recovery as INFO), not once per cycle.
+ */
+final class RelayHealth {
+
+  private static final Logger log = LoggerFactory.getLogger(RelayHealth.class);
+
+  private final String relay;
+  private final Clock clock;
+  private final Map<String, State> states = new TreeMap<>();
+  private @Nullable Instant lastSuccess;
+
+  RelayHealth(String relay, Clock clock) {
+    this.relay = relay;
+    this.clock = clock;
+  }
+
+  synchronized void register(String component) {
+    states.put(component, State.OK);
+  }
+
+  synchronized void forget(String component) {
+    states.remove(component);
+  }
+
+  synchronized void ok(String component) {
+    lastSuccess = clock.instant();
+    State previous = states.put(component, State.OK);
+    if (previous != null && previous.failure != null) {
+      log.info(
+          "Outbox relay '{}' {} recovered after {} failure(s)",
+          relay,
+          component,
+          previous.failures);
+    }
+  }
+
+  /** Returns the number of failures in a row, this one included. */
+  synchronized int failed(String component, String failure) {
+    State previous = states.getOrDefault(component, State.OK);
+    State next = new State(failure, previous.failures + 1, false);
+    states.put(component, next);
+    if (previous.failure == null || !previous.failure.equals(failure)) {
+      log.warn("Outbox relay '{}' {} failing: {}", relay, component, failure);
+    } else {
+      log.debug(
+          "Outbox relay '{}' {} still failing ({}): {}", relay, component, next.failures, failure);
+    }
+    return next.failures;
+  }
+
+  synchronized void died(String component, Throwable failure) {
+    states.put(component, new State("thread died: " + failure, 1, true));
+    log.error("Outbox relay '{}' {} thread died", relay, component, failure);
+  }
+
+  synchronized boolean healthy() {
+    return states.values().stream().allMatch(state -> state.failure == null);
+  }
+
+  /** The failures of the components that are failing, or null if none is. */
+  synchronized @Nullable String failure() {
+    StringBuilder out = new StringBuilder();
+    states.forEach(
+        (component, state) -> {
+          if (state.failure != null) {
+            out.append(out.isEmpty() ? "" : "; ")
+                .append(component)
+                .append(": ")
+                .append(state.failure);
+          }
+        });
+    return out.isEmpty() ? null : out.toString();
+  }
+
+  synchronized @Nullable Instant lastSuccess() {
+    return lastSuccess;
+  }
+
+  private record State(@Nullable String failure, int failures, boolean dead) {
+    static final State OK = new State(null, 0, false);
+  }
+}

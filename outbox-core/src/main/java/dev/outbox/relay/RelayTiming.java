@@ -1,0 +1,75 @@
+package dev.outbox.relay;
+
+import dev.outbox.OutboxException;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Every duration the relay runs by, derived and validated in one place.
+ *
+ * @param pollInterval how often the relay renews its slot leases and, while idle, looks for events
+ *     it was not woken for
+ * @param publishTimeout how long a batch may take from its first send to the last acknowledgement;
+ *     events not acknowledged by then count as a failed attempt
+ * @param leaseTimeout how long a relay keeps its slots without renewing them: the bound on how long
+ *     the keys of a frozen (not killed) relay stall before another instance takes over
+ * @param transportMaxBlock the longest a single send may block in the transport (Kafka's {@code
+ *     max.block.ms}); zero if sends never block
+ */
+public record RelayTiming(
+    Duration pollInterval,
+    Duration publishTimeout,
+    Duration leaseTimeout,
+    Duration transportMaxBlock) {
+
+  /** The fewest lease renewals that must fit in one lease timeout. */
+  static final int RENEWALS_PER_LEASE = 3;
+
+  /** The shortest wait for dead-letter acknowledgements after a batch's own deadline passed. */
+  static final Duration MIN_DEAD_LETTER_WAIT = Duration.ofSeconds(1);
+
+  public RelayTiming {
+    require(positive(pollInterval), "pollInterval must be positive, was " + pollInterval);
+    require(positive(publishTimeout), "publishTimeout must be positive, was " + publishTimeout);
+    require(positive(leaseTimeout), "leaseTimeout must be positive, was " + leaseTimeout);
+    Objects.requireNonNull(transportMaxBlock, "transportMaxBlock");
+    require(!transportMaxBlock.isNegative(), "transportMaxBlock must not be negative");
+    require(
+        leaseTimeout.compareTo(pollInterval.multipliedBy(RENEWALS_PER_LEASE)) >= 0,
+        "leaseTimeout ("
+            + leaseTimeout.toMillis()
+            + " ms) must be at least "
+            + RENEWALS_PER_LEASE
+            + " x pollInterval ("
+            + pollInterval.toMillis()
+            + " ms): leases are renewed once per poll interval");
+    require(
+        publishTimeout.compareTo(transportMaxBlock.multipliedBy(2)) >= 0,
+        "publishTimeout ("
+            + publishTimeout.toMillis()
+            + " ms) must be at least twice the transport's longest blocking send ("
+            + transportMaxBlock.toMillis()
+            + " ms, e.g. Kafka's max.block.ms): one blocked send would otherwise use up a whole"
+            + " batch");
+  }
+
+  /** How often leases are renewed: once per poll interval. */
+  public Duration renewInterval() {
+    return pollInterval;
+  }
+
+  /** The longest one batch may take: its publish timeout, one blocked send and dead letters. */
+  public Duration batchBudget() {
+    return publishTimeout.plus(transportMaxBlock).plus(MIN_DEAD_LETTER_WAIT);
+  }
+
+  private static boolean positive(Duration duration) {
+    return duration != null && !duration.isNegative() && !duration.isZero();
+  }
+
+  private static void require(boolean condition, String message) {
+    if (!condition) {
+      throw new OutboxException("Invalid outbox relay setting: " + message);
+    }
+  }
+}

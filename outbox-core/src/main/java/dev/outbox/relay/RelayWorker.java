@@ -1,0 +1,103 @@
+package dev.outbox.relay;
+
+import dev.outbox.concurrent.Signal;
+import dev.outbox.relay.BatchPublisher.Outcome;
+import dev.outbox.relay.SlotScheduler.Grant;
+import dev.outbox.transport.Failures;
+import java.time.Duration;
+
+/**
+ * One relay worker: sleeps until woken (a local commit, a notification from another instance, the
+ * lease keeper finding events, or a held-back key falling due), then publishes batches from its
+ * share of the instance's slots until they have nothing more to send.
+ */
+final class RelayWorker implements Runnable {
+
+  private final String component;
+  private final Signal wake = new Signal();
+  private final Signal stopping;
+  private final SlotScheduler scheduler;
+  private final BatchPublisher publisher;
+  private final HeldKeys heldKeys;
+  private final RelayHealth health;
+  private final Duration maxErrorBackoff;
+  private final Runnable onBacklog;
+
+  RelayWorker(
+      String component,
+      Signal stopping,
+      SlotScheduler scheduler,
+      BatchPublisher publisher,
+      HeldKeys heldKeys,
+      RelayHealth health,
+      Duration maxErrorBackoff,
+      Runnable onBacklog) {
+    this.component = component;
+    this.stopping = stopping;
+    this.scheduler = scheduler;
+    this.publisher = publisher;
+    this.heldKeys = heldKeys;
+    this.health = health;
+    this.maxErrorBackoff = maxErrorBackoff;
+    this.onBacklog = onBacklog;
+  }
+
+  String component() {
+    return component;
+  }
+
+  void wakeUp() {
+    wake.signal();
+  }
+
+  void close() {
+    wake.close();
+  }
+
+  @Override
+  public void run() {
+    try {
+      while (!stopping.isClosed()) {
+        long due = heldKeys.nanosUntilNextDue();
+        wake.await(due < 0 ? Duration.ofNanos(Long.MAX_VALUE) : Duration.ofNanos(due + 1_000_000));
+        int failures = 0;
+        while (!stopping.isClosed()) {
+          Outcome outcome;
+          try {
+            outcome = cycle();
+            health.ok(component);
+            failures = 0;
+          } catch (RuntimeException ex) {
+            failures = health.failed(component, Failures.describe(ex));
+            stopping.await(errorBackoff(failures));
+            continue;
+          }
+          if (outcome == null || !outcome.more()) {
+            break;
+          }
+          onBacklog.run();
+        }
+      }
+    } catch (InterruptedException ex) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** One batch on a share of the free slots; null when there was no free slot. */
+  Outcome cycle() {
+    Grant grant = scheduler.grab();
+    if (grant.isEmpty()) {
+      return null;
+    }
+    try {
+      return publisher.publish(grant);
+    } finally {
+      scheduler.done(grant);
+    }
+  }
+
+  private Duration errorBackoff(int failures) {
+    long millis = 100L << Math.min(failures - 1, 20);
+    return Duration.ofMillis(Math.min(millis, maxErrorBackoff.toMillis()));
+  }
+}

@@ -1,0 +1,116 @@
+package dev.outbox.relay;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.LongSupplier;
+
+/**
+ * The slots this relay instance holds, shared among its workers: each batch works on slots no other
+ * local worker is working on, the least recently served first, and only while the leases are known
+ * to be valid by the relay's own monotonic clock (a relay frozen past its lease starts nothing when
+ * it resumes until it has renewed).
+ */
+final class SlotScheduler {
+
+  private final int workers;
+  private final LongSupplier nanoTime;
+  private Map<Integer, Long> owned = Map.of();
+  private final Set<Integer> busy = new HashSet<>();
+  private final Map<Integer, Long> lastServed = new HashMap<>();
+  private long served;
+  private long validUntil;
+  private boolean valid;
+
+  SlotScheduler(int workers, LongSupplier nanoTime) {
+    this.workers = workers;
+    this.nanoTime = nanoTime;
+  }
+
+  /** The slots and tokens held as of a renewal that started at {@code renewedAt}. */
+  synchronized void update(Map<Integer, Long> tokens, long renewedAt, Duration leaseTimeout) {
+    owned = Map.copyOf(tokens);
+    validUntil = renewedAt + leaseTimeout.toNanos();
+    valid = true;
+  }
+
+  synchronized boolean leaseValid() {
+    return valid && validUntil - nanoTime.getAsLong() > 0;
+  }
+
+  synchronized int ownedCount() {
+    return owned.size();
+  }
+
+  /**
+   * Up to a worker's share of the free slots, marked busy until {@link #done}; empty when the
+   * leases are not known to be valid or every slot is busy.
+   */
+  synchronized Grant grab() {
+    if (!leaseValid()) {
+      return Grant.NONE;
+    }
+    List<Integer> free = new ArrayList<>();
+    for (Integer slot : owned.keySet()) {
+      if (!busy.contains(slot)) {
+        free.add(slot);
+      }
+    }
+    if (free.isEmpty()) {
+      return Grant.NONE;
+    }
+    int share = (owned.size() + workers - 1) / workers;
+    free.sort(Comparator.comparingLong((Integer slot) -> lastServed.getOrDefault(slot, 0L)));
+    List<Integer> slots = List.copyOf(free.subList(0, Math.min(share, free.size())));
+    List<Long> tokens = new ArrayList<>(slots.size());
+    for (Integer slot : slots) {
+      busy.add(slot);
+      tokens.add(owned.get(slot));
+    }
+    return new Grant(slots, List.copyOf(tokens));
+  }
+
+  synchronized void done(Grant grant) {
+    for (Integer slot : grant.slots()) {
+      busy.remove(slot);
+      lastServed.put(slot, ++served);
+    }
+  }
+
+  /** Gives up to {@code count} idle slots away: no local worker starts on them again. */
+  synchronized List<Integer> retire(int count) {
+    List<Integer> retired = new ArrayList<>();
+    Map<Integer, Long> kept = new HashMap<>(owned);
+    for (Integer slot : owned.keySet()) {
+      if (retired.size() == count) {
+        break;
+      }
+      if (!busy.contains(slot)) {
+        retired.add(slot);
+        kept.remove(slot);
+      }
+    }
+    owned = Map.copyOf(kept);
+    return retired;
+  }
+
+  /** Forgets every slot, e.g. when the relay stops. */
+  synchronized void clear() {
+    owned = Map.of();
+    valid = false;
+  }
+
+  /** Slots a worker may work on, with the lease token of each (same order). */
+  record Grant(List<Integer> slots, List<Long> tokens) {
+    static final Grant NONE = new Grant(List.of(), List.of());
+
+    boolean isEmpty() {
+      return slots.isEmpty();
+    }
+  }
+}

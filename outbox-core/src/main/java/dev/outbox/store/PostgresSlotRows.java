@@ -1,0 +1,212 @@
+package dev.outbox.store;
+
+import dev.outbox.OutboxEvent;
+import dev.outbox.OutboxException;
+import dev.outbox.store.RelayStore.Candidate;
+import dev.outbox.store.RelayStore.Completion;
+import dev.outbox.store.RelayStore.Dead;
+import dev.outbox.store.RelayStore.Retry;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.List;
+import java.util.UUID;
+import javax.sql.DataSource;
+
+/**
+ * Reads and completes the rows of leased slots. Every statement runs on its own (autocommit): the
+ * relay holds no transaction while it waits for the broker.
+ *
+ * <p>{@link #candidates} is one index range scan per slot over the {@code (slot, seq)} index of
+ * pending rows, returning narrow columns only; payloads are read afterwards for the rows that will
+ * be sent ({@link #load}). Completions join the slot table and touch only rows of slots still held
+ * under the tokens they were read with.
+ */
+final class PostgresSlotRows {
+
+  private final DataSource dataSource;
+  private final TableName table;
+  private final String candidates;
+  private final String load;
+  private final String delete;
+  private final String retry;
+  private final String dead;
+
+  PostgresSlotRows(DataSource dataSource, TableName table, StoreOptions options) {
+    this.dataSource = dataSource;
+    this.table = table;
+    String t = table.qualified();
+    String slots = t + "_slot";
+    String deadBlocks =
+        options.deadEventBlocksKey()
+            ? " AND NOT EXISTS (SELECT 1 FROM "
+                + t
+                + " d WHERE d.status = 'DEAD' AND d.event_key = e.event_key AND d.seq < e.seq)"
+            : "";
+    // A new row (no attempts) is due at once whatever its available_at (its writer's clock); a
+    // retry is due at its available_at, compared by the database clock only.
+    this.candidates =
+        "SELECT h.id, h.seq, h.event_key, h.slot, h.attempts, CASE WHEN h.attempts = 0 THEN 0"
+            + " ELSE ceil(extract(epoch FROM h.available_at - now()) * 1000)::bigint END FROM"
+            + " unnest(?::int2[]) AS g(slot) CROSS JOIN LATERAL (SELECT e.id, e.seq, e.event_key,"
+            + " e.slot, e.attempts, e.available_at FROM "
+            + t
+            + " e WHERE e.slot = g.slot AND e.status = 'PENDING' AND (e.event_key IS NULL OR"
+            + " e.event_key <> ALL(?::text[]))"
+            + deadBlocks
+            + " ORDER BY e.seq LIMIT ?) h";
+    this.load =
+        "SELECT "
+            + PostgresOutboxRepository.COLUMNS
+            + " FROM "
+            + t
+            + " WHERE id = ANY(?) AND status = 'PENDING'";
+    String fence = " AND s.slot = e.slot AND s.owner = ? AND s.token = ANY(?)";
+    this.delete = "DELETE FROM " + t + " e USING " + slots + " s WHERE e.id = ANY(?)" + fence;
+    this.retry =
+        "UPDATE "
+            + t
+            + " e SET attempts = u.attempts, last_error = u.error, last_attempt_at ="
+            + " clock_timestamp(), available_at = clock_timestamp() + u.delay_ms * interval '1"
+            + " millisecond' FROM unnest(?::uuid[], ?::int[], ?::bigint[], ?::text[]) AS u(id,"
+            + " attempts, delay_ms, error), "
+            + slots
+            + " s WHERE e.id = u.id AND e.status = 'PENDING'"
+            + fence;
+    this.dead =
+        "UPDATE "
+            + t
+            + " e SET status = 'DEAD', attempts = u.attempts, last_error = u.error,"
+            + " last_attempt_at = clock_timestamp() FROM unnest(?::uuid[], ?::int[], ?::text[]) AS"
+            + " u(id, attempts, error), "
+            + slots
+            + " s WHERE e.id = u.id AND e.status = 'PENDING'"
+            + fence;
+  }
+
+  List<Candidate> candidates(Collection<Integer> slotList, int perSlot, Collection<String> held) {
+    if (slotList.isEmpty()) {
+      return List.of();
+    }
+    try (Connection connection = autocommit();
+        PreparedStatement statement = connection.prepareStatement(candidates)) {
+      statement.setArray(1, connection.createArrayOf("int2", slotList.toArray()));
+      statement.setArray(2, connection.createArrayOf("text", held.toArray()));
+      statement.setInt(3, perSlot);
+      List<Candidate> result = new ArrayList<>();
+      try (ResultSet rs = statement.executeQuery()) {
+        while (rs.next()) {
+          result.add(
+              new Candidate(
+                  rs.getObject(1, UUID.class),
+                  rs.getLong(2),
+                  rs.getString(3),
+                  rs.getInt(4),
+                  rs.getInt(5),
+                  rs.getLong(6)));
+        }
+      }
+      result.sort(Comparator.comparingLong(Candidate::sequence));
+      return result;
+    } catch (SQLException ex) {
+      throw new OutboxException(
+          "Could not read pending events from " + table + ": " + ex.getMessage(), ex);
+    }
+  }
+
+  List<OutboxEvent> load(Collection<UUID> ids) {
+    if (ids.isEmpty()) {
+      return List.of();
+    }
+    try (Connection connection = autocommit();
+        PreparedStatement statement = connection.prepareStatement(load)) {
+      statement.setArray(1, connection.createArrayOf("uuid", ids.toArray()));
+      List<OutboxEvent> events = new ArrayList<>(ids.size());
+      try (ResultSet rs = statement.executeQuery()) {
+        while (rs.next()) {
+          events.add(PostgresOutboxRepository.readEvent(rs));
+        }
+      }
+      events.sort(Comparator.comparingLong(OutboxEvent::sequence));
+      return events;
+    } catch (SQLException ex) {
+      throw new OutboxException(
+          "Could not read " + ids.size() + " event(s) from " + table + ": " + ex.getMessage(), ex);
+    }
+  }
+
+  Completion complete(
+      String member,
+      Collection<Long> tokens,
+      Collection<UUID> published,
+      List<Retry> retries,
+      List<Dead> deadEvents) {
+    try (Connection connection = autocommit()) {
+      Long[] fence = tokens.toArray(new Long[0]);
+      int deleted = 0;
+      int retried = 0;
+      int died = 0;
+      if (!published.isEmpty()) {
+        try (PreparedStatement statement = connection.prepareStatement(delete)) {
+          statement.setArray(1, connection.createArrayOf("uuid", published.toArray()));
+          statement.setString(2, member);
+          statement.setArray(3, connection.createArrayOf("int8", fence));
+          deleted = statement.executeUpdate();
+        }
+      }
+      if (!retries.isEmpty()) {
+        try (PreparedStatement statement = connection.prepareStatement(retry)) {
+          statement.setArray(
+              1, connection.createArrayOf("uuid", retries.stream().map(Retry::id).toArray()));
+          statement.setArray(
+              2, connection.createArrayOf("int4", retries.stream().map(Retry::attempts).toArray()));
+          statement.setArray(
+              3,
+              connection.createArrayOf(
+                  "int8", retries.stream().map(r -> r.delay().toMillis()).toArray()));
+          statement.setArray(
+              4, connection.createArrayOf("text", retries.stream().map(Retry::error).toArray()));
+          statement.setString(5, member);
+          statement.setArray(6, connection.createArrayOf("int8", fence));
+          retried = statement.executeUpdate();
+        }
+      }
+      if (!deadEvents.isEmpty()) {
+        try (PreparedStatement statement = connection.prepareStatement(dead)) {
+          statement.setArray(
+              1, connection.createArrayOf("uuid", deadEvents.stream().map(Dead::id).toArray()));
+          statement.setArray(
+              2,
+              connection.createArrayOf("int4", deadEvents.stream().map(Dead::attempts).toArray()));
+          statement.setArray(
+              3, connection.createArrayOf("text", deadEvents.stream().map(Dead::error).toArray()));
+          statement.setString(4, member);
+          statement.setArray(5, connection.createArrayOf("int8", fence));
+          died = statement.executeUpdate();
+        }
+      }
+      return new Completion(deleted, retried, died);
+    } catch (SQLException ex) {
+      throw new OutboxException(
+          "Could not record the outcome of "
+              + (published.size() + retries.size() + deadEvents.size())
+              + " event(s) in "
+              + table
+              + "; they will be published again: "
+              + ex.getMessage(),
+          ex);
+    }
+  }
+
+  private Connection autocommit() throws SQLException {
+    Connection connection = dataSource.getConnection();
+    if (!connection.getAutoCommit()) {
+      connection.setAutoCommit(true);
+    }
+    return connection;
+  }
+}

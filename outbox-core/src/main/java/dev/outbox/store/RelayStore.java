@@ -1,0 +1,127 @@
+package dev.outbox.store;
+
+import dev.outbox.OutboxEvent;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.UUID;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The store as the relay sees it: slot leases shared by the relay instances, the pending rows of
+ * leased slots, and the outcome of a batch.
+ *
+ * <p>Keys hash into {@link #SLOTS} slots. At most one relay instance (a <em>member</em>) holds the
+ * lease of a slot at a time; it alone reads and completes that slot's events. Every call is short
+ * and runs in a transaction of its own: no transaction stays open while the broker is awaited.
+ * Completions are fenced by the lease tokens the events were read under, so a member that lost a
+ * slot (it was frozen, or its lease expired) cannot record outcomes for it.
+ */
+public interface RelayStore {
+
+  /** The number of slots keys hash into; fixed by the schema. */
+  int SLOTS = 64;
+
+  /**
+   * Registers or renews {@code member} for {@code ttl} and reports its leases, how many members are
+   * alive, how many slots have no live owner, and whether its slots hold pending events.
+   */
+  Leases renewLeases(String member, Duration ttl);
+
+  /**
+   * Releases {@code release} (slots of {@code member} it no longer works on), then takes slots
+   * without a live owner until {@code member} holds its fair share, in one transaction serialized
+   * with every other member's rebalance. Returns the leases afterwards.
+   */
+  Leases rebalanceLeases(String member, Duration ttl, Collection<Integer> release);
+
+  /** Releases every slot of {@code member} and removes it, so other members take over at once. */
+  void leave(String member);
+
+  /**
+   * The oldest pending rows of each slot in {@code slots}, at most {@code perSlot} per slot,
+   * leaving out the rows of {@code heldKeys}, in write order. Narrow: no payload is read.
+   */
+  List<Candidate> candidates(Collection<Integer> slots, int perSlot, Collection<String> heldKeys);
+
+  /** The full events of {@code ids} that are still pending, in write order. */
+  List<OutboxEvent> load(Collection<UUID> ids);
+
+  /**
+   * Records the outcome of a batch: deletes the published events, schedules the retries, marks the
+   * dead. Only rows of slots that {@code member} still holds under one of {@code tokens} are
+   * touched; the counts say how many were.
+   */
+  Completion complete(
+      String member,
+      Collection<Long> tokens,
+      Collection<UUID> published,
+      List<Retry> retries,
+      List<Dead> dead);
+
+  /**
+   * A member's view of the leases.
+   *
+   * @param tokens the slots this member holds, with the lease token of each
+   * @param liveMembers live members, this one included
+   * @param orphanedSlots slots that no live member holds
+   * @param pending whether this member's slots hold pending events
+   */
+  record Leases(Map<Integer, Long> tokens, int liveMembers, int orphanedSlots, boolean pending) {
+
+    public Leases {
+      tokens = Map.copyOf(tokens);
+      if (liveMembers < 1) {
+        throw new IllegalArgumentException("liveMembers must be at least 1, was " + liveMembers);
+      }
+    }
+
+    /** The most slots one member should hold: every slot covered, none held twice. */
+    public int fairShare() {
+      return (SLOTS + liveMembers - 1) / liveMembers;
+    }
+
+    /** Whether a rebalance would change anything: slots to take, or more than the fair share. */
+    public boolean unbalanced() {
+      return (orphanedSlots > 0 && tokens.size() < fairShare()) || tokens.size() > fairShare();
+    }
+  }
+
+  /**
+   * A pending row as the relay first reads it.
+   *
+   * @param id the event id
+   * @param sequence write order
+   * @param key the aggregate key, or null
+   * @param slot the slot of the row
+   * @param attempts failed attempts so far
+   * @param waitMillis how long until a retry is due, by the database clock; zero or less when due
+   */
+  record Candidate(
+      UUID id, long sequence, @Nullable String key, int slot, int attempts, long waitMillis) {
+
+    public Candidate {
+      Objects.requireNonNull(id, "id");
+    }
+
+    public boolean due() {
+      return waitMillis <= 0;
+    }
+  }
+
+  /** A failed event to try again after {@code delay}. */
+  record Retry(UUID id, int attempts, Duration delay, String error) {}
+
+  /** A failed event that will not be tried again. */
+  record Dead(UUID id, int attempts, String error) {}
+
+  /** How many rows a completion touched. */
+  record Completion(int deleted, int retried, int dead) {
+
+    public int total() {
+      return deleted + retried + dead;
+    }
+  }
+}

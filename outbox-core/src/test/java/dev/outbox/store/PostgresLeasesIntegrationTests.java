@@ -1,0 +1,147 @@
+package dev.outbox.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.outbox.store.RelayStore.Leases;
+import dev.outbox.test.TestPostgres;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Slot leases between relay members, against the real database. Each member is a repository of its
+ * own (its own anchor connection), as separate instances would be.
+ */
+class PostgresLeasesIntegrationTests {
+
+  private static final Duration TTL = Duration.ofSeconds(30);
+
+  private final String schema = TestPostgres.get().createSchema("leases");
+  private final TableName table = TableName.of(schema, "outbox_event");
+  private PostgresOutboxRepository a;
+  private PostgresOutboxRepository b;
+
+  @BeforeEach
+  void setUp() {
+    OutboxSchema.create(TestPostgres.get().dataSource(), table);
+    a = new PostgresOutboxRepository(TestPostgres.get().dataSource(), table);
+    b = new PostgresOutboxRepository(TestPostgres.get().dataSource(), table);
+  }
+
+  @AfterEach
+  void dropSchema() {
+    TestPostgres.get().dropSchema(schema);
+  }
+
+  /** Renews and rebalances the way the lease keeper does, until nothing changes. */
+  private static Leases settle(PostgresOutboxRepository repository, String member, Duration ttl) {
+    Leases leases = repository.renewLeases(member, ttl);
+    if (leases.unbalanced()) {
+      List<Integer> mine = List.copyOf(leases.tokens().keySet());
+      int excess = Math.max(0, mine.size() - leases.fairShare());
+      leases = repository.rebalanceLeases(member, ttl, mine.subList(0, excess));
+    }
+    return leases;
+  }
+
+  private long anchorPid(String member) {
+    return TestPostgres.get()
+        .queryLong("SELECT pid FROM " + table + "_relay WHERE member = '" + member + "'");
+  }
+
+  @Test
+  void twoMembersSplitTheSlotsWithoutOverlapAfterARenewalEach() {
+    assertThat(settle(a, "a", TTL).tokens()).hasSize(RelayStore.SLOTS);
+
+    Leases joined = settle(b, "b", TTL);
+    assertThat(joined.liveMembers()).isEqualTo(2);
+    assertThat(joined.tokens()).as("nothing is free until a gives slots up").isEmpty();
+
+    Leases gaveUp = settle(a, "a", TTL);
+    assertThat(gaveUp.tokens()).hasSize(RelayStore.SLOTS / 2);
+    Leases took = settle(b, "b", TTL);
+    assertThat(took.tokens()).hasSize(RelayStore.SLOTS / 2);
+
+    Set<Integer> all = new HashSet<>(gaveUp.tokens().keySet());
+    all.addAll(took.tokens().keySet());
+    assertThat(all).hasSize(RelayStore.SLOTS);
+    assertThat(settle(a, "a", TTL).unbalanced()).isFalse();
+    assertThat(settle(b, "b", TTL).unbalanced()).isFalse();
+  }
+
+  @Test
+  void aKilledMembersSlotsAreTakenAtTheNextRenewalWithNewTokens() {
+    Leases before = settle(a, "a", TTL);
+    assertThat(before.tokens()).hasSize(RelayStore.SLOTS);
+    settle(b, "b", TTL);
+
+    // The instance dies: its database session ends, long before its lease would expire.
+    long pid = anchorPid("a");
+    assertThat(
+            TestPostgres.get()
+                .queryLong("SELECT count(*) FROM pg_stat_activity WHERE pid = " + pid))
+        .isEqualTo(1);
+    TestPostgres.get().execute("SELECT pg_terminate_backend(" + pid + ")");
+
+    Leases after = settle(b, "b", TTL);
+    assertThat(after.liveMembers()).isEqualTo(1);
+    assertThat(after.tokens()).hasSize(RelayStore.SLOTS);
+    assertThat(after.tokens().values()).doesNotContainAnyElementsOf(before.tokens().values());
+  }
+
+  @Test
+  void aFrozenMemberKeepsItsSlotsUntilItsLeaseExpiresAndThenLosesThem() throws Exception {
+    // While a's lease lasts, b gets nothing, although a does not renew (SIGSTOP: its session
+    // stays open).
+    assertThat(settle(a, "a", TTL).tokens()).hasSize(RelayStore.SLOTS);
+    assertThat(settle(b, "b", TTL).tokens()).isEmpty();
+
+    // a's last renewal before it freezes sets a short lease; once that passes, b takes over.
+    Duration shortLease = Duration.ofMillis(300);
+    Leases frozen = a.renewLeases("a", shortLease);
+    assertThat(frozen.tokens()).hasSize(RelayStore.SLOTS);
+    await()
+        .atMost(shortLease.multipliedBy(20))
+        .pollInterval(shortLease.dividedBy(3))
+        .until(() -> settle(b, "b", TTL).tokens().size() == RelayStore.SLOTS);
+
+    // a resumes: its completions under the old tokens touch nothing, and it learns it holds
+    // nothing.
+    var completion =
+        a.complete(
+            "a",
+            frozen.tokens().values(),
+            List.of(java.util.UUID.randomUUID()),
+            List.of(),
+            List.of());
+    assertThat(completion.total()).isZero();
+    assertThat(a.renewLeases("a", shortLease).tokens()).isEmpty();
+  }
+
+  @Test
+  void aMemberThatLeavesGivesItsSlotsBackAtOnce() {
+    settle(a, "a", TTL);
+    settle(b, "b", TTL);
+    a.leave("a");
+    Leases all = settle(b, "b", TTL);
+    assertThat(all.liveMembers()).isEqualTo(1);
+    assertThat(all.tokens()).hasSize(RelayStore.SLOTS);
+  }
+
+  @Test
+  void renewalReportsWhetherTheMembersSlotsHoldPendingEvents() throws Exception {
+    assertThat(settle(a, "a", TTL).pending()).isFalse();
+    TestPostgres.get()
+        .execute(
+            "INSERT INTO "
+                + table
+                + " (id, destination, event_key, event_type, payload) VALUES (gen_random_uuid(),"
+                + " 'orders', 'k', 'OrderPlaced', '{}')");
+    assertThat(a.renewLeases("a", TTL).pending()).isTrue();
+  }
+}

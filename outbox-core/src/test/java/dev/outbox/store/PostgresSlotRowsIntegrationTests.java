@@ -1,0 +1,227 @@
+package dev.outbox.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.outbox.EventIds;
+import dev.outbox.OutboxEvent;
+import dev.outbox.store.RelayStore.Candidate;
+import dev.outbox.store.RelayStore.Leases;
+import dev.outbox.test.TestPostgres;
+import java.sql.Connection;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Reading and completing the rows of leased slots, against the real table. */
+class PostgresSlotRowsIntegrationTests {
+
+  private static final Duration TTL = Duration.ofSeconds(30);
+  private static final List<Integer> ALL_SLOTS =
+      IntStream.range(0, RelayStore.SLOTS).boxed().toList();
+
+  private final String schema = TestPostgres.get().createSchema("rows");
+  private final TableName table = TableName.of(schema, "outbox_event");
+  private PostgresOutboxRepository repository;
+  private Leases leases;
+
+  @BeforeEach
+  void setUp() {
+    OutboxSchema.create(TestPostgres.get().dataSource(), table);
+    repository = new PostgresOutboxRepository(TestPostgres.get().dataSource(), table);
+    leases = repository.rebalanceLeases("me", TTL, List.of());
+  }
+
+  @AfterEach
+  void dropSchema() {
+    repository.leave("me");
+    TestPostgres.get().dropSchema(schema);
+  }
+
+  private static OutboxEvent event(String key) {
+    return new OutboxEvent(
+        EventIds.next(),
+        0,
+        "orders",
+        key,
+        "Order",
+        "OrderPlaced",
+        1,
+        "{\"key\":\"" + key + "\"}",
+        Map.of("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+        Instant.now().truncatedTo(ChronoUnit.MICROS),
+        0);
+  }
+
+  private void append(OutboxEvent... events) throws Exception {
+    try (Connection connection = TestPostgres.get().connect()) {
+      repository.append(connection, List.of(events));
+    }
+  }
+
+  private List<Candidate> candidates(List<String> held) {
+    return repository.candidates(ALL_SLOTS, 100, held);
+  }
+
+  @Test
+  void aSingleMemberLeasesEverySlot() {
+    assertThat(leases.tokens()).hasSize(RelayStore.SLOTS);
+    assertThat(leases.liveMembers()).isEqualTo(1);
+  }
+
+  @Test
+  void candidatesAreNarrowRowsInWriteOrderAndLoadReturnsEveryFieldAsWritten() throws Exception {
+    OutboxEvent first = event("a");
+    OutboxEvent second = event(null);
+    OutboxEvent third = event("a");
+    append(first);
+    append(second);
+    append(third);
+
+    List<Candidate> read = candidates(List.of());
+    assertThat(read).extracting(Candidate::id).containsExactly(first.id(), second.id(), third.id());
+    assertThat(read.get(0).key()).isEqualTo("a");
+    assertThat(read.get(0).slot()).isEqualTo(read.get(2).slot()).as("a key keeps its slot");
+    assertThat(read).allMatch(Candidate::due);
+
+    List<OutboxEvent> loaded = repository.load(List.of(third.id(), first.id()));
+    assertThat(loaded).extracting(OutboxEvent::id).containsExactly(first.id(), third.id());
+    assertThat(loaded.get(0))
+        .usingRecursiveComparison()
+        .ignoringFields("sequence")
+        .isEqualTo(first);
+  }
+
+  @Test
+  void completeDeletesPublishedSchedulesRetriesAndMarksDead() throws Exception {
+    OutboxEvent published = event("p");
+    OutboxEvent retried = event("r");
+    OutboxEvent dead = event("d");
+    append(published, retried, dead);
+
+    var completion =
+        repository.complete(
+            "me",
+            leases.tokens().values(),
+            List.of(published.id()),
+            List.of(new RelayStore.Retry(retried.id(), 1, Duration.ofHours(1), "timeout")),
+            List.of(new RelayStore.Dead(dead.id(), 4, "too large")));
+
+    assertThat(completion).isEqualTo(new RelayStore.Completion(1, 1, 1));
+    assertThat(candidates(List.of()))
+        .singleElement()
+        .satisfies(
+            c -> {
+              assertThat(c.id()).isEqualTo(retried.id());
+              assertThat(c.attempts()).isEqualTo(1);
+              assertThat(c.due()).as("the retry is due in an hour").isFalse();
+              assertThat(c.waitMillis()).isBetween(3_500_000L, 3_600_000L);
+            });
+    var stats = repository.stats();
+    assertThat(stats.pending()).isEqualTo(1);
+    assertThat(stats.dead()).isEqualTo(1);
+    assertThat(repository.findDead(10))
+        .singleElement()
+        .satisfies(
+            d -> {
+              assertThat(d.event().id()).isEqualTo(dead.id());
+              assertThat(d.event().attempts()).isEqualTo(4);
+              assertThat(d.lastError()).isEqualTo("too large");
+            });
+  }
+
+  @Test
+  void aCompletionUnderATokenThatIsNoLongerHeldTouchesNothing() throws Exception {
+    OutboxEvent event = event("K");
+    append(event);
+    List<Long> stale = List.copyOf(leases.tokens().values());
+    // Another member takes every slot over (new tokens) after this one left.
+    repository.leave("me");
+    repository.rebalanceLeases("other", TTL, List.of());
+
+    var completion =
+        repository.complete(
+            "me",
+            stale,
+            List.of(event.id()),
+            List.of(),
+            List.of(new RelayStore.Dead(event.id(), 1, "x")));
+    assertThat(completion.total()).isZero();
+    assertThat(repository.stats().pending()).isEqualTo(1);
+    repository.leave("other");
+  }
+
+  @Test
+  void heldKeysAreLeftOutSoAStuckKeyWithManyQueuedEventsDoesNotHideOthers() throws Exception {
+    OutboxEvent head = event("stuck");
+    append(head);
+    List<OutboxEvent> queued = new ArrayList<>();
+    for (int i = 0; i < 300; i++) {
+      queued.add(event("stuck"));
+    }
+    append(queued.toArray(OutboxEvent[]::new));
+    OutboxEvent other = event("other");
+    append(other);
+    repository.complete(
+        "me",
+        leases.tokens().values(),
+        List.of(),
+        List.of(new RelayStore.Retry(head.id(), 1, Duration.ofHours(1), "x")),
+        List.of());
+
+    assertThat(repository.candidates(ALL_SLOTS, 16, List.of("stuck")))
+        .extracting(Candidate::id)
+        .containsExactly(other.id());
+  }
+
+  @Test
+  void aDeadEventHoldsBackItsKeyOnlyWhenConfigured() throws Exception {
+    OutboxEvent dead = event("K");
+    OutboxEvent later = event("K");
+    append(dead, later);
+    repository.complete(
+        "me",
+        leases.tokens().values(),
+        List.of(),
+        List.of(),
+        List.of(new RelayStore.Dead(dead.id(), 1, "x")));
+    var blocking =
+        new PostgresOutboxRepository(
+            TestPostgres.get().dataSource(),
+            table,
+            StoreOptions.defaults().withDeadEventBlocksKey(true));
+
+    assertThat(blocking.candidates(ALL_SLOTS, 10, List.of())).isEmpty();
+    assertThat(candidates(List.of())).extracting(Candidate::id).containsExactly(later.id());
+  }
+
+  @Test
+  void readingABacklogWritesNoTemporaryFiles() throws Exception {
+    TestPostgres.get()
+        .execute(
+            "INSERT INTO "
+                + table
+                + " (id, destination, event_key, event_type, payload) SELECT gen_random_uuid(),"
+                + " 'orders', 'k' || (n % 10000), 'OrderPlaced', repeat('x', 1000) FROM"
+                + " generate_series(1, 20000) n");
+    TestPostgres.get().execute("ANALYZE " + table);
+    long before = tempBytes();
+    List<Integer> half = ALL_SLOTS.subList(0, 32);
+    List<Candidate> read = repository.candidates(half, 63, List.of());
+    repository.load(read.stream().map(Candidate::id).toList());
+    assertThat(read).hasSize(32 * 63);
+    assertThat(tempBytes() - before).as("temp bytes written by the reads").isZero();
+  }
+
+  private long tempBytes() {
+    TestPostgres.get().execute("SELECT pg_stat_clear_snapshot()");
+    return TestPostgres.get()
+        .queryLong("SELECT temp_bytes FROM pg_stat_database WHERE datname = current_database()");
+  }
+}
