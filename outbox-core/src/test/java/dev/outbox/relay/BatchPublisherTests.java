@@ -1,0 +1,318 @@
+package dev.outbox.relay;
+
+import static java.util.concurrent.TimeUnit.MILLISECONDS;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.outbox.OutboxEvent;
+import dev.outbox.relay.BatchPublisher.Outcome;
+import dev.outbox.relay.InMemoryOutboxRepository.Status;
+import dev.outbox.relay.InMemoryOutboxRepository.StoredRow;
+import dev.outbox.relay.RecordingTransport.Kind;
+import dev.outbox.store.OutboxRepository.DeadEvent;
+import dev.outbox.store.RelayStore.Completion;
+import dev.outbox.store.StoreOptions;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * One relay instance's batches, driven synchronously on the settable clock: per-key order, retries,
+ * dead letters, broker outages and the publish deadline. The relay holds every slot (one member).
+ */
+class BatchPublisherTests {
+
+  private final SettableClock clock = new SettableClock();
+  private final InMemoryOutboxRepository store = new InMemoryOutboxRepository(clock);
+  private final RecordingTransport transport = new RecordingTransport();
+  private final TestEvents events = new TestEvents(clock);
+  private final ExecutorService background = Executors.newSingleThreadExecutor();
+  private RelayNode node;
+
+  @BeforeEach
+  void holdEverySlot() {
+    node = new RelayNode(store, transport, clock, "node-a");
+    node.tick();
+    assertThat(node.owned()).isEqualTo(64);
+  }
+
+  @AfterEach
+  void stopBackground() {
+    background.shutdownNow();
+  }
+
+  private StoredRow row(OutboxEvent event) {
+    return store.row(event.id()).orElseThrow(() -> new AssertionError("no row " + event.id()));
+  }
+
+  @Test
+  void sendsTheNextEventOfAKeyOnlyAfterThePreviousWasAcknowledgedAndOtherKeysAtOnce()
+      throws Exception {
+    OutboxEvent first = events.event("orders", "order-1");
+    OutboxEvent second = events.event("orders", "order-1");
+    OutboxEvent third = events.event("orders", "order-1");
+    OutboxEvent other = events.event("orders", "order-2");
+    store.append(first, second, third, other);
+    transport.holdEvent(first.id(), 1);
+
+    // The batch blocks until the held acknowledgement comes, so it runs on another thread.
+    Future<Outcome> batch = background.submit(node::cycle);
+
+    await().atMost(RelayNode.PUBLISH_TIMEOUT).until(() -> transport.sent(other.id()));
+    // second can only be sent by first's acknowledgement, which the test holds back
+    assertThat(transport.sentIds()).containsExactly(first.id(), other.id());
+    assertThat(batch).isNotDone();
+
+    transport.complete(first.id());
+    Outcome outcome = batch.get(RelayNode.PUBLISH_TIMEOUT.toMillis(), MILLISECONDS);
+
+    assertThat(outcome.attempted()).isEqualTo(4);
+    assertThat(transport.sentIds())
+        .containsExactly(first.id(), other.id(), second.id(), third.id());
+    assertThat(store.rows()).isEmpty();
+    assertThat(store.completions()).containsExactly(new Completion(4, 0, 0));
+  }
+
+  @Test
+  void retryableFailureSchedulesARetryWithTheSameIdAndHoldsBackOnlyItsOwnKey() {
+    OutboxEvent failing = events.event("payments", "order-1");
+    OutboxEvent later = events.event("orders", "order-1");
+    OutboxEvent other = events.event("orders", "order-2");
+    store.append(failing, later, other);
+    transport.failEvent(failing.id(), 1, Kind.RETRYABLE);
+
+    node.cycle();
+
+    assertThat(transport.sentIds()).containsExactly(failing.id(), other.id());
+    assertThat(row(failing).status()).isEqualTo(Status.PENDING);
+    assertThat(row(failing).attempts()).isEqualTo(1);
+    assertThat(row(failing).lastError()).startsWith("Retryable: broker busy");
+    assertThat(row(failing).availableAt()).isEqualTo(clock.instant().plusSeconds(1));
+    assertThat(row(later).attempts()).isZero();
+    assertThat(store.row(other.id())).isEmpty();
+
+    OutboxEvent next = events.event("orders", "order-2");
+    store.append(next);
+    clock.advance(Duration.ofMillis(999));
+    node.cycle();
+    assertThat(transport.sentIds()).containsExactly(failing.id(), other.id(), next.id());
+
+    clock.advance(Duration.ofMillis(1));
+    node.cycle();
+
+    assertThat(transport.sentIds())
+        .containsExactly(failing.id(), other.id(), next.id(), failing.id(), later.id());
+    assertThat(transport.sends().get(3).attempts()).isEqualTo(1);
+    assertThat(store.rows()).isEmpty();
+    assertThat(transport.deadLetters()).isEmpty();
+  }
+
+  @Test
+  void exhaustedRetriesMakeTheEventDeadAndDeadLetterItThenItsKeyContinues() {
+    OutboxEvent failing = events.event("orders", "order-1");
+    OutboxEvent later = events.event("orders", "order-1");
+    store.append(failing, later);
+    transport.failEvent(failing.id(), 3, Kind.RETRYABLE);
+
+    node.cycle();
+    clock.advance(Duration.ofSeconds(1));
+    node.cycle();
+    clock.advance(Duration.ofSeconds(2));
+    node.cycle();
+
+    assertThat(transport.sends())
+        .extracting(RecordingTransport.Send::id, RecordingTransport.Send::attempts)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple(failing.id(), 0),
+            org.assertj.core.groups.Tuple.tuple(failing.id(), 1),
+            org.assertj.core.groups.Tuple.tuple(failing.id(), 2));
+    assertThat(row(failing).status()).isEqualTo(Status.DEAD);
+    List<DeadEvent> dead = store.findDead(10);
+    assertThat(dead).hasSize(1);
+    assertThat(dead.get(0).event().id()).isEqualTo(failing.id());
+    assertThat(dead.get(0).event().attempts()).isEqualTo(3);
+    assertThat(dead.get(0).lastError()).startsWith("Retryable: broker busy");
+    assertThat(transport.deadLetters()).hasSize(1);
+    assertThat(transport.deadLetters().get(0).event().id()).isEqualTo(failing.id());
+    assertThat(transport.deadLetters().get(0).deadLetter().attempts()).isEqualTo(3);
+    assertThat(transport.deadLetters().get(0).deadLetter().errorClass())
+        .isEqualTo(RecordingTransport.Retryable.class.getName());
+
+    node.cycle(); // by default a dead event does not hold its key back
+
+    assertThat(transport.sentIds()).endsWith(later.id());
+    assertThat(store.row(later.id())).isEmpty();
+  }
+
+  @Test
+  void nonRetryableFailureMakesTheEventDeadAtTheFirstAttempt() {
+    OutboxEvent poison = events.event("orders", "order-1");
+    store.append(poison);
+    transport.failEvent(poison.id(), 1, Kind.NON_RETRYABLE);
+
+    node.cycle();
+    node.cycle();
+
+    assertThat(transport.sentIds()).containsExactly(poison.id());
+    assertThat(row(poison).status()).isEqualTo(Status.DEAD);
+    assertThat(row(poison).attempts()).isEqualTo(1);
+    assertThat(row(poison).lastError()).startsWith("NonRetryable: record too large");
+    assertThat(transport.deadLetters()).hasSize(1);
+    assertThat(transport.deadLetters().get(0).deadLetter().attempts()).isEqualTo(1);
+    assertThat(store.completions()).first().isEqualTo(new Completion(0, 0, 1));
+  }
+
+  @Test
+  void deadEventHoldsItsKeyBackUntilDiscardedWhenConfigured() {
+    InMemoryOutboxRepository blocking =
+        new InMemoryOutboxRepository(clock, StoreOptions.defaults().withDeadEventBlocksKey(true));
+    RelayNode relay = new RelayNode(blocking, transport, clock, "node-b");
+    relay.tick();
+    OutboxEvent poison = events.event("orders", "order-1");
+    OutboxEvent later = events.event("orders", "order-1");
+    OutboxEvent other = events.event("orders", "order-2");
+    blocking.append(poison, later, other);
+    transport.failEvent(poison.id(), 1, Kind.NON_RETRYABLE);
+
+    relay.cycle();
+    relay.cycle();
+
+    assertThat(transport.sentIds()).containsExactly(poison.id(), other.id());
+    assertThat(blocking.discard(poison.id())).isTrue();
+    relay.cycle();
+    assertThat(transport.sentIds()).containsExactly(poison.id(), other.id(), later.id());
+  }
+
+  @Test
+  void brokerOutageChargesNoAttemptAndDeadLettersNothing() {
+    OutboxEvent kept = events.event("orders", "order-1");
+    OutboxEvent later = events.event("orders", "order-1");
+    OutboxEvent elsewhere = events.event("audit", "order-2");
+    store.append(kept, later, elsewhere);
+    transport.failDestination("orders", 1, Kind.BROKER_UNAVAILABLE);
+
+    assertThatThrownBy(node::cycle)
+        .isInstanceOf(BrokerUnavailableException.class)
+        .hasMessage(
+            "The broker cannot be reached; 1 event(s) kept for the next attempt: Unavailable:"
+                + " connection refused");
+
+    assertThat(transport.sentIds()).containsExactly(kept.id(), elsewhere.id());
+    assertThat(row(kept).attempts()).isZero();
+    assertThat(row(kept).lastError()).isNull();
+    assertThat(row(later).attempts()).isZero();
+    assertThat(store.row(elsewhere.id())).isEmpty();
+    assertThat(transport.deadLetters()).isEmpty();
+
+    node.cycle(); // no backoff in the table: the next cycle sends the key again, in order
+
+    assertThat(transport.sentIds())
+        .containsExactly(kept.id(), elsewhere.id(), kept.id(), later.id());
+    assertThat(transport.sends().get(2).attempts()).isZero();
+    assertThat(store.rows()).isEmpty();
+  }
+
+  /**
+   * The deadline runs from the batch's first send by the relay's monotonic clock. Here the broker
+   * "takes" 199 ms and 1 ms for the two acknowledged sends (the transport advances the settable
+   * clock as it is handed each event), so the deadline has passed when the relay looks again and it
+   * never waits for real. Were it to wait, {@code acks.poll} is bounded by the time left to the
+   * deadline, at most {@code publishTimeout}: 200 ms is the smallest value that still leaves room
+   * for the two steps and keeps even a failing run of this test short.
+   */
+  @Test
+  void acknowledgementThatNeverComesCountsAsATimedOutAttemptPublishTimeoutAfterTheFirstSend() {
+    Duration publishTimeout = Duration.ofMillis(200);
+    RelayNode relay =
+        new RelayNode(store, transport, clock, "node-b", publishTimeout, RelayNode.RETRIES, 100);
+    store.leave(node.member);
+    relay.tick();
+    OutboxEvent silent = events.event("orders", "order-1");
+    OutboxEvent quick = events.event("orders", "order-2");
+    OutboxEvent afterQuick = events.event("orders", "order-2");
+    OutboxEvent tooLate = events.event("orders", "order-2");
+    store.append(silent, quick, afterQuick, tooLate);
+    transport.holdEvent(silent.id(), 1);
+    transport.onSend(
+        event -> {
+          if (event.id().equals(quick.id())) {
+            clock.advance(Duration.ofMillis(199));
+          } else if (event.id().equals(afterQuick.id())) {
+            clock.advance(Duration.ofMillis(1));
+          }
+        });
+
+    Outcome outcome = relay.cycle();
+
+    assertThat(outcome.attempted()).isEqualTo(3);
+    assertThat(transport.sentIds()).containsExactly(silent.id(), quick.id(), afterQuick.id());
+    assertThat(row(silent).attempts()).isEqualTo(1);
+    assertThat(row(silent).lastError())
+        .isEqualTo("TimeoutException: no acknowledgement from the broker within 200 ms");
+    assertThat(store.row(quick.id())).isEmpty();
+    assertThat(store.row(afterQuick.id())).isEmpty();
+    assertThat(row(tooLate).attempts()).as("not sent, so not charged").isZero();
+
+    // The acknowledgement arriving after the deadline changes nothing.
+    assertThat(transport.complete(silent.id())).isEqualTo(1);
+    assertThat(row(silent).attempts()).isEqualTo(1);
+
+    clock.advance(RelayNode.RETRIES.backoff(1));
+    relay.cycle();
+
+    assertThat(transport.sentIds()).endsWith(silent.id(), tooLate.id());
+    assertThat(transport.sends().get(3).attempts()).isEqualTo(1);
+    assertThat(store.rows()).isEmpty();
+  }
+
+  /**
+   * Without the settable clock moving, the batch still ends: its wait for the acknowledgement is a
+   * real {@code poll} bounded by the publish timeout, 100 ms here so the test stays fast.
+   */
+  @Test
+  void batchWaitingForAnAcknowledgementEndsAtThePublishTimeout() {
+    RelayNode relay =
+        new RelayNode(
+            store, transport, clock, "node-b", Duration.ofMillis(100), RelayNode.RETRIES, 100);
+    store.leave(node.member);
+    relay.tick();
+    OutboxEvent silent = events.event("orders", "order-1");
+    store.append(silent);
+    transport.holdEvent(silent.id(), 1);
+
+    relay.cycle();
+
+    assertThat(row(silent).attempts()).isEqualTo(1);
+    assertThat(row(silent).lastError()).contains("within 100 ms");
+  }
+
+  @Test
+  void chainStopsOnceTheLeaseIsNoLongerKnownToBeValidAndTheRestStaysUncharged() {
+    RelayNode relay =
+        new RelayNode(
+            store, transport, clock, "node-b", Duration.ofSeconds(30), RelayNode.RETRIES, 100);
+    store.leave(node.member);
+    relay.tick();
+    OutboxEvent first = events.event("orders", "order-1");
+    OutboxEvent second = events.event("orders", "order-1");
+    store.append(first, second);
+    transport.onSend(
+        event -> {
+          if (event.id().equals(first.id())) {
+            clock.advance(RelayNode.LEASE_TIMEOUT);
+          }
+        });
+
+    relay.cycle();
+
+    assertThat(transport.sentIds()).containsExactly(first.id());
+    assertThat(store.row(first.id())).as("nobody took the slot over: recorded").isEmpty();
+    assertThat(row(second).attempts()).isZero();
+  }
+}

@@ -1,0 +1,107 @@
+package dev.outbox.relay;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.outbox.OutboxException;
+import java.time.Clock;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+class RelayTimingTests {
+
+  private static final Duration ZERO = Duration.ZERO;
+
+  @Test
+  void rejectsALeaseTimeoutShorterThanThreePollIntervalsNamingBothValues() {
+    assertThatThrownBy(
+            () ->
+                new RelayTiming(
+                    Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofMillis(2999), ZERO))
+        .isInstanceOf(OutboxException.class)
+        .hasMessage(
+            "Invalid outbox relay setting: leaseTimeout (2999 ms) must be at least 3 x"
+                + " pollInterval (1000 ms): leases are renewed once per poll interval");
+  }
+
+  @Test
+  void acceptsALeaseTimeoutOfExactlyThreePollIntervals() {
+    RelayTiming timing =
+        new RelayTiming(Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofSeconds(3), ZERO);
+
+    assertThat(timing.renewInterval()).isEqualTo(Duration.ofSeconds(1));
+  }
+
+  @Test
+  void rejectsAPublishTimeoutShorterThanTwiceTheTransportsLongestBlockNamingBothValues() {
+    assertThatThrownBy(
+            () ->
+                new RelayTiming(
+                    Duration.ofSeconds(1),
+                    Duration.ofMillis(1999),
+                    Duration.ofSeconds(10),
+                    Duration.ofSeconds(1)))
+        .isInstanceOf(OutboxException.class)
+        .hasMessage(
+            "Invalid outbox relay setting: publishTimeout (1999 ms) must be at least twice the"
+                + " transport's longest blocking send (1000 ms, e.g. Kafka's max.block.ms): one"
+                + " blocked send would otherwise use up a whole batch");
+  }
+
+  @Test
+  void acceptsAPublishTimeoutOfExactlyTwiceTheTransportsLongestBlock() {
+    RelayTiming timing =
+        new RelayTiming(
+            Duration.ofSeconds(1),
+            Duration.ofSeconds(2),
+            Duration.ofSeconds(10),
+            Duration.ofSeconds(1));
+
+    assertThat(timing.batchBudget()).isEqualTo(Duration.ofSeconds(4));
+  }
+
+  @Test
+  void builderChecksThePublishTimeoutAgainstTheTransportsMaxBlock() {
+    OutboxRelay.Builder builder =
+        OutboxRelay.builder()
+            .repository(new InMemoryOutboxRepository(Clock.systemUTC()))
+            .transport(new RecordingTransport().maxBlock(Duration.ofSeconds(3)))
+            .pollInterval(Duration.ofSeconds(1))
+            .leaseTimeout(Duration.ofSeconds(10))
+            .publishTimeout(Duration.ofSeconds(5));
+
+    assertThatThrownBy(builder::build)
+        .isInstanceOf(OutboxException.class)
+        .hasMessageStartingWith(
+            "Invalid outbox relay setting: publishTimeout (5000 ms) must be at least twice the"
+                + " transport's longest blocking send (3000 ms,");
+  }
+
+  @Test
+  void builderChecksTheLeaseTimeoutAgainstThePollInterval() {
+    OutboxRelay.Builder builder =
+        OutboxRelay.builder()
+            .repository(new InMemoryOutboxRepository(Clock.systemUTC()))
+            .transport(new RecordingTransport())
+            .pollInterval(Duration.ofSeconds(2))
+            .leaseTimeout(Duration.ofSeconds(5));
+
+    assertThatThrownBy(builder::build)
+        .isInstanceOf(OutboxException.class)
+        .hasMessage(
+            "Invalid outbox relay setting: leaseTimeout (5000 ms) must be at least 3 x"
+                + " pollInterval (2000 ms): leases are renewed once per poll interval");
+  }
+
+  @Test
+  void rejectsNonPositiveDurations() {
+    assertThatThrownBy(
+            () -> new RelayTiming(ZERO, Duration.ofSeconds(5), Duration.ofSeconds(10), ZERO))
+        .hasMessage("Invalid outbox relay setting: pollInterval must be positive, was PT0S");
+    assertThatThrownBy(
+            () ->
+                new RelayTiming(
+                    Duration.ofSeconds(1), Duration.ofMillis(-1), Duration.ofSeconds(10), ZERO))
+        .hasMessage("Invalid outbox relay setting: publishTimeout must be positive, was PT-0.001S");
+  }
+}
