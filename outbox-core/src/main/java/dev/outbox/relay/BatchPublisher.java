@@ -304,9 +304,9 @@ final class BatchPublisher {
     int expected = published.size() + retries.size() + deadRows.size();
     if (completion.total() < expected) {
       log.warn(
-          "Outbox relay lost {} of its slots' leases during a batch: {} of {} outcome(s) not"
-              + " recorded; those events stay pending and are published again by the slots' new"
-              + " owner (same ids)",
+          "Outbox relay lost the lease of some of the {} slot(s) of a batch to another instance:"
+              + " {} of {} outcome(s) not recorded; those events stay pending and are published"
+              + " again by the slots' new owner (same ids)",
           grant.slots().size(),
           expected - completion.total(),
           expected);

@@ -1,7 +1,6 @@
 package dev.outbox.relay;
 
 import dev.outbox.OutboxException;
-import dev.outbox.transport.Failures;
 
 /**
  * A relay cycle found the broker unreachable. The events it could not send stay pending with their
@@ -10,11 +9,6 @@ import dev.outbox.transport.Failures;
 public final class BrokerUnavailableException extends OutboxException {
 
   BrokerUnavailableException(int kept, Throwable cause) {
-    super(
-        "The broker cannot be reached; "
-            + kept
-            + " event(s) kept for the next attempt: "
-            + Failures.describe(cause),
-        cause);
+    super("The broker cannot be reached; " + kept + " event(s) kept for the next attempt", cause);
   }
 }

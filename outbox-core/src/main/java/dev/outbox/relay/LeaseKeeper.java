@@ -54,9 +54,10 @@ final class LeaseKeeper {
     long started = nanoTime.getAsLong();
     try {
       Leases leases = store.renewLeases(member, timing.leaseTimeout());
-      if (leases.unbalanced()) {
-        int excess = Math.max(0, leases.tokens().size() - leases.fairShare());
-        List<Integer> retired = scheduler.retire(excess);
+      // Slots above the fair share are given up as soon as no local worker is on them.
+      int excess = Math.max(0, leases.tokens().size() - leases.fairShare());
+      List<Integer> retired = scheduler.retire(excess);
+      if (leases.unbalanced() || !retired.isEmpty()) {
         leases = store.rebalanceLeases(member, timing.leaseTimeout(), retired);
       }
       scheduler.update(leases.tokens(), started, timing.leaseTimeout());
@@ -66,7 +67,7 @@ final class LeaseKeeper {
         wakeWorkers.run();
       }
     } catch (RuntimeException ex) {
-      health.failed(COMPONENT, Failures.describe(ex));
+      health.failed(COMPONENT, ex);
     }
   }
 

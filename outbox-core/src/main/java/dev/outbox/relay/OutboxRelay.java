@@ -48,14 +48,14 @@ public final class OutboxRelay implements AutoCloseable {
   private final HeldKeys heldKeys;
   private final SlotScheduler scheduler;
 
-  private State state = State.NEW;
-  private @Nullable Run run;
+  private volatile State state = State.NEW;
+  private volatile @Nullable Run run;
 
   private OutboxRelay(Builder builder, RelayTiming timing) {
     this.settings = builder;
     this.timing = timing;
     this.threads = new NamedThreads(builder.name);
-    this.health = new RelayHealth(builder.name, builder.clock);
+    this.health = new RelayHealth(builder.name, builder.clock, builder.listener);
     this.heldKeys = new HeldKeys(builder.nanoTime);
     this.scheduler = new SlotScheduler(builder.workers, builder.nanoTime);
   }
@@ -168,6 +168,7 @@ public final class OutboxRelay implements AutoCloseable {
       return;
     }
     Run stopping = run;
+    state = State.STOPPED;
     stopping.stopping.close();
     stopping.workers.forEach(RelayWorker::close);
     for (Thread thread : stopping.threads) {
@@ -177,7 +178,6 @@ public final class OutboxRelay implements AutoCloseable {
     health.forget(LeaseKeeper.COMPONENT);
     stopping.workers.forEach(worker -> health.forget(worker.component()));
     run = null;
-    state = State.STOPPED;
     log.info("Outbox relay '{}' stopped", settings.name);
   }
 
@@ -188,7 +188,8 @@ public final class OutboxRelay implements AutoCloseable {
     state = State.CLOSED;
   }
 
-  public synchronized boolean isRunning() {
+  /** Whether the relay runs: false from the moment {@link #stop} begins. */
+  public boolean isRunning() {
     return state == State.RUNNING;
   }
 
@@ -245,7 +246,7 @@ public final class OutboxRelay implements AutoCloseable {
     private int workers = OutboxDefaults.WORKERS;
     private Duration pollInterval = OutboxDefaults.POLL_INTERVAL;
     private Duration publishTimeout = OutboxDefaults.PUBLISH_TIMEOUT;
-    private Duration leaseTimeout = OutboxDefaults.LEASE_TIMEOUT;
+    private @Nullable Duration leaseTimeout;
     private Duration maxErrorBackoff = OutboxDefaults.MAX_ERROR_BACKOFF;
     private RelayListener listener = RelayListener.none();
     private Clock clock = Clock.systemUTC();
@@ -294,8 +295,12 @@ public final class OutboxRelay implements AutoCloseable {
       return this;
     }
 
-    /** How long a frozen relay keeps its slots before other instances take them over. */
-    public Builder leaseTimeout(Duration leaseTimeout) {
+    /**
+     * How long a frozen relay keeps its slots before other instances take them over. Null (the
+     * default) means {@link OutboxDefaults#LEASE_TIMEOUT}, or three poll intervals if that is
+     * longer.
+     */
+    public Builder leaseTimeout(@Nullable Duration leaseTimeout) {
       this.leaseTimeout = leaseTimeout;
       return this;
     }
@@ -358,8 +363,17 @@ public final class OutboxRelay implements AutoCloseable {
       Objects.requireNonNull(nanoTime, "nanoTime");
       Objects.requireNonNull(onBacklog, "onBacklog");
       require(name != null && !name.isBlank(), "name must not be blank");
+      require(pollInterval != null, "pollInterval is required");
+      Duration lease = leaseTimeout;
+      if (lease == null) {
+        Duration threePolls = pollInterval.multipliedBy(RelayTiming.RENEWALS_PER_LEASE);
+        lease =
+            threePolls.compareTo(OutboxDefaults.LEASE_TIMEOUT) > 0
+                ? threePolls
+                : OutboxDefaults.LEASE_TIMEOUT;
+      }
       RelayTiming timing =
-          new RelayTiming(pollInterval, publishTimeout, leaseTimeout, transport.maxBlock());
+          new RelayTiming(pollInterval, publishTimeout, lease, transport.maxBlock());
       return new OutboxRelay(copy(), timing);
     }
 

@@ -1,5 +1,6 @@
 package dev.outbox.relay;
 
+import dev.outbox.transport.Failures;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Map;
@@ -19,12 +20,14 @@ final class RelayHealth {
 
   private final String relay;
   private final Clock clock;
+  private final RelayListener listener;
   private final Map<String, State> states = new TreeMap<>();
   private @Nullable Instant lastSuccess;
 
-  RelayHealth(String relay, Clock clock) {
+  RelayHealth(String relay, Clock clock, RelayListener listener) {
     this.relay = relay;
     this.clock = clock;
+    this.listener = listener;
   }
 
   synchronized void register(String component) {
@@ -47,12 +50,26 @@ final class RelayHealth {
     }
   }
 
-  /** Returns the number of failures in a row, this one included. */
-  synchronized int failed(String component, String failure) {
+  /**
+   * Records a failure; logs it as WARN when the component was healthy or failed differently (by
+   * exception type) before, else at DEBUG. Returns the number of failures in a row.
+   */
+  int failed(String component, Throwable cause) {
+    try {
+      listener.cycleFailed(cause);
+    } catch (RuntimeException ex) {
+      log.warn("A relay listener failed; ignoring it", ex);
+    }
+    return record(component, cause);
+  }
+
+  private synchronized int record(String component, Throwable cause) {
+    String failure = Failures.describe(cause);
+    String kind = Failures.unwrap(cause).getClass().getName();
     State previous = states.getOrDefault(component, State.OK);
-    State next = new State(failure, previous.failures + 1, false);
+    State next = new State(failure, kind, previous.failures + 1, false);
     states.put(component, next);
-    if (previous.failure == null || !previous.failure.equals(failure)) {
+    if (previous.failure == null || !kind.equals(previous.kind)) {
       log.warn("Outbox relay '{}' {} failing: {}", relay, component, failure);
     } else {
       log.debug(
@@ -62,7 +79,10 @@ final class RelayHealth {
   }
 
   synchronized void died(String component, Throwable failure) {
-    states.put(component, new State("thread died: " + failure, 1, true));
+    states.put(
+        component,
+        new State(
+            "thread died: " + Failures.describe(failure), failure.getClass().getName(), 1, true));
     log.error("Outbox relay '{}' {} thread died", relay, component, failure);
   }
 
@@ -89,7 +109,8 @@ final class RelayHealth {
     return lastSuccess;
   }
 
-  private record State(@Nullable String failure, int failures, boolean dead) {
-    static final State OK = new State(null, 0, false);
+  private record State(
+      @Nullable String failure, @Nullable String kind, int failures, boolean dead) {
+    static final State OK = new State(null, null, 0, false);
   }
 }

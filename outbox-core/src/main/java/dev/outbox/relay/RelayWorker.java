@@ -3,7 +3,6 @@ package dev.outbox.relay;
 import dev.outbox.concurrent.Signal;
 import dev.outbox.relay.BatchPublisher.Outcome;
 import dev.outbox.relay.SlotScheduler.Grant;
-import dev.outbox.transport.Failures;
 import java.time.Duration;
 
 /**
@@ -68,7 +67,7 @@ final class RelayWorker implements Runnable {
             health.ok(component);
             failures = 0;
           } catch (RuntimeException ex) {
-            failures = health.failed(component, Failures.describe(ex));
+            failures = health.failed(component, ex);
             stopping.await(errorBackoff(failures));
             continue;
           }

@@ -24,6 +24,8 @@ final class SlotScheduler {
   private final Set<Integer> busy = new HashSet<>();
   private final Map<Integer, Long> lastServed = new HashMap<>();
   private long served;
+  private final List<Integer> retiring = new ArrayList<>();
+  private int owed;
   private long validUntil;
   private boolean valid;
 
@@ -34,7 +36,11 @@ final class SlotScheduler {
 
   /** The slots and tokens held as of a renewal that started at {@code renewedAt}. */
   synchronized void update(Map<Integer, Long> tokens, long renewedAt, Duration leaseTimeout) {
-    owned = Map.copyOf(tokens);
+    // Slots retired since the keeper last looked are still held in the database: the keeper gives
+    // them up at its next rebalance, where they are asked for again.
+    Map<Integer, Long> kept = new HashMap<>(tokens);
+    kept.keySet().removeAll(retiring);
+    owned = Map.copyOf(kept);
     validUntil = renewedAt + leaseTimeout.toNanos();
     valid = true;
   }
@@ -79,15 +85,31 @@ final class SlotScheduler {
     for (Integer slot : grant.slots()) {
       busy.remove(slot);
       lastServed.put(slot, ++served);
+      if (owed > 0 && owned.containsKey(slot)) {
+        Map<Integer, Long> kept = new HashMap<>(owned);
+        kept.remove(slot);
+        owned = Map.copyOf(kept);
+        retiring.add(slot);
+        owed--;
+      }
     }
   }
 
-  /** Gives up to {@code count} idle slots away: no local worker starts on them again. */
+  /**
+   * Gives up to {@code count} slots away: idle ones at once, and busy ones as their workers finish
+   * with them (collected for the next call). No local worker starts on a returned slot again.
+   */
   synchronized List<Integer> retire(int count) {
     List<Integer> retired = new ArrayList<>();
+    for (Integer slot : retiring) {
+      if (retired.size() < count) {
+        retired.add(slot);
+      }
+    }
+    retiring.clear();
     Map<Integer, Long> kept = new HashMap<>(owned);
     for (Integer slot : owned.keySet()) {
-      if (retired.size() == count) {
+      if (retired.size() >= count) {
         break;
       }
       if (!busy.contains(slot)) {
@@ -96,12 +118,15 @@ final class SlotScheduler {
       }
     }
     owned = Map.copyOf(kept);
+    owed = count - retired.size();
     return retired;
   }
 
   /** Forgets every slot, e.g. when the relay stops. */
   synchronized void clear() {
     owned = Map.of();
+    retiring.clear();
+    owed = 0;
     valid = false;
   }
 

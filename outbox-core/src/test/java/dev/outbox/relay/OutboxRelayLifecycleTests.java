@@ -187,7 +187,7 @@ class OutboxRelayLifecycleTests {
     assertThat(relay.lastFailure())
         .startsWith(
             "worker-1: BrokerUnavailableException: The broker cannot be reached; 1 event(s) kept"
-                + " for the next attempt: Unavailable: connection refused");
+                + " for the next attempt; caused by Unavailable: connection refused");
     await().atMost(TIMEOUT).until(() -> transport.sends().size() >= 3);
     assertThat(store.row(event.id()).orElseThrow().attempts()).as("no attempt charged").isZero();
     assertThat(transport.deadLetters()).isEmpty();

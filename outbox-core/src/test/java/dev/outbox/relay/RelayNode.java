@@ -60,7 +60,7 @@ final class RelayNode {
     this.timing = new RelayTiming(POLL_INTERVAL, publishTimeout, LEASE_TIMEOUT, Duration.ZERO);
     this.scheduler = new SlotScheduler(1, clock.nanos());
     this.heldKeys = new HeldKeys(clock.nanos());
-    this.health = new RelayHealth(member, clock);
+    this.health = new RelayHealth(member, clock, RelayListener.none());
     this.keeper =
         new LeaseKeeper(
             store,

@@ -81,7 +81,7 @@ class SlotSchedulerTests {
   }
 
   @Test
-  void retireNeverReturnsABusySlot() {
+  void retireNeverReturnsABusySlotButCollectsItWhenItsWorkerIsDone() {
     SlotScheduler scheduler = scheduler(2, 8);
     Grant busy = scheduler.grab();
 
@@ -91,7 +91,24 @@ class SlotSchedulerTests {
     assertThat(scheduler.ownedCount()).isEqualTo(4);
     assertThat(scheduler.grab().isEmpty()).as("what is left is busy").isTrue();
     scheduler.done(busy);
-    List<Integer> kept = new ArrayList<>(scheduler.grab().slots()); // a share of the 4 left
+    assertThat(scheduler.grab().isEmpty())
+        .as("the finished slots are owed to the retirement, no worker starts on them")
+        .isTrue();
+    assertThat(scheduler.retire(4)).containsExactlyInAnyOrderElementsOf(busy.slots());
+  }
+
+  @Test
+  void slotsKeptAfterAllWhenTheKeeperNoLongerAsksForThem() {
+    SlotScheduler scheduler = scheduler(2, 8);
+    Grant busy = scheduler.grab();
+    scheduler.retire(8); // gives the 4 idle slots away, owes the 4 busy ones
+    scheduler.done(busy);
+
+    assertThat(scheduler.retire(0)).as("balanced again: nothing more to give").isEmpty();
+    Map<Integer, Long> stillHeld = new HashMap<>();
+    busy.slots().forEach(slot -> stillHeld.put(slot, 1000L + slot));
+    scheduler.update(stillHeld, clock.nanoTime(), LEASE);
+    List<Integer> kept = new ArrayList<>(scheduler.grab().slots());
     kept.addAll(scheduler.grab().slots());
     assertThat(kept).containsExactlyInAnyOrderElementsOf(busy.slots());
   }

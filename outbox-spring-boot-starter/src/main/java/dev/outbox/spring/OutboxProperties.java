@@ -133,15 +133,15 @@ public class OutboxProperties {
     /**
      * How long a relay instance keeps its slots without renewing them: the longest the keys of a
      * frozen (not killed) instance wait before another instance takes over. At least three poll
-     * intervals.
+     * intervals. Unset: 10 s, or three poll intervals if that is longer.
      */
-    private Duration leaseTimeout = OutboxDefaults.LEASE_TIMEOUT;
+    private @Nullable Duration leaseTimeout;
 
-    public Duration getLeaseTimeout() {
+    public @Nullable Duration getLeaseTimeout() {
       return leaseTimeout;
     }
 
-    public void setLeaseTimeout(Duration leaseTimeout) {
+    public void setLeaseTimeout(@Nullable Duration leaseTimeout) {
       this.leaseTimeout = leaseTimeout;
     }
 

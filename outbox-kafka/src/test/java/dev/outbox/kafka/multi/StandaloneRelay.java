@@ -45,7 +45,8 @@ public final class StandaloneRelay {
     dataSource.setJdbcUrl(args[0]);
     dataSource.setUsername(args[1]);
     dataSource.setPassword(args[2]);
-    dataSource.setMaximumPoolSize(2);
+    // the relay's lease connection, and one per worker
+    dataSource.setMaximumPoolSize(4);
     dataSource.setPoolName(name);
     PostgresOutboxRepository repository =
         new PostgresOutboxRepository(dataSource, TableName.of(args[3], "outbox_event"));
@@ -82,6 +83,8 @@ public final class StandaloneRelay {
             .transport(transport)
             .batchSize(Integer.parseInt(args[6]))
             .pollInterval(Duration.ofMillis(50))
+            // at least twice the 10 s max.block.ms above, as the relay requires
+            .publishTimeout(Duration.ofSeconds(20))
             .name(name)
             .build();
     relay.start();
