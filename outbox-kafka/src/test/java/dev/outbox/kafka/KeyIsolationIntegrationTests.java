@@ -39,10 +39,12 @@ import org.slf4j.LoggerFactory;
  * through. Key {@code stuck} writes its first event to that destination and four more to the shared
  * topic; 20 other keys write a steady stream to the shared topic meanwhile.
  *
- * <p>Measured, not assumed: for every event of the other keys, the time from its commit to the
- * relay recording it published (broker acknowledged, row completed). The test requires p99 below 2
- * s while the stuck event is retried again and again, and that the stuck key's later events wait
- * until its first one is through, then follow in order.
+ * <p>The test requires every event of the other keys to be published while the stuck event is still
+ * failing (each round waits for that, and for the stuck event to have failed again), so a stall of
+ * the other keys behind the stuck one would never let the test proceed; and it requires the stuck
+ * key's later events to wait until its first one is through, then follow in order. The other keys'
+ * commit-to-published latency is measured and logged, not asserted: wall-clock figures belong to
+ * the benchmarks.
  */
 class KeyIsolationIntegrationTests {
 
@@ -50,7 +52,6 @@ class KeyIsolationIntegrationTests {
 
   private static final int OTHER_KEYS = 20;
   private static final int ROUNDS = 20;
-  private static final Duration P99_BOUND = Duration.ofSeconds(2);
 
   private static TestKafka kafka;
   private String schema;
@@ -154,6 +155,7 @@ class KeyIsolationIntegrationTests {
     }
 
     long failuresWhileStuck = transport.failures();
+    java.util.Set<UUID> publishedWhileStuck = java.util.Set.copyOf(publishedAt.keySet());
     assertThat(stuck).noneMatch(publishedAt::containsKey);
     List<Long> latencies =
         others.stream()
@@ -185,9 +187,9 @@ class KeyIsolationIntegrationTests {
     assertThat(failuresWhileStuck)
         .as("attempts of the stuck event while the others were measured")
         .isGreaterThanOrEqualTo(3);
-    assertThat(p99)
-        .as("p99 commit-to-published latency of the other keys, ms")
-        .isLessThan(P99_BOUND.toMillis());
+    assertThat(others)
+        .as("other keys published while the stuck event was still failing")
+        .allMatch(publishedWhileStuck::contains);
     assertThat(stuck.stream().map(publishOrder::get).toList())
         .as("the stuck key's events in write order")
         .isSorted();
