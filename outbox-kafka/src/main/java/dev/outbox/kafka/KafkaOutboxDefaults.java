@@ -19,15 +19,27 @@ public final class KafkaOutboxDefaults {
   public static final String SOURCE = "outbox";
 
   /**
-   * The producer's {@code linger.ms} unless the application sets one: send at once. Records that
-   * queue up while requests are in flight are still batched, and the relay flushes after handing a
-   * batch over. (Measured here: 0 ms gave both lower commit-to-ack latency and no lower drain rate
-   * than 10 ms.)
+   * The producer's {@code linger.ms} unless the application sets one: measured (docs/kafka.md,
+   * "Producer defaults (measured)"), 5 ms drained a backlog 10-55 % faster than 0 ms for up to 0.2
+   * ms more median send-to-ack latency, since the relay's flush sends a handed-over batch at once
+   * and the linger only keeps its first records from leaving in small requests of their own.
    */
-  public static final int LINGER_MS = 0;
+  public static final int LINGER_MS = 5;
 
-  /** The producer's {@code batch.size} in bytes unless the application sets one. */
+  /**
+   * The producer's {@code batch.size} in bytes unless the application sets one: measured, 131072
+   * drained faster than 16384 and 65536, and 262144 was no faster with lz4 (which fits about three
+   * times the records in a batch) while taking twice the {@code buffer.memory} per partition.
+   */
   public static final int BATCH_SIZE_BYTES = 131_072;
+
+  /**
+   * The producer's {@code compression.type} unless the application sets one: measured, lz4 drained
+   * about as fast as no compression over loopback (within 15 %) at the same latency while cutting
+   * broker CPU per event by up to a third and the bytes sent, replicated and stored by about 70 %,
+   * whereas zstd cost ten times the producer CPU.
+   */
+  public static final String COMPRESSION_TYPE = "lz4";
 
   /**
    * How long sends to a topic fail at once after a send to it waited {@code max.block.ms} for
@@ -36,7 +48,10 @@ public final class KafkaOutboxDefaults {
    */
   public static final Duration UNAVAILABLE_TOPIC_QUIET_PERIOD = Duration.ofSeconds(1);
 
-  /** How long a send may block for metadata or buffer space, unless the application set it. */
+  /**
+   * How long a send may block for metadata or buffer space, unless the application set it: the
+   * Kafka client's own 60 s would hold the relay thread for a minute when the cluster is away.
+   */
   public static final int MAX_BLOCK_MS = 2000;
 
   private KafkaOutboxDefaults() {}

@@ -25,9 +25,9 @@ final class ProducerSettings {
    * no {@code transactional.id} (the outbox table, not a Kafka transaction, makes it atomic), no
    * {@code retries} override (idempotence requires retries; {@code delivery.timeout.ms} bounds
    * them), at most {@value #MAX_IN_FLIGHT_FOR_ORDER} requests in flight, and, unless the
-   * application chose values, {@code linger.ms=0} (send at once) and {@code batch.size=131072}
-   * (large produce requests for what queues up while requests are in flight) and {@code
-   * max.block.ms=2000} (a send to an unreachable cluster must not hold the relay thread for a
+   * application chose values, the tuning defaults of {@link KafkaOutboxDefaults}: {@code
+   * linger.ms}, {@code batch.size} and {@code compression.type} (chosen by measurement, see there)
+   * and {@code max.block.ms} (a send to an unreachable cluster must not hold the relay thread for a
    * minute).
    */
   static Map<String, Object> derive(Map<String, Object> application) {
@@ -41,6 +41,8 @@ final class ProducerSettings {
     config.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, KafkaOutboxDefaults.LINGER_MS);
     config.putIfAbsent(ProducerConfig.BATCH_SIZE_CONFIG, KafkaOutboxDefaults.BATCH_SIZE_BYTES);
     config.putIfAbsent(ProducerConfig.MAX_BLOCK_MS_CONFIG, KafkaOutboxDefaults.MAX_BLOCK_MS);
+    config.putIfAbsent(
+        ProducerConfig.COMPRESSION_TYPE_CONFIG, KafkaOutboxDefaults.COMPRESSION_TYPE);
     Object inFlight = config.get(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION);
     if (inFlight != null
         && Integer.parseInt(inFlight.toString().trim()) > MAX_IN_FLIGHT_FOR_ORDER) {

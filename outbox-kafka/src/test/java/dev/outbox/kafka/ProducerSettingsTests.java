@@ -26,6 +26,34 @@ class ProducerSettingsTests {
   }
 
   @Test
+  void appliesTheOutboxDefaultsWhenTheApplicationSetsNone() {
+    assertThat(ProducerSettings.derive(Map.of("bootstrap.servers", "broker:9092")))
+        .containsEntry("linger.ms", KafkaOutboxDefaults.LINGER_MS)
+        .containsEntry("batch.size", KafkaOutboxDefaults.BATCH_SIZE_BYTES)
+        .containsEntry("max.block.ms", KafkaOutboxDefaults.MAX_BLOCK_MS)
+        .containsEntry("compression.type", KafkaOutboxDefaults.COMPRESSION_TYPE);
+  }
+
+  @Test
+  void keepsTheApplicationsTuningOverTheOutboxDefaults() {
+    assertThat(
+            ProducerSettings.derive(
+                Map.of(
+                    "linger.ms",
+                    20,
+                    "batch.size",
+                    "16384",
+                    "max.block.ms",
+                    10_000,
+                    "compression.type",
+                    "none")))
+        .containsEntry("linger.ms", 20)
+        .containsEntry("batch.size", "16384")
+        .containsEntry("max.block.ms", 10_000)
+        .containsEntry("compression.type", "none");
+  }
+
+  @Test
   void forcesWhatTheGuaranteesDependOn() {
     Map<String, Object> config =
         ProducerSettings.derive(
