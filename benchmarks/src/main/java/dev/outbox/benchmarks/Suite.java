@@ -60,26 +60,33 @@ public final class Suite {
     Files.writeString(report, Report.render(saved));
   }
 
+  @SuppressWarnings("unchecked")
   private void run() throws IOException {
     Files.createDirectories(logs);
     results.put("started", Instant.now().toString());
     results.put("plan", plan);
     results.put("machine", Machine.facts(admin, settings));
     Db.resetAll(admin);
-    Brokers.createTopic(settings, RelayWorker.WARM_UP);
+    int payloadBytes = OrderEvent.checkSqlMatches(admin);
+    ((Map<String, Object>) results.get("machine")).put("payloadBytes", payloadBytes);
+    log("payload: about " + payloadBytes + " bytes of JSON per event (seeding matches the writer)");
+    createSchema();
+    Brokers.createTopic(settings, Drain.WARM_UP);
     Brokers.warmUpBroker(
-        settings, RelayWorker.WARM_UP, Integer.getInteger("bench.broker-warm-up", 200_000));
+        settings, Drain.WARM_UP, Integer.getInteger("bench.broker-warm-up", 200_000));
     for (String name : plan.cases()) {
       long started = System.nanoTime();
-      log("== " + name);
+      String load = PgSampler.loadAverage();
+      add("caseStarts", Map.of("case", name, "at", Instant.now().toString(), "loadAverage", load));
+      log("== " + name + " (load average " + load + ")");
       try {
         switch (name) {
           case "b1" -> b1();
           case "b2" -> b2();
           case "b3" -> b3();
-          case "b4-kafka" -> b4("kafka", plan.b4Count());
-          case "b4-rabbit" -> b4("rabbit", plan.b4RabbitCount());
-          case "b4-kafka-tuned" -> tuned();
+          case "b4-kafka" -> b4("kafka", "b4-kafka", plan.b4Count());
+          case "b4-kafka-100k" -> b4("kafka", "b4-kafka-100k", plan.b4SmallCount());
+          case "b4-rabbit" -> b4("rabbit", "b4-rabbit", plan.b4RabbitCount());
           case "b5" -> b5();
           case "b6" -> b6();
           case "modulith" -> modulith();
@@ -100,6 +107,23 @@ public final class Suite {
 
   // ---- cases ----------------------------------------------------------------------------------
 
+  /** The starter creates the outbox table when the first application starts, as in production. */
+  private void createSchema() {
+    try (ChildProcess child =
+        new ChildProcess(List.of("-Xmx512m"), List.of("schema"), logs.resolve("schema.log"))) {
+      child.await("RESULT", 180);
+    }
+    log("outbox table created by the starter: " + Db.queryString(admin, columnsSql()));
+    results.put("outboxColumns", Db.queryString(admin, columnsSql()));
+  }
+
+  private static String columnsSql() {
+    return "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY ordinal_position)"
+        + " FROM information_schema.columns WHERE table_name = '"
+        + Db.OUTBOX
+        + "' AND table_schema = current_schema()";
+  }
+
   private void b1() {
     for (int run = 1; run <= plan.runs(); run++) {
       Db.truncateOutbox(admin);
@@ -114,8 +138,30 @@ public final class Suite {
     for (int run = 1; run <= plan.runs(); run++) {
       Map<String, Object> r = latencyRun("b2", run, plan.b2Rate(), plan.b2Seconds(), run == 1);
       add("b2", r);
-      log("   run " + run + ": latency " + r.get("latency"));
+      log("   " + plan.b2Rate() + "/s run " + run + ": latency " + r.get("latency") + " " + pg(r));
+      Map<String, Object> low =
+          latencyRun("b2-low", run, plan.b2LowRate(), plan.b2Seconds(), false);
+      add("b2-low", low);
+      log(
+          "   "
+              + plan.b2LowRate()
+              + "/s run "
+              + run
+              + ": latency "
+              + low.get("latency")
+              + " "
+              + pg(low));
     }
+  }
+
+  private static String pg(Map<String, Object> r) {
+    return "[temp bytes "
+        + r.get("tempBytes")
+        + ", longest relay tx "
+        + r.get("longestRelayTxMs")
+        + " ms, load "
+        + r.get("loadAverageAtStart")
+        + "]";
   }
 
   private Map<String, Object> latencyRun(
@@ -167,22 +213,19 @@ public final class Suite {
     }
   }
 
-  private void b4(String transport, long count) {
+  private void b4(String transport, String label, long count) {
     for (int run = 1; run <= plan.runs(); run++) {
-      Map<String, Object> r =
-          drain("b4-" + transport, run, transport, count, 10_000, 1, run == 1, false);
-      add("b4-" + transport, r);
-      log("   run " + run + ": " + r.get("rate") + " events/s, heap " + r.get("maxHeapUsedMb"));
-    }
-  }
-
-  /** Diagnostic: the B4 Kafka drain with larger producer batches and relay batches. */
-  private void tuned() {
-    for (int run = 1; run <= plan.tunedRuns(); run++) {
-      Map<String, Object> r =
-          drain("b4-kafka-tuned", run, "kafka", plan.tunedCount(), 10_000, 1, run == 1, false);
-      add("b4-kafka-tuned", r);
-      log("   run " + run + ": " + r.get("rate") + " events/s");
+      Map<String, Object> r = drain(label, run, transport, count, plan.keys(), 1, run == 1, false);
+      add(label, r);
+      log(
+          "   run "
+              + run
+              + ": "
+              + r.get("rate")
+              + " events/s, heap "
+              + r.get("maxHeapUsedMb")
+              + " MB "
+              + pg(r));
     }
   }
 
@@ -208,7 +251,9 @@ public final class Suite {
                 + ": "
                 + r.get("rate")
                 + "/s, order "
-                + r.get("order"));
+                + r.get("order")
+                + " "
+                + pg(r));
       }
     }
   }
@@ -281,7 +326,7 @@ public final class Suite {
               run,
               "kafka",
               plan.modulithDrainCount(),
-              10_000,
+              plan.keys(),
               1,
               false,
               false);
@@ -343,14 +388,22 @@ public final class Suite {
       mkdirs(recording.getParent());
     }
     Map<String, Object> r;
+    PgSampler sampler;
     try (ChildProcess child =
         new ChildProcess(jvm, args, logs.resolve(label + "-" + run + ".log"))) {
       child.await("WINDOW-START", 180);
+      sampler = new PgSampler(admin, settings.jdbcUrl(), settings.dbUser());
       CpuMeter meter = new CpuMeter(List.of(child.pid()), kafkaPid);
       child.await("WINDOW-END", 900);
       Map<String, Object> cores = meter.cores();
+      sampler.close();
       r = parse(child.await("RESULT", 120));
       r.put("cpuCores", cores);
+    }
+    if (!args.get(0).equals("modulith") && !args.get(0).equals("b1")) {
+      r.putAll(sampler.result());
+    } else {
+      r.put("loadAverageAtStart", sampler.result().get("loadAverageAtStart"));
     }
     if (profile && plan.profile() && Files.exists(recording)) {
       r.put("profile", profile(recording));
@@ -377,6 +430,7 @@ public final class Suite {
     if (transport.equals("rabbit")) {
       rabbit = Brokers.rabbitConnectionFactory(settings);
       Brokers.rabbitTopology(rabbit, destination);
+      Brokers.rabbitTopology(rabbit, Drain.WARM_UP);
     } else {
       Brokers.createTopic(settings, destination);
     }
@@ -387,6 +441,7 @@ public final class Suite {
     List<Long> pids = new ArrayList<>();
     Path recording = work.resolve("profiles").resolve(label + "-" + run + ".jfr");
     Map<String, Object> r = new LinkedHashMap<>();
+    PgSampler pgAfter = null;
     try {
       for (int i = 1; i <= instances; i++) {
         List<String> jvm = new ArrayList<>(List.of("-Xmx256m"));
@@ -405,6 +460,7 @@ public final class Suite {
       for (ChildProcess child : children) {
         child.await("READY", 120);
       }
+      PgSampler sampler = new PgSampler(admin, settings.jdbcUrl(), settings.dbUser());
       CpuMeter meter = new CpuMeter(pids, kafkaPid);
       for (ChildProcess child : children) {
         child.send("GO");
@@ -419,10 +475,12 @@ public final class Suite {
         sleep(50);
       }
       r.put("cpuCores", meter.cores());
+      sampler.close();
       for (ChildProcess child : children) {
         child.send("STOP");
       }
       List<Map<String, Object>> instancesOut = new ArrayList<>();
+      pgAfter = sampler;
       long start = Long.MAX_VALUE;
       long last = 0;
       long published = 0;
@@ -466,9 +524,12 @@ public final class Suite {
       for (ChildProcess child : children) {
         child.close();
       }
+      if (pgAfter != null) {
+        r.putAll(pgAfter.result());
+      }
       if (rabbit != null) {
         Brokers.rabbitDelete(rabbit, destination);
-        Brokers.rabbitDelete(rabbit, RelayWorker.WARM_UP);
+        Brokers.rabbitDelete(rabbit, Drain.WARM_UP);
         rabbit.destroy();
       } else {
         Brokers.deleteTopic(settings, destination);
@@ -480,18 +541,8 @@ public final class Suite {
     return r;
   }
 
-  /** The tuned diagnostic variant sets what an application could set; the others use defaults. */
   private List<String> relayArgs(String label, String transport, int instance) {
-    List<String> args =
-        new ArrayList<>(List.of("relay", "transport=" + transport, "instance=" + instance));
-    if (label.equals("b4-kafka-tuned")) {
-      args.addAll(
-          List.of(
-              "linger=" + plan.tunedLingerMs(),
-              "batchBytes=" + plan.tunedBatchBytes(),
-              "relayBatch=" + plan.tunedRelayBatch()));
-    }
-    return args;
+    return new ArrayList<>(List.of("relay", "transport=" + transport, "instance=" + instance));
   }
 
   private static Map<String, Object> profile(Path recording) {
