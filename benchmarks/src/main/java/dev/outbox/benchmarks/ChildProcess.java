@@ -92,6 +92,11 @@ final class ChildProcess implements AutoCloseable {
     return String.join(java.io.File.pathSeparator, kept);
   }
 
+  /** SIGKILL: the JVM ends at once, as in a crash (no shutdown hooks, no graceful stop). */
+  void kill() {
+    process.destroyForcibly();
+  }
+
   long pid() {
     return process.pid();
   }

@@ -22,7 +22,15 @@ final class OrderCheck {
 
   private OrderCheck() {}
 
-  static Map<String, Object> check(Settings settings, String topic, long expected) {
+  /**
+   * @param killMillis when a relay JVM was killed ({@link System#currentTimeMillis()}), or 0: then
+   *     the result has a {@code failover} entry with, per key, the gap between the record
+   *     timestamps (producer CreateTime, i.e. when a relay sent it) of the last event sent before
+   *     the kill and the next one: for the keys the killed JVM was publishing, that is how long
+   *     they waited.
+   */
+  static Map<String, Object> check(
+      Settings settings, String topic, long expected, long killMillis) {
     Map<String, Object> config =
         Map.of(
             ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
@@ -36,6 +44,11 @@ final class OrderCheck {
             ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG,
             16 * 1024 * 1024);
     Map<String, Long> lastOfKey = new HashMap<>();
+    Map<String, Long> lastTimeOfKey = new HashMap<>();
+    long longestGap = 0;
+    String longestGapKey = null;
+    long keysOver1s = 0;
+    long longestGapAnyTime = 0;
     BitSet seen = new BitSet();
     long consumed = 0;
     long duplicates = 0;
@@ -63,6 +76,20 @@ final class OrderCheck {
           if (last != null && last > n) {
             inversions++;
           }
+          Long lastTime = lastTimeOfKey.put(record.key(), record.timestamp());
+          if (lastTime != null) {
+            long gap = record.timestamp() - lastTime;
+            longestGapAnyTime = Math.max(longestGapAnyTime, gap);
+            if (killMillis > 0 && lastTime <= killMillis && record.timestamp() > killMillis) {
+              if (gap > longestGap) {
+                longestGap = gap;
+                longestGapKey = record.key();
+              }
+              if (gap > 1000) {
+                keysOver1s++;
+              }
+            }
+          }
         }
       }
     }
@@ -73,6 +100,14 @@ final class OrderCheck {
     out.put("duplicates", duplicates);
     out.put("inversions", inversions);
     out.put("keys", lastOfKey.size());
+    if (killMillis > 0) {
+      Map<String, Object> failover = new LinkedHashMap<>();
+      failover.put("longestGapAcrossKillMs", longestGap);
+      failover.put("longestGapKey", longestGapKey);
+      failover.put("keysWaitingOver1s", keysOver1s);
+      failover.put("longestGapAnyTimeMs", longestGapAnyTime);
+      out.put("failover", failover);
+    }
     return out;
   }
 }

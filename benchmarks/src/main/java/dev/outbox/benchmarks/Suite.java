@@ -256,7 +256,22 @@ public final class Suite {
                 + pg(r));
       }
     }
+    if (plan.b6Failover()) {
+      // kill -9 of one of three relay JVMs at 30 % of the drain.
+      failover = true;
+      try {
+        Map<String, Object> r =
+            drain("b6-failover", 1, "kafka", plan.b6Count(), plan.b6Keys(), 3, false, true);
+        add("b6-failover", r);
+        log("   failover: " + r.get("failover") + ", order " + r.get("order") + " " + pg(r));
+      } finally {
+        failover = false;
+      }
+    }
   }
+
+  /** Set while the B6 failover run drains: instance 2 is killed with SIGKILL at 30 %. */
+  private boolean failover;
 
   private void b5() {
     for (int run = 1; run <= plan.runs(); run++) {
@@ -467,12 +482,25 @@ public final class Suite {
       }
       long deadline = System.nanoTime() + 900_000_000_000L;
       long done = 0;
+      ChildProcess killed = null;
+      long killMillis = 0;
       while (System.nanoTime() < deadline) {
         done = children.stream().mapToLong(ChildProcess::progress).sum();
-        if (done >= count) {
+        if (failover && killed == null && done >= count * 3 / 10) {
+          killed = children.get(1);
+          killMillis = System.currentTimeMillis();
+          killed.kill();
+          log("   killed relay JVM 2 (pid " + killed.pid() + ") with SIGKILL at " + done);
+        }
+        // After a kill, the acks counted by the killed JVM may be redelivered: wait for the table.
+        if (done >= count && (killed == null || Db.pending(admin) == 0)) {
           break;
         }
-        sleep(50);
+        sleep(killed == null ? 50 : 250);
+      }
+      if (killed != null) {
+        children.remove(killed);
+        r.put("killMillis", killMillis);
       }
       r.put("cpuCores", meter.cores());
       sampler.close();
@@ -518,7 +546,13 @@ public final class Suite {
         r.put("brokerCount", Brokers.topicRecords(settings, destination));
       }
       if (checkOrder) {
-        r.put("order", OrderCheck.check(settings, destination, count));
+        Map<String, Object> order =
+            OrderCheck.check(settings, destination, count, (long) r.getOrDefault("killMillis", 0L));
+        Object gaps = order.remove("failover");
+        r.put("order", order);
+        if (gaps != null) {
+          r.put("failover", gaps);
+        }
       }
     } finally {
       for (ChildProcess child : children) {
