@@ -33,7 +33,7 @@ while [[ $# -gt 0 ]]; do
       props+=(-Dbench.runs=1 -Dbench.b1-seconds=3 -Dbench.b2-seconds=6 -Dbench.b3-seconds=4
               -Dbench.b4-count=20000 -Dbench.b4-100k-count=20000 -Dbench.b4-rabbit-count=10000
               -Dbench.b5-seconds=5
-              -Dbench.b6-count=10000 -Dbench.modulith-seconds=6 -Dbench.modulith-drain-count=2000)
+              -Dbench.b6-count=30000 -Dbench.modulith-seconds=6 -Dbench.modulith-drain-count=2000)
       ;;
     --cases) props+=("-Dbench.cases=$2"); shift ;;
     --runs) props+=("-Dbench.runs=$2"); shift ;;

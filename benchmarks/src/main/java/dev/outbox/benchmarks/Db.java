@@ -43,7 +43,11 @@ final class Db {
    * starter's migration) and recreates the business table and the hand-written table.
    */
   static void resetAll(DataSource dataSource) {
-    execute(dataSource, "DROP TABLE IF EXISTS " + OUTBOX);
+    // With its migration history, so the starter's migration creates the table again.
+    execute(
+        dataSource,
+        "DROP TABLE IF EXISTS " + OUTBOX,
+        "DROP TABLE IF EXISTS " + OUTBOX + "_schema_history");
     execute(
         dataSource,
         "DROP TABLE IF EXISTS account",

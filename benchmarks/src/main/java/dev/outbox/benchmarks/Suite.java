@@ -113,8 +113,13 @@ public final class Suite {
         new ChildProcess(List.of("-Xmx512m"), List.of("schema"), logs.resolve("schema.log"))) {
       child.await("RESULT", 180);
     }
-    log("outbox table created by the starter: " + Db.queryString(admin, columnsSql()));
-    results.put("outboxColumns", Db.queryString(admin, columnsSql()));
+    String columns = Db.queryString(admin, columnsSql());
+    if (columns == null) {
+      throw new IllegalStateException(
+          "The starter did not create the outbox table (logs/schema.log)");
+    }
+    log("outbox table created by the starter: " + columns);
+    results.put("outboxColumns", columns);
   }
 
   private static String columnsSql() {
