@@ -153,6 +153,8 @@ for _ in $(seq 1 120); do port_open "$KAFKA_PORT" && break; kill -0 "$KAFKA_PID"
 port_open "$KAFKA_PORT" || { tail -30 "$WORK/logs/kafka.log"; echo "Kafka did not start" >&2; exit 1; }
 
 # --- the suite ----------------------------------------------------------------------------------
+# The JVMs append to their logs: start each run with none from an earlier run.
+find "$WORK/logs" -name '*.log' ! -name 'build.log' ! -name 'kafka*.log' -delete
 CP="$ROOT/benchmarks/target/classes:$(cat "$ROOT/benchmarks/target/classpath.txt")"
 log "running the suite (progress below; raw results in benchmarks/.work/results.json)"
 java -Xmx1g -cp "$CP" \
