@@ -43,11 +43,17 @@ final class Db {
    * starter's migration) and recreates the business table and the hand-written table.
    */
   static void resetAll(DataSource dataSource) {
-    // With its migration history, so the starter's migration creates the table again.
+    // Every table and sequence of the starter's schema (the outbox table, its migration history
+    // and whatever a migration adds under the same prefix), so its migration creates them again.
     execute(
         dataSource,
-        "DROP TABLE IF EXISTS " + OUTBOX,
-        "DROP TABLE IF EXISTS " + OUTBOX + "_schema_history");
+        "DO $$ DECLARE r record; BEGIN FOR r IN SELECT c.relname, c.relkind FROM pg_class c"
+            + " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema()"
+            + " AND c.relkind IN ('r', 'S') AND c.relname LIKE '"
+            + OUTBOX.replace("_", "\\_")
+            + "%' ORDER BY c.relkind DESC LOOP EXECUTE format('DROP %s IF EXISTS %I CASCADE',"
+            + " CASE r.relkind WHEN 'r' THEN 'TABLE' ELSE 'SEQUENCE' END, r.relname); END LOOP;"
+            + " END $$");
     execute(
         dataSource,
         "DROP TABLE IF EXISTS account",

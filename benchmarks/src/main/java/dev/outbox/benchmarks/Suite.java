@@ -533,7 +533,9 @@ public final class Suite {
       r.put("seedSeconds", TxCostCase.round(seedSeconds));
       r.put("published", published);
       r.put("seconds", seconds);
-      r.put("rate", Math.round(published / seconds));
+      // After a kill the survivors' counts miss what the killed JVM acknowledged: count the
+      // backlog, which the loop above waited to see emptied.
+      r.put("rate", Math.round((killed != null ? count : published) / seconds));
       long first = Long.MAX_VALUE;
       for (Map<String, Object> one : instancesOut) {
         long f = ((Number) one.get("firstMillis")).longValue();
@@ -552,7 +554,12 @@ public final class Suite {
       }
       if (checkOrder) {
         Map<String, Object> order =
-            OrderCheck.check(settings, destination, count, (long) r.getOrDefault("killMillis", 0L));
+            OrderCheck.check(
+                settings,
+                destination,
+                count,
+                (long) r.getOrDefault("killMillis", 0L),
+                "outbox-bench-2");
         Object gaps = order.remove("failover");
         r.put("order", order);
         if (gaps != null) {
@@ -580,8 +587,17 @@ public final class Suite {
     return r;
   }
 
+  /**
+   * Each relay JVM of B6 has its own {@code spring.application.name}, which the Kafka transport
+   * sends as the CloudEvents source: the order check tells the instances' records apart by it.
+   */
   private List<String> relayArgs(String label, String transport, int instance) {
-    return new ArrayList<>(List.of("relay", "transport=" + transport, "instance=" + instance));
+    List<String> args =
+        new ArrayList<>(List.of("relay", "transport=" + transport, "instance=" + instance));
+    if (label.startsWith("b6")) {
+      args.add("spring.application.name=outbox-bench-" + instance);
+    }
+    return args;
   }
 
   private static Map<String, Object> profile(Path recording) {
