@@ -13,7 +13,8 @@
 # Needs Java 17+, PostgreSQL on 127.0.0.1:5432 (trust, user postgres) and RabbitMQ on
 # 127.0.0.1:5672 (guest/guest); starts either if it is installed but stopped. Starts its own Kafka
 # broker (Maven Central jars, KRaft, 127.0.0.1:19092, data in benchmarks/.work/) and stops it and
-# every JVM it started on exit.
+# every JVM it started on exit. If that port is taken (another run), set BENCH_KAFKA_PORT and
+# BENCH_KAFKA_CONTROLLER_PORT to free ports.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
