@@ -40,7 +40,7 @@ while [[ $# -gt 0 ]]; do
     --runs) props+=("-Dbench.runs=$2"); shift ;;
     -D*) props+=("$1") ;;
     --report-only) REPORT_ONLY=1 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
