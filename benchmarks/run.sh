@@ -5,12 +5,16 @@
 #   benchmarks/run.sh              full suite, 3 runs per case (about 30 minutes on 2 cores)
 #   benchmarks/run.sh --quick      small counts, 1 run per case (a few minutes): checks the harness
 #   benchmarks/run.sh --cases b2,b4-kafka --runs 5 [-Dbench.b4-count=500000 ...]
+#       cases: b1, b2 (open loop at 1,000/s and 200/s), b3 (closed loop), b4-kafka (1,000,000),
+#       b4-kafka-100k (100,000), b4-rabbit (200,000), b5 (idle), b6 (1 vs 3 relay JVMs), modulith
+#       (Spring Modulith side by side); the default is all of them
 #   benchmarks/run.sh --report-only   rewrite docs/benchmarks.md from the last results (and NOTES.md)
 #
 # Needs Java 17+, PostgreSQL on 127.0.0.1:5432 (trust, user postgres) and RabbitMQ on
 # 127.0.0.1:5672 (guest/guest); starts either if it is installed but stopped. Starts its own Kafka
 # broker (Maven Central jars, KRaft, 127.0.0.1:19092, data in benchmarks/.work/) and stops it and
-# every JVM it started on exit.
+# every JVM it started on exit. If that port is taken (another run), set BENCH_KAFKA_PORT and
+# BENCH_KAFKA_CONTROLLER_PORT to free ports.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,14 +32,15 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick)
       props+=(-Dbench.runs=1 -Dbench.b1-seconds=3 -Dbench.b2-seconds=6 -Dbench.b3-seconds=4
-              -Dbench.b4-count=20000 -Dbench.b4-rabbit-count=10000 -Dbench.b5-seconds=5
-              -Dbench.b6-count=10000 -Dbench.modulith-seconds=6 -Dbench.modulith-drain-count=2000)
+              -Dbench.b4-count=20000 -Dbench.b4-100k-count=20000 -Dbench.b4-rabbit-count=10000
+              -Dbench.b5-seconds=5
+              -Dbench.b6-count=30000 -Dbench.modulith-seconds=6 -Dbench.modulith-drain-count=2000)
       ;;
     --cases) props+=("-Dbench.cases=$2"); shift ;;
     --runs) props+=("-Dbench.runs=$2"); shift ;;
     -D*) props+=("$1") ;;
     --report-only) REPORT_ONLY=1 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -103,7 +108,8 @@ port_open 5672 || { echo "RabbitMQ on 127.0.0.1:5672 (guest/guest) is required" 
 # --- build --------------------------------------------------------------------------------------
 cd "$ROOT"
 log "building the library and benchmarks/ (./mvnw -Pbenchmarks)"
-./mvnw -B -q -Pbenchmarks -pl benchmarks -am -Dmaven.test.skip=true package \
+# -DskipTests rather than -Dmaven.test.skip: the transport modules need outbox-core's test jar.
+./mvnw -B -q -Pbenchmarks -pl benchmarks -am -DskipTests package \
   > "$WORK/logs/build.log" 2>&1 || { tail -50 "$WORK/logs/build.log"; exit 1; }
 
 LIBS="$WORK/kafka/libs"
@@ -148,6 +154,8 @@ for _ in $(seq 1 120); do port_open "$KAFKA_PORT" && break; kill -0 "$KAFKA_PID"
 port_open "$KAFKA_PORT" || { tail -30 "$WORK/logs/kafka.log"; echo "Kafka did not start" >&2; exit 1; }
 
 # --- the suite ----------------------------------------------------------------------------------
+# The JVMs append to their logs: start each run with none from an earlier run.
+find "$WORK/logs" -name '*.log' ! -name 'build.log' ! -name 'kafka*.log' -delete
 CP="$ROOT/benchmarks/target/classes:$(cat "$ROOT/benchmarks/target/classpath.txt")"
 log "running the suite (progress below; raw results in benchmarks/.work/results.json)"
 java -Xmx1g -cp "$CP" \

@@ -6,21 +6,28 @@ import dev.outbox.transport.OutboxTransport;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * Wraps the real transport and notes the instant the broker acknowledged each event (the future of
- * the send completing), by the event number in its payload. Adds nothing else.
+ * Wraps the application's {@link OutboxTransport} bean (installed by {@link OutboxApp.Wrappers}, a
+ * {@code BeanPostProcessor}) and notes the instant the broker acknowledged each event (the future
+ * of the send completing). Adds nothing else: every method of the interface is forwarded, which
+ * {@link Delegation#requireAll} checks when the class loads.
  */
-final class AckingTransport implements OutboxTransport {
+final class AckingTransport implements OutboxTransport, AutoCloseable {
 
   static {
     Delegation.requireAll(OutboxTransport.class, AckingTransport.class);
   }
 
-  private final OutboxTransport delegate;
-  private final Timeline timeline;
+  /** Receives each acknowledged event with the {@link System#nanoTime()} of its acknowledgement. */
+  interface Acks {
+    void acked(OutboxEvent event, long nanos);
+  }
 
-  AckingTransport(OutboxTransport delegate, Timeline timeline) {
+  private final OutboxTransport delegate;
+  private final Acks acks;
+
+  AckingTransport(OutboxTransport delegate, Acks acks) {
     this.delegate = delegate;
-    this.timeline = timeline;
+    this.acks = acks;
   }
 
   @Override
@@ -29,7 +36,7 @@ final class AckingTransport implements OutboxTransport {
     sent.whenComplete(
         (ignored, failure) -> {
           if (failure == null) {
-            timeline.acked(OrderEvent.parseN(event.payload()), System.nanoTime());
+            acks.acked(event, System.nanoTime());
           }
         });
     return sent;
@@ -58,5 +65,13 @@ final class AckingTransport implements OutboxTransport {
   @Override
   public String deadLetterDestination(OutboxEvent event) {
     return delegate.deadLetterDestination(event);
+  }
+
+  /** The context closes the wrapper instead of the bean it wraps: pass that on. */
+  @Override
+  public void close() throws Exception {
+    if (delegate instanceof AutoCloseable closeable) {
+      closeable.close();
+    }
   }
 }

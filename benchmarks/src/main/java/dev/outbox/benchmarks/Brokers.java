@@ -1,9 +1,5 @@
 package dev.outbox.benchmarks;
 
-import dev.outbox.kafka.KafkaOutboxTransport;
-import dev.outbox.kafka.KafkaTransportOptions;
-import dev.outbox.rabbit.RabbitOutboxOptions;
-import dev.outbox.rabbit.RabbitOutboxTransport;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -20,28 +16,12 @@ import org.springframework.amqp.core.TopicExchange;
 import org.springframework.amqp.rabbit.connection.CachingConnectionFactory;
 import org.springframework.amqp.rabbit.core.RabbitAdmin;
 
-/** Transports as an application would build them, and the broker-side setup of each case. */
+/** The broker-side setup of each case (topics, exchanges, queues) and broker-side counts. */
 final class Brokers {
 
   static final int PARTITIONS = 6;
 
   private Brokers() {}
-
-  /** The library's Kafka transport with its defaults: only the bootstrap servers are given. */
-  static KafkaOutboxTransport kafkaTransport(Settings settings) {
-    return kafkaTransport(settings, Map.of());
-  }
-
-  /**
-   * The library's Kafka transport with producer settings an application may set through {@code
-   * spring.kafka.producer.*} (used only by the tuned diagnostic variant of B4).
-   */
-  static KafkaOutboxTransport kafkaTransport(Settings settings, Map<String, Object> producer) {
-    Map<String, Object> config = new java.util.HashMap<>(producer);
-    config.put("bootstrap.servers", settings.kafkaBootstrap());
-    return KafkaOutboxTransport.create(
-        config, KafkaTransportOptions.defaults().withSource("outbox-bench"));
-  }
 
   static CachingConnectionFactory rabbitConnectionFactory(Settings settings) {
     CachingConnectionFactory factory =
@@ -51,11 +31,6 @@ final class Brokers {
     factory.setPublisherConfirmType(CachingConnectionFactory.ConfirmType.CORRELATED);
     factory.setPublisherReturns(true);
     return factory;
-  }
-
-  static RabbitOutboxTransport rabbitTransport(CachingConnectionFactory factory) {
-    return new RabbitOutboxTransport(
-        factory, RabbitOutboxOptions.defaults().withSource("outbox-bench"));
   }
 
   /** A durable topic exchange {@code name} bound with {@code #} to a durable, emptied queue. */
@@ -147,10 +122,16 @@ final class Brokers {
             config,
             new org.apache.kafka.common.serialization.StringSerializer(),
             new org.apache.kafka.common.serialization.StringSerializer())) {
-      String value = OrderEvent.NOTE;
+      tools.jackson.databind.json.JsonMapper mapper =
+          tools.jackson.databind.json.JsonMapper.builder().build();
+      String[] values = new String[100];
+      for (int i = 0; i < values.length; i++) {
+        values[i] = mapper.writeValueAsString(OrderEvent.of(i, 100));
+      }
       for (int i = 0; i < records; i++) {
         producer.send(
-            new org.apache.kafka.clients.producer.ProducerRecord<>(topic, "k" + (i % 100), value));
+            new org.apache.kafka.clients.producer.ProducerRecord<>(
+                topic, "k" + (i % 100), values[i % 100]));
       }
       producer.flush();
     }

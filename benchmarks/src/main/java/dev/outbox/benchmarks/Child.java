@@ -1,8 +1,11 @@
 package dev.outbox.benchmarks;
 
+import java.io.BufferedReader;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
+import java.io.InputStreamReader;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
 import tools.jackson.databind.json.JsonMapper;
@@ -16,6 +19,10 @@ public final class Child {
   private static final JsonMapper JSON = JsonMapper.builder().build();
   private static final PrintStream OUT =
       new PrintStream(new FileOutputStream(FileDescriptor.out), true);
+
+  /** The suite's commands ({@code GO}, {@code MARK}, {@code STOP}) for the relay JVMs. */
+  static final BufferedReader STDIN =
+      new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
 
   private Child() {}
 
@@ -48,7 +55,15 @@ public final class Child {
                   (int) number(args, "perTx", 1),
                   number(args, "seconds", 10),
                   number(args, "warmup", 3)));
-      case "relay" -> RelayWorker.main(settings, args);
+      case "relay" -> Drain.main(settings, args);
+      case "schema" -> {
+        // The starter creates the outbox table (outbox.migration.enabled, default true).
+        try (OutboxApp.Running app =
+            OutboxApp.run(OutboxApp.properties(settings, "kafka", 0, Map.of()))) {
+          Child.emit("SCHEMA " + app.relay().isRunning());
+        }
+        result(Map.of("schema", "created by the starter"));
+      }
       case "modulith" -> ModulithCase.main(settings, args);
       default -> throw new IllegalArgumentException("unknown case " + argv[0]);
     }

@@ -26,7 +26,7 @@ final class ChildProcess implements AutoCloseable {
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(jvmOptions);
     command.add("-cp");
-    command.add(System.getProperty("java.class.path"));
+    command.add(classpath(arguments.get(0).equals("modulith")));
     for (String key : List.of("bench.jdbc-url", "bench.kafka", "bench.rabbit-host")) {
       String value = System.getProperty(key);
       if (value != null) {
@@ -70,6 +70,31 @@ final class ChildProcess implements AutoCloseable {
             "child-reader");
     reader.setDaemon(true);
     reader.start();
+  }
+
+  /**
+   * The suite's classpath for a benchmark JVM. The outbox applications run without Spring
+   * Modulith's jars (an application using the outbox would not have them, and their
+   * auto-configuration would add its own queries); the Modulith application keeps everything and
+   * switches the outbox off by property.
+   */
+  static String classpath(boolean modulith) {
+    String all = System.getProperty("java.class.path");
+    if (modulith) {
+      return all;
+    }
+    List<String> kept = new ArrayList<>();
+    for (String entry : all.split(java.io.File.pathSeparator)) {
+      if (!Path.of(entry).getFileName().toString().startsWith("spring-modulith-")) {
+        kept.add(entry);
+      }
+    }
+    return String.join(java.io.File.pathSeparator, kept);
+  }
+
+  /** SIGKILL: the JVM ends at once, as in a crash (no shutdown hooks, no graceful stop). */
+  void kill() {
+    process.destroyForcibly();
   }
 
   long pid() {

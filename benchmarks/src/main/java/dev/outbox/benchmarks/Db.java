@@ -2,8 +2,6 @@ package dev.outbox.benchmarks;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
-import dev.outbox.store.OutboxSchema;
-import dev.outbox.store.TableName;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -14,7 +12,15 @@ import javax.sql.DataSource;
 /** Connection pools, the schema of each case and the server-side seeding of backlogs. */
 final class Db {
 
-  static final TableName OUTBOX = TableName.of(null, TableName.DEFAULT_TABLE);
+  /**
+   * The outbox table under the starter's default name ({@code outbox.table.*} untouched); the
+   * starter creates it at the first application start ({@code outbox.migration.enabled}).
+   */
+  static final String OUTBOX = "outbox_event";
+
+  /** The business statement of every transaction (the same for the outbox and Modulith). */
+  static final String UPDATE_ACCOUNT =
+      "UPDATE account SET balance = balance + 1, updated_at = now() WHERE id = ?";
 
   /** Rows of the business table the transactions update. */
   static final int ACCOUNTS = 10_000;
@@ -32,10 +38,22 @@ final class Db {
     return new HikariDataSource(config);
   }
 
-  /** Drops and recreates the outbox table (library DDL), the business table and the hand table. */
+  /**
+   * Drops the outbox table (the first application the suite starts creates it again through the
+   * starter's migration) and recreates the business table and the hand-written table.
+   */
   static void resetAll(DataSource dataSource) {
-    execute(dataSource, "DROP TABLE IF EXISTS " + OUTBOX.qualified());
-    OutboxSchema.create(dataSource, OUTBOX);
+    // Every table and sequence of the starter's schema (the outbox table, its migration history
+    // and whatever a migration adds under the same prefix), so its migration creates them again.
+    execute(
+        dataSource,
+        "DO $$ DECLARE r record; BEGIN FOR r IN SELECT c.relname, c.relkind FROM pg_class c"
+            + " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema()"
+            + " AND c.relkind IN ('r', 'S') AND c.relname LIKE '"
+            + OUTBOX.replace("_", "\\_")
+            + "%' ORDER BY c.relkind DESC LOOP EXECUTE format('DROP %s IF EXISTS %I CASCADE',"
+            + " CASE r.relkind WHEN 'r' THEN 'TABLE' ELSE 'SEQUENCE' END, r.relname); END LOOP;"
+            + " END $$");
     execute(
         dataSource,
         "DROP TABLE IF EXISTS account",
@@ -57,29 +75,32 @@ final class Db {
 
   /** Empties the outbox table between runs (TRUNCATE keeps the table and its settings). */
   static void truncateOutbox(DataSource dataSource) {
-    execute(dataSource, "TRUNCATE " + OUTBOX.qualified() + ", hand_event");
+    execute(dataSource, "TRUNCATE " + OUTBOX + ", hand_event");
   }
 
   /**
    * Writes {@code count} pending events of {@code keys} keys to {@code destination}, server-side
-   * and in write order, shaped as {@link dev.outbox.OutboxWriter} writes them (UUIDv7 id, the JSON
-   * of {@link OrderEvent}, type OrderPlaced version 1, no headers). Then analyzes and checkpoints,
-   * so the drain that follows does not pay for the seeding.
+   * and in write order, shaped as the starter's writer writes them for {@code
+   * outbox.publish(destination, key, payload)}: UUIDv7 id, the key, no aggregate type, type
+   * OrderPlaced version 1, the JSON of {@link OrderEvent} (same text, checked at suite start), no
+   * headers. Only the columns the writer writes are named, so columns the table fills itself
+   * (sequence, status, generated columns) keep their defaults. Then analyzes and checkpoints, so
+   * the drain that follows does not pay for the seeding.
    */
   static void seedBacklog(DataSource dataSource, String destination, long count, int keys) {
     long chunk = 100_000;
     String sql =
         "INSERT INTO "
-            + OUTBOX.qualified()
+            + OUTBOX
             + " (id, destination, event_key, aggregate_type, event_type, event_version, payload,"
             + " headers, created_at) SELECT (lpad(to_hex((extract(epoch FROM clock_timestamp()) *"
             + " 1000)::bigint), 12, '0') || '7' || substr(h, 1, 3) || '8' || substr(h, 4,"
-            + " 15))::uuid, ?, 'order-' || (g % ?), 'Order', 'OrderPlaced', 1,"
-            + " '{\"n\":' || g || ',\"orderId\":\"order-' || (g % ?) || '\",\"customerId\":"
-            + "\"customer-' || (g % 997) || '\",\"amountCents\":' || (1000 + g % 9000) ||"
-            + " ',\"currency\":\"EUR\",\"note\":\"' || ? || '\"}', '{}', now() FROM (SELECT g,"
-            + " md5(random()::text || g::text) AS h FROM generate_series(?::bigint, ?::bigint) g"
-            + " ORDER BY g) s";
+            + " 15))::uuid, ?, 'order-' || (g % ?), NULL, '"
+            + OrderEvent.TOPIC_TYPE
+            + "', 1, "
+            + OrderEvent.sqlJson("g", "?")
+            + ", '{}', now() FROM (SELECT g, md5(random()::text || g::text) AS h FROM"
+            + " generate_series(?::bigint, ?::bigint) g ORDER BY g) s";
     try (Connection connection = dataSource.getConnection()) {
       for (long from = 0; from < count; from += chunk) {
         long to = Math.min(count, from + chunk) - 1;
@@ -87,28 +108,26 @@ final class Db {
           statement.setString(1, destination);
           statement.setInt(2, keys);
           statement.setInt(3, keys);
-          statement.setString(4, OrderEvent.NOTE);
-          statement.setLong(5, from);
-          statement.setLong(6, to);
+          statement.setLong(4, from);
+          statement.setLong(5, to);
           statement.executeUpdate();
         }
       }
     } catch (SQLException ex) {
       throw new IllegalStateException("Seeding the backlog failed: " + ex.getMessage(), ex);
     }
-    execute(dataSource, "ANALYZE " + OUTBOX.qualified(), "CHECKPOINT");
+    execute(dataSource, "ANALYZE " + OUTBOX, "CHECKPOINT");
   }
 
   static long pending(DataSource dataSource) {
-    return queryLong(
-        dataSource, "SELECT count(*) FROM " + OUTBOX.qualified() + " WHERE status = 'PENDING'");
+    return queryLong(dataSource, "SELECT count(*) FROM " + OUTBOX + " WHERE status = 'PENDING'");
   }
 
   static boolean anyPending(DataSource dataSource) {
     return queryLong(
             dataSource,
             "SELECT count(*) FROM (SELECT 1 FROM "
-                + OUTBOX.qualified()
+                + OUTBOX
                 + " WHERE status = 'PENDING' LIMIT 1) x")
         > 0;
   }

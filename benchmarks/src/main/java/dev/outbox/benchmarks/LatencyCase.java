@@ -6,9 +6,10 @@ import java.util.Map;
 
 /**
  * B2: commit-to-acknowledgement latency at a fixed rate. Business transactions (UPDATE + one event)
- * start on an open-loop schedule; the relay runs in the same process with its defaults and is woken
- * after each commit. Latency is the broker's acknowledgement instant minus the commit instant of
- * each event; the first fifth of the run is warm-up and not counted.
+ * start on an open-loop schedule; the application ({@link OutboxApp}: the starter with its
+ * defaults) runs the relay in the same process and wakes it after each commit. Latency is the
+ * broker's acknowledgement instant minus the commit instant of each event; the first fifth of the
+ * run is warm-up and not counted.
  */
 final class LatencyCase {
 
@@ -18,16 +19,17 @@ final class LatencyCase {
     int total = (int) (rate * seconds);
     Timeline timeline = new Timeline(total + 1);
     int workers = 32;
-    try (Library library = new Library(settings, workers + 2, timeline)) {
-      library.relay.start();
-      library.warmUp(topic, 200);
+    OutboxApp.acks = (event, nanos) -> timeline.acked(OrderEvent.parseN(event.payload()), nanos);
+    try (OutboxApp.Running app =
+        OutboxApp.run(OutboxApp.properties(settings, "kafka", workers + 4, Map.of()))) {
+      app.warmUp(topic, 200);
       Child.emit("WINDOW-START");
       Map<String, Object> load =
           OpenLoop.run(
               rate,
               Duration.ofMillis((long) (seconds * 1000)),
               workers,
-              n -> timeline.committed(n, library.businessTransaction(topic, n, 1, 10_000)));
+              n -> timeline.committed(n, app.businessTransaction(topic, n, 1, 10_000)));
       long deadline = System.nanoTime() + 60_000_000_000L;
       while (timeline.ackedCount() < (long) load.get("completed") && System.nanoTime() < deadline) {
         sleep(20);
@@ -38,7 +40,6 @@ final class LatencyCase {
       out.put("load", load);
       out.put("latency", Pct.summary(timeline.latency(total / 5, total)));
       out.put("unacked", timeline.unacked(0, total));
-      out.put("relayCycles", library.timed.summary());
       return out;
     }
   }

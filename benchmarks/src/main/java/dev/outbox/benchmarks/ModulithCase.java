@@ -6,7 +6,6 @@ import java.util.Map;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.springframework.boot.SpringApplication;
-import org.springframework.boot.SpringBootConfiguration;
 import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.context.ConfigurableApplicationContext;
@@ -57,6 +56,8 @@ final class ModulithCase {
                 "spring.kafka.producer.value-serializer",
                 "org.apache.kafka.common.serialization.ByteArraySerializer"),
             Map.entry("spring.modulith.events.jdbc.schema-initialization.enabled", "true"),
+            // The outbox jars are on this JVM's classpath too: keep them out of this application.
+            Map.entry("outbox.enabled", "false"),
             Map.entry("outbox.kafka.enabled", "false"),
             Map.entry("outbox.rabbit.enabled", "false")));
     try (ConfigurableApplicationContext context = application.run()) {
@@ -75,7 +76,7 @@ final class ModulithCase {
       JdbcTemplate jdbc, TransactionTemplate tx, ApplicationEventPublisher publisher, long n) {
     tx.executeWithoutResult(
         status -> {
-          jdbc.update(Library.UPDATE_ACCOUNT, n % Db.ACCOUNTS);
+          jdbc.update(Db.UPDATE_ACCOUNT, n % Db.ACCOUNTS);
           publisher.publishEvent(ModulithOrderEvent.of(n, 10_000));
           TransactionSynchronizationManager.registerSynchronization(
               new TransactionSynchronization() {
@@ -145,14 +146,12 @@ final class ModulithCase {
     jdbc.update(
         "INSERT INTO event_publication (id, listener_id, event_type, serialized_event,"
             + " publication_date, status, completion_attempts) SELECT gen_random_uuid(),"
-            + " t.listener_id, t.event_type,"
-            + " '{\"n\":' || g || ',\"orderId\":\"order-' || (g % 10000) || '\",\"customerId\":"
-            + "\"customer-' || (g % 997) || '\",\"amountCents\":' || (1000 + g % 9000) ||"
-            + " ',\"currency\":\"EUR\",\"note\":\"' || ? || '\"}', now() + g * interval '1"
-            + " microsecond', 'PUBLISHED', 0 FROM (SELECT"
+            + " t.listener_id, t.event_type, "
+            + OrderEvent.sqlJson("g::bigint", "10000")
+            + ", now() + g * interval '1 microsecond', 'PUBLISHED', 0 FROM (SELECT"
             + " listener_id, event_type FROM event_publication LIMIT 1) t, generate_series(1, ?)"
             + " g",
-        OrderEvent.NOTE, count);
+        count);
     jdbc.update("DELETE FROM event_publication WHERE completion_date IS NOT NULL");
     jdbc.execute("ANALYZE event_publication");
     IncompleteEventPublications incomplete = context.getBean(IncompleteEventPublications.class);
@@ -180,8 +179,10 @@ final class ModulithCase {
     return out;
   }
 
-  /** The application: auto-configuration only, plus the acknowledgement hook. */
-  @SpringBootConfiguration
+  /**
+   * The application: auto-configuration only, plus the acknowledgement hook. Not a
+   * {@code @Configuration}, so that {@link OutboxApp}'s component scan does not pick it up.
+   */
   @EnableAutoConfiguration
   static class App {
 

@@ -1,5 +1,6 @@
 package dev.outbox.benchmarks;
 
+import java.util.List;
 import org.springframework.modulith.events.Externalized;
 
 /**
@@ -8,7 +9,13 @@ import org.springframework.modulith.events.Externalized;
  */
 @Externalized(ModulithOrderEvent.TOPIC + "::#{#this.orderId()}")
 public record ModulithOrderEvent(
-    long n, String orderId, String customerId, long amountCents, String currency, String note) {
+    long n,
+    String orderId,
+    String customerId,
+    long amountCents,
+    String currency,
+    OrderEvent.Address shipTo,
+    List<OrderEvent.Line> lines) {
 
   static final String TOPIC = "bench-modulith";
 
@@ -20,6 +27,7 @@ public record ModulithOrderEvent(
         event.customerId(),
         event.amountCents(),
         event.currency(),
-        event.note());
+        event.shipTo(),
+        event.lines());
   }
 }

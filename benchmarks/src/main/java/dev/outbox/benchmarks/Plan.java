@@ -13,30 +13,29 @@ record Plan(
     int runs,
     double b1Seconds,
     double b2Rate,
+    double b2LowRate,
     double b2Seconds,
     int b3Clients,
     int b3ClientsBatch,
     double b3Seconds,
     long b4Count,
+    long b4SmallCount,
     long b4RabbitCount,
     double b5Seconds,
     long b6Count,
     int b6Keys,
+    boolean b6Failover,
     double modulithRate,
     double modulithSeconds,
     int modulithDrainCount,
     int modulithHighRateRuns,
-    boolean profile,
-    int tunedRuns,
-    long tunedCount,
-    int tunedLingerMs,
-    int tunedBatchBytes,
-    int tunedRelayBatch) {
+    int keys,
+    boolean profile) {
 
   static final Set<String> ALL =
       new LinkedHashSet<>(
           Arrays.asList(
-              "b1", "b2", "b3", "b5", "modulith", "b4-kafka", "b6", "b4-rabbit", "b4-kafka-tuned"));
+              "b1", "b2", "b3", "b5", "modulith", "b4-kafka-100k", "b4-kafka", "b6", "b4-rabbit"));
 
   static Plan fromSystem() {
     String cases = System.getProperty("bench.cases", "all");
@@ -47,25 +46,24 @@ record Plan(
         Integer.getInteger("bench.runs", 3),
         dbl("bench.b1-seconds", 10),
         dbl("bench.b2-rate", 1000),
+        dbl("bench.b2-low-rate", 200),
         dbl("bench.b2-seconds", 15),
         Integer.getInteger("bench.b3-clients", 16),
         Integer.getInteger("bench.b3-clients-batch", 8),
         dbl("bench.b3-seconds", 10),
         Long.getLong("bench.b4-count", 1_000_000),
+        Long.getLong("bench.b4-100k-count", 100_000),
         Long.getLong("bench.b4-rabbit-count", 200_000),
         dbl("bench.b5-seconds", 15),
         Long.getLong("bench.b6-count", 150_000),
-        Integer.getInteger("bench.b6-keys", 1_000),
+        Integer.getInteger("bench.b6-keys", 10_000),
+        Boolean.parseBoolean(System.getProperty("bench.b6-failover", "true")),
         dbl("bench.modulith-rate", 200),
         dbl("bench.modulith-seconds", 15),
         Integer.getInteger("bench.modulith-drain-count", 10_000),
         Integer.getInteger("bench.modulith-high-rate-runs", 1),
-        Boolean.parseBoolean(System.getProperty("bench.profile", "true")),
-        Integer.getInteger("bench.tuned-runs", 1),
-        Long.getLong("bench.tuned-count", 500_000),
-        Integer.getInteger("bench.tuned-linger-ms", 10),
-        Integer.getInteger("bench.tuned-batch-bytes", 262_144),
-        Integer.getInteger("bench.tuned-relay-batch", 2_000));
+        Integer.getInteger("bench.keys", 10_000),
+        Boolean.parseBoolean(System.getProperty("bench.profile", "true")));
   }
 
   private static double dbl(String key, double fallback) {

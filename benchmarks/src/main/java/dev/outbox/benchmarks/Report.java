@@ -39,8 +39,8 @@ final class Report {
     summary();
     details();
     sideBySide();
+    database();
     cpu();
-    cycles();
     profiles();
     notes();
     errors();
@@ -102,6 +102,22 @@ final class Report {
         " ms",
         v -> v <= 25);
     row(
+        "B2",
+        "commit → Kafka ack p50 at " + rate("b2-low") + "/s (no target; the side-by-side rate)",
+        "—",
+        "b2-low",
+        "latency.p50",
+        " ms",
+        null);
+    row(
+        "B2",
+        "commit → Kafka ack p99 at " + rate("b2-low") + "/s (no target)",
+        "—",
+        "b2-low",
+        "latency.p99",
+        " ms",
+        null);
+    row(
         "B3",
         "sustainable rate, 1 event/tx",
         "≥ 4,000/s",
@@ -117,7 +133,22 @@ final class Report {
         "sustainable",
         "/s",
         v -> v >= 15000);
-    row("B4", "backlog drain to Kafka", "≥ 50,000/s", "b4-kafka", "rate", "/s", v -> v >= 50000);
+    row(
+        "B4",
+        "backlog drain to Kafka (" + first("b4-kafka", "count") + " events)",
+        "≥ 50,000/s",
+        "b4-kafka",
+        "rate",
+        "/s",
+        v -> v >= 50000);
+    row(
+        "B4",
+        "backlog drain to Kafka (" + first("b4-kafka-100k", "count") + " events)",
+        "≥ 50,000/s",
+        "b4-kafka-100k",
+        "rate",
+        "/s",
+        v -> v >= 50000);
     row(
         "B4",
         "backlog drain to RabbitMQ",
@@ -152,17 +183,39 @@ final class Report {
         v -> v == 0);
     scaleOutRow();
     b7Row("Kafka", "b4-kafka");
+    b7Row("Kafka", "b4-kafka-100k");
     b7Row("RabbitMQ", "b4-rabbit");
     md.append("\n");
     md.append(
         "Backlog sizes: Kafka "
             + first("b4-kafka", "count")
+            + " and "
+            + first("b4-kafka-100k", "count")
             + ", RabbitMQ "
             + first("b4-rabbit", "count")
             + ", scale-out "
             + first("b6-1", "count")
             + " events. B7 holds only if the drain also completed (see `published` and"
-            + " `pendingAfter` below).\n\n");
+            + " `pendingAfter` below). Every case uses "
+            + keysText()
+            + " and the ~"
+            + machineFact("payloadBytes")
+            + "-byte JSON payload of `OrderEvent` (values vary per event: customer, currency,"
+            + " address and eight order lines with their own SKU, quantity, price and"
+            + " description).\n\n");
+  }
+
+  private String keysText() {
+    Object plan = results.get("plan");
+    Object keys =
+        plan instanceof Plan p ? p.keys() : plan instanceof Map<?, ?> m ? m.get("keys") : null;
+    Object b6 =
+        plan instanceof Plan p ? p.b6Keys() : plan instanceof Map<?, ?> m ? m.get("b6Keys") : null;
+    return "keys `order-<n mod " + keys + ">` (" + keys + " keys; B6: " + b6 + ")";
+  }
+
+  private String machineFact(String name) {
+    return results.get("machine") instanceof Map<?, ?> m ? String.valueOf(m.get(name)) : "?";
   }
 
   /** B7 holds when every drain in a 256 MB heap completed: all published, nothing pending. */
@@ -223,9 +276,10 @@ final class Report {
     md.append("## Per case\n\n");
     md.append("### B1 — cost added to a business transaction (1 client)\n\n");
     md.append(
-        "The business transaction is `UPDATE account … WHERE id = ?` + `COMMIT` on one"
-            + " connection. The three variants run interleaved (without event; one event through"
-            + " `OutboxWriter`; a hand-written `INSERT` of the same row into an equivalent table"
+        "The business transaction is `UPDATE account … WHERE id = ?` + `COMMIT` in a"
+            + " `TransactionTemplate` of the application (the starter, relay running). The three"
+            + " variants run interleaved on one thread (without event; one event through"
+            + " `outbox.publish`; a hand-written `INSERT` of the same row into an equivalent table"
             + " without the library), closed loop, after a 2 s warm-up. Times in ms. *tx ratio* ="
             + " p50 of the transaction with the outbox event / p50 of the transaction with the"
             + " hand-written INSERT (the DESIGN target, ≤ 1.10); *added ratio* = what the outbox"
@@ -257,14 +311,16 @@ final class Report {
         });
     md.append("### B2 — commit → broker acknowledgement at a fixed rate (Kafka)\n\n");
     md.append(
-        "Open-loop schedule on 32 worker threads (one pooled connection each); each business transaction writes one event and"
-            + " wakes the in-process relay after commit (as the starter does). Latency = instant"
+        "Open-loop schedule on 32 worker threads (one pooled connection each); each business"
+            + " transaction publishes one event through the starter's `Outbox`, which wakes the"
+            + " in-process relay after commit. Latency = instant"
             + " the producer's future completed (acks=all) − instant `commit()` returned. The"
             + " first fifth of each run is not counted, and 200 transactions before it warm up"
             + " connections, producer and JIT. `start lag` = how late the generator started"
             + " transactions against its schedule (it stays open-loop; a large lag means the"
             + " database could not commit the offered rate). Times in ms.\n\n");
     latencyTable("b2");
+    latencyTable("b2-low");
     md.append("### B3 — highest sustainable rate with the relay publishing concurrently\n\n");
     md.append(
         "N client threads run business transactions back to back (closed loop, saturating);"
@@ -300,22 +356,14 @@ final class Report {
     }
     md.append("### B4 / B7 — draining a backlog (one relay JVM, `-Xmx256m`)\n\n");
     md.append(
-        "The backlog is written server-side (`INSERT … SELECT generate_series`, same row shape as"
-            + " `OutboxWriter` writes, 10,000 keys), analyzed and checkpointed; then a relay JVM"
-            + " with the library's defaults starts. Rate = events / (last acknowledged batch"
-            + " completed − start signal). Heap sampled every 20 ms.\n\n");
-    for (String key : new String[] {"b4-kafka", "b4-rabbit", "b4-kafka-tuned"}) {
-      md.append(
-          "**"
-              + switch (key) {
-                case "b4-kafka" -> "Kafka";
-                case "b4-rabbit" -> "RabbitMQ";
-                default ->
-                    "Kafka, diagnostic variant (not a target figure): the application sets"
-                        + " linger.ms and batch.size, relay batch size raised — see"
-                        + " `bench.tuned-*` in the plan";
-              }
-              + "**\n\n");
+        "The backlog is written server-side (`INSERT … SELECT generate_series`, the row the"
+            + " writer writes, checked against it at suite start), analyzed and checkpointed; then"
+            + " a relay JVM starts the application (starter defaults), whose context start — and"
+            + " so the relay — is held until the start signal. Rate = events / (last broker"
+            + " acknowledgement − start signal). Heap (Spring context included) sampled every"
+            + " 20 ms.\n\n");
+    for (String key : new String[] {"b4-kafka", "b4-kafka-100k", "b4-rabbit"}) {
+      md.append("**" + (key.equals("b4-rabbit") ? "RabbitMQ" : "Kafka") + "**\n\n");
       table(
           key,
           new String[] {
@@ -327,7 +375,10 @@ final class Report {
             "max heap after GC MB",
             "pending after",
             "on broker",
-            "seed s"
+            "seed s",
+            "temp bytes",
+            "longest relay tx ms",
+            "load at start"
           },
           new String[] {
             "count",
@@ -337,13 +388,17 @@ final class Report {
             "perInstance.0.maxHeapAfterGcMb",
             "pendingAfter",
             "brokerCount",
-            "seedSeconds"
+            "seedSeconds",
+            "tempBytes",
+            "longestRelayTxMs",
+            "loadAverageAtStart"
           });
     }
     md.append("### B5 — idle cost\n\n");
     md.append(
-        "One relay JVM with an empty table, after 3 s settling, over the window. Statements and"
-            + " commits are counted by a counting `DataSource` around the relay's pool"
+        "One application JVM with an empty table, 5 s after the relay started, over the window."
+            + " Statements and commits are counted by a counting proxy that a `BeanPostProcessor`"
+            + " puts around the application's DataSource"
             + " (`pg_stat_statements` is not preloaded on this server); the PostgreSQL figure is"
             + " `pg_stat_database` transactions of the benchmark database over the same window.\n\n");
     table(
@@ -372,9 +427,8 @@ final class Report {
             + " event numbers only grow (an inversion is a smaller, not yet seen number after a"
             + " larger one). The backlog uses "
             + first("b6-1", "keys")
-            + " keys (key = n mod keys), so batches claimed at the same time by different"
-            + " instances hold events of the same keys and the check has something to catch;"
-            + " B4 uses 10,000 keys.\n\n");
+            + " keys (key = n mod keys), like every other case. Inversions are counted by the"
+            + " first occurrence of each event number per key; a repeat is a duplicate.\n\n");
     for (String key : new String[] {"b6-1", "b6-3"}) {
       md.append("**" + key.substring(3) + " instance(s)**\n\n");
       table(
@@ -401,6 +455,55 @@ final class Report {
             "order.keys"
           });
     }
+    failover();
+  }
+
+  private void failover() {
+    if (runs("b6-failover").isEmpty()) {
+      md.append("(b6 failover: not measured in this run)\n\n");
+      return;
+    }
+    md.append("**Failover: kill -9 of one of 3 relay JVMs at 30 % of the drain**\n\n");
+    md.append(
+        "The suite kills relay JVM 2 with SIGKILL once 30 % of the backlog is acknowledged and"
+            + " waits until the table is empty. Each relay JVM has its own"
+            + " `spring.application.name`, which the Kafka transport sends as the CloudEvents"
+            + " source (`ce_source`); the keys JVM 2 sent in the 2 s before the kill are taken as"
+            + " its keys. *pause* = from the last record of those keys sent before the kill to the"
+            + " first one sent after it (Kafka record timestamps, producer CreateTime, i.e. when a"
+            + " relay sent the record, not the acknowledgement); *first after kill* = from the kill"
+            + " to that first record; *slowest key* = the longest time from the kill to a key's"
+            + " first record after it (it includes the key's natural spacing in the backlog: with"
+            + " K keys a key's next event is K events further on).\n\n");
+    table(
+        "b6-failover",
+        new String[] {
+          "run",
+          "events",
+          "seconds",
+          "events/s",
+          "keys of the killed JVM",
+          "… with later events",
+          "pause ms",
+          "first after kill ms",
+          "slowest key ms",
+          "duplicates",
+          "missing",
+          "inversions"
+        },
+        new String[] {
+          "count",
+          "seconds",
+          "rate",
+          "failover.ownedKeys",
+          "failover.ownedKeysWithLaterEvents",
+          "failover.pauseMs",
+          "failover.firstAfterKillMs",
+          "failover.slowestOwnedKeyAfterKillMs",
+          "order.duplicates",
+          "order.missing",
+          "order.inversions"
+        });
   }
 
   private void sideBySide() {
@@ -507,11 +610,12 @@ final class Report {
         List.of(
             "b1",
             "b2",
+            "b2-low",
             "b3-1",
             "b3-10",
             "b4-kafka",
             "b4-rabbit",
-            "b4-kafka-tuned",
+            "b4-kafka-100k",
             "b5",
             "b6-1",
             "b6-3",
@@ -537,54 +641,72 @@ final class Report {
     md.append("\n");
   }
 
-  private void cycles() {
-    md.append("## Relay cycles (median of the runs' means)\n\n");
+  /** What PostgreSQL saw during each drain and latency case ({@link PgSampler}). */
+  private void database() {
+    md.append("## PostgreSQL during each case\n\n");
     md.append(
-        "Each relay cycle claims a batch (key locks, then `SELECT … FOR UPDATE`), publishes it and"
-            + " completes it (`DELETE` + `COMMIT`), one after the other; the benchmark wraps the"
-            + " repository to time the three phases. Events per second per relay ≈ batch / cycle"
-            + " time, per worker (an instance runs two workers).\n\n");
+        "*temp bytes* = delta of `pg_stat_database.temp_bytes` for the benchmark database over the"
+            + " case (it counts every backend of that database, not only the relay's; read after"
+            + " the case's JVMs ended). *longest relay tx* = the largest `clock_timestamp() -"
+            + " xact_start` seen by sampling `pg_stat_activity` every ~20 ms from the suite, over"
+            + " the application's backends (`application_name` = `"
+            + OutboxApp.APPLICATION_NAME
+            + "`) whose current or last statement touches the outbox table and is not an INSERT:"
+            + " the relay and the business transactions share the Boot pool, and the business"
+            + " transactions touch the outbox table only with the writer's INSERT. A transaction"
+            + " shorter than the sampling interval may be missed, so this is a lower bound. *load*"
+            + " = `/proc/loadavg` (1, 5, 15 min) when the measured window started: other work may"
+            + " run on the same 2 cores, and a load above ~2 means the figures of that run were"
+            + " taken on a shared machine.\n\n");
     md.append(
-        "| case | cycles | mean batch | claim ms | publish ms | complete ms | cycle ms | batch / cycle"
-            + " time |\n|---|---|---|---|---|---|---|---|\n");
+        "| case | run | temp bytes | longest relay tx ms | its statement | load at start"
+            + " |\n|---|---|---|---|---|---|\n");
     for (String key :
         List.of(
             "b2",
+            "b2-low",
             "b3-1",
             "b3-10",
+            "b4-kafka-100k",
             "b4-kafka",
             "b4-rabbit",
-            "b4-kafka-tuned",
             "b6-1",
             "b6-3",
+            "b6-failover",
             "side-outbox-latency",
             "side-outbox-drain")) {
-      String prefix =
-          key.startsWith("b4") || key.startsWith("b6") || key.endsWith("drain")
-              ? "perInstance.0.relayCycles."
-              : "relayCycles.";
-      List<Double> batch = values(key, prefix + "meanBatch");
-      if (batch.isEmpty()) {
-        continue;
+      int i = 1;
+      for (Map<String, Object> run : runs(key)) {
+        Object query = get(run, "longestRelayTxQuery");
+        md.append("| ")
+            .append(key)
+            .append(" | ")
+            .append(i++)
+            .append(" | ")
+            .append(get(run, "tempBytes") instanceof Number n ? fmt(n.doubleValue()) : "?")
+            .append(" | ")
+            .append(get(run, "longestRelayTxMs") instanceof Number n ? fmt(n.doubleValue()) : "?")
+            .append(" | ")
+            .append(
+                query == null || String.valueOf(query).isBlank()
+                    ? ""
+                    : "`" + String.valueOf(query).replace("|", "\\|").replace("`", "'") + "`")
+            .append(" | ")
+            .append(get(run, "loadAverageAtStart"))
+            .append(" |\n");
       }
-      double claim = median(values(key, prefix + "claimMs.mean"));
-      double publish = median(values(key, prefix + "publishMs.mean"));
-      double complete = median(values(key, prefix + "completeMs.mean"));
-      double cycle = claim + publish + complete;
-      md.append(
-          String.format(
-              Locale.ROOT,
-              "| %s | %s | %s | %s | %s | %s | %s | %s/s |%n",
-              key,
-              fmt(median(values(key, prefix + "cycles"))),
-              fmt(median(batch)),
-              fmt(claim),
-              fmt(publish),
-              fmt(complete),
-              fmt(cycle),
-              fmt(median(batch) / cycle * 1000)));
     }
     md.append("\n");
+    if (results.get("caseStarts") instanceof List<?> starts) {
+      md.append("Load average when each case started: ");
+      List<String> parts = new ArrayList<>();
+      for (Object o : starts) {
+        if (o instanceof Map<?, ?> m) {
+          parts.add(m.get("case") + " " + m.get("loadAverage"));
+        }
+      }
+      md.append(String.join("; ", parts)).append(".\n\n");
+    }
   }
 
   @SuppressWarnings("unchecked")
@@ -678,8 +800,12 @@ final class Report {
     md.append("## How to run\n\n");
     md.append(
         "```\nbenchmarks/run.sh            # the full suite (about 30 minutes), rewrites this page\n"
-            + "benchmarks/run.sh --quick    # small counts, one run each: checks the harness in ~3 minutes\n"
-            + "benchmarks/run.sh --cases b2,b4-kafka --runs 5   # a subset\n```\n\n");
+            + "benchmarks/run.sh --quick    # small counts, one run each: checks the harness in a few minutes\n"
+            + "benchmarks/run.sh --cases b2,b4-kafka --runs 5   # a subset\n```\n\n"
+            + "Cases: `b1`, `b2` (open loop at 1,000/s and 200/s), `b3` (closed loop, 1 and 10"
+            + " events/tx), `b4-kafka` (1,000,000 events, `-Dbench.b4-count`), `b4-kafka-100k`"
+            + " (`-Dbench.b4-100k-count`), `b4-rabbit` (200,000, `-Dbench.b4-rabbit-count`), `b5`"
+            + " (idle), `b6` (1 vs 3 relay JVMs), `modulith` (Spring Modulith side by side).\n\n");
     md.append(
         "The script needs Java 17, PostgreSQL on 127.0.0.1:5432 (trust, user `postgres`) and"
             + " RabbitMQ on 127.0.0.1:5672 (`guest`/`guest`); it creates the database"
@@ -724,7 +850,7 @@ final class Report {
             + ") | "
             + v.size()
             + " | "
-            + (met.test(median) ? "yes" : "**no**")
+            + (met == null ? "—" : met.test(median) ? "yes" : "**no**")
             + " |\n");
   }
 

@@ -60,26 +60,33 @@ public final class Suite {
     Files.writeString(report, Report.render(saved));
   }
 
+  @SuppressWarnings("unchecked")
   private void run() throws IOException {
     Files.createDirectories(logs);
     results.put("started", Instant.now().toString());
     results.put("plan", plan);
     results.put("machine", Machine.facts(admin, settings));
     Db.resetAll(admin);
-    Brokers.createTopic(settings, RelayWorker.WARM_UP);
+    int payloadBytes = OrderEvent.checkSqlMatches(admin);
+    ((Map<String, Object>) results.get("machine")).put("payloadBytes", payloadBytes);
+    log("payload: about " + payloadBytes + " bytes of JSON per event (seeding matches the writer)");
+    createSchema();
+    Brokers.createTopic(settings, Drain.WARM_UP);
     Brokers.warmUpBroker(
-        settings, RelayWorker.WARM_UP, Integer.getInteger("bench.broker-warm-up", 200_000));
+        settings, Drain.WARM_UP, Integer.getInteger("bench.broker-warm-up", 200_000));
     for (String name : plan.cases()) {
       long started = System.nanoTime();
-      log("== " + name);
+      String load = PgSampler.loadAverage();
+      add("caseStarts", Map.of("case", name, "at", Instant.now().toString(), "loadAverage", load));
+      log("== " + name + " (load average " + load + ")");
       try {
         switch (name) {
           case "b1" -> b1();
           case "b2" -> b2();
           case "b3" -> b3();
-          case "b4-kafka" -> b4("kafka", plan.b4Count());
-          case "b4-rabbit" -> b4("rabbit", plan.b4RabbitCount());
-          case "b4-kafka-tuned" -> tuned();
+          case "b4-kafka" -> b4("kafka", "b4-kafka", plan.b4Count());
+          case "b4-kafka-100k" -> b4("kafka", "b4-kafka-100k", plan.b4SmallCount());
+          case "b4-rabbit" -> b4("rabbit", "b4-rabbit", plan.b4RabbitCount());
           case "b5" -> b5();
           case "b6" -> b6();
           case "modulith" -> modulith();
@@ -100,6 +107,28 @@ public final class Suite {
 
   // ---- cases ----------------------------------------------------------------------------------
 
+  /** The starter creates the outbox table when the first application starts, as in production. */
+  private void createSchema() {
+    try (ChildProcess child =
+        new ChildProcess(List.of("-Xmx512m"), List.of("schema"), logs.resolve("schema.log"))) {
+      child.await("RESULT", 180);
+    }
+    String columns = Db.queryString(admin, columnsSql());
+    if (columns == null) {
+      throw new IllegalStateException(
+          "The starter did not create the outbox table (logs/schema.log)");
+    }
+    log("outbox table created by the starter: " + columns);
+    results.put("outboxColumns", columns);
+  }
+
+  private static String columnsSql() {
+    return "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY ordinal_position)"
+        + " FROM information_schema.columns WHERE table_name = '"
+        + Db.OUTBOX
+        + "' AND table_schema = current_schema()";
+  }
+
   private void b1() {
     for (int run = 1; run <= plan.runs(); run++) {
       Db.truncateOutbox(admin);
@@ -114,8 +143,30 @@ public final class Suite {
     for (int run = 1; run <= plan.runs(); run++) {
       Map<String, Object> r = latencyRun("b2", run, plan.b2Rate(), plan.b2Seconds(), run == 1);
       add("b2", r);
-      log("   run " + run + ": latency " + r.get("latency"));
+      log("   " + plan.b2Rate() + "/s run " + run + ": latency " + r.get("latency") + " " + pg(r));
+      Map<String, Object> low =
+          latencyRun("b2-low", run, plan.b2LowRate(), plan.b2Seconds(), false);
+      add("b2-low", low);
+      log(
+          "   "
+              + plan.b2LowRate()
+              + "/s run "
+              + run
+              + ": latency "
+              + low.get("latency")
+              + " "
+              + pg(low));
     }
+  }
+
+  private static String pg(Map<String, Object> r) {
+    return "[temp bytes "
+        + r.get("tempBytes")
+        + ", longest relay tx "
+        + r.get("longestRelayTxMs")
+        + " ms, load "
+        + r.get("loadAverageAtStart")
+        + "]";
   }
 
   private Map<String, Object> latencyRun(
@@ -167,22 +218,19 @@ public final class Suite {
     }
   }
 
-  private void b4(String transport, long count) {
+  private void b4(String transport, String label, long count) {
     for (int run = 1; run <= plan.runs(); run++) {
-      Map<String, Object> r =
-          drain("b4-" + transport, run, transport, count, 10_000, 1, run == 1, false);
-      add("b4-" + transport, r);
-      log("   run " + run + ": " + r.get("rate") + " events/s, heap " + r.get("maxHeapUsedMb"));
-    }
-  }
-
-  /** Diagnostic: the B4 Kafka drain with larger producer batches and relay batches. */
-  private void tuned() {
-    for (int run = 1; run <= plan.tunedRuns(); run++) {
-      Map<String, Object> r =
-          drain("b4-kafka-tuned", run, "kafka", plan.tunedCount(), 10_000, 1, run == 1, false);
-      add("b4-kafka-tuned", r);
-      log("   run " + run + ": " + r.get("rate") + " events/s");
+      Map<String, Object> r = drain(label, run, transport, count, plan.keys(), 1, run == 1, false);
+      add(label, r);
+      log(
+          "   run "
+              + run
+              + ": "
+              + r.get("rate")
+              + " events/s, heap "
+              + r.get("maxHeapUsedMb")
+              + " MB "
+              + pg(r));
     }
   }
 
@@ -208,10 +256,27 @@ public final class Suite {
                 + ": "
                 + r.get("rate")
                 + "/s, order "
-                + r.get("order"));
+                + r.get("order")
+                + " "
+                + pg(r));
+      }
+    }
+    if (plan.b6Failover()) {
+      // kill -9 of one of three relay JVMs at 30 % of the drain.
+      failover = true;
+      try {
+        Map<String, Object> r =
+            drain("b6-failover", 1, "kafka", plan.b6Count(), plan.b6Keys(), 3, false, true);
+        add("b6-failover", r);
+        log("   failover: " + r.get("failover") + ", order " + r.get("order") + " " + pg(r));
+      } finally {
+        failover = false;
       }
     }
   }
+
+  /** Set while the B6 failover run drains: instance 2 is killed with SIGKILL at 30 %. */
+  private boolean failover;
 
   private void b5() {
     for (int run = 1; run <= plan.runs(); run++) {
@@ -281,7 +346,7 @@ public final class Suite {
               run,
               "kafka",
               plan.modulithDrainCount(),
-              10_000,
+              plan.keys(),
               1,
               false,
               false);
@@ -343,14 +408,22 @@ public final class Suite {
       mkdirs(recording.getParent());
     }
     Map<String, Object> r;
+    PgSampler sampler;
     try (ChildProcess child =
         new ChildProcess(jvm, args, logs.resolve(label + "-" + run + ".log"))) {
       child.await("WINDOW-START", 180);
+      sampler = new PgSampler(admin, settings.jdbcUrl(), settings.dbUser());
       CpuMeter meter = new CpuMeter(List.of(child.pid()), kafkaPid);
       child.await("WINDOW-END", 900);
       Map<String, Object> cores = meter.cores();
+      sampler.close();
       r = parse(child.await("RESULT", 120));
       r.put("cpuCores", cores);
+    }
+    if (!args.get(0).equals("modulith") && !args.get(0).equals("b1")) {
+      r.putAll(sampler.result());
+    } else {
+      r.put("loadAverageAtStart", sampler.result().get("loadAverageAtStart"));
     }
     if (profile && plan.profile() && Files.exists(recording)) {
       r.put("profile", profile(recording));
@@ -377,6 +450,7 @@ public final class Suite {
     if (transport.equals("rabbit")) {
       rabbit = Brokers.rabbitConnectionFactory(settings);
       Brokers.rabbitTopology(rabbit, destination);
+      Brokers.rabbitTopology(rabbit, Drain.WARM_UP);
     } else {
       Brokers.createTopic(settings, destination);
     }
@@ -387,6 +461,7 @@ public final class Suite {
     List<Long> pids = new ArrayList<>();
     Path recording = work.resolve("profiles").resolve(label + "-" + run + ".jfr");
     Map<String, Object> r = new LinkedHashMap<>();
+    PgSampler pgAfter = null;
     try {
       for (int i = 1; i <= instances; i++) {
         List<String> jvm = new ArrayList<>(List.of("-Xmx256m"));
@@ -405,24 +480,40 @@ public final class Suite {
       for (ChildProcess child : children) {
         child.await("READY", 120);
       }
+      PgSampler sampler = new PgSampler(admin, settings.jdbcUrl(), settings.dbUser());
       CpuMeter meter = new CpuMeter(pids, kafkaPid);
       for (ChildProcess child : children) {
         child.send("GO");
       }
       long deadline = System.nanoTime() + 900_000_000_000L;
       long done = 0;
+      ChildProcess killed = null;
+      long killMillis = 0;
       while (System.nanoTime() < deadline) {
         done = children.stream().mapToLong(ChildProcess::progress).sum();
-        if (done >= count) {
+        if (failover && killed == null && done >= count * 3 / 10) {
+          killed = children.get(1);
+          killMillis = System.currentTimeMillis();
+          killed.kill();
+          log("   killed relay JVM 2 (pid " + killed.pid() + ") with SIGKILL at " + done);
+        }
+        // After a kill, the acks counted by the killed JVM may be redelivered: wait for the table.
+        if (done >= count && (killed == null || Db.pending(admin) == 0)) {
           break;
         }
-        sleep(50);
+        sleep(killed == null ? 50 : 250);
+      }
+      if (killed != null) {
+        children.remove(killed);
+        r.put("killMillis", killMillis);
       }
       r.put("cpuCores", meter.cores());
+      sampler.close();
       for (ChildProcess child : children) {
         child.send("STOP");
       }
       List<Map<String, Object>> instancesOut = new ArrayList<>();
+      pgAfter = sampler;
       long start = Long.MAX_VALUE;
       long last = 0;
       long published = 0;
@@ -442,7 +533,9 @@ public final class Suite {
       r.put("seedSeconds", TxCostCase.round(seedSeconds));
       r.put("published", published);
       r.put("seconds", seconds);
-      r.put("rate", Math.round(published / seconds));
+      // After a kill the survivors' counts miss what the killed JVM acknowledged: count the
+      // backlog, which the loop above waited to see emptied.
+      r.put("rate", Math.round((killed != null ? count : published) / seconds));
       long first = Long.MAX_VALUE;
       for (Map<String, Object> one : instancesOut) {
         long f = ((Number) one.get("firstMillis")).longValue();
@@ -460,15 +553,29 @@ public final class Suite {
         r.put("brokerCount", Brokers.topicRecords(settings, destination));
       }
       if (checkOrder) {
-        r.put("order", OrderCheck.check(settings, destination, count));
+        Map<String, Object> order =
+            OrderCheck.check(
+                settings,
+                destination,
+                count,
+                (long) r.getOrDefault("killMillis", 0L),
+                "outbox-bench-2");
+        Object gaps = order.remove("failover");
+        r.put("order", order);
+        if (gaps != null) {
+          r.put("failover", gaps);
+        }
       }
     } finally {
       for (ChildProcess child : children) {
         child.close();
       }
+      if (pgAfter != null) {
+        r.putAll(pgAfter.result());
+      }
       if (rabbit != null) {
         Brokers.rabbitDelete(rabbit, destination);
-        Brokers.rabbitDelete(rabbit, RelayWorker.WARM_UP);
+        Brokers.rabbitDelete(rabbit, Drain.WARM_UP);
         rabbit.destroy();
       } else {
         Brokers.deleteTopic(settings, destination);
@@ -480,16 +587,15 @@ public final class Suite {
     return r;
   }
 
-  /** The tuned diagnostic variant sets what an application could set; the others use defaults. */
+  /**
+   * Each relay JVM of B6 has its own {@code spring.application.name}, which the Kafka transport
+   * sends as the CloudEvents source: the order check tells the instances' records apart by it.
+   */
   private List<String> relayArgs(String label, String transport, int instance) {
     List<String> args =
         new ArrayList<>(List.of("relay", "transport=" + transport, "instance=" + instance));
-    if (label.equals("b4-kafka-tuned")) {
-      args.addAll(
-          List.of(
-              "linger=" + plan.tunedLingerMs(),
-              "batchBytes=" + plan.tunedBatchBytes(),
-              "relayBatch=" + plan.tunedRelayBatch()));
+    if (label.startsWith("b6")) {
+      args.add("spring.application.name=outbox-bench-" + instance);
     }
     return args;
   }

@@ -22,9 +22,10 @@ final class ThroughputCase {
     Timeline timeline = new Timeline(4_000_000);
     AtomicLong next = new AtomicLong();
     AtomicLong committed = new AtomicLong();
-    try (Library library = new Library(settings, clients + 2, timeline)) {
-      library.relay.start();
-      library.warmUp(topic, 200);
+    OutboxApp.acks = (event, nanos) -> timeline.acked(OrderEvent.parseN(event.payload()), nanos);
+    try (OutboxApp.Running app =
+        OutboxApp.run(OutboxApp.properties(settings, "kafka", clients + 4, Map.of()))) {
+      app.warmUp(topic, 200);
       long warmupEnd = System.nanoTime() + (long) (warmup * 1e9);
       long end = warmupEnd + (long) (seconds * 1e9);
       List<Thread> threads = new ArrayList<>();
@@ -37,7 +38,7 @@ final class ThroughputCase {
                     if (first + perTx >= 4_000_000) {
                       return;
                     }
-                    long at = library.businessTransaction(topic, first, perTx, 10_000);
+                    long at = app.businessTransaction(topic, first, perTx, 10_000);
                     for (long n = first; n < first + perTx; n++) {
                       timeline.committed(n, at);
                     }
@@ -78,7 +79,6 @@ final class ThroughputCase {
       out.put("sustainable", Math.round(Math.min(commitRate, ackRate)));
       out.put("backlogAtEnd", committedAtEnd - ackedAtEnd);
       out.put("drainAfterStopSeconds", TxCostCase.round(drainSeconds));
-      out.put("relayCycles", library.timed.summary());
       out.put(
           "latency", Pct.summary(timeline.latency(0, (int) Math.min(totalCommitted, 4_000_000))));
       return out;

@@ -1,25 +1,20 @@
 package dev.outbox.benchmarks;
 
-import dev.outbox.EventIds;
-import dev.outbox.HeaderCapture;
-import dev.outbox.OutboxWriter;
-import dev.outbox.PayloadSerializer;
-import dev.outbox.store.PostgresOutboxRepository;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.SQLException;
+import java.security.SecureRandom;
 import java.sql.Timestamp;
-import java.time.Clock;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.UUID;
 import org.HdrHistogram.Histogram;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * B1: what writing one event adds to a business transaction, at one client. Three variants of the
- * same transaction (UPDATE of an account row, then COMMIT) run interleaved on one connection so
- * that they see the same conditions: without an event, with one event through {@link OutboxWriter},
- * and with a hand-written INSERT of the same row into an equivalent table.
+ * same Spring transaction (UPDATE of an account row, then COMMIT, through the application's {@code
+ * TransactionTemplate}) run interleaved on one thread so that they see the same conditions: without
+ * an event, with one event through the starter's {@code Outbox}, and with a hand-written INSERT of
+ * the same row into an equivalent table. The application's relay runs as it would in production.
  */
 final class TxCostCase {
 
@@ -28,57 +23,52 @@ final class TxCostCase {
           + " event_version, payload, headers, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?::jsonb,"
           + " ?)";
 
+  private static final SecureRandom RANDOM = new SecureRandom();
+
   private TxCostCase() {}
 
   static Map<String, Object> run(Settings settings, double seconds, double warmupSeconds) {
-    try (var pool = Db.pool(settings, "b1", 1)) {
-      PostgresOutboxRepository repository = new PostgresOutboxRepository(pool, Db.OUTBOX);
-      PayloadSerializer serializer = Library.serializer();
-      OutboxWriter writer =
-          new OutboxWriter(repository, serializer, HeaderCapture.none(), Clock.systemUTC());
+    JsonMapper mapper = JsonMapper.builder().build();
+    try (OutboxApp.Running app =
+        OutboxApp.run(OutboxApp.properties(settings, "kafka", 0, Map.of()))) {
       Histogram[] histograms = {Pct.micros(), Pct.micros(), Pct.micros()};
       long warmupEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
       long end = warmupEnd + (long) (seconds * 1e9);
       long n = 0;
       Child.emit("WINDOW-START");
-      try (Connection connection = pool.getConnection()) {
-        connection.setAutoCommit(false);
-        try (PreparedStatement update = connection.prepareStatement(Library.UPDATE_ACCOUNT);
-            PreparedStatement hand = connection.prepareStatement(HAND_INSERT)) {
-          while (true) {
-            long now = System.nanoTime();
-            if (now >= end) {
-              break;
-            }
-            int variant = (int) (n % 3);
-            long started = System.nanoTime();
-            update.setLong(1, n % Db.ACCOUNTS);
-            update.executeUpdate();
-            if (variant == 1) {
-              writer.write(connection, Library.messages("orders", n, 1, 10_000));
-            } else if (variant == 2) {
-              OrderEvent event = OrderEvent.of(n, 10_000);
-              hand.setObject(1, EventIds.next());
-              hand.setString(2, "orders");
-              hand.setString(3, event.orderId());
-              hand.setString(4, "Order");
-              hand.setString(5, OrderEvent.TOPIC_TYPE);
-              hand.setInt(6, 1);
-              hand.setString(7, serializer.serialize(event));
-              hand.setString(8, "{}");
-              hand.setTimestamp(9, Timestamp.from(Instant.now()));
-              hand.executeUpdate();
-            }
-            connection.commit();
-            long micros = (System.nanoTime() - started) / 1000;
-            if (started >= warmupEnd) {
-              histograms[variant].recordValue(micros);
-            }
-            n++;
-          }
+      while (true) {
+        long now = System.nanoTime();
+        if (now >= end) {
+          break;
         }
-      } catch (SQLException ex) {
-        throw new IllegalStateException(ex);
+        int variant = (int) (n % 3);
+        long number = n;
+        long started = System.nanoTime();
+        app.tx.executeWithoutResult(
+            status -> {
+              app.jdbc.update(Db.UPDATE_ACCOUNT, number % Db.ACCOUNTS);
+              OrderEvent event = OrderEvent.of(number, 10_000);
+              if (variant == 1) {
+                app.outbox.publish("orders", event.orderId(), event);
+              } else if (variant == 2) {
+                app.jdbc.update(
+                    HAND_INSERT,
+                    uuidV7(),
+                    "orders",
+                    event.orderId(),
+                    null,
+                    OrderEvent.TOPIC_TYPE,
+                    1,
+                    mapper.writeValueAsString(event),
+                    "{}",
+                    Timestamp.from(Instant.now()));
+              }
+            });
+        long micros = (System.nanoTime() - started) / 1000;
+        if (started >= warmupEnd) {
+          histograms[variant].recordValue(micros);
+        }
+        n++;
       }
       Child.emit("WINDOW-END");
       Map<String, Object> out = new LinkedHashMap<>();
@@ -94,6 +84,14 @@ final class TxCostCase {
       out.put("addedRatio", round((outbox - base) / (hand - base)));
       return out;
     }
+  }
+
+  /** A time-ordered UUID (version 7), as an application writing its own events would use. */
+  static UUID uuidV7() {
+    long millis = System.currentTimeMillis();
+    long high = (millis << 16) | 0x7000L | (RANDOM.nextInt() & 0x0fffL);
+    long low = (RANDOM.nextLong() & 0x3fffffffffffffffL) | 0x8000000000000000L;
+    return new UUID(high, low);
   }
 
   static double round(double value) {
