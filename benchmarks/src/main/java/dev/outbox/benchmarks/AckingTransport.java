@@ -3,6 +3,7 @@ package dev.outbox.benchmarks;
 import dev.outbox.OutboxEvent;
 import dev.outbox.transport.DeadLetter;
 import dev.outbox.transport.OutboxTransport;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -50,6 +51,11 @@ final class AckingTransport implements OutboxTransport, AutoCloseable {
   @Override
   public boolean isBrokerUnavailable(Throwable failure) {
     return delegate.isBrokerUnavailable(failure);
+  }
+
+  @Override
+  public Duration maxBlock() {
+    return delegate.maxBlock();
   }
 
   @Override

@@ -4,6 +4,7 @@ import dev.outbox.OutboxException;
 import dev.outbox.concurrent.NamedThreads;
 import dev.outbox.concurrent.Signal;
 import dev.outbox.store.OutboxRepository;
+import dev.outbox.store.Slots;
 import dev.outbox.transport.OutboxTransport;
 import java.time.Clock;
 import java.time.Duration;
@@ -116,7 +117,7 @@ public final class OutboxRelay implements AutoCloseable {
             timing,
             scheduler,
             health,
-            () -> workers.forEach(RelayWorker::wakeUp),
+            () -> wake(workers, Slots.ALL),
             settings.nanoTime,
             settings.name);
     Run started = new Run(member, stopping, keeper, workers);
@@ -213,12 +214,25 @@ public final class OutboxRelay implements AutoCloseable {
     return scheduler.ownedCount();
   }
 
-  /** Asks the workers to look for events now. Cheap; never blocks; coalesces. */
+  /** Asks the workers to look for events in every slot now. Cheap; never blocks; coalesces. */
   public void wakeUp() {
+    wakeUp(Slots.ALL);
+  }
+
+  /**
+   * Asks the workers to look for events in {@code slots} (a bit set, see {@link Slots}): after a
+   * commit, the slots of the events it wrote. Cheap; never blocks; coalesces.
+   */
+  public void wakeUp(long slots) {
     Run current = run;
     if (current != null) {
-      current.workers.forEach(RelayWorker::wakeUp);
+      wake(current.workers, slots);
     }
+  }
+
+  private void wake(List<RelayWorker> workers, long slots) {
+    scheduler.markDirty(slots);
+    workers.forEach(RelayWorker::wakeUp);
   }
 
   /** One start-to-stop run of the relay's threads. */

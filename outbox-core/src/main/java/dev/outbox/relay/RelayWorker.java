@@ -3,6 +3,7 @@ package dev.outbox.relay;
 import dev.outbox.concurrent.Signal;
 import dev.outbox.relay.BatchPublisher.Outcome;
 import dev.outbox.relay.SlotScheduler.Grant;
+import dev.outbox.store.Slots;
 import java.time.Duration;
 
 /**
@@ -58,23 +59,32 @@ final class RelayWorker implements Runnable {
     try {
       while (!stopping.isClosed()) {
         long due = heldKeys.nanosUntilNextDue();
-        wake.await(due < 0 ? Duration.ofNanos(Long.MAX_VALUE) : Duration.ofNanos(due + 1_000_000));
+        boolean woken =
+            wake.await(
+                due < 0 ? Duration.ofNanos(Long.MAX_VALUE) : Duration.ofNanos(due + 1_000_000));
+        if (!woken && due >= 0) {
+          scheduler.markDirty(Slots.ALL); // a held-back key is due; its slot is not known here
+        }
         int failures = 0;
         while (!stopping.isClosed()) {
           Outcome outcome;
           try {
             outcome = cycle();
-            health.ok(component);
+            if (outcome != null) {
+              health.ok(component);
+            }
             failures = 0;
           } catch (RuntimeException ex) {
             failures = health.failed(component, ex);
             stopping.await(errorBackoff(failures));
             continue;
           }
-          if (outcome == null || !outcome.more()) {
-            break;
+          if (outcome == null) {
+            break; // no free slot may hold events
           }
-          onBacklog.run();
+          if (outcome.more()) {
+            onBacklog.run();
+          }
         }
       }
     } catch (InterruptedException ex) {
@@ -82,16 +92,19 @@ final class RelayWorker implements Runnable {
     }
   }
 
-  /** One batch on a share of the free slots; null when there was no free slot. */
+  /** One batch on a share of the free slots that may hold events; null when there is none. */
   Outcome cycle() {
     Grant grant = scheduler.grab();
     if (grant.isEmpty()) {
       return null;
     }
+    boolean again = true;
     try {
-      return publisher.publish(grant);
+      Outcome outcome = publisher.publish(grant);
+      again = outcome.more();
+      return outcome;
     } finally {
-      scheduler.done(grant);
+      scheduler.done(grant, again);
     }
   }
 

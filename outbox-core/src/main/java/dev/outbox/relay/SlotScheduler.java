@@ -1,5 +1,6 @@
 package dev.outbox.relay;
 
+import dev.outbox.store.Slots;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -11,7 +12,8 @@ import java.util.Set;
 import java.util.function.LongSupplier;
 
 /**
- * The slots this relay instance holds, shared among its workers: each batch works on slots no other
+ * The slots this relay instance holds, shared among its workers: each batch works on slots that may
+ * hold events (written to since they were last read, or left with more to read) and that no other
  * local worker is working on, the least recently served first, and only while the leases are known
  * to be valid by the relay's own monotonic clock (a relay frozen past its lease starts nothing when
  * it resumes until it has renewed).
@@ -26,6 +28,7 @@ final class SlotScheduler {
   private long served;
   private final List<Integer> retiring = new ArrayList<>();
   private int owed;
+  private long dirty;
   private long validUntil;
   private boolean valid;
 
@@ -40,6 +43,11 @@ final class SlotScheduler {
     // them up at its next rebalance, where they are asked for again.
     Map<Integer, Long> kept = new HashMap<>(tokens);
     kept.keySet().removeAll(retiring);
+    for (Integer slot : kept.keySet()) {
+      if (!owned.containsKey(slot)) {
+        dirty |= Slots.bit(slot); // newly held: may hold a backlog
+      }
+    }
     owned = Map.copyOf(kept);
     validUntil = renewedAt + leaseTimeout.toNanos();
     valid = true;
@@ -53,9 +61,14 @@ final class SlotScheduler {
     return owned.size();
   }
 
+  /** Notes that {@code slots} (a bit set, see {@link Slots}) may hold events to publish. */
+  synchronized void markDirty(long slots) {
+    dirty |= slots;
+  }
+
   /**
-   * Up to a worker's share of the free slots, marked busy until {@link #done}; empty when the
-   * leases are not known to be valid or every slot is busy.
+   * Up to a worker's share of the free slots that may hold events, marked busy until {@link #done};
+   * empty when the leases are not known to be valid or no such slot is free.
    */
   synchronized Grant grab() {
     if (!leaseValid()) {
@@ -63,7 +76,7 @@ final class SlotScheduler {
     }
     List<Integer> free = new ArrayList<>();
     for (Integer slot : owned.keySet()) {
-      if (!busy.contains(slot)) {
+      if (!busy.contains(slot) && (dirty & Slots.bit(slot)) != 0) {
         free.add(slot);
       }
     }
@@ -76,13 +89,24 @@ final class SlotScheduler {
     List<Long> tokens = new ArrayList<>(slots.size());
     for (Integer slot : slots) {
       busy.add(slot);
+      dirty &= ~Slots.bit(slot);
       tokens.add(owned.get(slot));
     }
     return new Grant(slots, List.copyOf(tokens));
   }
 
   synchronized void done(Grant grant) {
+    done(grant, false);
+  }
+
+  /**
+   * Frees the grant's slots; {@code again}: they may hold more events (a full batch, a failure).
+   */
+  synchronized void done(Grant grant, boolean again) {
     for (Integer slot : grant.slots()) {
+      if (again) {
+        dirty |= Slots.bit(slot);
+      }
       busy.remove(slot);
       lastServed.put(slot, ++served);
       if (owed > 0 && owned.containsKey(slot)) {

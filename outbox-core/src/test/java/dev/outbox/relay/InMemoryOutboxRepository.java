@@ -65,9 +65,9 @@ final class InMemoryOutboxRepository implements OutboxRepository {
     this.options = options;
   }
 
-  /** The slot of a key: any stable hash of it {@code & 63}, as the database computes it. */
+  /** The slot of a key, as the database computes it ({@link dev.outbox.store.Slots}). */
   static int slotOf(String key) {
-    return key.hashCode() & (SLOTS - 1);
+    return dev.outbox.store.Slots.ofText(key);
   }
 
   static int slotOf(OutboxEvent event) {

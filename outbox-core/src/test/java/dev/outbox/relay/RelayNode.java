@@ -103,6 +103,7 @@ final class RelayNode {
 
   /** One batch on the worker's share of the slots; null when it was granted none. */
   @Nullable Outcome cycle() {
+    scheduler.markDirty(dev.outbox.store.Slots.ALL); // as a wake-up for every slot does
     return worker.cycle();
   }
 

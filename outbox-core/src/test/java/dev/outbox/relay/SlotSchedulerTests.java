@@ -3,6 +3,7 @@ package dev.outbox.relay;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.outbox.relay.SlotScheduler.Grant;
+import dev.outbox.store.Slots;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -52,8 +53,18 @@ class SlotSchedulerTests {
       }
     }
 
-    scheduler.done(second);
+    scheduler.done(second, true);
     assertThat(scheduler.grab().slots()).containsExactlyInAnyOrderElementsOf(second.slots());
+  }
+
+  @Test
+  void onlySlotsThatMayHoldEventsAreGranted() {
+    SlotScheduler scheduler = scheduler(1, 8);
+    scheduler.done(scheduler.grab()); // every slot read, none left with more
+    assertThat(scheduler.grab().isEmpty()).as("nothing written since").isTrue();
+
+    scheduler.markDirty(Slots.bit(3) | Slots.bit(5));
+    assertThat(scheduler.grab().slots()).containsExactlyInAnyOrder(3, 5);
   }
 
   @Test
@@ -73,7 +84,7 @@ class SlotSchedulerTests {
       grants.add(scheduler.grab());
     }
     List<Grant> servedOrder = List.of(grants.get(2), grants.get(0), grants.get(3), grants.get(1));
-    servedOrder.forEach(scheduler::done);
+    servedOrder.forEach(grant -> scheduler.done(grant, true));
 
     for (Grant expected : servedOrder) {
       assertThat(scheduler.grab().slots()).containsExactlyInAnyOrderElementsOf(expected.slots());
@@ -142,6 +153,7 @@ class SlotSchedulerTests {
     assertThat(scheduler.grab().isEmpty()).isTrue();
 
     scheduler.update(slots(4), clock.nanoTime(), LEASE);
+    scheduler.markDirty(Slots.ALL);
     assertThat(scheduler.grab().slots()).hasSize(4);
   }
 

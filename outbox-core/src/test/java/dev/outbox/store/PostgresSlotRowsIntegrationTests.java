@@ -202,6 +202,28 @@ class PostgresSlotRowsIntegrationTests {
   }
 
   @Test
+  void javaAndTheDatabaseAgreeOnTheSlotOfEveryKeyAndOfUnkeyedEvents() throws Exception {
+    List<OutboxEvent> written = new ArrayList<>();
+    for (int i = 0; i < 500; i++) {
+      written.add(event("order-" + i));
+      written.add(event("Bestellung-Ü-" + i + "-注文-🚚"));
+      written.add(event(null));
+    }
+    append(written.toArray(OutboxEvent[]::new));
+    Map<java.util.UUID, Integer> slots = new java.util.HashMap<>();
+    for (Candidate candidate : repository.candidates(ALL_SLOTS, 10_000, List.of())) {
+      slots.put(candidate.id(), candidate.slot());
+    }
+    assertThat(slots).hasSize(written.size());
+    for (OutboxEvent event : written) {
+      assertThat(slots.get(event.id()))
+          .as("slot of key %s", event.key())
+          .isEqualTo(Slots.of(event.key(), event.id()));
+    }
+    assertThat(slots.values()).as("the keys spread over every slot").containsAll(ALL_SLOTS);
+  }
+
+  @Test
   void readingABacklogWritesNoTemporaryFiles() throws Exception {
     TestPostgres.get()
         .execute(

@@ -17,6 +17,7 @@ import io.micrometer.tracing.Tracer;
 import io.micrometer.tracing.propagation.Propagator;
 import java.time.Clock;
 import java.util.List;
+import java.util.function.LongConsumer;
 import javax.sql.DataSource;
 import org.springframework.aop.config.AopConfigUtils;
 import org.springframework.beans.factory.ObjectProvider;
@@ -129,11 +130,11 @@ public class OutboxAutoConfiguration {
       ObjectProvider<OutboxRelay> relay,
       ObjectProvider<PostgresWakeups> wakeups) {
     // The local relay publishes what this instance wrote; without one, wake another instance's.
-    Runnable afterCommit =
-        () -> {
+    LongConsumer afterCommit =
+        slots -> {
           OutboxRelay local = relay.getIfAvailable();
           if (local != null) {
-            local.wakeUp();
+            local.wakeUp(slots);
           } else {
             wakeups.ifAvailable(PostgresWakeups::signal);
           }

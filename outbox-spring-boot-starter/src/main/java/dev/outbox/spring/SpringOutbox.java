@@ -4,10 +4,12 @@ import dev.outbox.Outbox;
 import dev.outbox.OutboxException;
 import dev.outbox.OutboxMessage;
 import dev.outbox.OutboxWriter;
+import dev.outbox.store.Slots;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.UUID;
+import java.util.function.LongConsumer;
 import javax.sql.DataSource;
 import org.springframework.jdbc.datasource.DataSourceUtils;
 import org.springframework.transaction.support.TransactionSynchronization;
@@ -22,13 +24,13 @@ public final class SpringOutbox implements Outbox {
 
   private final DataSource dataSource;
   private final OutboxWriter writer;
-  private final Runnable afterCommit;
+  private final LongConsumer afterCommit;
 
   /**
-   * @param afterCommit run once after each committing transaction that wrote events (wakes the
-   *     relay); must not throw
+   * @param afterCommit run once after each committing transaction that wrote events, with the slots
+   *     it wrote to as a bit set ({@link Slots}): wakes the relay; must not throw
    */
-  public SpringOutbox(DataSource dataSource, OutboxWriter writer, Runnable afterCommit) {
+  public SpringOutbox(DataSource dataSource, OutboxWriter writer, LongConsumer afterCommit) {
     this.dataSource = dataSource;
     this.writer = writer;
     this.afterCommit = afterCommit;
@@ -44,7 +46,11 @@ public final class SpringOutbox implements Outbox {
     try {
       requireTransactional(connection);
       List<UUID> ids = writer.write(connection, messages);
-      registerWakeUp();
+      long slots = 0;
+      for (int i = 0; i < ids.size(); i++) {
+        slots |= Slots.bit(Slots.of(messages.get(i).key(), ids.get(i)));
+      }
+      registerWakeUp(slots);
       return ids;
     } finally {
       DataSourceUtils.releaseConnection(connection, dataSource);
@@ -78,24 +84,35 @@ public final class SpringOutbox implements Outbox {
     }
   }
 
-  private void registerWakeUp() {
+  private void registerWakeUp(long slots) {
     if (!TransactionSynchronizationManager.isSynchronizationActive()) {
       return;
     }
     for (TransactionSynchronization registered :
         TransactionSynchronizationManager.getSynchronizations()) {
-      if (registered instanceof WakeUpAfterCommit wakeUp && wakeUp.outbox() == this) {
+      if (registered instanceof WakeUpAfterCommit wakeUp && wakeUp.outbox == this) {
+        wakeUp.slots |= slots;
         return;
       }
     }
-    TransactionSynchronizationManager.registerSynchronization(new WakeUpAfterCommit(this));
+    TransactionSynchronizationManager.registerSynchronization(new WakeUpAfterCommit(this, slots));
   }
 
-  /** Wakes the relay once after the transaction that wrote events commits. */
-  private record WakeUpAfterCommit(SpringOutbox outbox) implements TransactionSynchronization {
+  /**
+   * Wakes the relay once, for the slots written, after the transaction that wrote events commits.
+   */
+  private static final class WakeUpAfterCommit implements TransactionSynchronization {
+    final SpringOutbox outbox;
+    long slots;
+
+    WakeUpAfterCommit(SpringOutbox outbox, long slots) {
+      this.outbox = outbox;
+      this.slots = slots;
+    }
+
     @Override
     public void afterCommit() {
-      outbox.afterCommit.run();
+      outbox.afterCommit.accept(slots);
     }
   }
 }

@@ -2,10 +2,13 @@
 -- time. The owner reads its slots' pending rows in write order over narrow columns, publishes
 -- outside any transaction and completes with short statements fenced by the lease token.
 
--- The slot of a row: its key's hash (unkeyed rows spread by id). Computed by the database, so every
--- writer, including one that is not this library, gets it right.
+-- The slot of a row: the low six bits of the first byte of the MD5 of its key (of its id when it has
+-- none). Computed by the database, so every writer, including one that is not this library, gets it
+-- right; the library computes the same in Java (dev.outbox.store.Slots) to wake the relay for just
+-- the slots a transaction wrote.
 ALTER TABLE ${outbox_table}
-    ADD COLUMN slot smallint GENERATED ALWAYS AS ((hashtext(coalesce(event_key, id::text)) & 63)) STORED;
+    ADD COLUMN slot smallint GENERATED ALWAYS AS
+        ((get_byte(decode(md5(coalesce(event_key, id::text)), 'hex'), 0) & 63)) STORED;
 
 -- The owner of a slot reads its pending rows in write order: an index range scan per slot.
 CREATE INDEX ${outbox_table_name}_slot_idx ON ${outbox_table} (slot, seq) WHERE status = 'PENDING';
