@@ -231,6 +231,16 @@ class KeyIsolationIntegrationTests {
     }
 
     @Override
+    public void flush() {
+      delegate.flush();
+    }
+
+    @Override
+    public java.time.Duration maxBlock() {
+      return delegate.maxBlock();
+    }
+
+    @Override
     public CompletableFuture<?> sendToDeadLetter(OutboxEvent event, DeadLetter deadLetter) {
       return delegate.sendToDeadLetter(event, deadLetter);
     }
