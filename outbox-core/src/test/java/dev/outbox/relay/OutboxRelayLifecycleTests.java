@@ -158,10 +158,15 @@ class OutboxRelayLifecycleTests {
     relay.start();
     await().atMost(TIMEOUT).until(() -> relay.ownedSlots() == RelayStore.SLOTS);
 
-    relay.wakeUp(); // worker-1 fails and backs off; worker-2 finds nothing
+    // Wake until worker-1 has tried a share of the slots (a worker may take every slot that may
+    // hold events while the other still sleeps): it fails and backs off; worker-2 finds nothing.
     await()
         .atMost(TIMEOUT)
-        .until(() -> relay.lastFailure() != null && relay.lastFailure().startsWith("worker-1: "));
+        .until(
+            () -> {
+              relay.wakeUp();
+              return relay.lastFailure() != null && relay.lastFailure().startsWith("worker-1: ");
+            });
     for (int slot = 0; slot < RelayStore.SLOTS; slot++) {
       store.append(events.event("orders", TestEvents.keyInSlot(slot, "order")));
     }
