@@ -57,6 +57,7 @@ class KeyIsolationIntegrationTests {
   private String schema;
   private KafkaOutboxTransport kafkaTransport;
   private OutboxRelay relay;
+  private com.zaxxer.hikari.HikariDataSource pool;
   private TopicTail tail;
 
   @BeforeAll
@@ -80,6 +81,9 @@ class KeyIsolationIntegrationTests {
       if (kafkaTransport != null) {
         kafkaTransport.close();
       }
+      if (pool != null) {
+        pool.close();
+      }
       if (tail != null) {
         tail.close();
       }
@@ -88,6 +92,19 @@ class KeyIsolationIntegrationTests {
         TestPostgres.get().dropSchema(schema);
       }
     }
+  }
+
+  /**
+   * The relay borrows a connection for each of its short statements, as from the application's
+   * pool; an unpooled data source would add a new database session to each of them.
+   */
+  private com.zaxxer.hikari.HikariDataSource pool() {
+    pool = new com.zaxxer.hikari.HikariDataSource();
+    pool.setJdbcUrl(TestPostgres.get().url());
+    pool.setUsername(TestPostgres.get().user());
+    pool.setPassword(TestPostgres.get().password());
+    pool.setMaximumPoolSize(5);
+    return pool;
   }
 
   @RepeatedTest(2)
@@ -103,9 +120,7 @@ class KeyIsolationIntegrationTests {
     AtomicLong order = new AtomicLong();
     relay =
         OutboxRelay.builder()
-            .repository(
-                new PostgresOutboxRepository(
-                    TestPostgres.get().dataSource(), TableName.of(schema, "outbox_event")))
+            .repository(new PostgresOutboxRepository(pool(), TableName.of(schema, "outbox_event")))
             .transport(transport)
             .retryPolicy(
                 RetryPolicy.defaults()
