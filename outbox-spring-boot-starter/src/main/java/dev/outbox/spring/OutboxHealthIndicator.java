@@ -52,6 +52,7 @@ final class OutboxHealthIndicator extends AbstractHealthIndicator {
       return;
     }
     builder.withDetail("relay", relay.isRunning() ? "running" : "stopped");
+    builder.withDetail("slots", relay.ownedSlots());
     if (!relay.isHealthy()) {
       builder.down().withDetail("relayError", String.valueOf(relay.lastFailure()));
     }
