@@ -33,6 +33,10 @@ final class PgSampler implements AutoCloseable {
       "SELECT extract(epoch FROM clock_timestamp() - xact_start) * 1000, left(query, 120)"
           + " FROM pg_stat_activity WHERE datname = current_database() AND application_name = ?"
           + " AND xact_start IS NOT NULL AND pid <> pg_backend_pid()"
+          // An idle LISTEN session delivering a notification runs a short internal transaction
+          // whose reported start is its last statement's start (the LISTEN, long ago): not a
+          // transaction of the relay's.
+          + " AND state <> 'idle'"
           + " AND query ILIKE '%"
           + Db.OUTBOX
           + "%' AND ltrim(query) NOT ILIKE 'insert%'"
