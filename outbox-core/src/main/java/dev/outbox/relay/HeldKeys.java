@@ -28,14 +28,8 @@ final class HeldKeys {
   /** The keys still held; forgets the others. */
   List<String> current() {
     long now = nanoTime.getAsLong();
-    List<String> held = new ArrayList<>();
-    until.entrySet().removeIf(entry -> entry.getValue() - now <= 0);
-    for (Map.Entry<String, Long> entry : until.entrySet()) {
-      if (entry.getValue() - now > 0) {
-        held.add(entry.getKey());
-      }
-    }
-    return held;
+    until.values().removeIf(end -> end - now <= 0);
+    return new ArrayList<>(until.keySet());
   }
 
   /** Nanoseconds until the first held key is due, or -1 if none is held. */

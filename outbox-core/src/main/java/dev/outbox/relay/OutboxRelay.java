@@ -120,7 +120,7 @@ public final class OutboxRelay implements AutoCloseable {
             () -> wake(workers, Slots.ALL),
             settings.nanoTime,
             settings.name);
-    Run started = new Run(member, stopping, keeper, workers);
+    Run started = new Run(stopping, keeper, workers);
     health.register(LeaseKeeper.COMPONENT);
     workers.forEach(worker -> health.register(worker.component()));
     started.threads.add(reporting(threads.thread("leases", () -> keep(started)), "leases"));
@@ -237,14 +237,12 @@ public final class OutboxRelay implements AutoCloseable {
 
   /** One start-to-stop run of the relay's threads. */
   private static final class Run {
-    final String member;
     final Signal stopping;
     final LeaseKeeper keeper;
     final List<RelayWorker> workers;
     final List<Thread> threads = new ArrayList<>();
 
-    Run(String member, Signal stopping, LeaseKeeper keeper, List<RelayWorker> workers) {
-      this.member = member;
+    Run(Signal stopping, LeaseKeeper keeper, List<RelayWorker> workers) {
       this.stopping = stopping;
       this.keeper = keeper;
       this.workers = List.copyOf(workers);

@@ -67,7 +67,7 @@ final class RelayHealth {
     String failure = Failures.describe(cause);
     String kind = Failures.unwrap(cause).getClass().getName();
     State previous = states.getOrDefault(component, State.OK);
-    State next = new State(failure, kind, previous.failures + 1, false);
+    State next = new State(failure, kind, previous.failures + 1);
     states.put(component, next);
     if (previous.failure == null || !kind.equals(previous.kind)) {
       log.warn("Outbox relay '{}' {} failing: {}", relay, component, failure);
@@ -81,8 +81,7 @@ final class RelayHealth {
   synchronized void died(String component, Throwable failure) {
     states.put(
         component,
-        new State(
-            "thread died: " + Failures.describe(failure), failure.getClass().getName(), 1, true));
+        new State("thread died: " + Failures.describe(failure), failure.getClass().getName(), 1));
     log.error("Outbox relay '{}' {} thread died", relay, component, failure);
   }
 
@@ -109,8 +108,7 @@ final class RelayHealth {
     return lastSuccess;
   }
 
-  private record State(
-      @Nullable String failure, @Nullable String kind, int failures, boolean dead) {
-    static final State OK = new State(null, null, 0, false);
+  private record State(@Nullable String failure, @Nullable String kind, int failures) {
+    static final State OK = new State(null, null, 0);
   }
 }

@@ -58,11 +58,6 @@ public record RelayTiming(
     return pollInterval;
   }
 
-  /** The longest one batch may take: its publish timeout, one blocked send and dead letters. */
-  public Duration batchBudget() {
-    return publishTimeout.plus(transportMaxBlock).plus(MIN_DEAD_LETTER_WAIT);
-  }
-
   private static boolean positive(Duration duration) {
     return duration != null && !duration.isNegative() && !duration.isZero();
   }

@@ -95,10 +95,6 @@ final class SlotScheduler {
     return new Grant(slots, List.copyOf(tokens));
   }
 
-  synchronized void done(Grant grant) {
-    done(grant, false);
-  }
-
   /**
    * Frees the grant's slots; {@code again}: they may hold more events (a full batch, a failure).
    */

@@ -16,6 +16,9 @@ public final class Slots {
   /** Every slot, as a bit set. */
   public static final long ALL = -1L;
 
+  /** One digest per thread: looking one up per event costs more than the hash itself. */
+  private static final ThreadLocal<MessageDigest> MD5 = ThreadLocal.withInitial(Slots::md5);
+
   private Slots() {}
 
   /** The slot of an event with {@code key} (or, when it is null, with {@code id}). */
@@ -25,7 +28,7 @@ public final class Slots {
 
   /** The slot of the text the database hashes: the key, or the id's text. */
   public static int ofText(String hashed) {
-    return md5().digest(hashed.getBytes(StandardCharsets.UTF_8))[0] & (RelayStore.SLOTS - 1);
+    return MD5.get().digest(hashed.getBytes(StandardCharsets.UTF_8))[0] & (RelayStore.SLOTS - 1);
   }
 
   /** The bit of {@code slot} in a slot bit set. */

@@ -57,7 +57,7 @@ class RelayTimingTests {
             Duration.ofSeconds(10),
             Duration.ofSeconds(1));
 
-    assertThat(timing.batchBudget()).isEqualTo(Duration.ofSeconds(4));
+    assertThat(timing.publishTimeout()).isEqualTo(Duration.ofSeconds(2));
   }
 
   @Test

@@ -126,7 +126,7 @@ class SlotLeaseTests {
     clock.advance(RelayNode.LEASE_TIMEOUT.minusNanos(1));
     SlotScheduler.Grant stillValid = a.scheduler.grab();
     assertThat(stillValid.slots()).hasSize(64);
-    a.scheduler.done(stillValid);
+    a.scheduler.done(stillValid, false);
 
     clock.advance(java.time.Duration.ofNanos(1)); // lease timeout since the renewal started
     assertThat(a.cycle()).isNull();

@@ -60,7 +60,7 @@ class SlotSchedulerTests {
   @Test
   void onlySlotsThatMayHoldEventsAreGranted() {
     SlotScheduler scheduler = scheduler(1, 8);
-    scheduler.done(scheduler.grab()); // every slot read, none left with more
+    scheduler.done(scheduler.grab(), false); // every slot read, none left with more
     assertThat(scheduler.grab().isEmpty()).as("nothing written since").isTrue();
 
     scheduler.markDirty(Slots.bit(3) | Slots.bit(5));
@@ -101,7 +101,7 @@ class SlotSchedulerTests {
     assertThat(retired).hasSize(4).doesNotContainAnyElementsOf(busy.slots());
     assertThat(scheduler.ownedCount()).isEqualTo(4);
     assertThat(scheduler.grab().isEmpty()).as("what is left is busy").isTrue();
-    scheduler.done(busy);
+    scheduler.done(busy, false);
     assertThat(scheduler.grab().isEmpty())
         .as("the finished slots are owed to the retirement, no worker starts on them")
         .isTrue();
@@ -113,7 +113,7 @@ class SlotSchedulerTests {
     SlotScheduler scheduler = scheduler(2, 8);
     Grant busy = scheduler.grab();
     scheduler.retire(8); // gives the 4 idle slots away, owes the 4 busy ones
-    scheduler.done(busy);
+    scheduler.done(busy, false);
 
     assertThat(scheduler.retire(0)).as("balanced again: nothing more to give").isEmpty();
     Map<Integer, Long> stillHeld = new HashMap<>();
@@ -146,7 +146,7 @@ class SlotSchedulerTests {
     clock.advance(Duration.ofSeconds(8).minusNanos(1));
     Grant last = scheduler.grab();
     assertThat(last.slots()).hasSize(4);
-    scheduler.done(last);
+    scheduler.done(last, false);
 
     clock.advance(Duration.ofNanos(1)); // ten seconds since the renewal started
     assertThat(scheduler.leaseValid()).isFalse();
