@@ -83,7 +83,7 @@ public record OrderEvent(
     for (int i = 0; i < LINES; i++) {
       lines.add(
           new Line(
-              String.format("SKU-%06d", (n * 7 + i * 104_729) % 1_000_000),
+              "SKU-" + zeroPadded((n * 7 + i * 104_729) % 1_000_000, 6),
               1 + (n + i) % 5,
               99 + (n * (i + 3) * 131) % 50_000,
               pick(ADJECTIVES, n + i * 3)
@@ -101,9 +101,15 @@ public record OrderEvent(
         new Address(
             (n * 13) % 9999 + 1 + " " + pick(STREETS, n / 7),
             pick(CITIES, n / 11),
-            String.format("%05d", (n * 37) % 99_999),
+            zeroPadded((n * 37) % 99_999, 5),
             pick(COUNTRIES, n / 13)),
         lines);
+  }
+
+  /** As {@code String.format("%0<width>d", value)} for a non-negative value, without the formatter. */
+  private static String zeroPadded(long value, int width) {
+    String digits = Long.toString(value);
+    return digits.length() >= width ? digits : "0".repeat(width - digits.length()) + digits;
   }
 
   private static String pick(String[] values, long i) {

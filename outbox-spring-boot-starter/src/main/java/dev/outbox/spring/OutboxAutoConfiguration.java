@@ -18,7 +18,9 @@ import io.micrometer.tracing.propagation.Propagator;
 import java.time.Clock;
 import java.util.List;
 import java.util.function.LongConsumer;
+import java.util.function.Supplier;
 import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
 import org.springframework.aop.config.AopConfigUtils;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.config.BeanDefinition;
@@ -37,6 +39,7 @@ import org.springframework.context.annotation.ImportBeanDefinitionRegistrar;
 import org.springframework.context.annotation.Role;
 import org.springframework.core.type.AnnotationMetadata;
 import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.util.function.SingletonSupplier;
 import tools.jackson.databind.ObjectMapper;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -130,13 +133,19 @@ public class OutboxAutoConfiguration {
       ObjectProvider<OutboxRelay> relay,
       ObjectProvider<PostgresWakeups> wakeups) {
     // The local relay publishes what this instance wrote; without one, wake another instance's.
+    // Both beans are looked up once, not on every commit (a lookup costs more than the wake-up).
+    Supplier<@Nullable OutboxRelay> localRelay = SingletonSupplier.of(relay::getIfAvailable);
+    Supplier<@Nullable PostgresWakeups> otherRelays = SingletonSupplier.of(wakeups::getIfAvailable);
     LongConsumer afterCommit =
         slots -> {
-          OutboxRelay local = relay.getIfAvailable();
+          OutboxRelay local = localRelay.get();
           if (local != null) {
             local.wakeUp(slots);
-          } else {
-            wakeups.ifAvailable(PostgresWakeups::signal);
+            return;
+          }
+          PostgresWakeups notify = otherRelays.get();
+          if (notify != null) {
+            notify.signal();
           }
         };
     return new SpringOutbox(dataSource, outboxWriter, afterCommit);
