@@ -3,6 +3,7 @@ package dev.outbox.relay;
 import dev.outbox.store.RelayStore;
 import dev.outbox.store.RelayStore.Leases;
 import dev.outbox.transport.Failures;
+import java.time.Duration;
 import java.util.List;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
@@ -11,7 +12,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Keeps this relay instance's slot leases: renews them once per poll interval (one statement, which
  * is also the idle poll), rebalances when instances join or leave, and wakes the workers when its
- * slots hold events.
+ * slots hold events. While slots move (membership or ownership changed, or slots are still owed to
+ * other instances) it renews every {@link RelayTiming#settleInterval()} instead, until the picture
+ * has been stable for {@link RelayTiming#settleWindow()}: a slot given up by one instance is taken
+ * by another within that short interval.
  */
 final class LeaseKeeper {
 
@@ -29,6 +33,7 @@ final class LeaseKeeper {
   private final String relay;
   private int lastOwned = -1;
   private int lastMembers = -1;
+  private long settleUntil;
 
   LeaseKeeper(
       RelayStore store,
@@ -47,6 +52,7 @@ final class LeaseKeeper {
     this.wakeWorkers = wakeWorkers;
     this.nanoTime = nanoTime;
     this.relay = relay;
+    this.settleUntil = nanoTime.getAsLong();
   }
 
   /** One renewal (and rebalance if needed). Never throws: failures go to the health verdict. */
@@ -62,6 +68,14 @@ final class LeaseKeeper {
       }
       scheduler.update(leases.tokens(), started, timing.leaseTimeout());
       health.ok(COMPONENT);
+      boolean moving =
+          leases.tokens().size() != lastOwned
+              || leases.liveMembers() != lastMembers
+              || !retired.isEmpty()
+              || retired.size() < excess;
+      if (moving) {
+        settleUntil = started + timing.settleWindow().toNanos();
+      }
       report(leases);
       if (leases.pending()) {
         wakeWorkers.run();
@@ -69,6 +83,13 @@ final class LeaseKeeper {
     } catch (RuntimeException ex) {
       health.failed(COMPONENT, ex);
     }
+  }
+
+  /** How long to wait before the next {@link #tick()}. */
+  Duration nextTick() {
+    return nanoTime.getAsLong() - settleUntil < 0
+        ? timing.settleInterval()
+        : timing.renewInterval();
   }
 
   /** Gives every slot back, so other instances take over without waiting for the lease to end. */

@@ -152,7 +152,7 @@ public final class OutboxRelay implements AutoCloseable {
     try {
       while (!run.stopping.isClosed()) {
         run.keeper.tick();
-        run.stopping.await(timing.renewInterval());
+        run.stopping.await(run.keeper.nextTick());
       }
     } catch (InterruptedException ex) {
       Thread.currentThread().interrupt();

@@ -25,6 +25,12 @@ public record RelayTiming(
   /** The fewest lease renewals that must fit in one lease timeout. */
   static final int RENEWALS_PER_LEASE = 3;
 
+  /** Lease renewals per poll interval while slots move between instances. */
+  static final int SETTLE_TICKS_PER_POLL = 10;
+
+  /** The shortest interval between lease renewals while slots move. */
+  static final Duration MIN_SETTLE_INTERVAL = Duration.ofMillis(20);
+
   /** The shortest wait for dead-letter acknowledgements after a batch's own deadline passed. */
   static final Duration MIN_DEAD_LETTER_WAIT = Duration.ofSeconds(1);
 
@@ -56,6 +62,23 @@ public record RelayTiming(
   /** How often leases are renewed: once per poll interval. */
   public Duration renewInterval() {
     return pollInterval;
+  }
+
+  /**
+   * How often leases are renewed while slots move between instances (for {@link #settleWindow()}
+   * after the last change): a tenth of the poll interval, at least {@link #MIN_SETTLE_INTERVAL}. A
+   * slot another instance gives up is then taken within this time, not a whole poll interval.
+   */
+  public Duration settleInterval() {
+    Duration tenth = pollInterval.dividedBy(SETTLE_TICKS_PER_POLL);
+    return tenth.compareTo(MIN_SETTLE_INTERVAL) >= 0
+        ? tenth
+        : pollInterval.compareTo(MIN_SETTLE_INTERVAL) < 0 ? pollInterval : MIN_SETTLE_INTERVAL;
+  }
+
+  /** How long after the last change in membership or ownership leases keep being renewed fast. */
+  public Duration settleWindow() {
+    return pollInterval.multipliedBy(2);
   }
 
   private static boolean positive(Duration duration) {

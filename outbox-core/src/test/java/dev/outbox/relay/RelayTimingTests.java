@@ -104,4 +104,16 @@ class RelayTimingTests {
                     Duration.ofSeconds(1), Duration.ofMillis(-1), Duration.ofSeconds(10), ZERO))
         .hasMessage("Invalid outbox relay setting: publishTimeout must be positive, was PT-0.001S");
   }
+
+  @Test
+  void leasesAreRenewedTenTimesPerPollIntervalWhileSlotsMoveButNotMoreOftenThanEvery20Ms() {
+    assertThat(settleIntervalFor(Duration.ofSeconds(1))).isEqualTo(Duration.ofMillis(100));
+    assertThat(settleIntervalFor(Duration.ofMillis(100))).isEqualTo(Duration.ofMillis(20));
+    assertThat(settleIntervalFor(Duration.ofMillis(10))).isEqualTo(Duration.ofMillis(10));
+  }
+
+  private static Duration settleIntervalFor(Duration pollInterval) {
+    return new RelayTiming(pollInterval, Duration.ofSeconds(5), Duration.ofSeconds(10), ZERO)
+        .settleInterval();
+  }
 }

@@ -8,6 +8,7 @@ import dev.outbox.OutboxEvent;
 import dev.outbox.relay.BatchPublisher.Outcome;
 import dev.outbox.store.RelayStore;
 import dev.outbox.store.RelayStore.Completion;
+import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -66,6 +67,54 @@ class SlotLeaseTests {
     b.tick();
     assertThat(store.tokensOf(a.member)).as("stable once balanced").isEqualTo(tokensOfA);
     assertThat(store.tokensOf(b.member)).isEqualTo(tokensOfB);
+  }
+
+  @Test
+  void leasesAreRenewedFastWhileSlotsMoveAndOncePerPollIntervalOnceSettled() {
+    Duration fast = a.timing.settleInterval();
+    Duration normal = a.timing.renewInterval();
+    assertThat(fast).isLessThan(normal);
+
+    a.tick(); // alone: takes every slot
+    assertThat(a.keeper.nextTick()).as("just took slots").isEqualTo(fast);
+    clock.advance(a.timing.settleWindow());
+    a.tick();
+    assertThat(a.keeper.nextTick()).as("nothing moved for the settle window").isEqualTo(normal);
+
+    b.tick(); // joins: takes nothing yet, but the membership it sees is new
+    assertThat(b.keeper.nextTick()).isEqualTo(fast);
+    a.tick(); // sees the new member, gives up its excess
+    assertThat(a.keeper.nextTick()).isEqualTo(fast);
+    b.tick(); // takes the released slots at its next (fast) tick
+    assertThat(b.owned()).isEqualTo(32);
+
+    clock.advance(a.timing.settleWindow());
+    a.tick();
+    b.tick();
+    assertThat(a.keeper.nextTick()).isEqualTo(normal);
+    assertThat(b.keeper.nextTick()).isEqualTo(normal);
+  }
+
+  @Test
+  void memberStillOwingBusySlotsKeepsRenewingFastUntilItHasGivenThemUp() {
+    a.tick();
+    clock.advance(a.timing.settleWindow());
+    a.tick();
+    SlotScheduler.Grant grant = a.scheduler.grab(); // a worker is on every slot of a
+    b.tick();
+    a.tick(); // owes 32 slots, some of them busy
+    clock.advance(a.timing.settleWindow());
+    a.tick();
+    assertThat(a.keeper.nextTick())
+        .as("busy slots still owed")
+        .isEqualTo(a.timing.settleInterval());
+    a.scheduler.done(grant, false);
+    a.tick(); // gives up the rest
+    b.tick();
+    assertThat(a.owned() + b.owned()).isEqualTo(RelayStore.SLOTS);
+    clock.advance(a.timing.settleWindow());
+    a.tick();
+    assertThat(a.keeper.nextTick()).isEqualTo(a.timing.renewInterval());
   }
 
   @Test
