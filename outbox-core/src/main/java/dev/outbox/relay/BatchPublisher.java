@@ -91,6 +91,7 @@ final class BatchPublisher {
   }
 
   Outcome publish(Grant grant) {
+    long started = nanoTime.getAsLong();
     int perSlot =
         Math.min(batchSize, Math.max(MIN_ROWS_PER_SLOT, 2 * batchSize / grant.slots().size()));
     List<Candidate> candidates = store.candidates(grant.slots(), perSlot, heldKeys.current());
@@ -121,6 +122,8 @@ final class BatchPublisher {
     }
     Sent sent = send(chains);
     record(grant, sent);
+    Duration took = Duration.ofNanos(nanoTime.getAsLong() - started);
+    safely(() -> listener.batchCompleted(sent.attempted, took));
     return new Outcome(sent.attempted, plan.more || plan.ids.size() >= batchSize);
   }
 

@@ -15,6 +15,12 @@ public interface RelayListener {
   /** The event will not be tried again; it is DEAD in the table. */
   default void deadLettered(OutboxEvent event, Throwable failure, boolean deadLetterSent) {}
 
+  /**
+   * A batch ended: {@code attempted} events were sent (acknowledged or not), and the batch took
+   * {@code took} from reading its candidates to recording the outcomes.
+   */
+  default void batchCompleted(int attempted, Duration took) {}
+
   /** A relay cycle failed as a whole (database or unexpected error). */
   default void cycleFailed(Throwable failure) {}
 
