@@ -24,7 +24,12 @@ import java.lang.annotation.Target;
 @Documented
 public @interface PublishEvent {
 
-  /** Where the event goes: a Kafka topic, or a RabbitMQ exchange (see the transport's docs). */
+  /**
+   * Where the event goes: a Kafka topic, or a RabbitMQ exchange (see the transport's docs). With
+   * the Spring Boot starter it may hold {@code ${...}} property placeholders, resolved against the
+   * application's environment; the ids of the events written are then available to the caller
+   * through the starter's {@code PublishedEvents}.
+   */
   String destination();
 
   /**

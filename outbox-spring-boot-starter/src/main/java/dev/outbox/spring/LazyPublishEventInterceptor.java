@@ -1,6 +1,7 @@
 package dev.outbox.spring;
 
 import dev.outbox.Outbox;
+import java.util.function.UnaryOperator;
 import org.aopalliance.intercept.MethodInterceptor;
 import org.aopalliance.intercept.MethodInvocation;
 import org.jspecify.annotations.Nullable;
@@ -17,13 +18,16 @@ final class LazyPublishEventInterceptor implements MethodInterceptor {
 
   private final ObjectProvider<Outbox> outbox;
   private final ObjectProvider<PlatformTransactionManager> transactionManager;
+  private final UnaryOperator<String> placeholders;
   private volatile @Nullable PublishEventInterceptor delegate;
 
   LazyPublishEventInterceptor(
       ObjectProvider<Outbox> outbox,
-      ObjectProvider<PlatformTransactionManager> transactionManager) {
+      ObjectProvider<PlatformTransactionManager> transactionManager,
+      UnaryOperator<String> placeholders) {
     this.outbox = outbox;
     this.transactionManager = transactionManager;
+    this.placeholders = placeholders;
   }
 
   @Override
@@ -36,7 +40,7 @@ final class LazyPublishEventInterceptor implements MethodInterceptor {
         template = new TransactionTemplate(manager);
         template.setPropagationBehavior(TransactionDefinition.PROPAGATION_REQUIRED);
       }
-      current = new PublishEventInterceptor(outbox.getObject(), template);
+      current = new PublishEventInterceptor(outbox.getObject(), template, placeholders);
       delegate = current;
     }
     return current.invoke(invocation);

@@ -37,6 +37,7 @@ import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Import;
 import org.springframework.context.annotation.ImportBeanDefinitionRegistrar;
 import org.springframework.context.annotation.Role;
+import org.springframework.core.env.Environment;
 import org.springframework.core.type.AnnotationMetadata;
 import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.util.function.SingletonSupplier;
@@ -164,8 +165,11 @@ public class OutboxAutoConfiguration {
   @Role(BeanDefinition.ROLE_INFRASTRUCTURE)
   static PublishEventAdvisor publishEventAdvisor(
       ObjectProvider<Outbox> outbox,
-      ObjectProvider<PlatformTransactionManager> transactionManager) {
-    return new PublishEventAdvisor(new LazyPublishEventInterceptor(outbox, transactionManager));
+      ObjectProvider<PlatformTransactionManager> transactionManager,
+      Environment environment) {
+    return new PublishEventAdvisor(
+        new LazyPublishEventInterceptor(
+            outbox, transactionManager, environment::resolveRequiredPlaceholders));
   }
 
   @Bean

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.UnaryOperator;
 import org.aopalliance.intercept.MethodInterceptor;
 import org.aopalliance.intercept.MethodInvocation;
 import org.jspecify.annotations.Nullable;
@@ -36,10 +37,16 @@ final class PublishEventInterceptor implements MethodInterceptor {
   private final @Nullable TransactionTemplate transactionTemplate;
   private final ParameterNameDiscoverer parameterNames = new DefaultParameterNameDiscoverer();
   private final Map<String, Expression> expressions = new ConcurrentHashMap<>();
+  private final UnaryOperator<String> placeholders;
+  private final Map<String, String> destinations = new ConcurrentHashMap<>();
 
-  PublishEventInterceptor(Outbox outbox, @Nullable TransactionTemplate transactionTemplate) {
+  PublishEventInterceptor(
+      Outbox outbox,
+      @Nullable TransactionTemplate transactionTemplate,
+      UnaryOperator<String> placeholders) {
     this.outbox = outbox;
     this.transactionTemplate = transactionTemplate;
+    this.placeholders = placeholders;
   }
 
   @Override
@@ -92,8 +99,10 @@ final class PublishEventInterceptor implements MethodInterceptor {
             ? result
             : evaluate(annotation.payload(), method, args, result, null);
     if (payload == null) {
+      PublishedEvents.remember(List.of());
       return result;
     }
+    String destination = destination(annotation.destination(), method);
     List<OutboxMessage> messages = new ArrayList<>();
     for (Object element : elements(payload)) {
       if (element == null) {
@@ -106,11 +115,34 @@ final class PublishEventInterceptor implements MethodInterceptor {
       }
       String aggregateType =
           annotation.aggregateType().isEmpty() ? null : annotation.aggregateType();
-      messages.add(
-          new OutboxMessage(annotation.destination(), key, aggregateType, element, Map.of()));
+      messages.add(new OutboxMessage(destination, key, aggregateType, element, Map.of()));
     }
-    outbox.publishAll(messages);
+    PublishedEvents.remember(outbox.publishAll(messages));
     return result;
+  }
+
+  /** The destination with its {@code ${...}} placeholders resolved (once per distinct value). */
+  private String destination(String declared, Method method) {
+    if (!declared.contains("${")) {
+      return declared;
+    }
+    String resolved = destinations.get(declared);
+    if (resolved == null) {
+      try {
+        resolved = placeholders.apply(declared);
+      } catch (IllegalArgumentException ex) {
+        throw new OutboxException(
+            "Cannot resolve the destination '"
+                + declared
+                + "' of @PublishEvent on "
+                + method
+                + ": "
+                + ex.getMessage(),
+            ex);
+      }
+      destinations.put(declared, resolved);
+    }
+    return resolved;
   }
 
   private static Iterable<?> elements(Object payload) {

@@ -13,8 +13,10 @@ import dev.outbox.test.TestPostgres;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.List;
+import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.orm.jpa.JpaTransactionManager;
@@ -31,7 +33,8 @@ import org.springframework.transaction.PlatformTransactionManager;
     properties = {
       "spring.jpa.hibernate.ddl-auto=create",
       "outbox.relay.poll-interval=60s",
-      "management.metrics.export.defaults.enabled=true"
+      "management.metrics.export.defaults.enabled=true",
+      "app.topics.shipping=shipping-from-configuration"
     })
 class PublishEventJpaIntegrationTests {
 
@@ -86,6 +89,39 @@ class PublishEventJpaIntegrationTests {
     assertThat(meters.find("outbox.events.published").counters())
         .as("published counter")
         .isNotEmpty();
+  }
+
+  @Test
+  void destinationPlaceholdersAreResolvedFromTheEnvironment(
+      @Value("${app.topics.shipping}") String shippingTopic) {
+    service.shipOrder("ship-1");
+    awaitSent("ship-1", 1);
+
+    assertThat(sentWithKey("ship-1").get(0).destination()).isEqualTo(shippingTopic);
+  }
+
+  @Test
+  void anUnresolvableDestinationPlaceholderFailsTheTransactionNamingIt() {
+    assertThatThrownBy(() -> service.shipOrderToAnUndefinedTopic("ship-2"))
+        .isInstanceOf(OutboxException.class)
+        .hasMessageContaining("Cannot resolve the destination '${app.topics.undefined}'")
+        .hasMessageContaining("shipOrderToAnUndefinedTopic")
+        .hasMessageContaining("app.topics.undefined");
+    assertThat(orders.existsById("ship-2")).as("the order rolled back with it").isFalse();
+  }
+
+  @Test
+  void theIdsOfTheEventsAMethodWroteAreAvailableToItsCaller() {
+    service.placeOrder("ids-1", 1);
+    UUID id = PublishedEvents.lastId();
+    awaitSent("ids-1", 1);
+    assertThat(sentWithKey("ids-1").get(0).id()).isEqualTo(id);
+
+    service.reserveStock("sku-ids", 2, false);
+    assertThat(PublishedEvents.lastIds()).hasSize(2);
+    assertThatThrownBy(PublishedEvents::lastId)
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("wrote 2 events, not one");
   }
 
   @Test

@@ -48,6 +48,22 @@ public class OrderService {
     return List.of(new StockReserved(sku, quantity), new StockReserved(sku, quantity + 1));
   }
 
+  /** The destination comes from configuration ({@code app.topics.shipping}). */
+  @Transactional
+  @PublishEvent(destination = "${app.topics.shipping}", key = "#result.orderId()")
+  public OrderPlaced shipOrder(String id) {
+    orders.save(new PurchaseOrder(id, 1));
+    return new OrderPlaced(id, 1);
+  }
+
+  /** Names a property no configuration defines. */
+  @Transactional
+  @PublishEvent(destination = "${app.topics.undefined}", key = "#result.orderId()")
+  public OrderPlaced shipOrderToAnUndefinedTopic(String id) {
+    orders.save(new PurchaseOrder(id, 1));
+    return new OrderPlaced(id, 1);
+  }
+
   @Transactional
   public void placeOrderWithUnserializableEvent(String id) {
     orders.save(new PurchaseOrder(id, 1));
