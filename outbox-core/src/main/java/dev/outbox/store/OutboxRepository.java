@@ -29,6 +29,14 @@ public interface OutboxRepository extends RelayStore {
   /** Counts of pending and dead events and the creation time of the oldest pending one. */
   Stats stats();
 
+  /**
+   * Whether any pending event is due now: new, or a retry whose wait is over (retries still waiting
+   * do not count).
+   */
+  default boolean hasDueEvents() {
+    return stats().pending() > 0;
+  }
+
   /** Throws {@link dev.outbox.OutboxException} saying what to do if the table is missing. */
   void verifySchema();
 

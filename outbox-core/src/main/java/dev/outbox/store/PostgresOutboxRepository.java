@@ -313,6 +313,22 @@ public final class PostgresOutboxRepository implements OutboxRepository {
   }
 
   @Override
+  public boolean hasDueEvents() {
+    String sql =
+        "SELECT EXISTS (SELECT 1 FROM "
+            + table.qualified()
+            + " WHERE status = 'PENDING' AND (attempts = 0 OR available_at <= now()))";
+    try (Connection connection = dataSource.getConnection();
+        PreparedStatement statement = connection.prepareStatement(sql);
+        ResultSet rs = statement.executeQuery()) {
+      rs.next();
+      return rs.getBoolean(1);
+    } catch (SQLException ex) {
+      throw new OutboxException("Could not read pending events from " + table, ex);
+    }
+  }
+
+  @Override
   public void verifySchema() {
     try (Connection connection = dataSource.getConnection();
         PreparedStatement statement = connection.prepareStatement("SELECT to_regclass(?)")) {

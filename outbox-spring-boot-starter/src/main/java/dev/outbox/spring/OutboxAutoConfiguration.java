@@ -211,11 +211,13 @@ public class OutboxAutoConfiguration {
   OutboxRelayLifecycle outboxRelayLifecycle(
       ObjectProvider<OutboxRelay> outboxRelay,
       ObjectProvider<PostgresWakeups> wakeups,
+      OutboxRepository outboxRepository,
       OutboxSchemaInitializer outboxSchemaInitializer,
       OutboxProperties properties) {
     return new OutboxRelayLifecycle(
         outboxRelay.getIfAvailable(),
         wakeups.getIfAvailable(),
+        outboxRepository,
         outboxSchemaInitializer,
         properties.getRelay().getShutdownTimeout());
   }

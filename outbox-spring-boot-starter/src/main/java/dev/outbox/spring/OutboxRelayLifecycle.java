@@ -3,8 +3,10 @@ package dev.outbox.spring;
 import dev.outbox.concurrent.NamedThreads;
 import dev.outbox.concurrent.Signal;
 import dev.outbox.relay.OutboxRelay;
+import dev.outbox.store.OutboxRepository;
 import dev.outbox.store.PostgresWakeups;
 import java.time.Duration;
+import java.util.concurrent.locks.LockSupport;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -13,28 +15,36 @@ import org.springframework.context.SmartLifecycle;
 /**
  * Starts the relay once the application context is ready and stops it gracefully on shutdown,
  * before the data source and the broker clients are closed. If the schema could not be checked at
- * startup (database down), the relay thread first waits for it.
+ * startup (database down), the relay thread first waits for it. Also the {@link OutboxRelayControl}
+ * of the application: a paused relay stays stopped while the context runs.
  */
-final class OutboxRelayLifecycle implements SmartLifecycle {
+final class OutboxRelayLifecycle implements SmartLifecycle, OutboxRelayControl {
+
+  /** How often {@link #drain} looks whether events are still due. */
+  private static final long DRAIN_CHECK_NANOS = Duration.ofMillis(20).toNanos();
 
   private static final Logger log = LoggerFactory.getLogger(OutboxRelayLifecycle.class);
 
   private final @Nullable OutboxRelay relay;
   private final @Nullable PostgresWakeups wakeups;
+  private final OutboxRepository repository;
   private final OutboxSchemaInitializer schema;
   private final Duration shutdownTimeout;
   private final NamedThreads threads = new NamedThreads("outbox");
   private volatile boolean running;
+  private volatile boolean paused;
   private Signal stopping = new Signal();
   private @Nullable Thread waiter;
 
   OutboxRelayLifecycle(
       @Nullable OutboxRelay relay,
       @Nullable PostgresWakeups wakeups,
+      OutboxRepository repository,
       OutboxSchemaInitializer schema,
       Duration shutdownTimeout) {
     this.relay = relay;
     this.wakeups = wakeups;
+    this.repository = repository;
     this.schema = schema;
     this.shutdownTimeout = shutdownTimeout;
   }
@@ -57,15 +67,103 @@ final class OutboxRelayLifecycle implements SmartLifecycle {
                 + " events are written but published by other instances only");
         return;
       }
-      if (schema.isInitialized()) {
-        relay.start();
+      if (paused) {
+        log.info("Outbox relay stays paused (OutboxRelayControl.resume() starts it)");
         return;
       }
-      Signal stopped = stopping;
-      startup = threads.thread("relay-startup", () -> startWhenSchemaReady(stopped));
-      waiter = startup;
+      startup = startRelay();
     }
-    startup.start();
+    if (startup != null) {
+      startup.start();
+    }
+  }
+
+  /** Starts the relay now, or returns a thread to start that waits for the schema first. */
+  private @Nullable Thread startRelay() {
+    if (schema.isInitialized()) {
+      relay.start();
+      return null;
+    }
+    if (waiter != null && waiter.isAlive()) {
+      return null;
+    }
+    Signal stopped = stopping;
+    Thread startup = threads.thread("relay-startup", () -> startWhenSchemaReady(stopped));
+    waiter = startup;
+    return startup;
+  }
+
+  @Override
+  public void pause() {
+    synchronized (this) {
+      if (relay == null) {
+        throw new IllegalStateException(noRelay());
+      }
+      if (paused) {
+        return;
+      }
+      paused = true;
+      relay.stop(shutdownTimeout);
+    }
+    log.info("Outbox relay paused: this instance publishes nothing until it is resumed");
+  }
+
+  @Override
+  public void resume() {
+    Thread startup;
+    synchronized (this) {
+      if (!paused) {
+        return;
+      }
+      paused = false;
+      if (!running || relay == null) {
+        return;
+      }
+      startup = startRelay();
+    }
+    if (startup != null) {
+      startup.start();
+    }
+    log.info("Outbox relay resumed");
+  }
+
+  @Override
+  public boolean isPaused() {
+    return paused;
+  }
+
+  @Override
+  public boolean drain(Duration timeout) throws InterruptedException {
+    OutboxRelay current = relay;
+    if (current == null) {
+      throw new IllegalStateException(noRelay());
+    }
+    if (paused || !running) {
+      throw new IllegalStateException(
+          "The outbox relay of this instance is "
+              + (paused ? "paused" : "not running")
+              + "; drain() needs it running");
+    }
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      current.wakeUp();
+      if (!repository.hasDueEvents()) {
+        return true;
+      }
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        return false;
+      }
+      LockSupport.parkNanos(Math.min(left, DRAIN_CHECK_NANOS));
+      if (Thread.interrupted()) {
+        throw new InterruptedException("Interrupted while draining the outbox");
+      }
+    }
+  }
+
+  private static String noRelay() {
+    return "This instance has no outbox relay (no OutboxTransport bean, outbox.relay.enabled=false"
+        + " or outbox.cdc.enabled=true)";
   }
 
   private void startWhenSchemaReady(Signal stopped) {
@@ -75,7 +173,7 @@ final class OutboxRelayLifecycle implements SmartLifecycle {
         try {
           schema.initialize();
           synchronized (this) {
-            if (running && !stopped.isClosed()) {
+            if (running && !paused && !stopped.isClosed()) {
               relay.start();
             }
           }

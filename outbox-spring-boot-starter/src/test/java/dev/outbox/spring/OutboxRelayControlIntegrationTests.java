@@ -1,0 +1,121 @@
+package dev.outbox.spring;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.outbox.Outbox;
+import dev.outbox.relay.OutboxRelay;
+import dev.outbox.test.TestPostgres;
+import dev.outbox.transport.OutboxTransport;
+import java.time.Duration;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/**
+ * Pause, resume and drain through the public {@link OutboxRelayControl}, on real PostgreSQL. The
+ * relay polls once a minute here, so a prompt drain also proves the wake-up.
+ */
+class OutboxRelayControlIntegrationTests {
+
+  static final String SCHEMA = TestPostgres.get().createSchema("control");
+
+  /** Generous: the relay is woken at once; this only bounds a hung test. */
+  private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(30);
+
+  @AfterAll
+  static void dropSchema() {
+    TestPostgres.get().dropSchema(SCHEMA);
+  }
+
+  private final DataSource dataSource = TestPostgres.get().dataSource();
+  private final RecordingTransport transport = new RecordingTransport();
+
+  private final ApplicationContextRunner runner =
+      new ApplicationContextRunner()
+          .withConfiguration(AutoConfigurations.of(OutboxAutoConfiguration.class))
+          .withPropertyValues("outbox.table.schema=" + SCHEMA, "outbox.relay.poll-interval=60s")
+          .withBean(DataSource.class, () -> dataSource)
+          .withBean(
+              PlatformTransactionManager.class, () -> new DataSourceTransactionManager(dataSource))
+          .withBean(OutboxTransport.class, () -> transport);
+
+  @Test
+  void pausedRelayStopsAndGivesItsSlotsBackThenResumesAndDrains() {
+    runner.run(
+        context -> {
+          OutboxRelayControl control = context.getBean(OutboxRelayControl.class);
+          OutboxRelay relay = context.getBean(OutboxRelay.class);
+          assertThat(control.isPaused()).isFalse();
+
+          control.pause();
+
+          assertThat(control.isPaused()).isTrue();
+          assertThat(relay.isRunning()).as("relay threads stopped").isFalse();
+          assertThat(slotsOwned()).as("slots released to other instances").isZero();
+          write(context.getBean(Outbox.class), context.getBean(PlatformTransactionManager.class));
+          assertThatThrownBy(() -> control.drain(DRAIN_TIMEOUT))
+              .isInstanceOf(IllegalStateException.class)
+              .hasMessageContaining("paused");
+
+          control.resume();
+
+          assertThat(control.drain(DRAIN_TIMEOUT)).isTrue();
+          assertThat(transport.sent()).extracting(e -> e.key()).containsExactly("paused-1");
+          assertThat(pending()).isZero();
+        });
+  }
+
+  @Test
+  void pauseSurvivesAStopAndStartOfTheContext() {
+    runner.run(
+        context -> {
+          OutboxRelayControl control = context.getBean(OutboxRelayControl.class);
+          control.pause();
+
+          context.stop();
+          context.start();
+
+          assertThat(control.isPaused()).isTrue();
+          assertThat(context.getBean(OutboxRelay.class).isRunning()).isFalse();
+          control.resume();
+          assertThat(context.getBean(OutboxRelay.class).isRunning()).isTrue();
+        });
+  }
+
+  @Test
+  void withoutARelayPauseAndDrainSaySoInsteadOfDoingNothing() {
+    runner
+        .withPropertyValues("outbox.relay.enabled=false")
+        .run(
+            context -> {
+              OutboxRelayControl control = context.getBean(OutboxRelayControl.class);
+              assertThatThrownBy(control::pause)
+                  .isInstanceOf(IllegalStateException.class)
+                  .hasMessageContaining("has no outbox relay");
+              assertThatThrownBy(() -> control.drain(DRAIN_TIMEOUT))
+                  .isInstanceOf(IllegalStateException.class)
+                  .hasMessageContaining("has no outbox relay");
+            });
+  }
+
+  private static void write(Outbox outbox, PlatformTransactionManager transactions) {
+    new TransactionTemplate(transactions)
+        .executeWithoutResult(status -> outbox.publish("orders", "paused-1", "{}"));
+  }
+
+  private static long slotsOwned() {
+    return TestPostgres.get()
+        .queryLong("SELECT count(*) FROM " + SCHEMA + ".outbox_event_slot WHERE owner IS NOT NULL");
+  }
+
+  private static long pending() {
+    return TestPostgres.get()
+        .queryLong("SELECT count(*) FROM " + SCHEMA + ".outbox_event WHERE status = 'PENDING'");
+  }
+}
