@@ -11,12 +11,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
@@ -40,19 +35,6 @@ class OutboxMetricsIntegrationTests {
 
   static final String SCHEMA = TestPostgres.get().createSchema("metrics");
 
-  /** What Prometheus appends to a meter's base name, by the documented type. */
-  private static final Map<String, List<String>> SUFFIXES =
-      Map.of(
-          "counter", List.of("_total"),
-          "gauge", List.of(""),
-          "histogram", List.of("_bucket", "_count", "_sum", "_max"),
-          "timer", List.of("_count", "_sum", "_max"),
-          "summary", List.of("_count", "_sum", "_max"));
-
-  private static final Pattern DOCUMENTED =
-      Pattern.compile(
-          "^\\| `(outbox\\.[a-z.]+)` \\| `(outbox_[a-z_]+)` \\| (counter|gauge|histogram|timer|summary)");
-
   @AfterAll
   static void dropSchema() {
     TestPostgres.get().dropSchema(SCHEMA);
@@ -60,11 +42,13 @@ class OutboxMetricsIntegrationTests {
 
   @Test
   void scrapeHoldsEveryDocumentedMeterOnceAndNothingUndocumented() throws IOException {
-    List<Documented> documented = documentedMeters();
-    assertThat(documented).as("meters documented in docs/operations.md").hasSizeGreaterThan(8);
-    assertThat(documented.stream().map(Documented::meter).distinct().count())
+    DocumentedMeters documented = DocumentedMeters.read();
+    assertThat(documented.meters())
+        .as("meters documented in docs/operations.md")
+        .hasSizeGreaterThan(8);
+    assertThat(documented.meters().stream().map(DocumentedMeters.Meter::name).distinct().count())
         .as("no meter documented twice")
-        .isEqualTo(documented.size());
+        .isEqualTo(documented.meters().size());
 
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     RecordingTransport transport = new RecordingTransport();
@@ -99,29 +83,9 @@ class OutboxMetricsIntegrationTests {
     while (sample.find()) {
       series.add(sample.group(1));
     }
-    Set<String> expected = new TreeSet<>();
-    for (Documented meter : documented) {
-      for (String suffix : SUFFIXES.get(meter.type())) {
-        expected.add(meter.prometheus() + suffix);
-      }
-    }
-    assertThat(series).as("outbox series in the scrape").isEqualTo(expected);
+    assertThat(series).as("outbox series in the scrape").isEqualTo(documented.series());
     assertThat(scrape)
         .as("per-destination meters carry the destination tag")
         .contains("outbox_events_published_total{destination=\"orders\"} 1.0");
   }
-
-  private static List<Documented> documentedMeters() throws IOException {
-    Path docs = Path.of("..", "docs", "operations.md");
-    List<Documented> meters = new ArrayList<>();
-    for (String line : Files.readAllLines(docs)) {
-      Matcher row = DOCUMENTED.matcher(line);
-      if (row.find()) {
-        meters.add(new Documented(row.group(1), row.group(2), row.group(3)));
-      }
-    }
-    return meters;
-  }
-
-  private record Documented(String meter, String prometheus, String type) {}
 }

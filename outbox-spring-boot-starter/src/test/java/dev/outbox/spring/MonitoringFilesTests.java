@@ -1,0 +1,131 @@
+package dev.outbox.spring;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.yaml.snakeyaml.Yaml;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The Prometheus alert rules and the Grafana dashboard shipped in {@code docs/monitoring/}: both
+ * load, name only documented meters, and (with {@code promtool} on the PATH, which {@code .ci/run}
+ * provides) the rules pass {@code promtool check rules} and their unit tests ({@code promtool test
+ * rules}), which say when each alert fires.
+ */
+class MonitoringFilesTests {
+
+  private static final Path MONITORING = DocumentedMeters.DOCS.resolve("monitoring");
+  private static final Path RULES = MONITORING.resolve("outbox-alerts.yml");
+  private static final Path RULE_TESTS = MONITORING.resolve("outbox-alerts.test.yml");
+  private static final Path DASHBOARD = MONITORING.resolve("outbox-dashboard.json");
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void alertRulesAreCompleteAndNameOnlyDocumentedMeters() throws IOException {
+    Set<String> documented = DocumentedMeters.read().series();
+    Map<String, Object> file = new Yaml().load(Files.readString(RULES));
+    List<Map<String, Object>> groups = (List<Map<String, Object>>) file.get("groups");
+    List<String> alerts = new ArrayList<>();
+    for (Map<String, Object> group : groups) {
+      for (Map<String, Object> rule : (List<Map<String, Object>>) group.get("rules")) {
+        String alert = (String) rule.get("alert");
+        alerts.add(alert);
+        assertThat(rule).as(alert).containsKeys("expr", "for", "labels", "annotations");
+        assertThat(((Map<String, String>) rule.get("labels")).get("severity"))
+            .as(alert)
+            .isIn("warning", "critical");
+        assertThat((Map<String, String>) rule.get("annotations"))
+            .as(alert)
+            .containsKeys("summary", "description");
+        Set<String> series = DocumentedMeters.seriesIn((String) rule.get("expr"));
+        assertThat(series).as(alert + " names outbox meters").isNotEmpty();
+        assertThat(documented).as(alert + " names only documented meters").containsAll(series);
+      }
+    }
+    assertThat(alerts)
+        .containsExactlyInAnyOrder(
+            "OutboxBacklogStale", "OutboxDeadLetters", "OutboxRelayFailing", "OutboxRelayDown");
+    String ruleTests = Files.readString(RULE_TESTS);
+    for (String alert : alerts) {
+      assertThat(ruleTests).as("a promtool unit test for " + alert).contains("alertname: " + alert);
+    }
+  }
+
+  @Test
+  void alertRulesPassPromtoolAndTheirUnitTests() throws Exception {
+    String promtool = promtool();
+    if (promtool == null) {
+      // Without promtool the rules are checked by alertRulesAreCompleteAndNameOnlyDocumentedMeters
+      // only; .ci/run installs it, so CI always runs this part.
+      return;
+    }
+    assertThat(run(promtool, "check", "rules", RULES.getFileName().toString()))
+        .contains("SUCCESS: 4 rules found");
+    assertThat(run(promtool, "test", "rules", RULE_TESTS.getFileName().toString()))
+        .contains("SUCCESS");
+  }
+
+  @Test
+  void dashboardLoadsAndChartsEveryDocumentedMeterByItsPrometheusName() throws IOException {
+    DocumentedMeters documented = DocumentedMeters.read();
+    JsonNode dashboard = JsonMapper.builder().build().readTree(DASHBOARD.toFile());
+    assertThat(dashboard.path("uid").asString()).isEqualTo("outbox-relay");
+    assertThat(dashboard.path("title").asString()).isNotBlank();
+    assertThat(dashboard.path("schemaVersion").asInt()).isPositive();
+    Set<Integer> ids = new HashSet<>();
+    Set<String> charted = new TreeSet<>();
+    for (JsonNode panel : dashboard.path("panels")) {
+      assertThat(ids.add(panel.path("id").asInt())).as("panel ids are unique").isTrue();
+      assertThat(panel.path("title").asString()).isNotBlank();
+      assertThat(panel.path("gridPos").has("w")).isTrue();
+      assertThat(panel.path("targets").isEmpty()).as(panel.path("title").asString()).isFalse();
+      for (JsonNode target : panel.path("targets")) {
+        Set<String> series = DocumentedMeters.seriesIn(target.path("expr").asString());
+        assertThat(documented.series())
+            .as(panel.path("title").asString() + " names only documented meters")
+            .containsAll(series);
+        charted.addAll(series);
+      }
+    }
+    for (DocumentedMeters.Meter meter : documented.meters()) {
+      assertThat(meter.series())
+          .as("the dashboard charts " + meter.name())
+          .anyMatch(charted::contains);
+    }
+  }
+
+  private static String promtool() {
+    for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
+      File candidate = new File(dir, "promtool");
+      if (candidate.canExecute()) {
+        return candidate.getPath();
+      }
+    }
+    return null;
+  }
+
+  private static String run(String... command) throws Exception {
+    Process process =
+        new ProcessBuilder(command)
+            .directory(MONITORING.toFile())
+            .redirectErrorStream(true)
+            .start();
+    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(process.waitFor(60, TimeUnit.SECONDS)).as("promtool ended").isTrue();
+    assertThat(process.exitValue()).as(String.join(" ", command) + ":\n" + output).isZero();
+    return output;
+  }
+}
