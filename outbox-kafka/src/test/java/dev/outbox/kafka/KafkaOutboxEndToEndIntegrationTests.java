@@ -3,6 +3,9 @@ package dev.outbox.kafka;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import brave.handler.MutableSpan;
+import brave.handler.SpanHandler;
+import brave.propagation.TraceContext;
 import dev.outbox.Outbox;
 import dev.outbox.OutboxException;
 import dev.outbox.kafka.e2e.OrderPlaced;
@@ -16,14 +19,21 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Predicate;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.micrometer.tracing.test.autoconfigure.AutoConfigureTracing;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.context.TestConfiguration;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Import;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
@@ -42,7 +52,7 @@ import org.springframework.transaction.support.TransactionTemplate;
  * published would be read before the marker.
  *
  * <p>Tracing is Micrometer Tracing with the Brave bridge as Spring Boot auto-configures it, with
- * every trace sampled.
+ * every trace sampled; finished spans are collected by a {@code SpanHandler} bean.
  */
 @SpringBootTest(
     classes = ShopApplication.class,
@@ -53,6 +63,7 @@ import org.springframework.transaction.support.TransactionTemplate;
       "management.tracing.sampling.probability=1.0"
     })
 @AutoConfigureTracing
+@Import(KafkaOutboxEndToEndIntegrationTests.Spans.class)
 @DirtiesContext
 class KafkaOutboxEndToEndIntegrationTests {
 
@@ -95,6 +106,7 @@ class KafkaOutboxEndToEndIntegrationTests {
   @Autowired JdbcClient jdbc;
   @Autowired TransactionTemplate transactions;
   @Autowired Tracer tracer;
+  @Autowired FinishedSpans spans;
 
   @Test
   void commitPublishesExactlyOneCloudEventKeyedByTheAggregateIdWithTheRowsId() {
@@ -154,7 +166,7 @@ class KafkaOutboxEndToEndIntegrationTests {
   }
 
   @Test
-  void sendsTheTraceparentOfTheTraceActiveAtWriteTime() {
+  void relaySendIsASpanOfTheWritersTraceAndTheParentOfWhatTheConsumerSees() {
     String orderId = "order-" + UUID.randomUUID();
     Span span = tracer.nextSpan().name("place-order").start();
     try (Tracer.SpanInScope scope = tracer.withSpan(span)) {
@@ -165,8 +177,46 @@ class KafkaOutboxEndToEndIntegrationTests {
 
     List<ConsumerRecord<String, String>> records = recordsBeforeMarker(orderId);
     assertThat(records).hasSize(1);
+    MutableSpan relay =
+        spans.await(
+            s ->
+                (ShopService.TOPIC + " publish").equals(s.name())
+                    && orderId.equals(s.tag("outbox.event.key")),
+            TIMEOUT);
+    assertThat(relay.kind()).isEqualTo(brave.Span.Kind.PRODUCER);
+    assertThat(relay.traceId()).isEqualTo(span.context().traceId());
+    assertThat(relay.parentId()).as("the writer's span").isEqualTo(span.context().spanId());
     assertThat(TestKafka.header(records.get(0), "traceparent"))
-        .isEqualTo("00-" + span.context().traceId() + "-" + span.context().spanId() + "-01");
+        .as("the consumer's parent is the relay span")
+        .isEqualTo("00-" + relay.traceId() + "-" + relay.id() + "-01");
+  }
+
+  /** Spans as Brave finishes them; Spring Boot's Brave set-up reports to every SpanHandler bean. */
+  static final class FinishedSpans extends SpanHandler {
+    private final List<MutableSpan> finished = new CopyOnWriteArrayList<>();
+
+    @Override
+    public boolean end(TraceContext context, MutableSpan span, Cause cause) {
+      finished.add(span);
+      return true;
+    }
+
+    MutableSpan await(Predicate<MutableSpan> match, Duration timeout) {
+      // The relay span ends when the broker acknowledges, which may come just after the record
+      // is readable.
+      return Awaitility.await()
+          .atMost(timeout)
+          .until(() -> finished.stream().filter(match).findFirst(), Optional::isPresent)
+          .orElseThrow();
+    }
+  }
+
+  @TestConfiguration
+  static class Spans {
+    @Bean
+    FinishedSpans finishedSpans() {
+      return new FinishedSpans();
+    }
   }
 
   /** The id and write time of the key's event, read on the business transaction's connection. */

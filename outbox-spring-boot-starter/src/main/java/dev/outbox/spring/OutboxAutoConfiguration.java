@@ -13,12 +13,14 @@ import dev.outbox.store.StoreOptions;
 import dev.outbox.store.TableName;
 import dev.outbox.transport.OutboxTransport;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.observation.ObservationRegistry;
 import io.micrometer.tracing.Tracer;
 import io.micrometer.tracing.propagation.Propagator;
 import java.time.Clock;
 import java.util.List;
 import java.util.function.LongConsumer;
 import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
 import org.springframework.aop.config.AopConfigUtils;
@@ -187,13 +189,18 @@ public class OutboxAutoConfiguration {
       OutboxProperties properties,
       ObjectProvider<RelayListener> listeners,
       ObjectProvider<OutboxCustomizer> customizers,
-      ObjectProvider<PostgresWakeups> wakeups) {
+      ObjectProvider<PostgresWakeups> wakeups,
+      ObjectProvider<TransportDecorator> decorators) {
     OutboxProperties.Relay relay = properties.getRelay();
     List<RelayListener> all = listeners.orderedStream().toList();
+    OutboxTransport transport = outboxTransport;
+    for (TransportDecorator decorator : decorators.orderedStream().toList()) {
+      transport = decorator.apply(transport);
+    }
     OutboxRelay.Builder builder =
         OutboxRelay.builder()
             .repository(outboxRepository)
-            .transport(outboxTransport)
+            .transport(transport)
             .retryPolicy(properties.getRetry().toPolicy())
             .batchSize(relay.getBatchSize())
             .workers(relay.getWorkers())
@@ -233,7 +240,18 @@ public class OutboxAutoConfiguration {
     HeaderCapture outboxTracingHeaderCapture(Tracer tracer, Propagator propagator) {
       return new TracingHeaderCapture(tracer, propagator);
     }
+
+    /** An observation (a producer span) around each relay send of an event written in a trace. */
+    @Bean
+    @ConditionalOnBean({ObservationRegistry.class, Tracer.class, Propagator.class})
+    TransportDecorator outboxTransportObservation(
+        ObservationRegistry registry, Tracer tracer, Propagator propagator) {
+      return transport -> new ObservedOutboxTransport(transport, registry, tracer, propagator);
+    }
   }
+
+  /** Wraps the transport the relay publishes through (the relay's send observation). */
+  interface TransportDecorator extends UnaryOperator<OutboxTransport> {}
 
   /** Micrometer metrics. */
   @Configuration(proxyBeanMethods = false)

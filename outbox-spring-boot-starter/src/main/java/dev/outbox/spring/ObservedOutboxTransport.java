@@ -1,0 +1,219 @@
+package dev.outbox.spring;
+
+import dev.outbox.OutboxEvent;
+import dev.outbox.transport.DeadLetter;
+import dev.outbox.transport.OutboxTransport;
+import io.micrometer.common.KeyValues;
+import io.micrometer.observation.Observation;
+import io.micrometer.observation.ObservationConvention;
+import io.micrometer.observation.ObservationRegistry;
+import io.micrometer.observation.transport.Kind;
+import io.micrometer.observation.transport.SenderContext;
+import io.micrometer.tracing.CurrentTraceContext;
+import io.micrometer.tracing.TraceContext;
+import io.micrometer.tracing.Tracer;
+import io.micrometer.tracing.propagation.Propagator;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Wraps the relay's transport in an {@link Observation} per event, continuing the trace the
+ * application was in when it wrote the event: with Micrometer Tracing (Brave or OpenTelemetry
+ * bridge) the relay's send becomes a producer span whose parent is the writer's span, and the
+ * message carries the relay span's context, so a consumer's span is a child of the relay's.
+ *
+ * <p>Only events written inside a trace are observed (their headers hold its context, captured by
+ * the starter at write time); the others are sent as they are, so an application without tracing
+ * pays nothing per event. The observation is named {@value #NAME}; with Micrometer's default meter
+ * handler it also yields a timer of that name.
+ */
+public final class ObservedOutboxTransport implements OutboxTransport {
+
+  /** The observation's name. */
+  public static final String NAME = "outbox.relay.send";
+
+  private final OutboxTransport delegate;
+  private final ObservationRegistry registry;
+  private final Tracer tracer;
+  private final Propagator propagator;
+
+  public ObservedOutboxTransport(
+      OutboxTransport delegate,
+      ObservationRegistry registry,
+      Tracer tracer,
+      Propagator propagator) {
+    this.delegate = delegate;
+    this.registry = registry;
+    this.tracer = tracer;
+    this.propagator = propagator;
+  }
+
+  @Override
+  public CompletableFuture<?> send(OutboxEvent event) {
+    TraceContext writer = WriteTimeTrace.of(event.headers(), tracer);
+    if (writer == null || registry.isNoop()) {
+      return delegate.send(event);
+    }
+    Context context = new Context(event);
+    Observation observation = Observation.createNotStarted(CONVENTION, () -> context, registry);
+    CurrentTraceContext current = tracer.currentTraceContext();
+    try (CurrentTraceContext.Scope parent = current.newScope(writer)) {
+      observation.start();
+    }
+    CompletableFuture<?> sent;
+    try (Observation.Scope scope = observation.openScope()) {
+      sent = delegate.send(withTrace(event, context.getCarrier()));
+    } catch (RuntimeException | Error ex) {
+      observation.error(ex);
+      observation.stop();
+      throw ex;
+    }
+    return sent.whenComplete(
+        (ignored, failure) -> {
+          if (failure != null) {
+            observation.error(failure);
+          }
+          observation.stop();
+        });
+  }
+
+  /** The event with the relay span's context in place of the writer's. */
+  private OutboxEvent withTrace(OutboxEvent event, Map<String, String> relayTrace) {
+    if (relayTrace.isEmpty()) {
+      return event;
+    }
+    Map<String, String> headers = new HashMap<>(event.headers());
+    propagator.fields().forEach(headers::remove);
+    headers.putAll(relayTrace);
+    return new OutboxEvent(
+        event.id(),
+        event.sequence(),
+        event.destination(),
+        event.key(),
+        event.aggregateType(),
+        event.type(),
+        event.version(),
+        event.payload(),
+        headers,
+        event.createdAt(),
+        event.attempts());
+  }
+
+  @Override
+  public void flush() {
+    delegate.flush();
+  }
+
+  @Override
+  public CompletableFuture<?> sendToDeadLetter(OutboxEvent event, DeadLetter deadLetter) {
+    return delegate.sendToDeadLetter(event, deadLetter);
+  }
+
+  @Override
+  public boolean isRetryable(Throwable failure) {
+    return delegate.isRetryable(failure);
+  }
+
+  @Override
+  public boolean isBrokerUnavailable(Throwable failure) {
+    return delegate.isBrokerUnavailable(failure);
+  }
+
+  @Override
+  public Duration maxBlock() {
+    return delegate.maxBlock();
+  }
+
+  @Override
+  public String deadLetterDestination(OutboxEvent event) {
+    return delegate.deadLetterDestination(event);
+  }
+
+  /** The observation context: a producer send whose carrier collects the relay span's context. */
+  static final class Context extends SenderContext<Map<String, String>> {
+
+    private final OutboxEvent event;
+
+    Context(OutboxEvent event) {
+      super((carrier, key, value) -> carrier.put(key, value), Kind.PRODUCER);
+      this.event = event;
+      setCarrier(new HashMap<>());
+      setRemoteServiceName("outbox");
+    }
+
+    OutboxEvent event() {
+      return event;
+    }
+  }
+
+  private static final ObservationConvention<Context> CONVENTION =
+      new ObservationConvention<>() {
+        @Override
+        public boolean supportsContext(Observation.Context context) {
+          return context instanceof Context;
+        }
+
+        @Override
+        public String getName() {
+          return NAME;
+        }
+
+        @Override
+        public String getContextualName(Context context) {
+          return context.event().destination() + " publish";
+        }
+
+        @Override
+        public KeyValues getLowCardinalityKeyValues(Context context) {
+          return KeyValues.of(
+              "messaging.destination.name", context.event().destination(),
+              "messaging.operation", "publish",
+              "outbox.event.type", context.event().type());
+        }
+
+        @Override
+        public KeyValues getHighCardinalityKeyValues(Context context) {
+          KeyValues values = KeyValues.of("messaging.message.id", context.event().id().toString());
+          String key = context.event().key();
+          return key == null ? values : values.and("outbox.event.key", key);
+        }
+      };
+
+  /** The trace context captured at write time, read back from the event's headers. */
+  static final class WriteTimeTrace {
+
+    private WriteTimeTrace() {}
+
+    /** W3C {@code traceparent} or B3 single-header {@code b3}; null if neither is present. */
+    static @Nullable TraceContext of(Map<String, String> headers, Tracer tracer) {
+      String traceparent = headers.get("traceparent");
+      if (traceparent != null) {
+        // version-traceid-parentid-flags, e.g.
+        // 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
+        String[] parts = traceparent.split("-");
+        if (parts.length == 4 && parts[1].length() == 32 && parts[2].length() == 16) {
+          return context(tracer, parts[1], parts[2], "01".equals(parts[3]));
+        }
+        return null;
+      }
+      String b3 = headers.get("b3");
+      if (b3 != null) {
+        // traceid-spanid[-sampling[-parentspanid]]
+        String[] parts = b3.split("-");
+        if (parts.length >= 2 && (parts[0].length() == 16 || parts[0].length() == 32)) {
+          boolean sampled = parts.length < 3 || "1".equals(parts[2]) || "d".equals(parts[2]);
+          return context(tracer, parts[0], parts[1], sampled);
+        }
+      }
+      return null;
+    }
+
+    private static TraceContext context(
+        Tracer tracer, String traceId, String spanId, boolean sampled) {
+      return tracer.traceContextBuilder().traceId(traceId).spanId(spanId).sampled(sampled).build();
+    }
+  }
+}
