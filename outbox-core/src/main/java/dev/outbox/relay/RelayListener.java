@@ -2,6 +2,7 @@ package dev.outbox.relay;
 
 import dev.outbox.OutboxEvent;
 import java.time.Duration;
+import java.util.UUID;
 
 /** Observes the relay's outcomes, for metrics. Called on the relay thread; must be quick. */
 public interface RelayListener {
@@ -14,6 +15,12 @@ public interface RelayListener {
 
   /** The event will not be tried again; it is DEAD in the table. */
   default void deadLettered(OutboxEvent event, Throwable failure, boolean deadLetterSent) {}
+
+  /**
+   * A pending row could not be decoded into an event (another writer stored something the relay
+   * cannot send); it is set DEAD with {@code reason}, without a dead letter.
+   */
+  default void undecodable(UUID id, String reason) {}
 
   /** A relay cycle failed as a whole (database or unexpected error). */
   default void cycleFailed(Throwable failure) {}

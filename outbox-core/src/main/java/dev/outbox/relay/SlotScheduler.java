@@ -57,6 +57,24 @@ final class SlotScheduler {
     return valid && validUntil - nanoTime.getAsLong() > 0;
   }
 
+  /**
+   * Whether every slot of {@code grant} is still held under the token it was granted with, and the
+   * leases are known to be valid: a relay that was frozen or lost a slot meanwhile sends no more of
+   * that grant's events.
+   */
+  synchronized boolean holds(Grant grant) {
+    if (!leaseValid()) {
+      return false;
+    }
+    for (int i = 0; i < grant.slots().size(); i++) {
+      Long token = owned.get(grant.slots().get(i));
+      if (token == null || token.longValue() != grant.tokens().get(i).longValue()) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   synchronized int ownedCount() {
     return owned.size();
   }
@@ -156,6 +174,10 @@ final class SlotScheduler {
 
     boolean isEmpty() {
       return slots.isEmpty();
+    }
+
+    int size() {
+      return slots.size();
     }
   }
 }

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -204,7 +205,7 @@ public final class PostgresOutboxRepository implements OutboxRepository {
   }
 
   @Override
-  public List<OutboxEvent> load(Collection<UUID> ids) {
+  public Loaded load(Collection<UUID> ids) {
     return rows.load(ids);
   }
 
@@ -218,7 +219,17 @@ public final class PostgresOutboxRepository implements OutboxRepository {
     return rows.complete(member, tokens, published, retries, dead);
   }
 
+  /**
+   * The event of the current row.
+   *
+   * @throws IllegalArgumentException naming the column, if the row holds what no event can have
+   *     (written by another writer without the table's constraints)
+   */
   static OutboxEvent readEvent(ResultSet rs) throws SQLException {
+    int version = rs.getInt(7);
+    if (version < 1) {
+      throw new IllegalArgumentException("event_version must be at least 1, was " + version);
+    }
     return new OutboxEvent(
         rs.getObject(1, UUID.class),
         rs.getLong(2),
@@ -231,6 +242,29 @@ public final class PostgresOutboxRepository implements OutboxRepository {
         HeadersJson.decode(rs.getString(9)),
         rs.getTimestamp(10).toInstant(),
         rs.getInt(11));
+  }
+
+  /**
+   * A dead row as an event; one that cannot be decoded (its last error says why) is shown with
+   * empty headers and version 1, so the operator can still list, replay or discard it.
+   */
+  private static OutboxEvent readDeadEvent(ResultSet rs) throws SQLException {
+    try {
+      return readEvent(rs);
+    } catch (IllegalArgumentException ex) {
+      return new OutboxEvent(
+          rs.getObject(1, UUID.class),
+          rs.getLong(2),
+          rs.getString(3),
+          rs.getString(4),
+          rs.getString(5),
+          rs.getString(6),
+          Math.max(1, rs.getInt(7)),
+          rs.getString(8),
+          Map.of(),
+          rs.getTimestamp(10).toInstant(),
+          rs.getInt(11));
+    }
   }
 
   @Override
@@ -250,7 +284,7 @@ public final class PostgresOutboxRepository implements OutboxRepository {
           String error = rs.getString(12);
           result.add(
               new DeadEvent(
-                  readEvent(rs), error == null ? "" : error, rs.getTimestamp(13).toInstant()));
+                  readDeadEvent(rs), error == null ? "" : error, rs.getTimestamp(13).toInstant()));
         }
       }
       return result;
