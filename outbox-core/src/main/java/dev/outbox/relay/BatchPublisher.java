@@ -183,6 +183,9 @@ final class BatchPublisher {
     long deadline = nanoTime.getAsLong() + timing.publishTimeout().toNanos();
     int outstanding = 0;
     for (Chain chain : chains) {
+      if (!scheduler.holds(grant)) {
+        break; // frozen or cut off mid-batch: the unsent chains stay pending, untouched
+      }
       sendNext(chain, acks);
       outstanding++;
     }
@@ -272,6 +275,7 @@ final class BatchPublisher {
     Throwable brokerUnavailable = null;
     int kept = 0;
     Instant now = clock.instant();
+    boolean owner = scheduler.holds(grant);
     for (Failed failedSend : sent.failed) {
       OutboxEvent event = failedSend.event;
       Throwable failure = failedSend.failure;
@@ -296,6 +300,18 @@ final class BatchPublisher {
             delay.toMillis(),
             Failures.describe(failure));
         safely(() -> listener.retried(event, failure));
+      } else if (!owner) {
+        // The slot's owner may be publishing this very event: no dead letter from a relay that
+        // may have lost the slot. The event stays pending, uncharged, for the owner.
+        log.warn(
+            "Publishing event {} to {} failed (attempt {}, {}); not dead-lettered, since this relay"
+                + " no longer knows it holds the event's slot: left pending for the slot's owner:"
+                + " {}",
+            event.id(),
+            event.destination(),
+            attempts,
+            retryable ? "retries exhausted" : "not retryable",
+            Failures.describe(failure));
       } else {
         log.error(
             "Publishing event {} to {} failed (attempt {}, {}); dead-lettering to {}: {}",
@@ -308,17 +324,7 @@ final class BatchPublisher {
         dead.add(new Failed(event, attempts, failure));
       }
     }
-    List<RelayStore.Dead> deadRows = new ArrayList<>();
-    if (!dead.isEmpty() && !scheduler.holds(grant)) {
-      // A relay that may have lost its slots sends no dead letters: the slots' owner may be
-      // publishing these very events. They stay pending, uncharged, for the owner.
-      log.warn(
-          "Outbox relay no longer knows it holds the slots of {} event(s) to dead-letter; leaving"
-              + " them pending for the slots' owner",
-          dead.size());
-      dead.clear();
-    }
-    deadRows.addAll(deadLetter(dead));
+    List<RelayStore.Dead> deadRows = new ArrayList<>(deadLetter(dead));
     for (Undecodable row : undecodable) {
       log.error(
           "Event {} cannot be published and is set DEAD (no dead letter sent): {}",

@@ -49,6 +49,16 @@ public final class PostgresOutboxRepository implements OutboxRepository {
         prefix + "attempts");
   }
 
+  /** PostgreSQL's SQLSTATE for a deadlock it detected and broke by aborting one transaction. */
+  static final String DEADLOCK = "40P01";
+
+  static final String DEADLOCK_HINT =
+      " (this transaction waited for the lock of an event key that another transaction held while"
+          + " that one waited for a lock this one held, e.g. both wrote events of the same keys in"
+          + " opposite order in separate calls; PostgreSQL aborted this transaction to break the"
+          + " cycle: roll it back and retry it. One publishAll call locks its keys in a fixed"
+          + " order; see docs/guarantees.md)";
+
   private final DataSource dataSource;
   private final TableName table;
   private final int lockClass;
@@ -126,7 +136,13 @@ public final class PostgresOutboxRepository implements OutboxRepository {
       }
     } catch (SQLException ex) {
       throw new OutboxException(
-          "Could not write " + events.size() + " event(s) to " + table + ": " + ex.getMessage(),
+          "Could not write "
+              + events.size()
+              + " event(s) to "
+              + table
+              + ": "
+              + ex.getMessage()
+              + (DEADLOCK.equals(ex.getSQLState()) ? DEADLOCK_HINT : ""),
           ex);
     }
   }
