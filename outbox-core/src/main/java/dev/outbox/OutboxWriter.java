@@ -29,18 +29,23 @@ public final class OutboxWriter {
   private final Clock clock;
   private final int maxPayloadBytes;
 
-  /** A writer whose payload limit is {@link OutboxDefaults#MAX_PAYLOAD_BYTES}. */
+  /**
+   * A writer without a payload limit of its own: a payload larger than the broker accepts is
+   * dead-lettered by the relay at its first attempt. Prefer the constructor that takes the
+   * transport's limit.
+   */
   public OutboxWriter(
       OutboxRepository repository,
       PayloadSerializer serializer,
       HeaderCapture headerCapture,
       Clock clock) {
-    this(repository, serializer, headerCapture, clock, OutboxDefaults.MAX_PAYLOAD_BYTES);
+    this(repository, serializer, headerCapture, clock, Integer.MAX_VALUE);
   }
 
   /**
    * @param maxPayloadBytes the largest serialized payload, in UTF-8 bytes: the transport's limit
-   *     ({@link dev.outbox.transport.OutboxTransport#maxPayloadBytes()}); at least 1
+   *     ({@link dev.outbox.transport.OutboxTransport#maxPayloadBytes()}, by default {@link
+   *     OutboxDefaults#MAX_PAYLOAD_BYTES}); at least 1
    */
   public OutboxWriter(
       OutboxRepository repository,

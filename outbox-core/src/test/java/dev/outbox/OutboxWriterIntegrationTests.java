@@ -65,9 +65,8 @@ class OutboxWriterIntegrationTests {
   }
 
   @Test
-  void theDefaultPayloadLimitIsTheTransportsDefault() {
-    OutboxWriter writer =
-        new OutboxWriter(repository, Object::toString, HeaderCapture.none(), Clock.systemUTC());
+  void theTransportsDefaultLimitIsOneMebibyteAndAWriterWithoutALimitTakesAnyPayload()
+      throws Exception {
     OutboxTransport transport =
         new OutboxTransport() {
           @Override
@@ -91,7 +90,20 @@ class OutboxWriterIntegrationTests {
           }
         };
     assertThat(transport.maxPayloadBytes()).isEqualTo(1024 * 1024);
-    assertThat(writer.maxPayloadBytes()).isEqualTo(transport.maxPayloadBytes());
+
+    OutboxWriter limited = writer(HeaderCapture.none(), transport.maxPayloadBytes());
+    OutboxWriter unlimited =
+        new OutboxWriter(repository, Object::toString, HeaderCapture.none(), Clock.systemUTC());
+    assertThat(unlimited.maxPayloadBytes()).isEqualTo(Integer.MAX_VALUE);
+    String twoMebibytes = "x".repeat(2 * 1024 * 1024);
+    try (Connection connection = TestPostgres.get().connect()) {
+      assertThatThrownBy(
+              () ->
+                  limited.write(connection, List.of(OutboxMessage.of("orders", "k", twoMebibytes))))
+          .hasMessageContaining("more than the limit of 1048576 bytes");
+      unlimited.write(connection, List.of(OutboxMessage.of("orders", "k", twoMebibytes)));
+    }
+    assertThat(rows()).isEqualTo(1);
   }
 
   @Test
