@@ -124,9 +124,10 @@ final class BatchPublisher {
     }
     if (!scheduler.holds(grant)) {
       // Frozen or cut off since the slots were granted: the lease is no longer known to be ours.
-      // Send nothing; the slots' owner (this relay after it renewed, or another) reads them again.
+      // Send nothing; the slots' owner (this relay after it renewed, or another) reads them again
+      // when its lease renewal finds them pending.
       log.debug("Lease of {} slot(s) no longer known to be held; batch not sent", grant.size());
-      return new Outcome(0, true);
+      return new Outcome(0, false);
     }
     Sent sent = send(grant, chains);
     record(grant, sent, read.undecodable());
