@@ -110,13 +110,13 @@ class FrozenRelayIntegrationTests {
     awaitSuccessorOwnsEverySlotAndTried(first);
 
     gate.release();
-    frozen.close(); // no fresh batch: only what the stale one does
-    List<Outcome> stale = a.repository.completionsAfterRelease;
+    frozen.close();
+    List<Outcome> stale = a.repository.staleCompletions;
     assertThat(stale).as("the stale batch recorded its outcome").hasSize(1);
     assertThat(stale.get(0).published()).containsExactly(first);
     assertThat(stale.get(0).completion().total()).as("rows touched by the stale owner").isZero();
-    assertThat(a.transport.sentAfterRelease())
-        .as("after the ack of its in-flight send, the stale owner sends no more of the key")
+    assertThat(a.transport.staleSends())
+        .as("after the ack of its in-flight send, the stale batch sends nothing more")
         .containsExactly(first);
     assertThat(status(first))
         .as("still the successor's, with its failed attempts")
@@ -143,8 +143,8 @@ class FrozenRelayIntegrationTests {
 
     gate.release();
     frozen.close();
-    assertThat(a.transport.sentAfterRelease()).as("stale payloads are not sent").isEmpty();
-    assertThat(a.repository.completionsAfterRelease)
+    assertThat(a.transport.staleSends()).as("stale payloads are not sent").isEmpty();
+    assertThat(a.repository.staleCompletions)
         .allSatisfy(outcome -> assertThat(outcome.completion().total()).isZero());
 
     b.failing.clear();
@@ -167,7 +167,7 @@ class FrozenRelayIntegrationTests {
     gate.release();
     frozen.close();
     assertThat(a.transport.deadLetters).as("dead letters of the stale owner").isEmpty();
-    assertThat(a.repository.completionsAfterRelease)
+    assertThat(a.repository.staleCompletions)
         .allSatisfy(outcome -> assertThat(outcome.completion().total()).isZero());
     assertThat(status(first)).isEqualTo("PENDING");
 
@@ -280,10 +280,18 @@ class FrozenRelayIntegrationTests {
     }
   }
 
-  /** Frozen or not; a frozen relay's calls wait until it is released. */
+  /**
+   * Frozen or not; a frozen relay's calls wait until it is released. After the release, the batch
+   * that was frozen is stale until the relay starts its next batch (reads candidates again).
+   */
   private static final class Gate {
     private final CountDownLatch released = new CountDownLatch(1);
     private volatile boolean closed;
+    private volatile boolean nextBatchStarted;
+
+    boolean inStaleBatch() {
+      return isReleased() && !nextBatchStarted;
+    }
 
     void close() {
       closed = true;
@@ -334,7 +342,7 @@ class FrozenRelayIntegrationTests {
     final Gate gate;
     final UUID freezeAfterLoading;
     final CountDownLatch frozenAfterLoad = new CountDownLatch(1);
-    final List<Outcome> completionsAfterRelease = new CopyOnWriteArrayList<>();
+    final List<Outcome> staleCompletions = new CopyOnWriteArrayList<>();
 
     GatedRepository(Gate gate, UUID freezeAfterLoading) {
       this.gate = gate;
@@ -349,6 +357,9 @@ class FrozenRelayIntegrationTests {
               new Class<?>[] {OutboxRepository.class},
               (proxy, method, args) -> {
                 gate.pass();
+                if (method.getName().equals("candidates") && gate.isReleased()) {
+                  gate.nextBatchStarted = true;
+                }
                 Object result;
                 try {
                   result = method.invoke(repository, args);
@@ -363,8 +374,8 @@ class FrozenRelayIntegrationTests {
                   frozenAfterLoad.countDown();
                   gate.pass();
                 }
-                if (method.getName().equals("complete") && gate.isReleased()) {
-                  completionsAfterRelease.add(
+                if (method.getName().equals("complete") && gate.inStaleBatch()) {
+                  staleCompletions.add(
                       new Outcome(List.copyOf((Collection<UUID>) args[2]), (Completion) result));
                   assertThat((List<Retry>) args[3]).isNotNull();
                   assertThat((List<Dead>) args[4]).isNotNull();
@@ -381,7 +392,7 @@ class FrozenRelayIntegrationTests {
     final CountDownLatch frozenInSend;
     final Set<UUID> failing;
     final List<OutboxEvent> sent = new CopyOnWriteArrayList<>();
-    final List<Boolean> sentAfterRelease = new CopyOnWriteArrayList<>();
+    final List<Boolean> sentInStaleBatch = new CopyOnWriteArrayList<>();
     final List<OutboxEvent> deadLetters = new CopyOnWriteArrayList<>();
     volatile RuntimeException failAfterRelease;
 
@@ -405,7 +416,7 @@ class FrozenRelayIntegrationTests {
         gate.pass();
       }
       sent.add(event);
-      sentAfterRelease.add(gate.isReleased());
+      sentInStaleBatch.add(gate.inStaleBatch());
       if (freezing && failAfterRelease != null) {
         return CompletableFuture.failedFuture(failAfterRelease);
       }
@@ -416,10 +427,11 @@ class FrozenRelayIntegrationTests {
       return CompletableFuture.completedFuture(null);
     }
 
-    List<UUID> sentAfterRelease() {
+    /** What the frozen relay sent after it resumed, as part of the batch it was frozen in. */
+    List<UUID> staleSends() {
       List<UUID> result = new ArrayList<>();
       for (int i = 0; i < sent.size(); i++) {
-        if (sentAfterRelease.get(i)) {
+        if (sentInStaleBatch.get(i)) {
           result.add(sent.get(i).id());
         }
       }
