@@ -1,5 +1,6 @@
 package dev.outbox;
 
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
@@ -36,9 +37,8 @@ public final class EventLimits {
    * Kafka and AMQP, the dead-letter headers), compared ignoring case. An event header with such a
    * name would be dropped or would shadow the real attribute, e.g. the event id.
    */
-  public static final String[] RESERVED_HEADER_PREFIXES = {
-    "ce_", "ce-", "cloudevents_", "cloudevents:", "cloudevents-", "x-outbox-"
-  };
+  public static final List<String> RESERVED_HEADER_PREFIXES =
+      List.of("ce_", "ce-", "cloudevents_", "cloudevents:", "cloudevents-", "x-outbox-");
 
   private static final int SHOWN_CHARS = 64;
 
