@@ -20,13 +20,27 @@ public final class EventTypes {
   private static Resolved resolve(Class<?> type) {
     EventType annotation = type.getAnnotation(EventType.class);
     if (annotation == null) {
-      return new Resolved(type.getSimpleName(), 1);
+      return checked(new Resolved(type.getSimpleName(), 1), type);
     }
     if (annotation.version() < 1) {
       throw new OutboxException(
           "@EventType on " + type.getName() + " has version " + annotation.version() + "; use 1+");
     }
     String name = annotation.name().isBlank() ? type.getSimpleName() : annotation.name();
-    return new Resolved(name, annotation.version());
+    return checked(new Resolved(name, annotation.version()), type);
+  }
+
+  /** The type name must be a name a broker carries: not blank, no control characters, short. */
+  private static Resolved checked(Resolved resolved, Class<?> type) {
+    String context = " (payload class " + type.getName() + ")";
+    if (resolved.name().isBlank()) {
+      throw new OutboxException(
+          "Invalid event type ''"
+              + context
+              + ": blank (an anonymous class has no simple name); publish an instance of a named"
+              + " class, or name the type with @EventType(name = ...)");
+    }
+    EventLimits.checkName("event type", resolved.name(), context);
+    return resolved;
   }
 }

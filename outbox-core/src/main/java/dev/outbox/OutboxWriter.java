@@ -1,5 +1,6 @@
 package dev.outbox;
 
+import dev.outbox.relay.OutboxDefaults;
 import dev.outbox.store.OutboxRepository;
 import java.sql.Connection;
 import java.time.Clock;
@@ -14,6 +15,11 @@ import java.util.UUID;
  * Builds events from messages (id, type, serialized payload, captured headers) and appends them on
  * the caller's connection, so they share the caller's transaction. Plain-JDBC entry point; the
  * Spring starter wraps it with transaction participation.
+ *
+ * <p>Every event is checked before anything is written ({@link EventLimits}; the serialized payload
+ * against {@code maxPayloadBytes}, the largest message the transport accepts): bad input fails the
+ * call with an {@link OutboxException} naming the input and the limit, and the business transaction
+ * decides what to do.
  */
 public final class OutboxWriter {
 
@@ -21,22 +27,52 @@ public final class OutboxWriter {
   private final PayloadSerializer serializer;
   private final HeaderCapture headerCapture;
   private final Clock clock;
+  private final int maxPayloadBytes;
 
+  /**
+   * A writer without a payload limit of its own: a payload larger than the broker accepts is
+   * dead-lettered by the relay at its first attempt. Prefer the constructor that takes the
+   * transport's limit.
+   */
   public OutboxWriter(
       OutboxRepository repository,
       PayloadSerializer serializer,
       HeaderCapture headerCapture,
       Clock clock) {
+    this(repository, serializer, headerCapture, clock, Integer.MAX_VALUE);
+  }
+
+  /**
+   * @param maxPayloadBytes the largest serialized payload, in UTF-8 bytes: the transport's limit
+   *     ({@link dev.outbox.transport.OutboxTransport#maxPayloadBytes()}, by default {@link
+   *     OutboxDefaults#MAX_PAYLOAD_BYTES}); at least 1
+   */
+  public OutboxWriter(
+      OutboxRepository repository,
+      PayloadSerializer serializer,
+      HeaderCapture headerCapture,
+      Clock clock,
+      int maxPayloadBytes) {
     this.repository = Objects.requireNonNull(repository, "repository");
     this.serializer = Objects.requireNonNull(serializer, "serializer");
     this.headerCapture = Objects.requireNonNull(headerCapture, "headerCapture");
     this.clock = Objects.requireNonNull(clock, "clock");
+    if (maxPayloadBytes < 1) {
+      throw new OutboxException(
+          "Invalid outbox setting: maxPayloadBytes must be at least 1, was " + maxPayloadBytes);
+    }
+    this.maxPayloadBytes = maxPayloadBytes;
+  }
+
+  /** The largest serialized payload this writer accepts, in UTF-8 bytes. */
+  public int maxPayloadBytes() {
+    return maxPayloadBytes;
   }
 
   /**
    * Serializes and appends the messages on {@code connection}, which must be in the business
-   * transaction. Serialization happens first, so a payload that cannot be serialized fails before
-   * anything is written.
+   * transaction. Checks and serialization happen first, so an invalid event or a payload that
+   * cannot be serialized fails before anything is written.
    *
    * @return the event ids, in message order
    */
@@ -45,6 +81,10 @@ public final class OutboxWriter {
       return List.of();
     }
     Map<String, String> captured = headerCapture.capture();
+    if (!captured.isEmpty()) {
+      EventLimits.checkHeaders(
+          captured, " (captured by " + headerCapture.getClass().getName() + ")");
+    }
     List<OutboxEvent> events = new ArrayList<>(messages.size());
     for (OutboxMessage message : messages) {
       events.add(toEvent(message, captured));
@@ -74,6 +114,15 @@ public final class OutboxWriter {
               + ex.getMessage(),
           ex);
     }
+    if (json == null) {
+      throw new OutboxException(
+          "The serializer returned null for the payload of event type "
+              + type.name()
+              + " ("
+              + message.payload().getClass().getName()
+              + ")");
+    }
+    EventLimits.checkPayload(json, maxPayloadBytes, type.name(), message.destination());
     Map<String, String> headers = captured;
     if (!message.headers().isEmpty()) {
       headers = new HashMap<>(captured);

@@ -41,7 +41,7 @@ class EventTypesTests {
   @Test
   void messagesRequireADestination() {
     assertThatThrownBy(() -> OutboxMessage.of(" ", "k", "payload"))
-        .isInstanceOf(IllegalArgumentException.class)
+        .isInstanceOf(OutboxException.class)
         .hasMessageContaining("destination");
   }
 }

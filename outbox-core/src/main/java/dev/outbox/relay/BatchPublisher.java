@@ -6,6 +6,8 @@ import dev.outbox.relay.SlotScheduler.Grant;
 import dev.outbox.store.RelayStore;
 import dev.outbox.store.RelayStore.Candidate;
 import dev.outbox.store.RelayStore.Completion;
+import dev.outbox.store.RelayStore.Loaded;
+import dev.outbox.store.RelayStore.Undecodable;
 import dev.outbox.transport.DeadLetter;
 import dev.outbox.transport.Failures;
 import dev.outbox.transport.OutboxTransport;
@@ -102,8 +104,9 @@ final class BatchPublisher {
     if (plan.chains.isEmpty()) {
       return new Outcome(0, false);
     }
+    Loaded read = store.load(plan.ids);
     Map<UUID, OutboxEvent> loaded = new HashMap<>();
-    for (OutboxEvent event : store.load(plan.ids)) {
+    for (OutboxEvent event : read.events()) {
       loaded.put(event.id(), event);
     }
     List<Chain> chains = new ArrayList<>(plan.chains.size());
@@ -120,11 +123,19 @@ final class BatchPublisher {
         chains.add(chain);
       }
     }
-    Sent sent = send(chains);
-    record(grant, sent);
+    if (!scheduler.holds(grant)) {
+      // Frozen or cut off since the slots were granted: the lease is no longer known to be ours.
+      // Send nothing; the slots' owner (this relay after it renewed, or another) reads them again
+      // when its lease renewal finds them pending.
+      log.debug("Lease of {} slot(s) no longer known to be held; batch not sent", grant.size());
+      return new Outcome(0, false);
+    }
+    Sent sent = send(grant, chains);
+    record(grant, sent, read.undecodable());
     Duration took = Duration.ofNanos(nanoTime.getAsLong() - started);
     safely(() -> listener.batchCompleted(sent.attempted, took));
-    return new Outcome(sent.attempted, plan.more || plan.ids.size() >= batchSize);
+    return new Outcome(
+        sent.attempted, plan.more || plan.ids.size() >= batchSize || !read.undecodable().isEmpty());
   }
 
   /** The chains of event ids to send: per key, its oldest due events, in write order. */
@@ -171,11 +182,14 @@ final class BatchPublisher {
   private record Plan(List<List<UUID>> chains, List<UUID> ids, boolean more) {}
 
   /** Sends the chains; a chain's next event goes out on this thread once the previous is acked. */
-  private Sent send(List<Chain> chains) {
+  private Sent send(Grant grant, List<Chain> chains) {
     LinkedBlockingQueue<Ack> acks = new LinkedBlockingQueue<>();
     long deadline = nanoTime.getAsLong() + timing.publishTimeout().toNanos();
     int outstanding = 0;
     for (Chain chain : chains) {
+      if (!scheduler.holds(grant)) {
+        break; // frozen or cut off mid-batch: the unsent chains stay pending, untouched
+      }
       sendNext(chain, acks);
       outstanding++;
     }
@@ -197,7 +211,7 @@ final class BatchPublisher {
           Chain chain = ack.chain;
           if (ack.failure == null) {
             sent.published.add(ack.event);
-            if (chain.hasNext() && deadline - nanoTime.getAsLong() > 0 && scheduler.leaseValid()) {
+            if (chain.hasNext() && deadline - nanoTime.getAsLong() > 0 && scheduler.holds(grant)) {
               sendNext(chain, acks);
               sentMore = true;
               continue;
@@ -255,13 +269,17 @@ final class BatchPublisher {
     }
   }
 
-  /** Classifies the failures, dead-letters what is final and records the outcome, fenced. */
-  private void record(Grant grant, Sent sent) {
+  /**
+   * Classifies the failures, dead-letters what is final and records the outcome, fenced. Rows that
+   * could not be decoded are set DEAD with the reason (there is no message to dead-letter).
+   */
+  private void record(Grant grant, Sent sent, List<Undecodable> undecodable) {
     List<RelayStore.Retry> retries = new ArrayList<>();
     List<Failed> dead = new ArrayList<>();
     Throwable brokerUnavailable = null;
     int kept = 0;
     Instant now = clock.instant();
+    boolean owner = scheduler.holds(grant);
     for (Failed failedSend : sent.failed) {
       OutboxEvent event = failedSend.event;
       Throwable failure = failedSend.failure;
@@ -286,6 +304,18 @@ final class BatchPublisher {
             delay.toMillis(),
             Failures.describe(failure));
         safely(() -> listener.retried(event, failure));
+      } else if (!owner) {
+        // The slot's owner may be publishing this very event: no dead letter from a relay that
+        // may have lost the slot. The event stays pending, uncharged, for the owner.
+        log.warn(
+            "Publishing event {} to {} failed (attempt {}, {}); not dead-lettered, since this relay"
+                + " no longer knows it holds the event's slot: left pending for the slot's owner:"
+                + " {}",
+            event.id(),
+            event.destination(),
+            attempts,
+            retryable ? "retries exhausted" : "not retryable",
+            Failures.describe(failure));
       } else {
         log.error(
             "Publishing event {} to {} failed (attempt {}, {}); dead-lettering to {}: {}",
@@ -298,7 +328,15 @@ final class BatchPublisher {
         dead.add(new Failed(event, attempts, failure));
       }
     }
-    List<RelayStore.Dead> deadRows = deadLetter(dead);
+    List<RelayStore.Dead> deadRows = new ArrayList<>(deadLetter(dead));
+    for (Undecodable row : undecodable) {
+      log.error(
+          "Event {} cannot be published and is set DEAD (no dead letter sent): {}",
+          row.id(),
+          row.reason());
+      deadRows.add(new RelayStore.Dead(row.id(), row.attempts() + 1, row.reason()));
+      safely(() -> listener.undecodable(row.id(), row.reason()));
+    }
     List<UUID> published = new ArrayList<>(sent.published.size());
     for (OutboxEvent event : sent.published) {
       published.add(event.id());

@@ -57,5 +57,12 @@ public final class OutboxDefaults {
   /** Age of the oldest pending event above which the health indicator reports DOWN. */
   public static final Duration HEALTH_MAX_PENDING_AGE = Duration.ofMinutes(5);
 
+  /**
+   * The largest serialized payload the writer accepts, in UTF-8 bytes, unless the transport says
+   * otherwise: 1 MiB, Kafka's default {@code max.request.size} and broker {@code message.max.bytes}
+   * (RabbitMQ accepts far more by default).
+   */
+  public static final int MAX_PAYLOAD_BYTES = 1024 * 1024;
+
   private OutboxDefaults() {}
 }

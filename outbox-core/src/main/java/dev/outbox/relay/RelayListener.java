@@ -2,6 +2,7 @@ package dev.outbox.relay;
 
 import dev.outbox.OutboxEvent;
 import java.time.Duration;
+import java.util.UUID;
 
 /** Observes the relay's outcomes, for metrics. Called on the relay thread; must be quick. */
 public interface RelayListener {
@@ -20,6 +21,12 @@ public interface RelayListener {
    * {@code took} from reading its candidates to recording the outcomes.
    */
   default void batchCompleted(int attempted, Duration took) {}
+
+  /**
+   * A pending row could not be decoded into an event (another writer stored something the relay
+   * cannot send); it is set DEAD with {@code reason}, without a dead letter.
+   */
+  default void undecodable(UUID id, String reason) {}
 
   /** A relay cycle failed as a whole (database or unexpected error). */
   default void cycleFailed(Throwable failure) {}

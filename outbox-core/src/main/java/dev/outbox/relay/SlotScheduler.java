@@ -23,6 +23,10 @@ final class SlotScheduler {
   private final int workers;
   private final LongSupplier nanoTime;
   private Map<Integer, Long> owned = Map.of();
+
+  /** Changes whenever {@link #owned} does, so a grant can tell cheaply that it still holds. */
+  private long ownedVersion;
+
   private final Set<Integer> busy = new HashSet<>();
   private final Map<Integer, Long> lastServed = new HashMap<>();
   private long served;
@@ -48,13 +52,42 @@ final class SlotScheduler {
         dirty |= Slots.bit(slot); // newly held: may hold a backlog
       }
     }
-    owned = Map.copyOf(kept);
+    setOwned(kept);
     validUntil = renewedAt + leaseTimeout.toNanos();
     valid = true;
   }
 
   synchronized boolean leaseValid() {
     return valid && validUntil - nanoTime.getAsLong() > 0;
+  }
+
+  /**
+   * Whether every slot of {@code grant} is still held under the token it was granted with, and the
+   * leases are known to be valid: a relay that was frozen or lost a slot meanwhile sends no more of
+   * that grant's events.
+   */
+  synchronized boolean holds(Grant grant) {
+    if (!leaseValid()) {
+      return false;
+    }
+    if (grant.version() == ownedVersion) {
+      return true; // nothing changed since the grant
+    }
+    for (int i = 0; i < grant.slots().size(); i++) {
+      Long token = owned.get(grant.slots().get(i));
+      if (token == null || token.longValue() != grant.tokens().get(i).longValue()) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private void setOwned(Map<Integer, Long> slots) {
+    Map<Integer, Long> next = Map.copyOf(slots);
+    if (!next.equals(owned)) {
+      ownedVersion++;
+    }
+    owned = next;
   }
 
   synchronized int ownedCount() {
@@ -92,7 +125,7 @@ final class SlotScheduler {
       dirty &= ~Slots.bit(slot);
       tokens.add(owned.get(slot));
     }
-    return new Grant(slots, List.copyOf(tokens));
+    return new Grant(slots, List.copyOf(tokens), ownedVersion);
   }
 
   /**
@@ -108,7 +141,7 @@ final class SlotScheduler {
       if (owed > 0 && owned.containsKey(slot)) {
         Map<Integer, Long> kept = new HashMap<>(owned);
         kept.remove(slot);
-        owned = Map.copyOf(kept);
+        setOwned(kept);
         retiring.add(slot);
         owed--;
       }
@@ -137,25 +170,29 @@ final class SlotScheduler {
         kept.remove(slot);
       }
     }
-    owned = Map.copyOf(kept);
+    setOwned(kept);
     owed = count - retired.size();
     return retired;
   }
 
   /** Forgets every slot, e.g. when the relay stops. */
   synchronized void clear() {
-    owned = Map.of();
+    setOwned(Map.of());
     retiring.clear();
     owed = 0;
     valid = false;
   }
 
   /** Slots a worker may work on, with the lease token of each (same order). */
-  record Grant(List<Integer> slots, List<Long> tokens) {
-    static final Grant NONE = new Grant(List.of(), List.of());
+  record Grant(List<Integer> slots, List<Long> tokens, long version) {
+    static final Grant NONE = new Grant(List.of(), List.of(), -1);
 
     boolean isEmpty() {
       return slots.isEmpty();
+    }
+
+    int size() {
+      return slots.size();
     }
   }
 }

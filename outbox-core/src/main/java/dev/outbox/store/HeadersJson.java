@@ -48,13 +48,32 @@ final class HeadersJson {
     out.append('"');
   }
 
-  /** Decodes a JSON object whose values are all strings, as PostgreSQL prints jsonb. */
+  /**
+   * Decodes a JSON object whose values are all strings, as PostgreSQL prints jsonb.
+   *
+   * @throws IllegalArgumentException naming what is wrong, for anything else (another writer may
+   *     store any JSON value in the column when the table's constraint is missing)
+   */
   static Map<String, String> decode(String json) {
+    if (json == null) {
+      throw new IllegalArgumentException("headers is null; expected a JSON object of strings");
+    }
     Parser parser = new Parser(json);
-    return parser.object();
+    try {
+      Map<String, String> result = parser.object();
+      parser.skipSpace();
+      if (parser.pos != json.length()) {
+        throw parser.malformed("unexpected text after the object");
+      }
+      return result;
+    } catch (IndexOutOfBoundsException ex) {
+      throw parser.malformed("unexpected end");
+    }
   }
 
   private static final class Parser {
+    private static final int SHOWN_CHARS = 200;
+
     private final String text;
     private int pos;
 
@@ -64,7 +83,8 @@ final class HeadersJson {
 
     Map<String, String> object() {
       Map<String, String> result = new LinkedHashMap<>();
-      expect('{');
+      skipSpace();
+      expect('{', "a JSON object of strings");
       skipSpace();
       if (peek() == '}') {
         pos++;
@@ -72,25 +92,25 @@ final class HeadersJson {
       }
       while (true) {
         skipSpace();
-        String key = string();
+        String key = string("a header name");
         skipSpace();
-        expect(':');
+        expect(':', "':'");
         skipSpace();
-        result.put(key, string());
+        result.put(key, string("a string value for header '" + key + "'"));
         skipSpace();
         char c = text.charAt(pos++);
         if (c == '}') {
           return result;
         }
         if (c != ',') {
-          throw new IllegalArgumentException(
-              "Malformed headers JSON at " + (pos - 1) + ": " + text);
+          pos--;
+          throw malformed("expected ',' or '}'");
         }
       }
     }
 
-    private String string() {
-      expect('"');
+    private String string(String expected) {
+      expect('"', expected);
       StringBuilder out = new StringBuilder();
       while (true) {
         char c = text.charAt(pos++);
@@ -109,7 +129,12 @@ final class HeadersJson {
           case 'b' -> out.append('\b');
           case 'f' -> out.append('\f');
           case 'u' -> {
-            out.append((char) Integer.parseInt(text.substring(pos, pos + 4), 16));
+            String hex = text.substring(pos, pos + 4);
+            try {
+              out.append((char) Integer.parseInt(hex, 16));
+            } catch (NumberFormatException ex) {
+              throw malformed("invalid escape \\u" + hex);
+            }
             pos += 4;
           }
           default -> out.append(e);
@@ -121,18 +146,28 @@ final class HeadersJson {
       return text.charAt(pos);
     }
 
-    private void expect(char c) {
-      if (text.charAt(pos) != c) {
-        throw new IllegalArgumentException(
-            "Malformed headers JSON: expected '" + c + "' at " + pos + ": " + text);
+    private void expect(char c, String expected) {
+      if (pos >= text.length() || text.charAt(pos) != c) {
+        throw malformed("expected " + expected);
       }
       pos++;
     }
 
-    private void skipSpace() {
+    void skipSpace() {
       while (pos < text.length() && Character.isWhitespace(text.charAt(pos))) {
         pos++;
       }
+    }
+
+    IllegalArgumentException malformed(String problem) {
+      String shown = text.length() > SHOWN_CHARS ? text.substring(0, SHOWN_CHARS) + "..." : text;
+      return new IllegalArgumentException(
+          "headers is not a JSON object of strings: "
+              + problem
+              + " at offset "
+              + Math.min(pos, text.length())
+              + " of "
+              + shown);
     }
   }
 }

@@ -13,7 +13,10 @@ public interface OutboxRepository extends RelayStore {
   /**
    * Appends events on the caller's connection (inside the caller's transaction) in one batched
    * statement. For each keyed event, takes a transaction-scoped lock on its key first, so a later
-   * writer of the same key waits until this transaction ends (see docs/guarantees.md).
+   * writer of the same key waits until this transaction ends (see docs/guarantees.md). The keys of
+   * one call are locked in a fixed order; separate calls lock in call order, so two transactions
+   * writing the same keys in opposite order in separate calls can deadlock, and PostgreSQL then
+   * aborts one of them (the {@link dev.outbox.OutboxException} says so).
    */
   void append(Connection connection, List<OutboxEvent> events);
 

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -47,6 +48,16 @@ public final class PostgresOutboxRepository implements OutboxRepository {
         prefix + "created_at",
         prefix + "attempts");
   }
+
+  /** PostgreSQL's SQLSTATE for a deadlock it detected and broke by aborting one transaction. */
+  static final String DEADLOCK = "40P01";
+
+  static final String DEADLOCK_HINT =
+      " (this transaction waited for the lock of an event key that another transaction held while"
+          + " that one waited for a lock this one held, e.g. both wrote events of the same keys in"
+          + " opposite order in separate calls; PostgreSQL aborted this transaction to break the"
+          + " cycle: roll it back and retry it. One publishAll call locks its keys in a fixed"
+          + " order; see docs/guarantees.md)";
 
   private final DataSource dataSource;
   private final TableName table;
@@ -125,7 +136,13 @@ public final class PostgresOutboxRepository implements OutboxRepository {
       }
     } catch (SQLException ex) {
       throw new OutboxException(
-          "Could not write " + events.size() + " event(s) to " + table + ": " + ex.getMessage(),
+          "Could not write "
+              + events.size()
+              + " event(s) to "
+              + table
+              + ": "
+              + ex.getMessage()
+              + (DEADLOCK.equals(ex.getSQLState()) ? DEADLOCK_HINT : ""),
           ex);
     }
   }
@@ -204,7 +221,7 @@ public final class PostgresOutboxRepository implements OutboxRepository {
   }
 
   @Override
-  public List<OutboxEvent> load(Collection<UUID> ids) {
+  public Loaded load(Collection<UUID> ids) {
     return rows.load(ids);
   }
 
@@ -218,7 +235,17 @@ public final class PostgresOutboxRepository implements OutboxRepository {
     return rows.complete(member, tokens, published, retries, dead);
   }
 
+  /**
+   * The event of the current row.
+   *
+   * @throws IllegalArgumentException naming the column, if the row holds what no event can have
+   *     (written by another writer without the table's constraints)
+   */
   static OutboxEvent readEvent(ResultSet rs) throws SQLException {
+    int version = rs.getInt(7);
+    if (version < 1) {
+      throw new IllegalArgumentException("event_version must be at least 1, was " + version);
+    }
     return new OutboxEvent(
         rs.getObject(1, UUID.class),
         rs.getLong(2),
@@ -231,6 +258,29 @@ public final class PostgresOutboxRepository implements OutboxRepository {
         HeadersJson.decode(rs.getString(9)),
         rs.getTimestamp(10).toInstant(),
         rs.getInt(11));
+  }
+
+  /**
+   * A dead row as an event; one that cannot be decoded (its last error says why) is shown with
+   * empty headers and version 1, so the operator can still list, replay or discard it.
+   */
+  private static OutboxEvent readDeadEvent(ResultSet rs) throws SQLException {
+    try {
+      return readEvent(rs);
+    } catch (IllegalArgumentException ex) {
+      return new OutboxEvent(
+          rs.getObject(1, UUID.class),
+          rs.getLong(2),
+          rs.getString(3),
+          rs.getString(4),
+          rs.getString(5),
+          rs.getString(6),
+          Math.max(1, rs.getInt(7)),
+          rs.getString(8),
+          Map.of(),
+          rs.getTimestamp(10).toInstant(),
+          rs.getInt(11));
+    }
   }
 
   @Override
@@ -250,7 +300,7 @@ public final class PostgresOutboxRepository implements OutboxRepository {
           String error = rs.getString(12);
           result.add(
               new DeadEvent(
-                  readEvent(rs), error == null ? "" : error, rs.getTimestamp(13).toInstant()));
+                  readDeadEvent(rs), error == null ? "" : error, rs.getTimestamp(13).toInstant()));
         }
       }
       return result;

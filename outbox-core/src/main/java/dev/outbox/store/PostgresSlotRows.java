@@ -5,7 +5,9 @@ import dev.outbox.OutboxException;
 import dev.outbox.store.RelayStore.Candidate;
 import dev.outbox.store.RelayStore.Completion;
 import dev.outbox.store.RelayStore.Dead;
+import dev.outbox.store.RelayStore.Loaded;
 import dev.outbox.store.RelayStore.Retry;
+import dev.outbox.store.RelayStore.Undecodable;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -118,21 +120,38 @@ final class PostgresSlotRows {
     }
   }
 
-  List<OutboxEvent> load(Collection<UUID> ids) {
+  /**
+   * The pending events of {@code ids}. A row that cannot be decoded (another writer stored
+   * something the relay cannot send) is returned as {@link Undecodable}, never fails the others.
+   */
+  Loaded load(Collection<UUID> ids) {
     if (ids.isEmpty()) {
-      return List.of();
+      return Loaded.of(List.of());
     }
     try (Connection connection = autocommit();
         PreparedStatement statement = connection.prepareStatement(load)) {
       statement.setArray(1, connection.createArrayOf("uuid", ids.toArray()));
       List<OutboxEvent> events = new ArrayList<>(ids.size());
+      List<Undecodable> undecodable = new ArrayList<>();
       try (ResultSet rs = statement.executeQuery()) {
         while (rs.next()) {
-          events.add(PostgresOutboxRepository.readEvent(rs));
+          OutboxEvent event;
+          try {
+            event = PostgresOutboxRepository.readEvent(rs);
+          } catch (RuntimeException ex) {
+            undecodable.add(
+                new Undecodable(
+                    rs.getObject(1, UUID.class),
+                    rs.getString(4),
+                    rs.getInt(11),
+                    "Cannot decode the stored event: " + ex.getMessage()));
+            continue;
+          }
+          events.add(event);
         }
       }
       events.sort(Comparator.comparingLong(OutboxEvent::sequence));
-      return events;
+      return new Loaded(events, undecodable);
     } catch (SQLException ex) {
       throw new OutboxException(
           "Could not read " + ids.size() + " event(s) from " + table + ": " + ex.getMessage(), ex);

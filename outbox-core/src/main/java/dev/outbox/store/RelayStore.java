@@ -46,8 +46,12 @@ public interface RelayStore {
    */
   List<Candidate> candidates(Collection<Integer> slots, int perSlot, Collection<String> heldKeys);
 
-  /** The full events of {@code ids} that are still pending, in write order. */
-  List<OutboxEvent> load(Collection<UUID> ids);
+  /**
+   * The full events of {@code ids} that are still pending, in write order, and the pending rows
+   * among them that no event can be made of (written by another writer: malformed headers, an event
+   * version below 1, ...), which the relay sets DEAD with the reason.
+   */
+  Loaded load(Collection<UUID> ids);
 
   /**
    * Records the outcome of a batch: deletes the published events, schedules the retries, marks the
@@ -108,6 +112,40 @@ public interface RelayStore {
 
     public boolean due() {
       return waitMillis <= 0;
+    }
+  }
+
+  /**
+   * What {@link #load} read.
+   *
+   * @param events the decoded events, in write order
+   * @param undecodable the rows that could not be decoded
+   */
+  record Loaded(List<OutboxEvent> events, List<Undecodable> undecodable) {
+
+    public Loaded {
+      events = List.copyOf(events);
+      undecodable = List.copyOf(undecodable);
+    }
+
+    public static Loaded of(List<OutboxEvent> events) {
+      return new Loaded(events, List.of());
+    }
+  }
+
+  /**
+   * A pending row no event can be made of.
+   *
+   * @param id the row's id
+   * @param key the row's key, or null
+   * @param attempts failed attempts so far
+   * @param reason what is wrong with the row
+   */
+  record Undecodable(UUID id, @Nullable String key, int attempts, String reason) {
+
+    public Undecodable {
+      Objects.requireNonNull(id, "id");
+      Objects.requireNonNull(reason, "reason");
     }
   }
 

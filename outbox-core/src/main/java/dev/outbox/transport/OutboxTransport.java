@@ -1,6 +1,7 @@
 package dev.outbox.transport;
 
 import dev.outbox.OutboxEvent;
+import dev.outbox.relay.OutboxDefaults;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 
@@ -52,6 +53,16 @@ public interface OutboxTransport {
    */
   default Duration maxBlock() {
     return Duration.ZERO;
+  }
+
+  /**
+   * The largest payload, in UTF-8 bytes, this transport can deliver; the writer rejects larger
+   * payloads when the event is written, inside the business transaction, instead of the relay
+   * dead-lettering them later. By default {@link OutboxDefaults#MAX_PAYLOAD_BYTES} (1 MiB, Kafka's
+   * default request size); a transport that knows its broker's limit overrides it.
+   */
+  default int maxPayloadBytes() {
+    return OutboxDefaults.MAX_PAYLOAD_BYTES;
   }
 
   /** The name of the dead-letter destination for an event, for logs and docs. */

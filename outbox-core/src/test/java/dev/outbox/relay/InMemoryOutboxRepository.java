@@ -269,7 +269,7 @@ final class InMemoryOutboxRepository implements OutboxRepository {
   }
 
   @Override
-  public synchronized List<OutboxEvent> load(Collection<UUID> ids) {
+  public synchronized Loaded load(Collection<UUID> ids) {
     List<OutboxEvent> result = new ArrayList<>();
     for (UUID id : new HashSet<>(ids)) {
       Row row = rows.get(id);
@@ -278,7 +278,7 @@ final class InMemoryOutboxRepository implements OutboxRepository {
       }
     }
     result.sort(Comparator.comparingLong(OutboxEvent::sequence));
-    return result;
+    return Loaded.of(result);
   }
 
   @Override

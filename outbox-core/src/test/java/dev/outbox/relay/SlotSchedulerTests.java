@@ -166,4 +166,29 @@ class SlotSchedulerTests {
     assertThat(scheduler.ownedCount()).isZero();
     assertThat(scheduler.grab().isEmpty()).isTrue();
   }
+
+  @Test
+  void aGrantHoldsWhileItsTokensAreHeldAndTheLeaseIsValid() {
+    SlotScheduler scheduler = scheduler(1, 4);
+    Grant grant = scheduler.grab();
+    assertThat(scheduler.holds(grant)).isTrue();
+
+    // Renewed with the same slots and tokens: still held.
+    scheduler.update(slots(4), clock.nanoTime(), LEASE);
+    assertThat(scheduler.holds(grant)).isTrue();
+
+    // One slot of the grant changed owner and came back under a new token: the grant is stale.
+    Map<Integer, Long> moved = slots(4);
+    moved.put(grant.slots().get(0), 99L);
+    scheduler.update(moved, clock.nanoTime(), LEASE);
+    assertThat(scheduler.holds(grant)).isFalse();
+  }
+
+  @Test
+  void aGrantDoesNotHoldOnceTheLeaseLapsedByTheRelaysOwnClock() {
+    SlotScheduler scheduler = scheduler(1, 4);
+    Grant grant = scheduler.grab();
+    clock.advance(LEASE);
+    assertThat(scheduler.holds(grant)).as("frozen past the lease").isFalse();
+  }
 }

@@ -86,7 +86,8 @@ class PostgresLeasesIntegrationTests {
             TestPostgres.get()
                 .queryLong("SELECT count(*) FROM pg_stat_activity WHERE pid = " + pid))
         .isEqualTo(1);
-    TestPostgres.get().execute("SELECT pg_terminate_backend(" + pid + ")");
+    // Waits (up to 10 s) until the backend has gone, not only until it was signalled.
+    TestPostgres.get().execute("SELECT pg_terminate_backend(" + pid + ", 10000)");
 
     Leases after = settle(b, "b", TTL);
     assertThat(after.liveMembers()).isEqualTo(1);

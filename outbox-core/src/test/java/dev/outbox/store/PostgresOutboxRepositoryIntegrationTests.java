@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -231,6 +232,97 @@ class PostgresOutboxRepositoryIntegrationTests {
       t2Writes.get(10, TimeUnit.SECONDS);
     }
     assertThat(TestPostgres.get().queryLong("SELECT count(*) FROM " + table)).isEqualTo(4);
+  }
+
+  /**
+   * Separate writes in one transaction lock their keys in the order of the calls: two transactions
+   * writing the same two keys in opposite order in separate calls wait for each other. PostgreSQL
+   * detects the cycle (after {@code deadlock_timeout}) and aborts exactly one of them, whose write
+   * fails with a message saying what happened and what to do; the other commits. Nothing of the
+   * aborted one remains, and retrying it succeeds.
+   */
+  @Test
+  void separateWritesOfTheSameKeysInOppositeOrderEndWithOneAbortedTransactionNotAHang()
+      throws Exception {
+    try (Connection t1 = TestPostgres.get().connect();
+        Connection t2 = TestPostgres.get().connect()) {
+      t1.setAutoCommit(false);
+      t2.setAutoCommit(false);
+      repository.append(t1, List.of(event("A")));
+      repository.append(t2, List.of(event("B")));
+      int t1Pid = pid(t1);
+      CountDownLatch start = new CountDownLatch(1);
+      CompletableFuture<Void> t1Second =
+          CompletableFuture.runAsync(
+              () -> {
+                awaitLatch(start);
+                repository.append(t1, List.of(event("B")));
+              });
+      CompletableFuture<Void> t2Second =
+          CompletableFuture.runAsync(
+              () -> {
+                awaitLatch(start);
+                waitUntilWaitingForALock(t1Pid);
+                repository.append(t2, List.of(event("A")));
+              });
+      start.countDown();
+
+      List<Throwable> failures = new java.util.ArrayList<>();
+      List<Connection> survivors = new java.util.ArrayList<>();
+      List<Connection> victims = new java.util.ArrayList<>();
+      for (var attempt : List.of(Map.entry(t1, t1Second), Map.entry(t2, t2Second))) {
+        try {
+          attempt.getValue().get(30, TimeUnit.SECONDS);
+          survivors.add(attempt.getKey());
+        } catch (java.util.concurrent.ExecutionException ex) {
+          failures.add(ex.getCause());
+          victims.add(attempt.getKey());
+        }
+      }
+      assertThat(failures).as("exactly one transaction is aborted").hasSize(1);
+      assertThat(failures.get(0))
+          .isInstanceOf(OutboxException.class)
+          .hasMessageContaining("deadlock detected")
+          .hasMessageContaining("PostgreSQL aborted this transaction to break the cycle")
+          .hasMessageContaining("retry it");
+      assertThat(((java.sql.SQLException) failures.get(0).getCause()).getSQLState())
+          .isEqualTo("40P01");
+
+      survivors.get(0).commit();
+      victims.get(0).rollback();
+      assertThat(TestPostgres.get().queryLong("SELECT count(*) FROM " + table)).isEqualTo(2);
+
+      // The aborted transaction, retried, goes through.
+      Connection retry = victims.get(0);
+      repository.append(retry, List.of(event(retry == t1 ? "A" : "B")));
+      repository.append(retry, List.of(event(retry == t1 ? "B" : "A")));
+      retry.commit();
+      assertThat(TestPostgres.get().queryLong("SELECT count(*) FROM " + table)).isEqualTo(4);
+    }
+  }
+
+  private static void awaitLatch(CountDownLatch latch) {
+    try {
+      if (!latch.await(30, TimeUnit.SECONDS)) {
+        throw new IllegalStateException("not started within 30 s");
+      }
+    } catch (InterruptedException ex) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(ex);
+    }
+  }
+
+  private static void waitUntilWaitingForALock(int pid) {
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () ->
+                TestPostgres.get()
+                        .queryLong(
+                            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT"
+                                + " granted AND pid = "
+                                + pid)
+                    == 1);
   }
 
   private static int pid(Connection connection) throws Exception {

@@ -90,7 +90,7 @@ class PostgresSlotRowsIntegrationTests {
     assertThat(read.get(0).slot()).isEqualTo(read.get(2).slot()).as("a key keeps its slot");
     assertThat(read).allMatch(Candidate::due);
 
-    List<OutboxEvent> loaded = repository.load(List.of(third.id(), first.id()));
+    List<OutboxEvent> loaded = repository.load(List.of(third.id(), first.id())).events();
     assertThat(loaded).extracting(OutboxEvent::id).containsExactly(first.id(), third.id());
     assertThat(loaded.get(0))
         .usingRecursiveComparison()

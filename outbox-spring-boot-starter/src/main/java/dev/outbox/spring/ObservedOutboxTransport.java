@@ -128,6 +128,11 @@ public final class ObservedOutboxTransport implements OutboxTransport {
   }
 
   @Override
+  public int maxPayloadBytes() {
+    return delegate.maxPayloadBytes();
+  }
+
+  @Override
   public String deadLetterDestination(OutboxEvent event) {
     return delegate.deadLetterDestination(event);
   }

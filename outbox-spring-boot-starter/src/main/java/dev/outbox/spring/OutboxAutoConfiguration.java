@@ -4,6 +4,7 @@ import dev.outbox.HeaderCapture;
 import dev.outbox.Outbox;
 import dev.outbox.OutboxWriter;
 import dev.outbox.PayloadSerializer;
+import dev.outbox.relay.OutboxDefaults;
 import dev.outbox.relay.OutboxRelay;
 import dev.outbox.relay.RelayListener;
 import dev.outbox.store.OutboxRepository;
@@ -43,6 +44,7 @@ import org.springframework.core.env.Environment;
 import org.springframework.core.type.AnnotationMetadata;
 import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.util.function.SingletonSupplier;
+import org.springframework.util.unit.DataSize;
 import tools.jackson.databind.ObjectMapper;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -123,9 +125,21 @@ public class OutboxAutoConfiguration {
   OutboxWriter outboxWriter(
       OutboxRepository outboxRepository,
       PayloadSerializer outboxPayloadSerializer,
-      HeaderCapture outboxHeaderCapture) {
+      HeaderCapture outboxHeaderCapture,
+      ObjectProvider<OutboxTransport> transport,
+      OutboxProperties properties) {
+    DataSize configured = properties.getMaxPayloadSize();
+    OutboxTransport local = transport.getIfUnique();
+    int maxPayloadBytes =
+        configured != null
+            ? (int) Math.min(Integer.MAX_VALUE, configured.toBytes())
+            : local != null ? local.maxPayloadBytes() : OutboxDefaults.MAX_PAYLOAD_BYTES;
     return new OutboxWriter(
-        outboxRepository, outboxPayloadSerializer, outboxHeaderCapture, Clock.systemUTC());
+        outboxRepository,
+        outboxPayloadSerializer,
+        outboxHeaderCapture,
+        Clock.systemUTC(),
+        maxPayloadBytes);
   }
 
   @Bean

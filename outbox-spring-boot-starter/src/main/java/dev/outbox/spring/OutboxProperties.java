@@ -6,6 +6,7 @@ import dev.outbox.store.TableName;
 import java.time.Duration;
 import org.jspecify.annotations.Nullable;
 import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.util.unit.DataSize;
 
 /** The {@code outbox.*} properties. Every default is a constant of the core module. */
 @ConfigurationProperties("outbox")
@@ -13,6 +14,20 @@ public class OutboxProperties {
 
   /** Whether the outbox is auto-configured at all. */
   private boolean enabled = true;
+
+  /**
+   * The largest payload (serialized JSON, UTF-8 bytes) a write accepts; a larger one fails the
+   * write naming both sizes. Unset: the transport's limit, or 1 MiB in an instance without one.
+   */
+  private @Nullable DataSize maxPayloadSize;
+
+  public @Nullable DataSize getMaxPayloadSize() {
+    return maxPayloadSize;
+  }
+
+  public void setMaxPayloadSize(@Nullable DataSize maxPayloadSize) {
+    this.maxPayloadSize = maxPayloadSize;
+  }
 
   private final Table table = new Table();
   private final Migration migration = new Migration();

@@ -1,8 +1,10 @@
 package dev.outbox.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.outbox.Outbox;
+import dev.outbox.OutboxException;
 import dev.outbox.relay.OutboxRelay;
 import dev.outbox.store.OutboxRepository;
 import dev.outbox.test.TestPostgres;
@@ -18,6 +20,9 @@ import org.junit.jupiter.api.Test;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
 
 class OutboxAutoConfigurationTests {
 
@@ -105,6 +110,28 @@ class OutboxAutoConfigurationTests {
             context -> {
               assertThat(context).hasSingleBean(OutboxRelay.class);
               assertThat(customized).isTrue();
+            });
+  }
+
+  @Test
+  void aPayloadLargerThanTheConfiguredMaximumFailsTheWriteNamingBothSizes() {
+    DataSource dataSource = TestPostgres.get().dataSource();
+    runner
+        .withBean(DataSource.class, () -> dataSource)
+        .withBean(
+            PlatformTransactionManager.class, () -> new DataSourceTransactionManager(dataSource))
+        .withPropertyValues("outbox.max-payload-size=100B")
+        .run(
+            context -> {
+              Outbox outbox = context.getBean(Outbox.class);
+              TransactionTemplate transactions =
+                  new TransactionTemplate(context.getBean(PlatformTransactionManager.class));
+              assertThatThrownBy(
+                      () ->
+                          transactions.executeWithoutResult(
+                              status -> outbox.publish("orders", "k", "x".repeat(200))))
+                  .isInstanceOf(OutboxException.class)
+                  .hasMessageContaining("more than the limit of 100 bytes");
             });
   }
 
