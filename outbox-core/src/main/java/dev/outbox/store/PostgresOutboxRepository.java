@@ -14,6 +14,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.UUID;
 import javax.sql.DataSource;
@@ -57,6 +58,7 @@ public final class PostgresOutboxRepository implements OutboxRepository {
   private final PostgresLeases leases;
   private final PostgresSlotRows rows;
   private final boolean deleteAfterWrite;
+  private final PostgresDeadEvents deadEvents;
 
   public PostgresOutboxRepository(DataSource dataSource, TableName table) {
     this(dataSource, table, StoreOptions.defaults());
@@ -83,6 +85,7 @@ public final class PostgresOutboxRepository implements OutboxRepository {
     this.leases = new PostgresLeases(dataSource, table);
     this.rows = new PostgresSlotRows(dataSource, table, options);
     this.deleteAfterWrite = options.deleteAfterWrite();
+    this.deadEvents = new PostgresDeadEvents(dataSource, table);
   }
 
   public TableName table() {
@@ -310,6 +313,31 @@ public final class PostgresOutboxRepository implements OutboxRepository {
     } catch (SQLException ex) {
       throw new OutboxException("Could not read outbox statistics from " + table, ex);
     }
+  }
+
+  @Override
+  public Stats statsUpTo(long countLimit) {
+    return deadEvents.statsUpTo(countLimit);
+  }
+
+  @Override
+  public List<DeadEvent> findDead(DeadEventFilter filter, int limit) {
+    return deadEvents.find(filter, limit);
+  }
+
+  @Override
+  public long replayDead(DeadEventFilter filter) {
+    return deadEvents.replay(filter);
+  }
+
+  @Override
+  public long discardDead(DeadEventFilter filter) {
+    return deadEvents.discard(filter);
+  }
+
+  @Override
+  public OptionalLong purgeDead(Duration olderThan, int batchSize) {
+    return deadEvents.purge(olderThan, batchSize);
   }
 
   @Override
