@@ -375,7 +375,11 @@ class OutboxOperationsIntegrationTests {
                     .until(() -> count("id = '" + oldDead + "'") == 0);
                 assertThat(count("id = '" + youngDead + "' AND status = 'DEAD'")).isOne();
                 assertThat(count("id = '" + oldPending + "' AND status = 'PENDING'")).isOne();
-                assertThat(context.getBean(OutboxDeadEventRetention.class).purge()).hasValue(0);
+                // Nothing left to delete; empty while the scheduled round holds the lock.
+                assertThat(context.getBean(OutboxDeadEventRetention.class).purge())
+                    .satisfiesAnyOf(
+                        deleted -> assertThat(deleted).isEmpty(),
+                        deleted -> assertThat(deleted).hasValue(0));
               });
       assertThat(log.lines())
           .contains(
