@@ -95,8 +95,8 @@ final class PostgresDeadEvents {
         filter,
         "UPDATE "
             + table.qualified()
-            + " e SET status = 'PENDING', attempts = 0, available_at = clock_timestamp() FROM c"
-            + " WHERE e.id = c.id AND e.status = 'DEAD' RETURNING 1",
+            + " e SET status = 'PENDING', attempts = 0, available_at = clock_timestamp() WHERE e.id ="
+            + " ANY(ARRAY(SELECT id FROM c)) AND e.status = 'DEAD' RETURNING 1",
         "replay");
   }
 
@@ -105,13 +105,14 @@ final class PostgresDeadEvents {
         filter,
         "DELETE FROM "
             + table.qualified()
-            + " e USING c WHERE e.id = c.id AND e.status = 'DEAD' RETURNING 1",
+            + " e WHERE e.id = ANY(ARRAY(SELECT id FROM c)) AND e.status = 'DEAD' RETURNING 1",
         "discard");
   }
 
   /**
-   * Runs {@code action} (a data-modifying statement over the chunk {@code c}) chunk by chunk over
-   * the dead events matching {@code filter}; returns how many rows it changed.
+   * Runs {@code action} (a data-modifying statement over the ids of the chunk {@code c}, by primary
+   * key: {@code id = ANY(ARRAY(...))} keeps the planner from joining against the whole table) chunk
+   * by chunk over the dead events matching {@code filter}; returns how many rows it changed.
    */
   private long inChunks(DeadEventFilter filter, String action, String what) {
     Where where = Where.of(filter);
@@ -193,13 +194,13 @@ final class PostgresDeadEvents {
     String delete =
         "DELETE FROM "
             + t
-            + " e WHERE e.id IN (SELECT id FROM "
+            + " e WHERE e.id = ANY(ARRAY(SELECT id FROM "
             + t
             + " WHERE status = 'DEAD' AND "
             + DEAD_AT
             + " < now() - ? * interval '1 millisecond' ORDER BY "
             + DEAD_AT
-            + ", seq LIMIT ?) AND e.status = 'DEAD'";
+            + ", seq LIMIT ?)) AND e.status = 'DEAD'";
     try (Connection connection = autocommit()) {
       if (!advisoryLock(connection, "pg_try_advisory_lock")) {
         return OptionalLong.empty();
