@@ -273,6 +273,13 @@ public class OutboxAutoConfiguration {
     OutboxEndpoint outboxEndpoint(OutboxRepository repository, ObjectProvider<OutboxRelay> relay) {
       return new OutboxEndpoint(repository, relay.getIfAvailable());
     }
+
+    @Bean
+    @ConditionalOnMissingBean
+    @ConditionalOnBean(OutboxEndpoint.class)
+    OutboxEndpointWebExtension outboxEndpointWebExtension(OutboxEndpoint outboxEndpoint) {
+      return new OutboxEndpointWebExtension(outboxEndpoint);
+    }
   }
 
   /** Makes sure an auto-proxy creator exists, so {@code @PublishEvent} methods are advised. */

@@ -18,7 +18,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.actuate.endpoint.Access;
 import org.springframework.boot.actuate.endpoint.InvalidEndpointRequestException;
-import org.springframework.boot.actuate.endpoint.SecurityContext;
 import org.springframework.boot.actuate.endpoint.annotation.DeleteOperation;
 import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
 import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
@@ -51,6 +50,12 @@ public class OutboxEndpoint {
   private static final Logger log = LoggerFactory.getLogger(OutboxEndpoint.class);
 
   static final int DEAD_LIMIT = 100;
+
+  /** The caller in the audit log of an HTTP request without an authenticated principal. */
+  static final String NO_PRINCIPAL = "an unauthenticated caller";
+
+  /** The caller in the audit log of an operation invoked over JMX (Boot passes no principal). */
+  static final String JMX_CALLER = "a JMX client";
 
   private static final String FILTER_NAMES =
       "destination, type, key, error, deadFrom, deadTo, createdFrom, createdTo";
@@ -120,10 +125,14 @@ public class OutboxEndpoint {
 
   /** Puts a dead event back to pending; the relay publishes it again with the same id. */
   @WriteOperation
-  public Map<String, Object> replay(SecurityContext caller, @Selector String id) {
+  public Map<String, Object> replay(@Selector String id) {
+    return replay(JMX_CALLER, id);
+  }
+
+  Map<String, Object> replay(String who, String id) {
     UUID uuid = id(id);
     long replayed =
-        audited(caller, "replayed", "dead event " + id, () -> repository.replay(uuid) ? 1L : 0L);
+        audited(who, "replayed", "dead event " + id, () -> repository.replay(uuid) ? 1L : 0L);
     if (replayed > 0) {
       wakeRelay();
     }
@@ -132,17 +141,35 @@ public class OutboxEndpoint {
 
   /** Deletes a dead event for good. */
   @DeleteOperation
-  public Map<String, Object> discard(SecurityContext caller, @Selector String id) {
+  public Map<String, Object> discard(@Selector String id) {
+    return discard(JMX_CALLER, id);
+  }
+
+  Map<String, Object> discard(String who, String id) {
     UUID uuid = id(id);
     long discarded =
-        audited(caller, "discarded", "dead event " + id, () -> repository.discard(uuid) ? 1L : 0L);
+        audited(who, "discarded", "dead event " + id, () -> repository.discard(uuid) ? 1L : 0L);
     return Map.of("id", id, "discarded", discarded > 0);
   }
 
   /** Replays every dead event matching the filter (JSON body); {@code all=true} for all of them. */
   @WriteOperation
   public Map<String, Object> replayMatching(
-      SecurityContext caller,
+      @Nullable String destination,
+      @Nullable String type,
+      @Nullable String key,
+      @Nullable String error,
+      @Nullable String deadFrom,
+      @Nullable String deadTo,
+      @Nullable String createdFrom,
+      @Nullable String createdTo,
+      @Nullable Boolean all) {
+    return replayMatching(
+        JMX_CALLER, destination, type, key, error, deadFrom, deadTo, createdFrom, createdTo, all);
+  }
+
+  Map<String, Object> replayMatching(
+      String who,
       @Nullable String destination,
       @Nullable String type,
       @Nullable String key,
@@ -157,10 +184,7 @@ public class OutboxEndpoint {
             "replay", destination, type, key, error, deadFrom, deadTo, createdFrom, createdTo, all);
     long replayed =
         audited(
-            caller,
-            "replayed",
-            "dead events matching " + filter,
-            () -> repository.replayDead(filter));
+            who, "replayed", "dead events matching " + filter, () -> repository.replayDead(filter));
     if (replayed > 0) {
       wakeRelay();
     }
@@ -170,7 +194,21 @@ public class OutboxEndpoint {
   /** Discards every dead event matching the filter (query parameters); {@code all=true} for all. */
   @DeleteOperation
   public Map<String, Object> discardMatching(
-      SecurityContext caller,
+      @Nullable String destination,
+      @Nullable String type,
+      @Nullable String key,
+      @Nullable String error,
+      @Nullable String deadFrom,
+      @Nullable String deadTo,
+      @Nullable String createdFrom,
+      @Nullable String createdTo,
+      @Nullable Boolean all) {
+    return discardMatching(
+        JMX_CALLER, destination, type, key, error, deadFrom, deadTo, createdFrom, createdTo, all);
+  }
+
+  Map<String, Object> discardMatching(
+      String who,
       @Nullable String destination,
       @Nullable String type,
       @Nullable String key,
@@ -194,7 +232,7 @@ public class OutboxEndpoint {
             all);
     long discarded =
         audited(
-            caller,
+            who,
             "discarded",
             "dead events matching " + filter,
             () -> repository.discardDead(filter));
@@ -218,9 +256,7 @@ public class OutboxEndpoint {
    * Runs a write and logs who did what to how many events: replays at INFO, discards at WARN;
    * failures at WARN with the cause.
    */
-  private static long audited(
-      SecurityContext caller, String verb, String what, Supplier<Long> write) {
-    String who = who(caller);
+  private static long audited(String who, String verb, String what, Supplier<Long> write) {
     long count;
     try {
       count = write.get();
@@ -236,9 +272,9 @@ public class OutboxEndpoint {
     return count;
   }
 
-  private static String who(SecurityContext caller) {
-    Principal principal = caller.getPrincipal();
-    return principal == null ? "an unauthenticated caller" : "'" + principal.getName() + "'";
+  /** Who called, for the audit log: the principal's name, or that there was none. */
+  static String who(@Nullable Principal principal) {
+    return principal == null ? NO_PRINCIPAL : "'" + principal.getName() + "'";
   }
 
   private static DeadEventFilter bulkFilter(

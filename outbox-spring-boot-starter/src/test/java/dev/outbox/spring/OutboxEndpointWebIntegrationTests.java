@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.jayway.jsonpath.JsonPath;
 import dev.outbox.spring.webapp.WebTestApplication;
 import dev.outbox.test.TestPostgres;
+import java.lang.management.ManagementFactory;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -13,8 +14,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import javax.management.MBeanOperationInfo;
+import javax.management.MBeanServer;
+import javax.management.ObjectName;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
 
@@ -39,6 +44,10 @@ class OutboxEndpointWebIntegrationTests {
   }
 
   private void start(String... extra) {
+    start(WebApplicationType.SERVLET, extra);
+  }
+
+  private void start(WebApplicationType type, String... extra) {
     List<String> properties =
         new ArrayList<>(
             List.of(
@@ -54,9 +63,13 @@ class OutboxEndpointWebIntegrationTests {
     properties.addAll(List.of(extra));
     context =
         new SpringApplicationBuilder(WebTestApplication.class)
+            .web(type)
             .properties(properties.toArray(String[]::new))
             .run();
     base = "http://127.0.0.1:" + context.getEnvironment().getProperty("local.server.port");
+    if (type == WebApplicationType.NONE) {
+      base = null;
+    }
   }
 
   private UUID insert(String status, String destination, String error, String age) {
@@ -217,5 +230,39 @@ class OutboxEndpointWebIntegrationTests {
     assertThat(readiness.statusCode()).isEqualTo(503);
     assertThat(readiness.body()).contains("\"status\":\"OUT_OF_SERVICE\"");
     assertThat(send("GET", "/actuator/health/liveness", null, null).statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void overJmxTheWriteOperationsExistOnlyWhenAccessIsUnrestricted() throws Exception {
+    MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+    start(
+        WebApplicationType.NONE,
+        "spring.jmx.enabled=true",
+        "spring.jmx.default-domain=outbox-" + schema,
+        "management.endpoints.jmx.exposure.include=outbox");
+    ObjectName name = new ObjectName("outbox-" + schema + ":type=Endpoint,name=Outbox");
+    assertThat(server.getMBeanInfo(name).getOperations())
+        .extracting(MBeanOperationInfo::getName)
+        .containsExactly("summary");
+    context.close();
+    context = null;
+
+    start(
+        WebApplicationType.NONE,
+        "spring.jmx.enabled=true",
+        "spring.jmx.default-domain=outbox-" + schema,
+        "management.endpoints.jmx.exposure.include=outbox",
+        "management.endpoint.outbox.access=unrestricted");
+    UUID dead = insert("DEAD", "orders", "boom", "1 minute");
+    try (LogCapture log = new LogCapture(OutboxEndpoint.class)) {
+      Object result =
+          server.invoke(
+              name, "replay", new Object[] {dead.toString()}, new String[] {"java.lang.String"});
+      assertThat(result.toString()).contains("replayed=true");
+      assertThat(log.lines())
+          .containsExactly(
+              "INFO Outbox endpoint: a JMX client replayed dead event " + dead + ": 1 event(s)");
+    }
+    assertThat(status(dead)).isEqualTo("PENDING");
   }
 }

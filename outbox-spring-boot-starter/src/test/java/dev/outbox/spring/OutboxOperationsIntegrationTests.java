@@ -222,6 +222,7 @@ class OutboxOperationsIntegrationTests {
     runner.run(
         context -> {
           OutboxEndpoint endpoint = context.getBean(OutboxEndpoint.class);
+          OutboxEndpointWebExtension web = context.getBean(OutboxEndpointWebExtension.class);
           UUID replayed = insert("DEAD", "1 minute");
           UUID discarded = insert("DEAD", "1 minute");
 
@@ -234,11 +235,11 @@ class OutboxOperationsIntegrationTests {
           assertThat(dead.get(0)).containsEntry("lastError", "boom").containsEntry("attempts", 3);
 
           try (LogCapture log = new LogCapture(OutboxEndpoint.class)) {
-            assertThat(endpoint.replay(user("alice"), replayed.toString()))
+            assertThat(web.replay(user("alice"), replayed.toString()))
                 .containsEntry("replayed", true);
-            assertThat(endpoint.discard(SecurityContext.NONE, discarded.toString()))
+            assertThat(web.discard(SecurityContext.NONE, discarded.toString()))
                 .containsEntry("discarded", true);
-            assertThat(endpoint.discard(user("bob"), discarded.toString()))
+            assertThat(web.discard(user("bob"), discarded.toString()))
                 .containsEntry("discarded", false);
             assertThat(log.lines())
                 .containsExactly(
@@ -265,6 +266,7 @@ class OutboxOperationsIntegrationTests {
     runner.run(
         context -> {
           OutboxEndpoint endpoint = context.getBean(OutboxEndpoint.class);
+          OutboxEndpointWebExtension web = context.getBean(OutboxEndpointWebExtension.class);
           UUID timeout = insert("DEAD", "orders", "OrderPlaced", "Request TIMEOUT", "2 hours");
           UUID tooLarge = insert("DEAD", "orders", "OrderPlaced", "too large", "3 days");
           UUID payment = insert("DEAD", "payments", "PaymentTaken", "timeout", "1 hour");
@@ -283,11 +285,11 @@ class OutboxOperationsIntegrationTests {
                   .toString();
           try (LogCapture log = new LogCapture(OutboxEndpoint.class)) {
             assertThat(
-                    endpoint.replayMatching(
+                    web.replayMatching(
                         user("ops"), "orders", null, null, "timeout", null, null, null, null, null))
                 .containsEntry("replayed", 1L);
             assertThat(
-                    endpoint.discardMatching(
+                    web.discardMatching(
                         user("ops"), null, null, null, null, null, dayAgo, null, null, null))
                 .containsEntry("discarded", 1L);
             assertThat(log.lines())
@@ -304,7 +306,7 @@ class OutboxOperationsIntegrationTests {
           assertThat(count("id = '" + payment + "' AND status = 'DEAD'")).isOne();
 
           assertThat(
-                  endpoint.discardMatching(
+                  web.discardMatching(
                       user("ops"), null, null, null, null, null, null, null, null, true))
               .containsEntry("discarded", 1L)
               .containsEntry("filter", Map.of("all", "true"));
@@ -317,10 +319,11 @@ class OutboxOperationsIntegrationTests {
     runner.run(
         context -> {
           OutboxEndpoint endpoint = context.getBean(OutboxEndpoint.class);
+          OutboxEndpointWebExtension web = context.getBean(OutboxEndpointWebExtension.class);
           insert("DEAD", "1 minute");
           assertThatThrownBy(
                   () ->
-                      endpoint.discardMatching(
+                      web.discardMatching(
                           user("ops"), null, null, null, null, null, null, null, null, null))
               .isInstanceOf(InvalidEndpointRequestException.class)
               .hasMessage(
@@ -328,13 +331,13 @@ class OutboxOperationsIntegrationTests {
                       + " deadTo, createdFrom, createdTo, or all=true to discard every dead event");
           assertThatThrownBy(
                   () ->
-                      endpoint.replayMatching(
+                      web.replayMatching(
                           user("ops"), "orders", null, null, null, null, null, null, null, true))
               .isInstanceOf(InvalidEndpointRequestException.class)
               .hasMessage("all=true cannot be combined with a filter ({destination=orders})");
           assertThatThrownBy(
                   () ->
-                      endpoint.replayMatching(
+                      web.replayMatching(
                           user("ops"), null, null, null, null, "yesterday", null, null, null, null))
               .isInstanceOf(InvalidEndpointRequestException.class)
               .hasMessage(
@@ -342,13 +345,13 @@ class OutboxOperationsIntegrationTests {
                       + " 2026-01-31T08:00:00Z, was 'yesterday'");
           assertThatThrownBy(
                   () ->
-                      endpoint.replayMatching(
+                      web.replayMatching(
                           user("ops"), " ", null, null, null, null, null, null, null, null))
               .isInstanceOf(InvalidEndpointRequestException.class)
               .hasMessage(
                   "Dead event filter 'destination' must not be blank; leave it unset to match any"
                       + " value");
-          assertThatThrownBy(() -> endpoint.replay(user("ops"), "not-a-uuid"))
+          assertThatThrownBy(() -> web.replay(user("ops"), "not-a-uuid"))
               .isInstanceOf(InvalidEndpointRequestException.class)
               .hasMessage("'not-a-uuid' is not an event id (a UUID)");
           assertThat(count("status = 'DEAD'")).isOne();
