@@ -61,11 +61,14 @@ public final class OutboxDefaults {
   public static final Duration HEALTH_MAX_PENDING_AGE = Duration.ofMinutes(5);
 
   /**
-   * The health status reported when a threshold is crossed or the relay is failing: {@code UP}, so
-   * the outbox's problems show in the details without failing the application's health unless the
-   * application asks for it.
+   * The health status reported when a threshold is crossed: {@code UP}, so a stuck key or a dead
+   * event shows in the details without failing the application's health unless the application asks
+   * for it.
    */
   public static final String HEALTH_PROBLEM_STATUS = "UP";
+
+  /** The health status reported while the relay fails (database or broker unreachable). */
+  public static final String HEALTH_RELAY_FAILURE_STATUS = "DOWN";
 
   /** How long the health indicator reuses what it read from the table. */
   public static final Duration HEALTH_CACHE_TIME_TO_LIVE = Duration.ofSeconds(5);

@@ -6,8 +6,12 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
+import java.util.Set;
 import org.jspecify.annotations.Nullable;
+import org.springframework.boot.health.actuate.endpoint.StatusAggregator;
 import org.springframework.boot.health.contributor.AbstractHealthIndicator;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.Status;
@@ -15,12 +19,14 @@ import org.springframework.boot.health.contributor.Status;
 /**
  * The outbox's health: counts, the age of the oldest pending event and the relay's state.
  *
- * <p>A <em>problem</em> is the oldest pending event being older than {@code
- * outbox.health.max-pending-age}, more dead events than {@code outbox.health.max-dead}, or the
- * relay failing (database or broker unreachable). Problems are listed under {@code problems} and
- * reported with {@code outbox.health.problem-status}: {@code UP} by default, so one stuck key or a
- * broker outage (which the outbox exists to ride out) does not fail the application's health or
- * take it out of service unless the application asks for that. A table that cannot be read is DOWN.
+ * <p>The oldest pending event being older than {@code outbox.health.max-pending-age}, or more dead
+ * events than {@code outbox.health.max-dead}, is a <em>problem</em>: listed under {@code problems}
+ * and reported with {@code outbox.health.problem-status}, {@code UP} by default, so one stuck key
+ * does not fail the application's health or take it out of service unless the application asks for
+ * that. The relay failing (database or broker unreachable) is reported with {@code
+ * outbox.health.relay-failure-status}, {@code DOWN} by default, like Boot's own broker health
+ * indicators. A table that cannot be read is DOWN. With several, the most severe status wins
+ * (Boot's default order).
  *
  * <p>What it reads from the table (bounded counts and 64 index probes) is reused for {@code
  * outbox.health.cache-time-to-live}, however often the indicator is called; the relay's state is
@@ -36,6 +42,7 @@ final class OutboxHealthIndicator extends AbstractHealthIndicator {
   private final Duration maxPendingAge;
   private final @Nullable Long maxDead;
   private final Status problemStatus;
+  private final Status relayFailureStatus;
   private final long cacheNanos;
   private final Clock clock;
   private final long countLimit;
@@ -56,15 +63,9 @@ final class OutboxHealthIndicator extends AbstractHealthIndicator {
       throw new IllegalArgumentException(
           "outbox.health.max-dead must be 0 or more (or unset for no limit), was " + maxDead);
     }
-    String status = properties.getProblemStatus();
-    if (status == null || status.isBlank()) {
-      throw new IllegalArgumentException(
-          "outbox.health.problem-status must be a health status code such as UP, DOWN or"
-              + " OUT_OF_SERVICE, was '"
-              + status
-              + "'");
-    }
-    this.problemStatus = new Status(status.trim().toUpperCase(java.util.Locale.ROOT));
+    this.problemStatus = status("outbox.health.problem-status", properties.getProblemStatus());
+    this.relayFailureStatus =
+        status("outbox.health.relay-failure-status", properties.getRelayFailureStatus());
     Duration ttl = properties.getCacheTimeToLive();
     if (ttl == null || ttl.isNegative()) {
       throw new IllegalArgumentException(
@@ -73,6 +74,20 @@ final class OutboxHealthIndicator extends AbstractHealthIndicator {
     this.cacheNanos = ttl.toNanos();
     this.clock = clock;
     this.countLimit = maxDead == null ? COUNT_LIMIT : Math.max(COUNT_LIMIT, maxDead + 1);
+  }
+
+  private static final List<Status> STATUSES =
+      List.of(Status.UP, Status.DOWN, Status.OUT_OF_SERVICE, Status.UNKNOWN);
+
+  private static Status status(String name, @Nullable String code) {
+    String normalized = code == null ? "" : code.trim().toUpperCase(Locale.ROOT);
+    for (Status status : STATUSES) {
+      if (status.getCode().equals(normalized)) {
+        return status;
+      }
+    }
+    throw new IllegalArgumentException(
+        name + " must be one of UP, DOWN, OUT_OF_SERVICE or UNKNOWN, was '" + code + "'");
   }
 
   private static Duration requirePositive(String name, @Nullable Duration value) {
@@ -90,6 +105,8 @@ final class OutboxHealthIndicator extends AbstractHealthIndicator {
     }
     OutboxRepository.Stats stats = current.stats;
     List<String> problems = new ArrayList<>();
+    Set<Status> statuses = new HashSet<>();
+    statuses.add(Status.UP);
     builder
         .up()
         .withDetail("pending", count(stats.pending()))
@@ -102,10 +119,12 @@ final class OutboxHealthIndicator extends AbstractHealthIndicator {
               builder.withDetail("oldestPendingAge", age.toString());
               if (age.compareTo(maxPendingAge) > 0) {
                 problems.add("oldest pending event is older than " + maxPendingAge);
+                statuses.add(problemStatus);
               }
             });
     if (maxDead != null && stats.dead() > maxDead) {
       problems.add("more than " + maxDead + " dead event(s)");
+      statuses.add(problemStatus);
     }
     builder.withDetail("checkedAt", current.readAt.toString());
     if (relay == null) {
@@ -116,11 +135,13 @@ final class OutboxHealthIndicator extends AbstractHealthIndicator {
       if (!relay.isHealthy()) {
         builder.withDetail("relayError", String.valueOf(relay.lastFailure()));
         problems.add("relay failing (see relayError)");
+        statuses.add(relayFailureStatus);
       }
     }
     if (!problems.isEmpty()) {
-      builder.status(problemStatus).withDetail("problems", problems);
+      builder.withDetail("problems", problems);
     }
+    builder.status(StatusAggregator.getDefault().getAggregateStatus(statuses));
   }
 
   private Object count(long count) {

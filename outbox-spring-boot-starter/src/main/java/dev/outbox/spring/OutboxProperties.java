@@ -365,10 +365,24 @@ public class OutboxProperties {
     private @Nullable Long maxDead;
 
     /**
-     * The status reported while there is a problem (a threshold crossed, or the relay failing): UP
-     * (problems only in the details), DOWN, OUT_OF_SERVICE or another status code.
+     * The status reported while a threshold above is crossed: UP (problems only in the details),
+     * DOWN, OUT_OF_SERVICE or UNKNOWN.
      */
     private String problemStatus = OutboxDefaults.HEALTH_PROBLEM_STATUS;
+
+    /**
+     * The status reported while the relay is failing (database or broker unreachable): DOWN, UP,
+     * OUT_OF_SERVICE or UNKNOWN.
+     */
+    private String relayFailureStatus = OutboxDefaults.HEALTH_RELAY_FAILURE_STATUS;
+
+    public String getRelayFailureStatus() {
+      return relayFailureStatus;
+    }
+
+    public void setRelayFailureStatus(String relayFailureStatus) {
+      this.relayFailureStatus = relayFailureStatus;
+    }
 
     /** How long a reading of the table is reused, so frequent probes do not query each time. */
     private Duration cacheTimeToLive = OutboxDefaults.HEALTH_CACHE_TIME_TO_LIVE;

@@ -4,12 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.outbox.OutboxEvent;
 import dev.outbox.test.TestPostgres;
+import dev.outbox.transport.OutboxTransport;
+import java.net.ConnectException;
 import java.security.Principal;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -155,6 +159,50 @@ class OutboxOperationsIntegrationTests {
             });
   }
 
+  /** A broker that refuses every connection. */
+  private static OutboxTransport unreachableBroker() {
+    return new RecordingTransport() {
+      @Override
+      public CompletableFuture<?> send(OutboxEvent event) {
+        return CompletableFuture.failedFuture(new ConnectException("Connection refused"));
+      }
+
+      @Override
+      public boolean isBrokerUnavailable(Throwable failure) {
+        return true;
+      }
+    };
+  }
+
+  @Test
+  void aFailingRelayIsDownByDefaultAndAsConfigured() {
+    runner
+        .withBean(OutboxTransport.class, OutboxOperationsIntegrationTests::unreachableBroker)
+        .run(
+            context -> {
+              insert("PENDING", "1 second");
+              OutboxHealthIndicator health = context.getBean(OutboxHealthIndicator.class);
+              await()
+                  .atMost(Duration.ofSeconds(30))
+                  .until(() -> health.health(true).getStatus().equals(Status.DOWN));
+              assertThat(health.health(true).getDetails())
+                  .containsKey("relayError")
+                  .containsEntry("problems", List.of("relay failing (see relayError)"));
+            });
+    runner
+        .withBean(OutboxTransport.class, OutboxOperationsIntegrationTests::unreachableBroker)
+        .withPropertyValues("outbox.health.relay-failure-status=UP")
+        .run(
+            context -> {
+              insert("PENDING", "1 second");
+              OutboxHealthIndicator health = context.getBean(OutboxHealthIndicator.class);
+              await()
+                  .atMost(Duration.ofSeconds(30))
+                  .until(() -> health.health(true).getDetails().containsKey("relayError"));
+              assertThat(health.health(true).getStatus()).isEqualTo(Status.UP);
+            });
+  }
+
   @Test
   void healthReusesItsReadingWithinTheTimeToLive() {
     runner
@@ -196,15 +244,15 @@ class OutboxOperationsIntegrationTests {
   @Test
   void badHealthSettingsFailStartupNamingTheProperty() {
     runner
-        .withPropertyValues("outbox.health.problem-status= ")
+        .withPropertyValues("outbox.health.problem-status=WARNING")
         .run(
             context ->
                 assertThat(context)
                     .getFailure()
                     .rootCause()
                     .hasMessage(
-                        "outbox.health.problem-status must be a health status code such as UP,"
-                            + " DOWN or OUT_OF_SERVICE, was ''"));
+                        "outbox.health.problem-status must be one of UP, DOWN, OUT_OF_SERVICE or"
+                            + " UNKNOWN, was 'WARNING'"));
     runner
         .withPropertyValues("outbox.health.max-dead=-1")
         .run(

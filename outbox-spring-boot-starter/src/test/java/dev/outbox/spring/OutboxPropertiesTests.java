@@ -68,6 +68,8 @@ class OutboxPropertiesTests {
         .isEqualTo(OutboxDefaults.HEALTH_MAX_PENDING_AGE);
     assertThat(text(metadata, "outbox.health.problem-status"))
         .isEqualTo(OutboxDefaults.HEALTH_PROBLEM_STATUS);
+    assertThat(text(metadata, "outbox.health.relay-failure-status"))
+        .isEqualTo(OutboxDefaults.HEALTH_RELAY_FAILURE_STATUS);
     assertThat(duration(metadata, "outbox.health.cache-time-to-live"))
         .isEqualTo(OutboxDefaults.HEALTH_CACHE_TIME_TO_LIVE);
     assertThat(duration(metadata, "outbox.dead.purge-interval"))
