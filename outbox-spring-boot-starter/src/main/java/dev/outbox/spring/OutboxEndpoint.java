@@ -1,13 +1,9 @@
 package dev.outbox.spring;
 
-import dev.outbox.OutboxException;
 import dev.outbox.relay.OutboxRelay;
 import dev.outbox.store.DeadEventFilter;
 import dev.outbox.store.OutboxRepository;
 import java.security.Principal;
-import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.format.DateTimeParseException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -17,7 +13,6 @@ import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.actuate.endpoint.Access;
-import org.springframework.boot.actuate.endpoint.InvalidEndpointRequestException;
 import org.springframework.boot.actuate.endpoint.annotation.DeleteOperation;
 import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
 import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
@@ -57,9 +52,6 @@ public class OutboxEndpoint {
   /** The caller in the audit log of an operation invoked over JMX (Boot passes no principal). */
   static final String JMX_CALLER = "a JMX client";
 
-  private static final String FILTER_NAMES =
-      "destination, type, key, error, deadFrom, deadTo, createdFrom, createdTo";
-
   private final OutboxRepository repository;
   private final @Nullable OutboxRelay relay;
 
@@ -80,7 +72,7 @@ public class OutboxEndpoint {
       @Nullable String createdFrom,
       @Nullable String createdTo) {
     DeadEventFilter filter =
-        filter(destination, type, key, error, deadFrom, deadTo, createdFrom, createdTo);
+        EndpointFilters.of(destination, type, key, error, deadFrom, deadTo, createdFrom, createdTo);
     OutboxRepository.Stats stats = repository.stats();
     Map<String, Object> result = new LinkedHashMap<>();
     result.put("pending", stats.pending());
@@ -180,7 +172,7 @@ public class OutboxEndpoint {
       @Nullable String createdTo,
       @Nullable Boolean all) {
     DeadEventFilter filter =
-        bulkFilter(
+        EndpointFilters.bulk(
             "replay", destination, type, key, error, deadFrom, deadTo, createdFrom, createdTo, all);
     long replayed =
         audited(
@@ -219,7 +211,7 @@ public class OutboxEndpoint {
       @Nullable String createdTo,
       @Nullable Boolean all) {
     DeadEventFilter filter =
-        bulkFilter(
+        EndpointFilters.bulk(
             "discard",
             destination,
             type,
@@ -277,85 +269,11 @@ public class OutboxEndpoint {
     return principal == null ? NO_PRINCIPAL : "'" + principal.getName() + "'";
   }
 
-  private static DeadEventFilter bulkFilter(
-      String operation,
-      @Nullable String destination,
-      @Nullable String type,
-      @Nullable String key,
-      @Nullable String error,
-      @Nullable String deadFrom,
-      @Nullable String deadTo,
-      @Nullable String createdFrom,
-      @Nullable String createdTo,
-      @Nullable Boolean all) {
-    DeadEventFilter filter =
-        filter(destination, type, key, error, deadFrom, deadTo, createdFrom, createdTo);
-    boolean everything = Boolean.TRUE.equals(all);
-    if (filter.matchesAll() && !everything) {
-      throw invalid(
-          "A bulk "
-              + operation
-              + " needs at least one of "
-              + FILTER_NAMES
-              + ", or all=true to "
-              + operation
-              + " every dead event");
-    }
-    if (everything && !filter.matchesAll()) {
-      throw invalid("all=true cannot be combined with a filter (" + filter.describe() + ")");
-    }
-    return filter;
-  }
-
-  private static DeadEventFilter filter(
-      @Nullable String destination,
-      @Nullable String type,
-      @Nullable String key,
-      @Nullable String error,
-      @Nullable String deadFrom,
-      @Nullable String deadTo,
-      @Nullable String createdFrom,
-      @Nullable String createdTo) {
-    try {
-      return new DeadEventFilter(
-          destination,
-          type,
-          key,
-          error,
-          time("deadFrom", deadFrom),
-          time("deadTo", deadTo),
-          time("createdFrom", createdFrom),
-          time("createdTo", createdTo));
-    } catch (OutboxException ex) {
-      throw invalid(ex.getMessage());
-    }
-  }
-
-  private static @Nullable Instant time(String name, @Nullable String value) {
-    if (value == null) {
-      return null;
-    }
-    try {
-      return OffsetDateTime.parse(value).toInstant();
-    } catch (DateTimeParseException ex) {
-      throw invalid(
-          "'"
-              + name
-              + "' must be an ISO-8601 time with an offset, such as 2026-01-31T08:00:00Z, was '"
-              + value
-              + "'");
-    }
-  }
-
   private static UUID id(String id) {
     try {
       return UUID.fromString(id);
     } catch (IllegalArgumentException ex) {
-      throw invalid("'" + id + "' is not an event id (a UUID)");
+      throw EndpointFilters.invalid("'" + id + "' is not an event id (a UUID)");
     }
-  }
-
-  private static InvalidEndpointRequestException invalid(String message) {
-    return new InvalidEndpointRequestException(message, message);
   }
 }
