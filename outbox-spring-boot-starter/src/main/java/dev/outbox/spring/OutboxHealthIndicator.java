@@ -24,9 +24,9 @@ import org.springframework.boot.health.contributor.Status;
  * and reported with {@code outbox.health.problem-status}, {@code UP} by default, so one stuck key
  * does not fail the application's health or take it out of service unless the application asks for
  * that. The relay failing (database or broker unreachable) is reported with {@code
- * outbox.health.relay-failure-status}, {@code DOWN} by default, like Boot's own broker health
- * indicators. A table that cannot be read is DOWN. With several, the most severe status wins
- * (Boot's default order).
+ * outbox.health.relay-failure-status}, {@code DOWN} by default, like Boot's own RabbitMQ and
+ * database health indicators. A table that cannot be read is DOWN. With several, the most severe
+ * status wins (Boot's default order).
  *
  * <p>What it reads from the table (bounded counts and 64 index probes) is reused for {@code
  * outbox.health.cache-time-to-live}, however often the indicator is called; the relay's state is
