@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.outbox.OutboxException;
 import dev.outbox.test.TestPostgres;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -17,6 +20,8 @@ import java.util.List;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -232,8 +237,12 @@ class PostgresDeadEventsIntegrationTests {
                 + " created_at, last_attempt_at) SELECT gen_random_uuid(), CASE WHEN i % 2 = 0 THEN"
                 + " 'bulk' ELSE 'other' END, 'k' || i, 'T', '{}', 'DEAD', 'e', now(), now() - interval"
                 + " '1 minute' FROM generate_series(1, 5000) AS i");
-    assertThat(repository.replayDead(DeadEventFilter.all().withDestination("bulk")))
-        .isEqualTo(2500);
+    AtomicInteger statements = new AtomicInteger();
+    PostgresOutboxRepository counted =
+        new PostgresOutboxRepository(countingStatements(statements), table);
+    assertThat(counted.replayDead(DeadEventFilter.all().withDestination("bulk"))).isEqualTo(2500);
+    // One statement reads the database clock, then chunks of 1,000: 1,000 + 1,000 + 500.
+    assertThat(statements).hasValue(4);
     assertThat(
             TestPostgres.get()
                 .queryLong(
@@ -244,6 +253,38 @@ class PostgresDeadEventsIntegrationTests {
     assertThat(repository.discardDead(DeadEventFilter.all().withDestination("other")))
         .isEqualTo(2500);
     assertThat(dead()).isEqualTo(allDead());
+  }
+
+  /** The test database, counting the statements prepared on its connections. */
+  private static DataSource countingStatements(AtomicInteger count) {
+    DataSource target = TestPostgres.get().dataSource();
+    return (DataSource)
+        Proxy.newProxyInstance(
+            DataSource.class.getClassLoader(),
+            new Class<?>[] {DataSource.class},
+            (proxy, method, args) -> {
+              Object result = invoke(target, method, args);
+              if (!(result instanceof Connection connection)) {
+                return result;
+              }
+              return Proxy.newProxyInstance(
+                  Connection.class.getClassLoader(),
+                  new Class<?>[] {Connection.class},
+                  (p, m, a) -> {
+                    if (m.getName().startsWith("prepare")) {
+                      count.incrementAndGet();
+                    }
+                    return invoke(connection, m, a);
+                  });
+            });
+  }
+
+  private static Object invoke(Object target, Method method, Object[] args) throws Throwable {
+    try {
+      return method.invoke(target, args);
+    } catch (InvocationTargetException ex) {
+      throw ex.getCause();
+    }
   }
 
   @Test
