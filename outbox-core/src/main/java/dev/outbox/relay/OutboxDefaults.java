@@ -54,7 +54,10 @@ public final class OutboxDefaults {
   /** How long shutdown waits for the batch in flight. */
   public static final Duration SHUTDOWN_TIMEOUT = Duration.ofSeconds(10);
 
-  /** Age of the oldest pending event above which the health indicator reports DOWN. */
+  /**
+   * Age of the oldest pending event above which the health indicator reports a problem (with the
+   * status {@link #HEALTH_PROBLEM_STATUS} unless configured otherwise).
+   */
   public static final Duration HEALTH_MAX_PENDING_AGE = Duration.ofMinutes(5);
 
   /**
@@ -63,6 +66,25 @@ public final class OutboxDefaults {
    * (RabbitMQ accepts far more by default).
    */
   public static final int MAX_PAYLOAD_BYTES = 1024 * 1024;
+
+  /**
+   * The health status reported when a threshold is crossed: {@code UP}, so a stuck key or a dead
+   * event shows in the details without failing the application's health unless the application asks
+   * for it.
+   */
+  public static final String HEALTH_PROBLEM_STATUS = "UP";
+
+  /** The health status reported while the relay fails (database or broker unreachable). */
+  public static final String HEALTH_RELAY_FAILURE_STATUS = "DOWN";
+
+  /** How long the health indicator reuses what it read from the table. */
+  public static final Duration HEALTH_CACHE_TIME_TO_LIVE = Duration.ofSeconds(5);
+
+  /** How often an instance looks for dead events past their retention (when one is set). */
+  public static final Duration DEAD_PURGE_INTERVAL = Duration.ofHours(1);
+
+  /** Dead events deleted per statement by the retention. */
+  public static final int DEAD_PURGE_BATCH_SIZE = 1000;
 
   private OutboxDefaults() {}
 }

@@ -1,10 +1,13 @@
 package dev.outbox.store;
 
 import dev.outbox.OutboxEvent;
+import dev.outbox.OutboxException;
 import java.sql.Connection;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.UUID;
 
 /** The store SPI: the outbox table as the writer, the relay and the operator see it. */
@@ -38,6 +41,51 @@ public interface OutboxRepository extends RelayStore {
    */
   default boolean hasDueEvents() {
     return stats().pending() > 0;
+  }
+
+  /**
+   * Like {@link #stats()}, but counts at most {@code countLimit} pending and dead events each (a
+   * count equal to the limit means "at least that many"), so the cost does not grow with the
+   * backlog. Health checks use it. Stores that cannot bound their counts return {@link #stats()}.
+   */
+  default Stats statsUpTo(long countLimit) {
+    Stats stats = stats();
+    return new Stats(
+        Math.min(stats.pending(), countLimit),
+        Math.min(stats.dead(), countLimit),
+        stats.oldestPending());
+  }
+
+  /** Dead events matching {@code filter}, oldest first, at most {@code limit}. */
+  default List<DeadEvent> findDead(DeadEventFilter filter, int limit) {
+    throw unsupported("findDead(filter, limit)");
+  }
+
+  /**
+   * Puts every dead event matching {@code filter} back to pending with zero attempts, in batched
+   * statements, and returns how many it replayed. Events that die while it runs are left alone.
+   */
+  default long replayDead(DeadEventFilter filter) {
+    throw unsupported("replayDead(filter)");
+  }
+
+  /** Deletes every dead event matching {@code filter}, in batched statements; returns how many. */
+  default long discardDead(DeadEventFilter filter) {
+    throw unsupported("discardDead(filter)");
+  }
+
+  /**
+   * Deletes the dead events that were dead-lettered more than {@code olderThan} ago, at most {@code
+   * batchSize} per statement, and returns how many. At most one instance purges a table at a time:
+   * while another one does, this returns empty without deleting anything.
+   */
+  default OptionalLong purgeDead(Duration olderThan, int batchSize) {
+    throw unsupported("purgeDead(olderThan, batchSize)");
+  }
+
+  private OutboxException unsupported(String operation) {
+    return new OutboxException(
+        getClass().getName() + " does not support the bulk dead event operation " + operation);
   }
 
   /** Throws {@link dev.outbox.OutboxException} saying what to do if the table is missing. */

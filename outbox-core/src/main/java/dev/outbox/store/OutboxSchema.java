@@ -26,7 +26,11 @@ public final class OutboxSchema {
   public static final String TABLE_NAME_PLACEHOLDER = "outbox_table_name";
 
   private static final List<String> SCRIPTS =
-      List.of("V1__create_outbox_event.sql", "V2__relay_slots.sql", "V3__event_constraints.sql");
+      List.of(
+          "V1__create_outbox_event.sql",
+          "V2__relay_slots.sql",
+          "V3__event_constraints.sql",
+          "V4__dead_event_time.sql");
 
   private OutboxSchema() {}
 

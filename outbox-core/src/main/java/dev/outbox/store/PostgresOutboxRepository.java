@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.UUID;
 import javax.sql.DataSource;
@@ -68,6 +69,7 @@ public final class PostgresOutboxRepository implements OutboxRepository {
   private final PostgresLeases leases;
   private final PostgresSlotRows rows;
   private final boolean deleteAfterWrite;
+  private final PostgresDeadEvents deadEvents;
 
   public PostgresOutboxRepository(DataSource dataSource, TableName table) {
     this(dataSource, table, StoreOptions.defaults());
@@ -94,6 +96,7 @@ public final class PostgresOutboxRepository implements OutboxRepository {
     this.leases = new PostgresLeases(dataSource, table);
     this.rows = new PostgresSlotRows(dataSource, table, options);
     this.deleteAfterWrite = options.deleteAfterWrite();
+    this.deadEvents = new PostgresDeadEvents(dataSource, table);
   }
 
   public TableName table() {
@@ -376,6 +379,31 @@ public final class PostgresOutboxRepository implements OutboxRepository {
     } catch (SQLException ex) {
       throw new OutboxException("Could not read pending events from " + table, ex);
     }
+  }
+
+  @Override
+  public Stats statsUpTo(long countLimit) {
+    return deadEvents.statsUpTo(countLimit);
+  }
+
+  @Override
+  public List<DeadEvent> findDead(DeadEventFilter filter, int limit) {
+    return deadEvents.find(filter, limit);
+  }
+
+  @Override
+  public long replayDead(DeadEventFilter filter) {
+    return deadEvents.replay(filter);
+  }
+
+  @Override
+  public long discardDead(DeadEventFilter filter) {
+    return deadEvents.discard(filter);
+  }
+
+  @Override
+  public OptionalLong purgeDead(Duration olderThan, int batchSize) {
+    return deadEvents.purge(olderThan, batchSize);
   }
 
   @Override

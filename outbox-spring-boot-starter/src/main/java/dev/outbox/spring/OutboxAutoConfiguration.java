@@ -34,6 +34,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.health.autoconfigure.contributor.ConditionalOnEnabledHealthIndicator;
 import org.springframework.boot.sql.init.dependency.DependsOnDatabaseInitialization;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -243,6 +244,15 @@ public class OutboxAutoConfiguration {
         properties.getRelay().getShutdownTimeout());
   }
 
+  /** Deletes dead events past {@code outbox.dead.retention}, when it is set. */
+  @Bean
+  @ConditionalOnMissingBean
+  @ConditionalOnProperty(prefix = "outbox.dead", name = "retention")
+  OutboxDeadEventRetention outboxDeadEventRetention(
+      OutboxRepository outboxRepository, OutboxProperties properties) {
+    return new OutboxDeadEventRetention(outboxRepository, properties.getDead());
+  }
+
   /** Trace context captured at write time, when Micrometer Tracing is set up. */
   @Configuration(proxyBeanMethods = false)
   @ConditionalOnClass({Tracer.class, Propagator.class})
@@ -279,22 +289,24 @@ public class OutboxAutoConfiguration {
     }
   }
 
-  /** Health indicator and Actuator endpoint. */
+  /** Health indicator, unless {@code management.health.outbox.enabled=false}. */
   @Configuration(proxyBeanMethods = false)
-  @ConditionalOnClass(name = "org.springframework.boot.health.contributor.HealthIndicator")
+  @ConditionalOnClass(
+      name = {
+        "org.springframework.boot.health.contributor.HealthIndicator",
+        "org.springframework.boot.health.autoconfigure.contributor.ConditionalOnEnabledHealthIndicator"
+      })
   static class HealthConfiguration {
 
     @Bean
     @ConditionalOnMissingBean(name = "outboxHealthIndicator")
+    @ConditionalOnEnabledHealthIndicator("outbox")
     OutboxHealthIndicator outboxHealthIndicator(
         OutboxRepository repository,
         ObjectProvider<OutboxRelay> relay,
         OutboxProperties properties) {
       return new OutboxHealthIndicator(
-          repository,
-          relay.getIfAvailable(),
-          properties.getHealth().getMaxPendingAge(),
-          Clock.systemUTC());
+          repository, relay.getIfAvailable(), properties.getHealth(), Clock.systemUTC());
     }
   }
 
@@ -307,6 +319,13 @@ public class OutboxAutoConfiguration {
     @ConditionalOnMissingBean
     OutboxEndpoint outboxEndpoint(OutboxRepository repository, ObjectProvider<OutboxRelay> relay) {
       return new OutboxEndpoint(repository, relay.getIfAvailable());
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    @ConditionalOnBean(OutboxEndpoint.class)
+    OutboxEndpointWebExtension outboxEndpointWebExtension(OutboxEndpoint outboxEndpoint) {
+      return new OutboxEndpointWebExtension(outboxEndpoint);
     }
   }
 

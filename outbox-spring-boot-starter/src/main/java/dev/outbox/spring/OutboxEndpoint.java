@@ -1,12 +1,18 @@
 package dev.outbox.spring;
 
 import dev.outbox.relay.OutboxRelay;
+import dev.outbox.store.DeadEventFilter;
 import dev.outbox.store.OutboxRepository;
+import java.security.Principal;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.boot.actuate.endpoint.Access;
 import org.springframework.boot.actuate.endpoint.annotation.DeleteOperation;
 import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
 import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
@@ -14,14 +20,37 @@ import org.springframework.boot.actuate.endpoint.annotation.Selector;
 import org.springframework.boot.actuate.endpoint.annotation.WriteOperation;
 
 /**
- * The {@code outbox} Actuator endpoint: counts, relay state and dead events ({@code GET}); replay a
- * dead event ({@code POST /{id}}); discard it ({@code DELETE /{id}}). Exposed only if the
+ * The {@code outbox} Actuator endpoint.
+ *
+ * <ul>
+ *   <li>{@code GET}: counts, relay state and the first {@value #DEAD_LIMIT} dead events, optionally
+ *       only those matching a filter (query parameters {@code destination}, {@code type}, {@code
+ *       key}, {@code error}, {@code deadFrom}, {@code deadTo}, {@code createdFrom}, {@code
+ *       createdTo});
+ *   <li>{@code POST /{id}} replays one dead event, {@code DELETE /{id}} discards it;
+ *   <li>{@code POST} (filter in the JSON body) replays, {@code DELETE} (filter as query parameters)
+ *       discards every dead event matching the filter; an empty filter is refused unless {@code
+ *       all=true}.
+ * </ul>
+ *
+ * <p>Read-only unless the application sets {@code management.endpoint.outbox.access=unrestricted}:
+ * the write operations can resend or delete undelivered events. Each write is logged (logger {@code
+ * dev.outbox.spring.OutboxEndpoint}; replays at INFO, discards at WARN) with the caller's
+ * principal, the operation, its filter and how many events it changed. Exposed only if the
  * application exposes it ({@code management.endpoints.web.exposure.include=outbox}).
  */
-@Endpoint(id = "outbox")
+@Endpoint(id = "outbox", defaultAccess = Access.READ_ONLY)
 public class OutboxEndpoint {
 
+  private static final Logger log = LoggerFactory.getLogger(OutboxEndpoint.class);
+
   static final int DEAD_LIMIT = 100;
+
+  /** The caller in the audit log of an HTTP request without an authenticated principal. */
+  static final String NO_PRINCIPAL = "an unauthenticated caller";
+
+  /** The caller in the audit log of an operation invoked over JMX (Boot passes no principal). */
+  static final String JMX_CALLER = "a JMX client";
 
   private final OutboxRepository repository;
   private final @Nullable OutboxRelay relay;
@@ -31,8 +60,19 @@ public class OutboxEndpoint {
     this.relay = relay;
   }
 
+  /** The summary, with the dead events matching the filter (all of them when none is given). */
   @ReadOperation
-  public Map<String, Object> summary() {
+  public Map<String, Object> summary(
+      @Nullable String destination,
+      @Nullable String type,
+      @Nullable String key,
+      @Nullable String error,
+      @Nullable String deadFrom,
+      @Nullable String deadTo,
+      @Nullable String createdFrom,
+      @Nullable String createdTo) {
+    DeadEventFilter filter =
+        EndpointFilters.of(destination, type, key, error, deadFrom, deadTo, createdFrom, createdTo);
     OutboxRepository.Stats stats = repository.stats();
     Map<String, Object> result = new LinkedHashMap<>();
     result.put("pending", stats.pending());
@@ -46,10 +86,20 @@ public class OutboxEndpoint {
               "healthy", relay.isHealthy(),
               "lastFailure", String.valueOf(relay.lastFailure())));
     }
-    List<Map<String, Object>> dead =
-        repository.findDead(DEAD_LIMIT).stream().map(OutboxEndpoint::describe).toList();
-    result.put("deadEvents", dead);
+    List<OutboxRepository.DeadEvent> found =
+        filter.matchesAll()
+            ? repository.findDead(DEAD_LIMIT)
+            : repository.findDead(filter, DEAD_LIMIT);
+    if (!filter.matchesAll()) {
+      result.put("filter", filter.describe());
+    }
+    result.put("deadEvents", found.stream().map(OutboxEndpoint::describe).toList());
     return result;
+  }
+
+  /** The summary without a filter. */
+  public Map<String, Object> summary() {
+    return summary(null, null, null, null, null, null, null, null);
   }
 
   private static Map<String, Object> describe(OutboxRepository.DeadEvent dead) {
@@ -68,16 +118,162 @@ public class OutboxEndpoint {
   /** Puts a dead event back to pending; the relay publishes it again with the same id. */
   @WriteOperation
   public Map<String, Object> replay(@Selector String id) {
-    boolean replayed = repository.replay(UUID.fromString(id));
-    if (replayed && relay != null) {
-      relay.wakeUp();
+    return replay(JMX_CALLER, id);
+  }
+
+  Map<String, Object> replay(String who, String id) {
+    UUID uuid = id(id);
+    long replayed =
+        audited(who, "replayed", "dead event " + id, () -> repository.replay(uuid) ? 1L : 0L);
+    if (replayed > 0) {
+      wakeRelay();
     }
-    return Map.of("id", id, "replayed", replayed);
+    return Map.of("id", id, "replayed", replayed > 0);
   }
 
   /** Deletes a dead event for good. */
   @DeleteOperation
   public Map<String, Object> discard(@Selector String id) {
-    return Map.of("id", id, "discarded", repository.discard(UUID.fromString(id)));
+    return discard(JMX_CALLER, id);
+  }
+
+  Map<String, Object> discard(String who, String id) {
+    UUID uuid = id(id);
+    long discarded =
+        audited(who, "discarded", "dead event " + id, () -> repository.discard(uuid) ? 1L : 0L);
+    return Map.of("id", id, "discarded", discarded > 0);
+  }
+
+  /** Replays every dead event matching the filter (JSON body); {@code all=true} for all of them. */
+  @WriteOperation
+  public Map<String, Object> replayMatching(
+      @Nullable String destination,
+      @Nullable String type,
+      @Nullable String key,
+      @Nullable String error,
+      @Nullable String deadFrom,
+      @Nullable String deadTo,
+      @Nullable String createdFrom,
+      @Nullable String createdTo,
+      @Nullable Boolean all) {
+    return replayMatching(
+        JMX_CALLER, destination, type, key, error, deadFrom, deadTo, createdFrom, createdTo, all);
+  }
+
+  Map<String, Object> replayMatching(
+      String who,
+      @Nullable String destination,
+      @Nullable String type,
+      @Nullable String key,
+      @Nullable String error,
+      @Nullable String deadFrom,
+      @Nullable String deadTo,
+      @Nullable String createdFrom,
+      @Nullable String createdTo,
+      @Nullable Boolean all) {
+    DeadEventFilter filter =
+        EndpointFilters.bulk(
+            "replay", destination, type, key, error, deadFrom, deadTo, createdFrom, createdTo, all);
+    long replayed =
+        audited(
+            who, "replayed", "dead events matching " + filter, () -> repository.replayDead(filter));
+    if (replayed > 0) {
+      wakeRelay();
+    }
+    return bulkResult("replayed", replayed, filter);
+  }
+
+  /** Discards every dead event matching the filter (query parameters); {@code all=true} for all. */
+  @DeleteOperation
+  public Map<String, Object> discardMatching(
+      @Nullable String destination,
+      @Nullable String type,
+      @Nullable String key,
+      @Nullable String error,
+      @Nullable String deadFrom,
+      @Nullable String deadTo,
+      @Nullable String createdFrom,
+      @Nullable String createdTo,
+      @Nullable Boolean all) {
+    return discardMatching(
+        JMX_CALLER, destination, type, key, error, deadFrom, deadTo, createdFrom, createdTo, all);
+  }
+
+  Map<String, Object> discardMatching(
+      String who,
+      @Nullable String destination,
+      @Nullable String type,
+      @Nullable String key,
+      @Nullable String error,
+      @Nullable String deadFrom,
+      @Nullable String deadTo,
+      @Nullable String createdFrom,
+      @Nullable String createdTo,
+      @Nullable Boolean all) {
+    DeadEventFilter filter =
+        EndpointFilters.bulk(
+            "discard",
+            destination,
+            type,
+            key,
+            error,
+            deadFrom,
+            deadTo,
+            createdFrom,
+            createdTo,
+            all);
+    long discarded =
+        audited(
+            who,
+            "discarded",
+            "dead events matching " + filter,
+            () -> repository.discardDead(filter));
+    return bulkResult("discarded", discarded, filter);
+  }
+
+  private void wakeRelay() {
+    if (relay != null) {
+      relay.wakeUp();
+    }
+  }
+
+  private static Map<String, Object> bulkResult(String verb, long count, DeadEventFilter filter) {
+    Map<String, Object> result = new LinkedHashMap<>();
+    result.put(verb, count);
+    result.put("filter", filter.matchesAll() ? Map.of("all", "true") : filter.describe());
+    return result;
+  }
+
+  /**
+   * Runs a write and logs who did what to how many events: replays at INFO, discards at WARN;
+   * failures at WARN with the cause.
+   */
+  private static long audited(String who, String verb, String what, Supplier<Long> write) {
+    long count;
+    try {
+      count = write.get();
+    } catch (RuntimeException ex) {
+      log.warn("Outbox endpoint: {} could not have {} {}: {}", who, verb, what, ex.getMessage());
+      throw ex;
+    }
+    if ("discarded".equals(verb)) {
+      log.warn("Outbox endpoint: {} {} {}: {} event(s)", who, verb, what, count);
+    } else {
+      log.info("Outbox endpoint: {} {} {}: {} event(s)", who, verb, what, count);
+    }
+    return count;
+  }
+
+  /** Who called, for the audit log: the principal's name, or that there was none. */
+  static String who(@Nullable Principal principal) {
+    return principal == null ? NO_PRINCIPAL : "'" + principal.getName() + "'";
+  }
+
+  private static UUID id(String id) {
+    try {
+      return UUID.fromString(id);
+    } catch (IllegalArgumentException ex) {
+      throw EndpointFilters.invalid("'" + id + "' is not an event id (a UUID)");
+    }
   }
 }

@@ -35,6 +35,11 @@ public class OutboxProperties {
   private final Retry retry = new Retry();
   private final Health health = new Health();
   private final Cdc cdc = new Cdc();
+  private final Dead dead = new Dead();
+
+  public Dead getDead() {
+    return dead;
+  }
 
   public Cdc getCdc() {
     return cdc;
@@ -325,11 +330,77 @@ public class OutboxProperties {
     }
   }
 
+  /** Dead events kept in the table. */
+  public static class Dead {
+
+    /**
+     * How long dead events are kept after they were dead-lettered; older ones are deleted. Unset
+     * (the default): kept until replayed or discarded. At least one hour.
+     */
+    private @Nullable Duration retention;
+
+    /** How often each instance looks for dead events past their retention (one at a time). */
+    private Duration purgeInterval = OutboxDefaults.DEAD_PURGE_INTERVAL;
+
+    /** Dead events deleted per statement by the retention. */
+    private int purgeBatchSize = OutboxDefaults.DEAD_PURGE_BATCH_SIZE;
+
+    public @Nullable Duration getRetention() {
+      return retention;
+    }
+
+    public void setRetention(@Nullable Duration retention) {
+      this.retention = retention;
+    }
+
+    public Duration getPurgeInterval() {
+      return purgeInterval;
+    }
+
+    public void setPurgeInterval(Duration purgeInterval) {
+      this.purgeInterval = purgeInterval;
+    }
+
+    public int getPurgeBatchSize() {
+      return purgeBatchSize;
+    }
+
+    public void setPurgeBatchSize(int purgeBatchSize) {
+      this.purgeBatchSize = purgeBatchSize;
+    }
+  }
+
   /** The health indicator. */
   public static class Health {
 
-    /** The indicator turns DOWN when the oldest pending event is older than this. */
+    /** The oldest pending event being older than this is a problem. */
     private Duration maxPendingAge = OutboxDefaults.HEALTH_MAX_PENDING_AGE;
+
+    /** More dead events than this is a problem; unset: no limit. */
+    private @Nullable Long maxDead;
+
+    /**
+     * The status reported while a threshold above is crossed: UP (problems only in the details),
+     * DOWN, OUT_OF_SERVICE or UNKNOWN.
+     */
+    private String problemStatus = OutboxDefaults.HEALTH_PROBLEM_STATUS;
+
+    /**
+     * The status reported while the relay is failing (database or broker unreachable): DOWN, UP,
+     * OUT_OF_SERVICE or UNKNOWN.
+     */
+    private String relayFailureStatus = OutboxDefaults.HEALTH_RELAY_FAILURE_STATUS;
+
+    public String getRelayFailureStatus() {
+      return relayFailureStatus;
+    }
+
+    public void setRelayFailureStatus(String relayFailureStatus) {
+      this.relayFailureStatus = relayFailureStatus;
+    }
+
+    /** How long a reading of the table is reused, so frequent probes do not query each time. */
+    private Duration cacheTimeToLive = OutboxDefaults.HEALTH_CACHE_TIME_TO_LIVE;
 
     public Duration getMaxPendingAge() {
       return maxPendingAge;
@@ -337,6 +408,30 @@ public class OutboxProperties {
 
     public void setMaxPendingAge(Duration maxPendingAge) {
       this.maxPendingAge = maxPendingAge;
+    }
+
+    public @Nullable Long getMaxDead() {
+      return maxDead;
+    }
+
+    public void setMaxDead(@Nullable Long maxDead) {
+      this.maxDead = maxDead;
+    }
+
+    public String getProblemStatus() {
+      return problemStatus;
+    }
+
+    public void setProblemStatus(String problemStatus) {
+      this.problemStatus = problemStatus;
+    }
+
+    public Duration getCacheTimeToLive() {
+      return cacheTimeToLive;
+    }
+
+    public void setCacheTimeToLive(Duration cacheTimeToLive) {
+      this.cacheTimeToLive = cacheTimeToLive;
     }
   }
 }

@@ -22,6 +22,16 @@ class OutboxPropertiesTests {
     assertThat(properties.getRelay().getBatchSize()).isEqualTo(OutboxDefaults.BATCH_SIZE);
     assertThat(properties.getRelay().getPublishTimeout()).isEqualTo(OutboxDefaults.PUBLISH_TIMEOUT);
     assertThat(properties.getRetry().toPolicy()).isEqualTo(dev.outbox.relay.RetryPolicy.defaults());
+    assertThat(properties.getHealth().getProblemStatus())
+        .isEqualTo(OutboxDefaults.HEALTH_PROBLEM_STATUS);
+    assertThat(properties.getHealth().getCacheTimeToLive())
+        .isEqualTo(OutboxDefaults.HEALTH_CACHE_TIME_TO_LIVE);
+    assertThat(properties.getHealth().getMaxDead()).isNull();
+    assertThat(properties.getDead().getRetention()).isNull();
+    assertThat(properties.getDead().getPurgeInterval())
+        .isEqualTo(OutboxDefaults.DEAD_PURGE_INTERVAL);
+    assertThat(properties.getDead().getPurgeBatchSize())
+        .isEqualTo(OutboxDefaults.DEAD_PURGE_BATCH_SIZE);
   }
 
   @Test
@@ -56,6 +66,16 @@ class OutboxPropertiesTests {
     assertThat(duration(metadata, "outbox.retry.max-age")).isEqualTo(OutboxDefaults.MAX_AGE);
     assertThat(duration(metadata, "outbox.health.max-pending-age"))
         .isEqualTo(OutboxDefaults.HEALTH_MAX_PENDING_AGE);
+    assertThat(text(metadata, "outbox.health.problem-status"))
+        .isEqualTo(OutboxDefaults.HEALTH_PROBLEM_STATUS);
+    assertThat(text(metadata, "outbox.health.relay-failure-status"))
+        .isEqualTo(OutboxDefaults.HEALTH_RELAY_FAILURE_STATUS);
+    assertThat(duration(metadata, "outbox.health.cache-time-to-live"))
+        .isEqualTo(OutboxDefaults.HEALTH_CACHE_TIME_TO_LIVE);
+    assertThat(duration(metadata, "outbox.dead.purge-interval"))
+        .isEqualTo(OutboxDefaults.DEAD_PURGE_INTERVAL);
+    assertThat(number(metadata, "outbox.dead.purge-batch-size"))
+        .isEqualTo(OutboxDefaults.DEAD_PURGE_BATCH_SIZE);
   }
 
   private static Object value(String metadata, String name) {

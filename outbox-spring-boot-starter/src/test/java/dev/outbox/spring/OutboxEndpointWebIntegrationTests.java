@@ -1,0 +1,268 @@
+package dev.outbox.spring;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.jayway.jsonpath.JsonPath;
+import dev.outbox.spring.webapp.WebTestApplication;
+import dev.outbox.test.TestPostgres;
+import java.lang.management.ManagementFactory;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import javax.management.MBeanOperationInfo;
+import javax.management.MBeanServer;
+import javax.management.ObjectName;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.WebApplicationType;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+
+/**
+ * The {@code outbox} endpoint and the health indicator over HTTP, in a web application on a real
+ * port, against a real table.
+ */
+class OutboxEndpointWebIntegrationTests {
+
+  private final String schema = TestPostgres.get().createSchema("web");
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+  private ConfigurableApplicationContext context;
+  private String base;
+
+  @AfterEach
+  void stop() {
+    if (context != null) {
+      context.close();
+    }
+    TestPostgres.get().dropSchema(schema);
+  }
+
+  private void start(String... extra) {
+    start(WebApplicationType.SERVLET, extra);
+  }
+
+  private void start(WebApplicationType type, String... extra) {
+    List<String> properties =
+        new ArrayList<>(
+            List.of(
+                "server.port=0",
+                "spring.datasource.url=" + PostgresSchemas.urlFor(schema),
+                "spring.datasource.username=" + TestPostgres.get().user(),
+                "spring.datasource.password=" + TestPostgres.get().password(),
+                "spring.jpa.open-in-view=false",
+                "outbox.table.schema=" + schema,
+                "outbox.health.cache-time-to-live=0s",
+                "management.endpoints.web.exposure.include=*",
+                "management.endpoint.health.show-details=always"));
+    properties.addAll(List.of(extra));
+    context =
+        new SpringApplicationBuilder(WebTestApplication.class)
+            .web(type)
+            .properties(properties.toArray(String[]::new))
+            .run();
+    base = "http://127.0.0.1:" + context.getEnvironment().getProperty("local.server.port");
+    if (type == WebApplicationType.NONE) {
+      base = null;
+    }
+  }
+
+  private UUID insert(String status, String destination, String error, String age) {
+    UUID id = UUID.randomUUID();
+    TestPostgres.get()
+        .execute(
+            "INSERT INTO "
+                + schema
+                + ".outbox_event (id, destination, event_key, event_type, payload, status,"
+                + " attempts, last_error, created_at, last_attempt_at) VALUES ('"
+                + id
+                + "', '"
+                + destination
+                + "', 'k-"
+                + id
+                + "', 'OrderPlaced', '{}', '"
+                + status
+                + "', 3, '"
+                + error
+                + "', now() - interval '"
+                + age
+                + "', now() - interval '"
+                + age
+                + "')");
+    return id;
+  }
+
+  private String status(UUID id) {
+    long dead =
+        TestPostgres.get()
+            .queryLong(
+                "SELECT count(*) FROM "
+                    + schema
+                    + ".outbox_event WHERE status = 'DEAD' AND id = '"
+                    + id
+                    + "'");
+    long pending =
+        TestPostgres.get()
+            .queryLong(
+                "SELECT count(*) FROM "
+                    + schema
+                    + ".outbox_event WHERE status = 'PENDING' AND id = '"
+                    + id
+                    + "'");
+    return dead == 1 ? "DEAD" : pending == 1 ? "PENDING" : "GONE";
+  }
+
+  private HttpResponse<String> send(String method, String path, String json, String user)
+      throws Exception {
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30));
+    if (user != null) {
+      request.header("X-Test-User", user);
+    }
+    if (json != null) {
+      request
+          .header("Content-Type", "application/json")
+          .method(method, HttpRequest.BodyPublishers.ofString(json));
+    } else {
+      request.method(method, HttpRequest.BodyPublishers.noBody());
+    }
+    return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void writeOperationsAreRefusedByDefault() throws Exception {
+    start();
+    UUID dead = insert("DEAD", "orders", "boom", "1 minute");
+
+    HttpResponse<String> summary = send("GET", "/actuator/outbox", null, null);
+    assertThat(summary.statusCode()).isEqualTo(200);
+    assertThat(summary.body()).contains(dead.toString());
+
+    // Read-only: the write operations are not mapped at all.
+    assertThat(send("POST", "/actuator/outbox/" + dead, "", "alice").statusCode()).isEqualTo(404);
+    assertThat(send("DELETE", "/actuator/outbox/" + dead, null, "alice").statusCode())
+        .isEqualTo(404);
+    assertThat(send("POST", "/actuator/outbox", "{\"all\":true}", "alice").statusCode())
+        .isEqualTo(405);
+    assertThat(send("DELETE", "/actuator/outbox?all=true", null, "alice").statusCode())
+        .isEqualTo(405);
+    assertThat(status(dead)).isEqualTo("DEAD");
+  }
+
+  @Test
+  void writeOperationsWorkWhenAccessIsUnrestrictedAndAreLoggedWithThePrincipal() throws Exception {
+    start("management.endpoint.outbox.access=unrestricted");
+    UUID single = insert("DEAD", "orders", "boom", "1 minute");
+    UUID timeout = insert("DEAD", "orders", "Request TIMEOUT", "1 minute");
+    UUID payment = insert("DEAD", "payments", "boom", "1 minute");
+    UUID other = insert("DEAD", "invoices", "boom", "1 minute");
+
+    try (LogCapture log = new LogCapture(OutboxEndpoint.class)) {
+      HttpResponse<String> replay = send("POST", "/actuator/outbox/" + single, "", "alice");
+      assertThat(replay.statusCode()).isEqualTo(200);
+      assertThat(replay.body()).contains("\"replayed\":true");
+
+      HttpResponse<String> bulkReplay =
+          send(
+              "POST",
+              "/actuator/outbox",
+              "{\"destination\":\"orders\",\"error\":\"timeout\"}",
+              "alice");
+      assertThat(bulkReplay.statusCode()).isEqualTo(200);
+      assertThat(bulkReplay.body()).contains("\"replayed\":1");
+
+      HttpResponse<String> bulkDiscard =
+          send("DELETE", "/actuator/outbox?destination=payments", null, null);
+      assertThat(bulkDiscard.statusCode()).isEqualTo(200);
+      assertThat(bulkDiscard.body()).contains("\"discarded\":1");
+
+      assertThat(log.lines())
+          .containsExactly(
+              "INFO Outbox endpoint: 'alice' replayed dead event " + single + ": 1 event(s)",
+              "INFO Outbox endpoint: 'alice' replayed dead events matching"
+                  + " {destination=orders, errorContains=timeout}: 1 event(s)",
+              "WARN Outbox endpoint: an unauthenticated caller discarded dead events matching"
+                  + " {destination=payments}: 1 event(s)");
+    }
+    assertThat(status(single)).isEqualTo("PENDING");
+    assertThat(status(timeout)).isEqualTo("PENDING");
+    assertThat(status(payment)).isEqualTo("GONE");
+    assertThat(status(other)).isEqualTo("DEAD");
+
+    assertThat(send("POST", "/actuator/outbox", "{}", "alice").statusCode()).isEqualTo(400);
+    assertThat(send("DELETE", "/actuator/outbox", null, "alice").statusCode()).isEqualTo(400);
+    assertThat(send("DELETE", "/actuator/outbox?deadFrom=yesterday", null, "alice").statusCode())
+        .isEqualTo(400);
+    assertThat(send("DELETE", "/actuator/outbox/not-a-uuid", null, "alice").statusCode())
+        .isEqualTo(400);
+    assertThat(status(other)).isEqualTo("DEAD");
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void aStuckEventDoesNotFailTheApplicationHealthByDefault() throws Exception {
+    start("outbox.health.max-pending-age=5m");
+    insert("PENDING", "orders", "boom", "11 minutes");
+
+    HttpResponse<String> health = send("GET", "/actuator/health", null, null);
+    assertThat(health.statusCode()).isEqualTo(200);
+    assertThat((String) JsonPath.read(health.body(), "$.status")).isEqualTo("UP");
+    assertThat((String) JsonPath.read(health.body(), "$.components.outbox.status")).isEqualTo("UP");
+    assertThat((List<String>) JsonPath.read(health.body(), "$.components.outbox.details.problems"))
+        .containsExactly("oldest pending event is older than PT5M");
+  }
+
+  @Test
+  void aConfiguredProblemStatusTakesTheInstanceOutOfTheReadinessGroupOnly() throws Exception {
+    start(
+        "outbox.health.max-pending-age=5m",
+        "outbox.health.problem-status=OUT_OF_SERVICE",
+        "management.endpoint.health.probes.enabled=true",
+        "management.endpoint.health.group.readiness.include=readinessState,outbox");
+    insert("PENDING", "orders", "boom", "11 minutes");
+
+    HttpResponse<String> readiness = send("GET", "/actuator/health/readiness", null, null);
+    assertThat(readiness.statusCode()).isEqualTo(503);
+    assertThat(readiness.body()).contains("\"status\":\"OUT_OF_SERVICE\"");
+    assertThat(send("GET", "/actuator/health/liveness", null, null).statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void overJmxTheWriteOperationsExistOnlyWhenAccessIsUnrestricted() throws Exception {
+    MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+    start(
+        WebApplicationType.NONE,
+        "spring.jmx.enabled=true",
+        "spring.jmx.default-domain=outbox-" + schema,
+        "management.endpoints.jmx.exposure.include=outbox");
+    ObjectName name = new ObjectName("outbox-" + schema + ":type=Endpoint,name=Outbox");
+    assertThat(server.getMBeanInfo(name).getOperations())
+        .extracting(MBeanOperationInfo::getName)
+        .containsExactly("summary");
+    context.close();
+    context = null;
+
+    start(
+        WebApplicationType.NONE,
+        "spring.jmx.enabled=true",
+        "spring.jmx.default-domain=outbox-" + schema,
+        "management.endpoints.jmx.exposure.include=outbox",
+        "management.endpoint.outbox.access=unrestricted");
+    UUID dead = insert("DEAD", "orders", "boom", "1 minute");
+    try (LogCapture log = new LogCapture(OutboxEndpoint.class)) {
+      Object result =
+          server.invoke(
+              name, "replay", new Object[] {dead.toString()}, new String[] {"java.lang.String"});
+      assertThat(result.toString()).contains("replayed=true");
+      assertThat(log.lines())
+          .containsExactly(
+              "INFO Outbox endpoint: a JMX client replayed dead event " + dead + ": 1 event(s)");
+    }
+    assertThat(status(dead)).isEqualTo("PENDING");
+  }
+}
