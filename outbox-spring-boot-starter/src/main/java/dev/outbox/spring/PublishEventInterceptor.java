@@ -63,6 +63,14 @@ final class PublishEventInterceptor implements MethodInterceptor {
     if (annotation == null) {
       return invocation.proceed();
     }
+    if (annotation.payload().isEmpty()
+        && (specific.getReturnType() == void.class || specific.getReturnType() == Void.class)) {
+      throw new OutboxException(
+          "@PublishEvent on "
+              + specific
+              + " has no event to publish: the method returns void. Return the event, or name it"
+              + " with payload = \"#argument\"; nothing was run or written.");
+    }
     if (TransactionSynchronizationManager.isActualTransactionActive()) {
       return proceedAndPublish(invocation, specific, annotation);
     }
