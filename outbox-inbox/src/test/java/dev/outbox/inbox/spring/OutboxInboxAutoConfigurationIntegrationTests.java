@@ -1,0 +1,155 @@
+package dev.outbox.inbox.spring;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.outbox.inbox.IdempotentListener;
+import dev.outbox.inbox.Inbox;
+import dev.outbox.test.TestPostgres;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.transaction.PlatformTransactionManager;
+
+/** The auto-configuration with the real PostgreSQL, each context in a schema of its own. */
+class OutboxInboxAutoConfigurationIntegrationTests {
+
+  static final String SCHEMA = TestPostgres.get().createSchema("inbox_auto");
+
+  private final ApplicationContextRunner runner =
+      new ApplicationContextRunner()
+          .withConfiguration(AutoConfigurations.of(OutboxInboxAutoConfiguration.class))
+          .withUserConfiguration(Database.class);
+
+  @AfterAll
+  static void dropSchema() {
+    TestPostgres.get().dropSchema(SCHEMA);
+  }
+
+  @Configuration(proxyBeanMethods = false)
+  static class Database {
+
+    @Bean
+    DataSource dataSource() {
+      return TestPostgres.get().dataSource();
+    }
+
+    @Bean
+    PlatformTransactionManager transactionManager(DataSource dataSource) {
+      return new DataSourceTransactionManager(dataSource);
+    }
+  }
+
+  @Test
+  void createsTheConfiguredTableWithItsOwnHistoryTable() {
+    runner
+        .withPropertyValues(
+            "outbox.inbox.table.schema=" + SCHEMA, "outbox.inbox.table.name=orders_inbox")
+        .run(
+            context -> {
+              assertThat(context).hasNotFailed().hasSingleBean(Inbox.class);
+              assertThat(context).hasSingleBean(InboxCleaner.class);
+              assertThat(
+                      TestPostgres.get()
+                          .queryLong(
+                              "SELECT count(*) FROM information_schema.tables WHERE table_schema = '"
+                                  + SCHEMA
+                                  + "' AND table_name IN ('orders_inbox',"
+                                  + " 'orders_inbox_schema_history')"))
+                  .isEqualTo(2);
+            });
+  }
+
+  @Test
+  void invalidTableNameFailsStartupNamingTheProperty() {
+    runner
+        .withPropertyValues("outbox.inbox.table.name=Inbox-Table")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .hasMessage(
+                        "Invalid inbox table name 'Inbox-Table': use a lower-case SQL identifier"
+                            + " matching [a-z_][a-z0-9_]{0,62} (set outbox.inbox.table.name)"));
+  }
+
+  @Test
+  void missingTableWithMigrationsOffFailsStartupSayingWhatToDo() {
+    runner
+        .withPropertyValues(
+            "outbox.inbox.table.schema=" + SCHEMA,
+            "outbox.inbox.table.name=absent_inbox",
+            "outbox.inbox.migration.enabled=false")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .hasMessageContaining(
+                        "Create it with the DDL of dev.outbox.inbox.InboxSchema"));
+    runner
+        .withPropertyValues(
+            "outbox.inbox.table.schema=" + SCHEMA,
+            "outbox.inbox.table.name=absent_inbox",
+            "outbox.inbox.migration.enabled=false")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .hasMessageContaining(
+                        "The inbox table " + SCHEMA + ".absent_inbox is missing or incomplete"));
+  }
+
+  @Test
+  void invalidRetentionFailsStartupNamingTheProperty() {
+    runner
+        .withPropertyValues("outbox.inbox.retention=0s")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .hasMessage("outbox.inbox.retention must be positive; got PT0S"));
+  }
+
+  @Test
+  void disabledInboxRegistersNothing() {
+    runner
+        .withPropertyValues("outbox.inbox.enabled=false")
+        .run(context -> assertThat(context).hasNotFailed().doesNotHaveBean(Inbox.class));
+  }
+
+  @Test
+  void applicationInboxReplacesTheAutoConfiguredOne() {
+    Inbox own = (messageId, consumer, handler) -> true;
+    runner
+        .withPropertyValues("outbox.inbox.table.schema=" + SCHEMA)
+        .withBean(Inbox.class, () -> own)
+        .run(context -> assertThat(context.getBean(Inbox.class)).isSameAs(own));
+  }
+
+  @Test
+  void listenerMethodWithoutAnIdParameterFailsStartup() {
+    runner
+        .withPropertyValues("outbox.inbox.table.schema=" + SCHEMA)
+        .withBean(PayloadOnlyListener.class)
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .hasMessageStartingWith("@IdempotentListener method ")
+                    .hasMessageContaining("PayloadOnlyListener.on(java.lang.String)")
+                    .hasMessageContaining("has no parameter carrying the message id"));
+  }
+
+  static class PayloadOnlyListener {
+    @IdempotentListener
+    public void on(String payload) {}
+  }
+}
