@@ -46,7 +46,8 @@ public class ReservationListener {
   private void apply(Message message) {
     String id = message.getMessageProperties().getMessageId();
     if (id == null) {
-      id = String.valueOf(message.getMessageProperties().getHeader("cloudEvents_id"));
+      Object header = message.getMessageProperties().getHeader("cloudEvents_id");
+      id = String.valueOf(header);
     }
     hook.accept(id);
     String[] parts = new String(message.getBody(), StandardCharsets.UTF_8).split(":");
