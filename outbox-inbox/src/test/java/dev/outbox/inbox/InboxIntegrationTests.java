@@ -270,6 +270,39 @@ class InboxIntegrationTests {
   }
 
   @Test
+  void documentedDdlCreatesATableTheStoreAccepts() {
+    InboxTable own = InboxTable.of(schema + "_ddl", "own_inbox");
+    try {
+      TestPostgres.get().execute(InboxSchema.ddl(own));
+      PostgresInboxStore ownStore = new PostgresInboxStore(dataSource, own);
+
+      new InboxSchemaInitializer(dataSource, ownStore, false).initialize();
+      transactions.executeWithoutResult(
+          status -> {
+            java.sql.Connection connection =
+                org.springframework.jdbc.datasource.DataSourceUtils.getConnection(dataSource);
+            assertThat(ownStore.record(connection, "c", "m")).isTrue();
+            assertThat(ownStore.record(connection, "c", "m")).isFalse();
+          });
+    } finally {
+      TestPostgres.get().dropSchema(own.schema());
+    }
+  }
+
+  @Test
+  void databaseDownAtStartupDoesNotFailStartupButTheFirstMessageChecksAgain() {
+    org.postgresql.ds.PGSimpleDataSource down = new org.postgresql.ds.PGSimpleDataSource();
+    down.setUrl("jdbc:postgresql://127.0.0.1:1/none?connectTimeout=2");
+    InboxSchemaInitializer initializer =
+        new InboxSchemaInitializer(
+            down, new PostgresInboxStore(down, InboxTable.of(null, "outbox_inbox")), true);
+
+    initializer.afterPropertiesSet();
+
+    assertThatThrownBy(initializer::initialize).hasStackTraceContaining("Connection");
+  }
+
+  @Test
   void blankOrOverlongIdsAreRejectedNamingTheLimit() {
     assertThatThrownBy(() -> inbox.handleOnce(" ", "stock", () -> {}))
         .isInstanceOf(OutboxException.class)
