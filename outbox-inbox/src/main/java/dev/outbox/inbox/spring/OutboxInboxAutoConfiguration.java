@@ -79,7 +79,8 @@ public class OutboxInboxAutoConfiguration {
       InboxSchemaInitializer inboxSchemaInitializer,
       ObjectProvider<PlatformTransactionManager> transactionManager,
       ObjectProvider<InboxListener> listeners) {
-    PlatformTransactionManager manager = transactionManager.getIfUnique();
+    PlatformTransactionManager manager =
+        TransactionManagers.forDataSource(transactionManager, dataSource);
     TransactionTemplate template = null;
     if (manager != null) {
       template = new TransactionTemplate(manager);

@@ -91,8 +91,9 @@ public final class SpringInbox implements Inbox {
       throw new OutboxException(
           "The inbox needs a transaction on its DataSource to record message "
               + messageId
-              + ", but none is active and there is no single PlatformTransactionManager to start"
-              + " one.");
+              + ", but none is active and no PlatformTransactionManager was chosen to start one"
+              + " (none exists, or several and none is @Primary or the only one on this"
+              + " DataSource).");
     }
     try {
       return transactions.execute(

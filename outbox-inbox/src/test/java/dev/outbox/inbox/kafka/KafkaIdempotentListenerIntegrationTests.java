@@ -120,6 +120,7 @@ class KafkaIdempotentListenerIntegrationTests {
     assertThat(inboxEvents.count("handled stock " + id)).isOne();
     assertThat(reserved(sku)).isEqualTo(3);
     assertThat(effects(id)).isOne();
+    assertThat(published(sku)).as("the follow-up event, written once").isOne();
     assertThat(inboxRows("stock", id)).isOne();
     assertThat(counter(MicrometerInboxListener.DUPLICATES) - duplicatesBefore).isEqualTo(1.0);
     assertThat(counter(MicrometerInboxListener.HANDLED)).isPositive();
@@ -150,6 +151,7 @@ class KafkaIdempotentListenerIntegrationTests {
     assertThat(calls).hasValue(1);
     assertThat(reserved(sku)).isEqualTo(2);
     assertThat(effects(id)).isOne();
+    assertThat(published(sku)).isOne();
   }
 
   @Test
@@ -177,6 +179,7 @@ class KafkaIdempotentListenerIntegrationTests {
     assertThat(calls).as("the failed delivery and the one that waited for it").hasValue(2);
     assertThat(reserved(sku)).isEqualTo(4);
     assertThat(effects(id)).isOne();
+    assertThat(published(sku)).as("the rolled-back attempt's event is gone").isOne();
   }
 
   @Test
@@ -198,6 +201,7 @@ class KafkaIdempotentListenerIntegrationTests {
     assertThat(inboxEvents.count("duplicate stock " + id)).isZero();
     assertThat(reserved(sku)).isEqualTo(5);
     assertThat(effects(id)).isOne();
+    assertThat(published(sku)).isOne();
   }
 
   @Test
@@ -260,6 +264,13 @@ class KafkaIdempotentListenerIntegrationTests {
   private long effects(String id) {
     return jdbc.sql("SELECT count(*) FROM effects WHERE message_id = ?")
         .param(id)
+        .query(Long.class)
+        .single();
+  }
+
+  private long published(String sku) {
+    return jdbc.sql("SELECT count(*) FROM outbox_event WHERE event_key = ?")
+        .param(sku)
         .query(Long.class)
         .single();
   }

@@ -1,5 +1,6 @@
 package dev.outbox.inbox.kafka;
 
+import dev.outbox.Outbox;
 import dev.outbox.inbox.IdempotentListener;
 import java.nio.charset.StandardCharsets;
 import java.util.function.Consumer;
@@ -10,19 +11,22 @@ import org.springframework.messaging.handler.annotation.Header;
 import org.springframework.stereotype.Component;
 
 /**
- * Reserves stock for each {@code sku:quantity} record. One container reads the single topic; two
- * containers in different consumer groups read the pair topic, so each of its records reaches both
- * at about the same time — the same consumer name makes them one idempotent consumer.
+ * Reserves stock and publishes {@link StockReserved} through the outbox, in the transaction the
+ * idempotent listener runs in, for each {@code sku:quantity} record. One container reads the single
+ * topic; two containers in different consumer groups read the pair topic, so each of its records
+ * reaches both at about the same time — the same consumer name makes them one idempotent consumer.
  */
 @Component
 public class StockListener {
 
   private final JdbcClient jdbc;
+  private final Outbox outbox;
 
   private volatile Consumer<String> hook = id -> {};
 
-  public StockListener(JdbcClient jdbc) {
+  public StockListener(JdbcClient jdbc, Outbox outbox) {
     this.jdbc = jdbc;
+    this.outbox = outbox;
   }
 
   @KafkaListener(id = "single", topics = "${inbox-test.single-topic}", groupId = "single")
@@ -65,6 +69,7 @@ public class StockListener {
         .param(parts[0])
         .update();
     jdbc.sql("INSERT INTO effects (message_id) VALUES (?)").param(id).update();
+    outbox.publish("stock", parts[0], new StockReserved(parts[0], Integer.parseInt(parts[1])));
   }
 
   private static String id(ConsumerRecord<String, String> record) {

@@ -1,7 +1,9 @@
 package dev.outbox.inbox.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.outbox.OutboxException;
 import dev.outbox.inbox.IdempotentListener;
 import dev.outbox.inbox.Inbox;
 import dev.outbox.test.TestPostgres;
@@ -122,6 +124,43 @@ class OutboxInboxAutoConfigurationIntegrationTests {
         .withPropertyValues("outbox.inbox.table.schema=" + SCHEMA)
         .withBean(Inbox.class, () -> own)
         .run(context -> assertThat(context.getBean(Inbox.class)).isSameAs(own));
+  }
+
+  @Test
+  void withSeveralTransactionManagersTheOneOnTheInboxDataSourceIsUsed() {
+    new ApplicationContextRunner()
+        .withConfiguration(AutoConfigurations.of(OutboxInboxAutoConfiguration.class))
+        .withUserConfiguration(Database.class)
+        .withBean(
+            "otherTransactionManager",
+            PlatformTransactionManager.class,
+            () -> new DataSourceTransactionManager(TestPostgres.get().dataSource()))
+        .withPropertyValues("outbox.inbox.table.schema=" + SCHEMA)
+        .run(
+            context -> {
+              Inbox inbox = context.getBean(Inbox.class);
+              String id = java.util.UUID.randomUUID().toString();
+              assertThat(inbox.handleOnce(id, "c", () -> {})).isTrue();
+              assertThat(inbox.handleOnce(id, "c", () -> {})).isFalse();
+            });
+  }
+
+  @Test
+  void withoutATransactionManagerTheInboxFailsOutsideATransaction() {
+    new ApplicationContextRunner()
+        .withConfiguration(AutoConfigurations.of(OutboxInboxAutoConfiguration.class))
+        .withBean(DataSource.class, () -> TestPostgres.get().dataSource())
+        .withPropertyValues("outbox.inbox.table.schema=" + SCHEMA)
+        .run(
+            context ->
+                assertThatThrownBy(
+                        () -> context.getBean(Inbox.class).handleOnce("m-1", "c", () -> {}))
+                    .isInstanceOf(OutboxException.class)
+                    .hasMessage(
+                        "The inbox needs a transaction on its DataSource to record message m-1,"
+                            + " but none is active and no PlatformTransactionManager was chosen"
+                            + " to start one (none exists, or several and none is @Primary or the"
+                            + " only one on this DataSource)."));
   }
 
   @Test
