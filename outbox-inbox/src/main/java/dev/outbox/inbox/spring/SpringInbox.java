@@ -12,6 +12,7 @@ import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.jdbc.datasource.DataSourceUtils;
+import org.springframework.transaction.support.ResourceTransactionManager;
 import org.springframework.transaction.support.TransactionSynchronization;
 import org.springframework.transaction.support.TransactionSynchronizationManager;
 import org.springframework.transaction.support.TransactionTemplate;
@@ -77,8 +78,10 @@ public final class SpringInbox implements Inbox {
     check("message id", messageId);
     check("consumer name", consumer);
     ensureSchema.run();
-    if (TransactionSynchronizationManager.isActualTransactionActive()
-        && TransactionSynchronizationManager.getResource(dataSource) != null) {
+    boolean joined =
+        TransactionSynchronizationManager.isActualTransactionActive()
+            && TransactionSynchronizationManager.getResource(dataSource) != null;
+    if (joined && (transactions == null || !participates(transactions))) {
       try {
         return inTransaction(messageId, consumer, handler);
       } catch (RuntimeException | Error ex) {
@@ -137,6 +140,17 @@ public final class SpringInbox implements Inbox {
           });
     }
     return result;
+  }
+
+  /**
+   * Whether {@code transactions} would take part in the active transaction (it manages the bound
+   * resource): then a failed handler marks that transaction rollback-only, as a participating
+   * {@code @Transactional} method does, so the caller cannot commit the inbox row without the
+   * handler's work.
+   */
+  private static boolean participates(TransactionTemplate transactions) {
+    return transactions.getTransactionManager() instanceof ResourceTransactionManager manager
+        && TransactionSynchronizationManager.hasResource(manager.getResourceFactory());
   }
 
   private static void requireTransactional(Connection connection) {

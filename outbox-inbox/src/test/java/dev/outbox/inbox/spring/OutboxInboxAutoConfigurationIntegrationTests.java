@@ -164,6 +164,65 @@ class OutboxInboxAutoConfigurationIntegrationTests {
   }
 
   @Test
+  void failedHandlerInTheCallersTransactionMarksItRollbackOnlyEvenIfTheCallerCatches() {
+    runner
+        .withPropertyValues("outbox.inbox.table.schema=" + SCHEMA)
+        .withUserConfiguration(TransactionalCaller.Config.class)
+        .run(
+            context -> {
+              TransactionalCaller caller = context.getBean(TransactionalCaller.class);
+              String id = java.util.UUID.randomUUID().toString();
+
+              assertThatThrownBy(() -> caller.handleAndSwallowFailure(id))
+                  .isInstanceOf(org.springframework.transaction.UnexpectedRollbackException.class);
+
+              assertThat(
+                      TestPostgres.get()
+                          .queryLong(
+                              "SELECT count(*) FROM "
+                                  + SCHEMA
+                                  + ".outbox_inbox WHERE message_id = '"
+                                  + id
+                                  + "'"))
+                  .isZero();
+              assertThat(context.getBean(Inbox.class).handleOnce(id, "c", () -> {})).isTrue();
+            });
+  }
+
+  /** Calls the inbox from a {@code @Transactional} method and swallows the handler's failure. */
+  public static class TransactionalCaller {
+
+    private final Inbox inbox;
+
+    public TransactionalCaller(Inbox inbox) {
+      this.inbox = inbox;
+    }
+
+    @org.springframework.transaction.annotation.Transactional
+    public void handleAndSwallowFailure(String id) {
+      try {
+        inbox.handleOnce(
+            id,
+            "c",
+            () -> {
+              throw new IllegalStateException("handler fails");
+            });
+      } catch (IllegalStateException expected) {
+        // the caller carries on and commits
+      }
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    @org.springframework.transaction.annotation.EnableTransactionManagement
+    static class Config {
+      @Bean
+      TransactionalCaller transactionalCaller(Inbox inbox) {
+        return new TransactionalCaller(inbox);
+      }
+    }
+  }
+
+  @Test
   void listenerMethodWithoutAnIdParameterFailsStartup() {
     runner
         .withPropertyValues("outbox.inbox.table.schema=" + SCHEMA)
