@@ -67,6 +67,43 @@ class OutboxInboxAutoConfigurationIntegrationTests {
   }
 
   @Test
+  void cleanerRunsEveryIntervalAndDeletesOnlyExpiredRows() {
+    runner
+        .withPropertyValues(
+            "outbox.inbox.table.schema=" + SCHEMA,
+            "outbox.inbox.table.name=scheduled_inbox",
+            "outbox.inbox.retention=1h",
+            "outbox.inbox.cleanup-interval=50ms")
+        .run(
+            context -> {
+              String table = SCHEMA + ".scheduled_inbox";
+              TestPostgres.get()
+                  .execute(
+                      "INSERT INTO "
+                          + table
+                          + " (consumer, message_id, handled_at) VALUES"
+                          + " ('c', 'expired', now() - interval '2 hours'),"
+                          + " ('c', 'kept', now() - interval '30 minutes')");
+
+              org.awaitility.Awaitility.await()
+                  .atMost(java.time.Duration.ofSeconds(30))
+                  .until(
+                      () ->
+                          TestPostgres.get()
+                                  .queryLong(
+                                      "SELECT count(*) FROM "
+                                          + table
+                                          + " WHERE message_id = 'expired'")
+                              == 0);
+              assertThat(
+                      TestPostgres.get()
+                          .queryLong(
+                              "SELECT count(*) FROM " + table + " WHERE message_id = 'kept'"))
+                  .isOne();
+            });
+  }
+
+  @Test
   void invalidTableNameFailsStartupNamingTheProperty() {
     runner
         .withPropertyValues("outbox.inbox.table.name=Inbox-Table")
