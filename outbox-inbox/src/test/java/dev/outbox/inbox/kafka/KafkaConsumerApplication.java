@@ -27,6 +27,9 @@ public class KafkaConsumerApplication {
   /** What the error handler gave up on. */
   public static final List<Exception> recovered = new CopyOnWriteArrayList<>();
 
+  /** Failed deliveries as {@code key#attempt}. */
+  public static final List<String> failedDeliveries = new CopyOnWriteArrayList<>();
+
   @Bean
   MeterRegistry meterRegistry() {
     return new SimpleMeterRegistry();
@@ -42,6 +45,8 @@ public class KafkaConsumerApplication {
     DefaultErrorHandler handler =
         new DefaultErrorHandler((record, ex) -> recovered.add(ex), new FixedBackOff(0L, 5L));
     handler.addNotRetryableExceptions(MissingMessageIdException.class);
+    handler.setRetryListeners(
+        (record, ex, attempt) -> failedDeliveries.add(record.key() + "#" + attempt));
     return handler;
   }
 }

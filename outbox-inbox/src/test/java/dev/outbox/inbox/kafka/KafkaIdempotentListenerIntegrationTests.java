@@ -240,6 +240,9 @@ class KafkaIdempotentListenerIntegrationTests {
                 + SINGLE
                 + "-0@\\d+ has no ce_id header: the idempotent listener cannot de-duplicate it");
     assertThat(reserved(sku)).isZero();
+    assertThat(KafkaConsumerApplication.failedDeliveries)
+        .as("delivered once, not retried")
+        .doesNotContain(sku + "#2");
   }
 
   private void send(String topic, String id, String value) throws Exception {
