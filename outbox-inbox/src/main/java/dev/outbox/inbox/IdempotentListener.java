@@ -1,0 +1,45 @@
+package dev.outbox.inbox;
+
+import java.lang.annotation.Documented;
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
+
+/**
+ * Makes a Spring Kafka {@code @KafkaListener} or Spring AMQP {@code @RabbitListener} method
+ * idempotent: it runs at most once in effect per message id, through the {@link Inbox}.
+ *
+ * <p>The method runs in a database transaction together with the inbox record: the caller's
+ * transaction on the inbox's data source if one is active, else a new one. A message already
+ * handled by this consumer is acknowledged without calling the method (it returns {@code null}).
+ *
+ * <p>The message id is read from a parameter of the method, one of:
+ *
+ * <ul>
+ *   <li>a Kafka {@code ConsumerRecord}: header {@code ce_id};
+ *   <li>an AMQP {@code org.springframework.amqp.core.Message}: the {@code message_id} property,
+ *       else header {@code cloudEvents_id} or {@code cloudEvents:id};
+ *   <li>an {@code org.springframework.messaging.Message}: header {@code ce_id}, {@code
+ *       amqp_messageId}, {@code cloudEvents_id} or {@code cloudEvents:id};
+ *   <li>a {@code String}, {@code UUID} or {@code byte[]} parameter annotated {@code @Header} with
+ *       one of those header names.
+ * </ul>
+ *
+ * A method with none of these fails at startup; a message without the id fails with {@link
+ * MissingMessageIdException} naming the header that was missing. Batch listeners are not supported:
+ * use {@link Inbox#handleOnce} per record.
+ */
+@Target(ElementType.METHOD)
+@Retention(RetentionPolicy.RUNTIME)
+@Documented
+public @interface IdempotentListener {
+
+  /**
+   * The consumer's stable name, part of the inbox key: two consumers of one message each handle it
+   * once. Defaults to the declaring class's simple name and the method name ({@code
+   * StockListener.onOrderPlaced}); set it explicitly if the method may be renamed, or to share one
+   * name between several listener methods.
+   */
+  String consumer() default "";
+}

@@ -1,0 +1,64 @@
+package dev.outbox.inbox.rabbit;
+
+import dev.outbox.inbox.MissingMessageIdException;
+import dev.outbox.inbox.RecordingInboxListener;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.springframework.amqp.AmqpRejectAndDontRequeueException;
+import org.springframework.amqp.core.Binding;
+import org.springframework.amqp.core.BindingBuilder;
+import org.springframework.amqp.core.Declarables;
+import org.springframework.amqp.core.FanoutExchange;
+import org.springframework.amqp.core.Queue;
+import org.springframework.amqp.rabbit.listener.api.RabbitListenerErrorHandler;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.boot.autoconfigure.SpringBootApplication;
+import org.springframework.context.annotation.Bean;
+
+/**
+ * A stock service consuming from RabbitMQ with Spring Data JPA ({@code JpaTransactionManager}). A
+ * fanout exchange copies each message to two queues read by two containers, which share one
+ * consumer name; a third queue is read by one container.
+ */
+@SpringBootApplication
+public class RabbitConsumerApplication {
+
+  /** What the listeners failed with. */
+  public static final List<Throwable> failures = new CopyOnWriteArrayList<>();
+
+  @Bean
+  RecordingInboxListener recordingInboxListener() {
+    return new RecordingInboxListener();
+  }
+
+  @Bean
+  Declarables inboxTestTopology(
+      @Value("${inbox-test.single-queue}") String single,
+      @Value("${inbox-test.pair-exchange}") String pair,
+      @Value("${inbox-test.queue-a}") String queueA,
+      @Value("${inbox-test.queue-b}") String queueB) {
+    FanoutExchange exchange = new FanoutExchange(pair, false, true);
+    Queue a = new Queue(queueA, false, false, true);
+    Queue b = new Queue(queueB, false, false, true);
+    Binding toA = BindingBuilder.bind(a).to(exchange);
+    Binding toB = BindingBuilder.bind(b).to(exchange);
+    return new Declarables(new Queue(single, false, false, true), exchange, a, b, toA, toB);
+  }
+
+  /**
+   * Records each failure; a message without an id is rejected without requeue (it would fail
+   * forever), anything else is requeued and redelivered.
+   */
+  @Bean
+  RabbitListenerErrorHandler recordingErrorHandler() {
+    return (amqpMessage, channel, message, exception) -> {
+      failures.add(exception);
+      for (Throwable t = exception; t != null; t = t.getCause()) {
+        if (t instanceof MissingMessageIdException) {
+          throw new AmqpRejectAndDontRequeueException(t.getMessage(), t);
+        }
+      }
+      throw exception;
+    };
+  }
+}

@@ -1,0 +1,283 @@
+package dev.outbox.inbox.rabbit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.outbox.inbox.MissingMessageIdException;
+import dev.outbox.inbox.RecordingInboxListener;
+import dev.outbox.test.TestPostgres;
+import dev.outbox.test.TestRabbit;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.springframework.amqp.core.Message;
+import org.springframework.amqp.core.MessageProperties;
+import org.springframework.amqp.rabbit.core.RabbitTemplate;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+
+/**
+ * {@code @IdempotentListener} on {@code @RabbitListener} methods of a Spring Data JPA application,
+ * against the real RabbitMQ (a virtual host of its own) and the real PostgreSQL (a schema of its
+ * own). Messages carry the AMQP {@code message_id} and {@code cloudEvents_id} header as the relay
+ * sends them.
+ */
+@SpringBootTest(
+    classes = RabbitConsumerApplication.class,
+    properties = {"spring.jpa.hibernate.ddl-auto=create", "spring.jpa.open-in-view=false"})
+@DirtiesContext
+class RabbitIdempotentListenerIntegrationTests {
+
+  private static final Duration TIMEOUT = Duration.ofSeconds(60);
+
+  static final String SCHEMA = TestPostgres.get().createSchema("inbox_rabbit");
+  static final String VHOST = TestRabbit.get().createVirtualHost("inbox");
+  static final String SINGLE = TestRabbit.uniqueName("inbox-single");
+  static final String PAIR = TestRabbit.uniqueName("inbox-pair");
+
+  @DynamicPropertySource
+  static void properties(DynamicPropertyRegistry registry) {
+    String url = TestPostgres.get().url();
+    registry.add(
+        "spring.datasource.url",
+        () -> url + (url.contains("?") ? "&" : "?") + "currentSchema=" + SCHEMA);
+    registry.add("spring.datasource.username", () -> TestPostgres.get().user());
+    registry.add("spring.datasource.password", () -> TestPostgres.get().password());
+    registry.add("outbox.table.schema", () -> SCHEMA);
+    registry.add("outbox.inbox.table.schema", () -> SCHEMA);
+    TestRabbit rabbit = TestRabbit.get();
+    registry.add("spring.rabbitmq.host", rabbit::host);
+    registry.add("spring.rabbitmq.port", rabbit::port);
+    registry.add("spring.rabbitmq.username", rabbit::username);
+    registry.add("spring.rabbitmq.password", rabbit::password);
+    registry.add("spring.rabbitmq.virtual-host", () -> VHOST);
+    registry.add("inbox-test.single-queue", () -> SINGLE);
+    registry.add("inbox-test.pair-exchange", () -> PAIR);
+    registry.add("inbox-test.queue-a", () -> PAIR + "-a");
+    registry.add("inbox-test.queue-b", () -> PAIR + "-b");
+  }
+
+  /** Drops the virtual host and the schema after Spring closed the application context. */
+  @RegisterExtension
+  static final BeforeAllCallback services =
+      context ->
+          context
+              .getStore(
+                  ExtensionContext.Namespace.create(RabbitIdempotentListenerIntegrationTests.class))
+              .put(
+                  "services",
+                  (AutoCloseable)
+                      () -> {
+                        try {
+                          TestRabbit.get().deleteVirtualHost(VHOST);
+                        } finally {
+                          TestPostgres.get().dropSchema(SCHEMA);
+                        }
+                      });
+
+  @Autowired RabbitTemplate rabbit;
+  @Autowired JdbcClient jdbc;
+  @Autowired ReservationListener listener;
+  @Autowired StockItemRepository stock;
+  @Autowired ReservationRepository reservations;
+  @Autowired RecordingInboxListener inboxEvents;
+
+  @AfterEach
+  void resetHook() {
+    listener.setHook(id -> {});
+  }
+
+  @Test
+  void messageDeliveredTwiceReservesStockOnce() {
+    String sku = newSku();
+    String id = UUID.randomUUID().toString();
+
+    send("", SINGLE, id, id, sku + ":3");
+    send("", SINGLE, id, id, sku + ":3");
+
+    await().atMost(TIMEOUT).until(() -> inboxEvents.count("duplicate stock " + id) == 1);
+    assertThat(inboxEvents.count("handled stock " + id)).isOne();
+    assertThat(reserved(sku)).isEqualTo(3);
+    assertThat(reservations.countByMessageId(id)).isOne();
+    assertThat(inboxRows(id)).isOne();
+  }
+
+  @Test
+  void cloudEventsIdHeaderServesWhenTheMessageIdPropertyIsAbsent() {
+    String sku = newSku();
+    String id = UUID.randomUUID().toString();
+
+    send("", SINGLE, null, id, sku + ":2");
+    send("", SINGLE, null, id, sku + ":2");
+
+    await().atMost(TIMEOUT).until(() -> inboxEvents.count("duplicate stock " + id) == 1);
+    assertThat(reserved(sku)).isEqualTo(2);
+  }
+
+  @Test
+  void concurrentDeliveriesFromTwoContainersReserveOnceTheSecondWaitingForTheFirst() {
+    String sku = newSku();
+    String id = UUID.randomUUID().toString();
+    CountDownLatch release = new CountDownLatch(1);
+    AtomicInteger calls = new AtomicInteger();
+    listener.setHook(
+        messageId -> {
+          if (messageId.equals(id) && calls.incrementAndGet() == 1) {
+            awaitLatch(release);
+          }
+        });
+
+    send(PAIR, "", id, id, sku + ":2");
+
+    awaitInboxInsertBlocked();
+    assertThat(calls).as("the second container waits in the database").hasValue(1);
+    release.countDown();
+
+    await().atMost(TIMEOUT).until(() -> inboxEvents.count("duplicate stock " + id) == 1);
+    assertThat(inboxEvents.count("handled stock " + id)).isOne();
+    assertThat(calls).hasValue(1);
+    assertThat(reserved(sku)).isEqualTo(2);
+    assertThat(reservations.countByMessageId(id)).isOne();
+  }
+
+  @Test
+  void whenTheFirstOfTwoConcurrentDeliveriesRollsBackTheSecondReservesAndTheRequeueIsSkipped() {
+    String sku = newSku();
+    String id = UUID.randomUUID().toString();
+    CountDownLatch release = new CountDownLatch(1);
+    AtomicInteger calls = new AtomicInteger();
+    listener.setHook(
+        messageId -> {
+          if (messageId.equals(id) && calls.incrementAndGet() == 1) {
+            awaitLatch(release);
+            throw new IllegalStateException("first delivery fails after the stock change");
+          }
+        });
+
+    send(PAIR, "", id, id, sku + ":4");
+
+    awaitInboxInsertBlocked();
+    release.countDown();
+
+    await().atMost(TIMEOUT).until(() -> inboxEvents.count("duplicate stock " + id) == 1);
+    assertThat(inboxEvents.count("handled stock " + id)).isOne();
+    assertThat(calls).as("the failed delivery and the one that waited for it").hasValue(2);
+    assertThat(reserved(sku)).isEqualTo(4);
+    assertThat(reservations.countByMessageId(id)).isOne();
+  }
+
+  @Test
+  void failedHandlingLeavesNoInboxRowSoTheRequeuedMessageIsHandled() {
+    String sku = newSku();
+    String id = UUID.randomUUID().toString();
+    AtomicInteger calls = new AtomicInteger();
+    listener.setHook(
+        messageId -> {
+          if (messageId.equals(id) && calls.incrementAndGet() == 1) {
+            throw new IllegalStateException("database hiccup");
+          }
+        });
+
+    send("", SINGLE, id, id, sku + ":5");
+
+    await().atMost(TIMEOUT).until(() -> inboxEvents.count("handled stock " + id) == 1);
+    assertThat(calls).hasValue(2);
+    assertThat(inboxEvents.count("duplicate stock " + id)).isZero();
+    assertThat(reserved(sku)).isEqualTo(5);
+    assertThat(reservations.countByMessageId(id)).isOne();
+  }
+
+  @Test
+  void messageWithoutIdFailsNamingTheMissingHeaders() {
+    String sku = newSku();
+    int failuresBefore = RabbitConsumerApplication.failures.size();
+
+    send("", SINGLE, null, null, sku + ":7");
+
+    await().atMost(TIMEOUT).until(() -> RabbitConsumerApplication.failures.size() > failuresBefore);
+    Throwable cause = RabbitConsumerApplication.failures.get(failuresBefore);
+    while (!(cause instanceof MissingMessageIdException) && cause.getCause() != null) {
+      cause = cause.getCause();
+    }
+    assertThat(cause)
+        .isInstanceOf(MissingMessageIdException.class)
+        .hasMessageMatching(
+            "AMQP message from queue "
+                + SINGLE
+                + " \\(delivery tag \\d+\\) has no message-id property and no cloudEvents_id or"
+                + " cloudEvents:id header: the idempotent listener cannot de-duplicate it");
+    assertThat(reserved(sku)).isZero();
+  }
+
+  private void send(
+      String exchange,
+      String routingKey,
+      @Nullable String messageId,
+      @Nullable String cloudEventsId,
+      String body) {
+    MessageProperties properties = new MessageProperties();
+    properties.setMessageId(messageId);
+    if (cloudEventsId != null) {
+      properties.setHeader("cloudEvents_id", cloudEventsId);
+    }
+    properties.setContentType("application/json");
+    rabbit.send(
+        exchange, routingKey, new Message(body.getBytes(StandardCharsets.UTF_8), properties));
+  }
+
+  private String newSku() {
+    String sku = "sku-" + UUID.randomUUID();
+    stock.save(new StockItem(sku));
+    return sku;
+  }
+
+  private int reserved(String sku) {
+    return stock.findById(sku).orElseThrow().getReserved();
+  }
+
+  private long inboxRows(String id) {
+    return jdbc.sql("SELECT count(*) FROM outbox_inbox WHERE consumer = 'stock' AND message_id = ?")
+        .param(id)
+        .query(Long.class)
+        .single();
+  }
+
+  /** Waits until a session is blocked on a lock while inserting into this test's inbox table. */
+  private void awaitInboxInsertBlocked() {
+    await()
+        .atMost(TIMEOUT)
+        .until(
+            () ->
+                jdbc.sql(
+                            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                                + " AND query LIKE ?")
+                        .param("INSERT INTO " + SCHEMA + ".outbox_inbox %")
+                        .query(Long.class)
+                        .single()
+                    > 0);
+  }
+
+  private static void awaitLatch(CountDownLatch latch) {
+    try {
+      if (!latch.await(60, TimeUnit.SECONDS)) {
+        throw new IllegalStateException("not released within 60 s");
+      }
+    } catch (InterruptedException ex) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(ex);
+    }
+  }
+}

@@ -1,0 +1,281 @@
+package dev.outbox.inbox.spring;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.outbox.OutboxException;
+import dev.outbox.inbox.IdempotentListener;
+import dev.outbox.inbox.Inbox;
+import dev.outbox.test.TestPostgres;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.transaction.PlatformTransactionManager;
+
+/** The auto-configuration with the real PostgreSQL, each context in a schema of its own. */
+class OutboxInboxAutoConfigurationIntegrationTests {
+
+  static final String SCHEMA = TestPostgres.get().createSchema("inbox_auto");
+
+  private final ApplicationContextRunner runner =
+      new ApplicationContextRunner()
+          .withConfiguration(AutoConfigurations.of(OutboxInboxAutoConfiguration.class))
+          .withUserConfiguration(Database.class);
+
+  @AfterAll
+  static void dropSchema() {
+    TestPostgres.get().dropSchema(SCHEMA);
+  }
+
+  @Configuration(proxyBeanMethods = false)
+  static class Database {
+
+    @Bean
+    DataSource dataSource() {
+      return TestPostgres.get().dataSource();
+    }
+
+    @Bean
+    PlatformTransactionManager transactionManager(DataSource dataSource) {
+      return new DataSourceTransactionManager(dataSource);
+    }
+  }
+
+  @Test
+  void createsTheConfiguredTableWithItsOwnHistoryTable() {
+    runner
+        .withPropertyValues(
+            "outbox.inbox.table.schema=" + SCHEMA, "outbox.inbox.table.name=orders_inbox")
+        .run(
+            context -> {
+              assertThat(context).hasNotFailed().hasSingleBean(Inbox.class);
+              assertThat(context).hasSingleBean(InboxCleaner.class);
+              assertThat(
+                      TestPostgres.get()
+                          .queryLong(
+                              "SELECT count(*) FROM information_schema.tables WHERE table_schema = '"
+                                  + SCHEMA
+                                  + "' AND table_name IN ('orders_inbox',"
+                                  + " 'orders_inbox_schema_history')"))
+                  .isEqualTo(2);
+            });
+  }
+
+  @Test
+  void cleanerRunsEveryIntervalAndDeletesOnlyExpiredRows() {
+    runner
+        .withPropertyValues(
+            "outbox.inbox.table.schema=" + SCHEMA,
+            "outbox.inbox.table.name=scheduled_inbox",
+            "outbox.inbox.retention=1h",
+            "outbox.inbox.cleanup-interval=50ms")
+        .run(
+            context -> {
+              String table = SCHEMA + ".scheduled_inbox";
+              TestPostgres.get()
+                  .execute(
+                      "INSERT INTO "
+                          + table
+                          + " (consumer, message_id, handled_at) VALUES"
+                          + " ('c', 'expired', now() - interval '2 hours'),"
+                          + " ('c', 'kept', now() - interval '30 minutes')");
+
+              org.awaitility.Awaitility.await()
+                  .atMost(java.time.Duration.ofSeconds(30))
+                  .until(
+                      () ->
+                          TestPostgres.get()
+                                  .queryLong(
+                                      "SELECT count(*) FROM "
+                                          + table
+                                          + " WHERE message_id = 'expired'")
+                              == 0);
+              assertThat(
+                      TestPostgres.get()
+                          .queryLong(
+                              "SELECT count(*) FROM " + table + " WHERE message_id = 'kept'"))
+                  .isOne();
+            });
+  }
+
+  @Test
+  void invalidTableNameFailsStartupNamingTheProperty() {
+    runner
+        .withPropertyValues("outbox.inbox.table.name=Inbox-Table")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .hasMessage(
+                        "Invalid inbox table name 'Inbox-Table': use a lower-case SQL identifier"
+                            + " matching [a-z_][a-z0-9_]{0,62} (set outbox.inbox.table.name)"));
+  }
+
+  @Test
+  void missingTableWithMigrationsOffFailsStartupSayingWhatToDo() {
+    runner
+        .withPropertyValues(
+            "outbox.inbox.table.schema=" + SCHEMA,
+            "outbox.inbox.table.name=absent_inbox",
+            "outbox.inbox.migration.enabled=false")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .hasStackTraceContaining(
+                        "The inbox table " + SCHEMA + ".absent_inbox is missing or incomplete")
+                    .hasStackTraceContaining(
+                        "Create it with the DDL of dev.outbox.inbox.InboxSchema (see"
+                            + " docs/consumers.md), or set outbox.inbox.migration.enabled=true"));
+  }
+
+  @Test
+  void invalidRetentionFailsStartupNamingTheProperty() {
+    runner
+        .withPropertyValues("outbox.inbox.retention=0s")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .hasMessage("outbox.inbox.retention must be positive; got PT0S"));
+  }
+
+  @Test
+  void disabledInboxRegistersNothing() {
+    runner
+        .withPropertyValues("outbox.inbox.enabled=false")
+        .run(context -> assertThat(context).hasNotFailed().doesNotHaveBean(Inbox.class));
+  }
+
+  @Test
+  void applicationInboxReplacesTheAutoConfiguredOne() {
+    Inbox own = (messageId, consumer, handler) -> true;
+    runner
+        .withPropertyValues("outbox.inbox.table.schema=" + SCHEMA)
+        .withBean(Inbox.class, () -> own)
+        .run(context -> assertThat(context.getBean(Inbox.class)).isSameAs(own));
+  }
+
+  @Test
+  void withSeveralTransactionManagersTheOneOnTheInboxDataSourceIsUsed() {
+    new ApplicationContextRunner()
+        .withConfiguration(AutoConfigurations.of(OutboxInboxAutoConfiguration.class))
+        .withUserConfiguration(Database.class)
+        .withBean(
+            "otherTransactionManager",
+            PlatformTransactionManager.class,
+            () -> new DataSourceTransactionManager(TestPostgres.get().dataSource()))
+        .withPropertyValues("outbox.inbox.table.schema=" + SCHEMA)
+        .run(
+            context -> {
+              Inbox inbox = context.getBean(Inbox.class);
+              String id = java.util.UUID.randomUUID().toString();
+              assertThat(inbox.handleOnce(id, "c", () -> {})).isTrue();
+              assertThat(inbox.handleOnce(id, "c", () -> {})).isFalse();
+            });
+  }
+
+  @Test
+  void withoutATransactionManagerTheInboxFailsOutsideATransaction() {
+    new ApplicationContextRunner()
+        .withConfiguration(AutoConfigurations.of(OutboxInboxAutoConfiguration.class))
+        .withBean(DataSource.class, () -> TestPostgres.get().dataSource())
+        .withPropertyValues("outbox.inbox.table.schema=" + SCHEMA)
+        .run(
+            context ->
+                assertThatThrownBy(
+                        () -> context.getBean(Inbox.class).handleOnce("m-1", "c", () -> {}))
+                    .isInstanceOf(OutboxException.class)
+                    .hasMessage(
+                        "The inbox needs a transaction on its DataSource to record message m-1,"
+                            + " but none is active and no PlatformTransactionManager was chosen"
+                            + " to start one (none exists, or several and none is @Primary or the"
+                            + " only one on this DataSource)."));
+  }
+
+  @Test
+  void failedHandlerInTheCallersTransactionMarksItRollbackOnlyEvenIfTheCallerCatches() {
+    runner
+        .withPropertyValues("outbox.inbox.table.schema=" + SCHEMA)
+        .withUserConfiguration(TransactionalCaller.Config.class)
+        .run(
+            context -> {
+              TransactionalCaller caller = context.getBean(TransactionalCaller.class);
+              String id = java.util.UUID.randomUUID().toString();
+
+              assertThatThrownBy(() -> caller.handleAndSwallowFailure(id))
+                  .isInstanceOf(org.springframework.transaction.UnexpectedRollbackException.class);
+
+              assertThat(
+                      TestPostgres.get()
+                          .queryLong(
+                              "SELECT count(*) FROM "
+                                  + SCHEMA
+                                  + ".outbox_inbox WHERE message_id = '"
+                                  + id
+                                  + "'"))
+                  .isZero();
+              assertThat(context.getBean(Inbox.class).handleOnce(id, "c", () -> {})).isTrue();
+            });
+  }
+
+  /** Calls the inbox from a {@code @Transactional} method and swallows the handler's failure. */
+  public static class TransactionalCaller {
+
+    private final Inbox inbox;
+
+    public TransactionalCaller(Inbox inbox) {
+      this.inbox = inbox;
+    }
+
+    @org.springframework.transaction.annotation.Transactional
+    public void handleAndSwallowFailure(String id) {
+      try {
+        inbox.handleOnce(
+            id,
+            "c",
+            () -> {
+              throw new IllegalStateException("handler fails");
+            });
+      } catch (IllegalStateException expected) {
+        // the caller carries on and commits
+      }
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    @org.springframework.transaction.annotation.EnableTransactionManagement
+    static class Config {
+      @Bean
+      TransactionalCaller transactionalCaller(Inbox inbox) {
+        return new TransactionalCaller(inbox);
+      }
+    }
+  }
+
+  @Test
+  void listenerMethodWithoutAnIdParameterFailsStartup() {
+    runner
+        .withPropertyValues("outbox.inbox.table.schema=" + SCHEMA)
+        .withBean(PayloadOnlyListener.class)
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .hasMessageStartingWith("@IdempotentListener method ")
+                    .hasMessageContaining("PayloadOnlyListener.on(java.lang.String)")
+                    .hasMessageContaining("has no parameter carrying the message id"));
+  }
+
+  static class PayloadOnlyListener {
+    @IdempotentListener
+    public void on(String payload) {}
+  }
+}
