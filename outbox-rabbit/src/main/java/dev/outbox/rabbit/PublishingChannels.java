@@ -100,14 +100,8 @@ final class PublishingChannels implements AutoCloseable {
     slot.lock.lock();
     try {
       for (int tries = 1; ; tries++) {
-        ConfirmingChannel channel = slot.channel;
         try {
-          if (channel == null || !channel.isOpen()) {
-            slot.channel = null;
-            channel = open();
-            slot.channel = channel;
-          }
-          channel.publish(publish);
+          slot.open().publish(publish);
           return;
         } catch (IOException ex) {
           if (tries >= 2) {
@@ -134,8 +128,20 @@ final class PublishingChannels implements AutoCloseable {
     return deadLetters.missing() ? deadLetters.unavailableReason() : null;
   }
 
-  private ConfirmingChannel open() throws IOException {
+  /**
+   * Opens a channel on the connection. A new connection gets all its channels at once, so that a
+   * broker that stops answering later cannot leave a publish waiting for a channel to open.
+   */
+  private ConfirmingChannel open(Slot slot) throws IOException {
+    Connection before = connection;
     Connection current = connection();
+    if (current != before) {
+      for (Slot other : slots) {
+        if (other != slot) {
+          other.openIfFree();
+        }
+      }
+    }
     if (deadLetters.missing()) {
       deadLetters.recheckIfDue(current);
     }
@@ -292,9 +298,37 @@ final class PublishingChannels implements AutoCloseable {
     resender.shutdown();
   }
 
-  /** One channel position, opened on first use and reopened after a close. */
-  private static final class Slot {
+  /** One channel position, opened with the connection and reopened after a close. */
+  private final class Slot {
     final ReentrantLock lock = new ReentrantLock();
-    @Nullable ConfirmingChannel channel;
+    volatile @Nullable ConfirmingChannel channel;
+
+    /** The open channel, opened if needed; the caller holds the lock. */
+    ConfirmingChannel open() throws IOException {
+      ConfirmingChannel current = channel;
+      if (current == null || !current.isOpen()) {
+        channel = null;
+        current = PublishingChannels.this.open(this);
+        channel = current;
+      }
+      return current;
+    }
+
+    /** Opens the channel now unless another thread is using this slot. */
+    void openIfFree() {
+      if (!lock.tryLock()) {
+        return;
+      }
+      try {
+        ConfirmingChannel current = channel;
+        if (current == null || !current.isOpen()) {
+          channel = ConfirmingChannel.open(connection(), PublishingChannels.this::onClose);
+        }
+      } catch (IOException | RuntimeException ex) {
+        log.debug("Could not open a publishing channel ahead of use: {}", ex.getMessage());
+      } finally {
+        lock.unlock();
+      }
+    }
   }
 }
