@@ -61,7 +61,7 @@ final class PublishingChannels implements AutoCloseable {
   private volatile @Nullable Connection connection;
   private volatile @Nullable String blocked;
   private volatile boolean closed;
-  private @Nullable RuntimeException lastConnectFailure;
+  private @Nullable RabbitUnavailableException lastConnectFailure;
   private long lastConnectFailureNanos;
 
   PublishingChannels(
@@ -168,18 +168,25 @@ final class PublishingChannels implements AutoCloseable {
       if (current != null && current.isOpen()) {
         return current;
       }
-      RuntimeException recent = lastConnectFailure;
+      RabbitUnavailableException recent = lastConnectFailure;
       if (recent != null && System.nanoTime() - lastConnectFailureNanos < RECONNECT_PAUSE_NANOS) {
-        throw new RabbitUnavailableException(
-            "RabbitMQ could not be reached moments ago: " + Failures.describe(recent), recent);
+        throw new RabbitUnavailableException(recent.getMessage(), recent.getCause());
       }
       try {
         current = connectionFactory.createConnection().getDelegate();
       } catch (RuntimeException ex) {
-        lastConnectFailure = ex;
+        RabbitUnavailableException failure =
+            new RabbitUnavailableException(
+                "No connection to RabbitMQ at "
+                    + connectionFactory.getHost()
+                    + ":"
+                    + connectionFactory.getPort()
+                    + ": "
+                    + ex.getMessage(),
+                ex);
+        lastConnectFailure = failure;
         lastConnectFailureNanos = System.nanoTime();
-        throw new RabbitUnavailableException(
-            "RabbitMQ cannot be reached: " + Failures.describe(ex), ex);
+        throw failure;
       }
       lastConnectFailure = null;
       blocked = null;
