@@ -63,7 +63,7 @@ public final class RabbitOutboxTransport implements OutboxTransport, AutoCloseab
       destination = RabbitDestination.of(event, options.defaultRoutingKey());
       message = messages.toMessage(event);
     } catch (RuntimeException ex) {
-      return CompletableFuture.failedFuture(ex);
+      return CompletableFuture.failedFuture(explain(ex));
     }
     return publish(destination, event.key(), message);
   }

@@ -281,6 +281,11 @@ class RabbitOutboxTransportIntegrationTests {
         .hasMessageContaining("does not exist")
         .hasCauseInstanceOf(RabbitPublishException.class);
     assertThat(nowhere.isBrokerUnavailable(failure)).isTrue();
+    Throwable invalid = failureOf(nowhere, event(":", "order-14"));
+    assertThat(invalid).hasCauseInstanceOf(RabbitPublishException.class);
+    assertThat(nowhere.isBrokerUnavailable(invalid))
+        .as("not even a final failure is dead-lettered while the exchange is missing")
+        .isTrue();
   }
 
   @Test
