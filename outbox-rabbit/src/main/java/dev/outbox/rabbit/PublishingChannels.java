@@ -270,6 +270,7 @@ final class PublishingChannels implements AutoCloseable {
                     + close.describe()));
       } else {
         publish.resends++;
+        publish.returned = null; // a return on the closed channel says nothing about the next try
         again.add(publish);
       }
     }
