@@ -1,6 +1,7 @@
 package dev.outbox.rabbit;
 
 import dev.outbox.transport.OutboxTransport;
+import org.springframework.amqp.core.Binding;
 import org.springframework.amqp.core.BindingBuilder;
 import org.springframework.amqp.core.Declarables;
 import org.springframework.amqp.core.Queue;
@@ -20,7 +21,7 @@ import org.springframework.core.env.Environment;
 
 /**
  * Publishes the outbox to RabbitMQ over the application's {@link ConnectionFactory} (Spring Boot's
- * {@code spring.rabbitmq.*}), which must have correlated publisher confirms and returns enabled.
+ * {@code spring.rabbitmq.*}), and declares the dead-letter exchange and queue unless told not to.
  */
 @AutoConfiguration(after = RabbitAutoConfiguration.class)
 @ConditionalOnClass(RabbitTemplate.class)
@@ -40,15 +41,25 @@ public class OutboxRabbitAutoConfiguration {
         properties.toOptions(environment.getProperty("spring.application.name")));
   }
 
-  /** The dead-letter exchange and queue, declared by Spring Boot's {@code AmqpAdmin}. */
+  /**
+   * The dead-letter exchange and queue, declared by Spring Boot's {@code AmqpAdmin} whenever it
+   * opens a connection. A declaration the broker refuses (no configure permission, or an exchange
+   * of that name with other settings) is logged by the {@code AmqpAdmin} and does not fail the
+   * connection; the transport then finds the exchange missing and says so.
+   */
   @Bean
   @ConditionalOnProperty(
       prefix = "outbox.rabbit",
       name = "declare-dead-letter",
-      havingValue = "true")
+      havingValue = "true",
+      matchIfMissing = RabbitOutboxOptions.DEFAULT_DECLARE_DEAD_LETTER)
   Declarables outboxDeadLetterTopology(OutboxRabbitProperties properties) {
     TopicExchange exchange = new TopicExchange(properties.getDeadLetterExchange(), true, false);
     Queue queue = QueueBuilder.durable(properties.getDeadLetterQueue()).build();
-    return new Declarables(exchange, queue, BindingBuilder.bind(queue).to(exchange).with("#"));
+    Binding binding = BindingBuilder.bind(queue).to(exchange).with("#");
+    exchange.setIgnoreDeclarationExceptions(true);
+    queue.setIgnoreDeclarationExceptions(true);
+    binding.setIgnoreDeclarationExceptions(true);
+    return new Declarables(exchange, queue, binding);
   }
 }

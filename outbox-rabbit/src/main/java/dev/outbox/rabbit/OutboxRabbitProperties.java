@@ -33,9 +33,14 @@ public class OutboxRabbitProperties {
 
   /**
    * Whether to declare the dead-letter exchange (durable topic) and queue (durable, bound with
-   * "#"). Needs Spring Boot's AmqpAdmin (spring.rabbitmq.dynamic=true, the default).
+   * "#"). Needs Spring Boot's AmqpAdmin (spring.rabbitmq.dynamic=true, the default). Without it,
+   * the exchange must exist: while it does not, failures are neither charged nor dead-lettered and
+   * the relay reports the broker unavailable.
    */
-  private boolean declareDeadLetter = false;
+  private boolean declareDeadLetter = RabbitOutboxOptions.DEFAULT_DECLARE_DEAD_LETTER;
+
+  /** Channels the transport publishes on, used in turn, each with its own stream of confirms. */
+  private int channels = RabbitOutboxOptions.DEFAULT_CHANNELS;
 
   public boolean isEnabled() {
     return enabled;
@@ -85,6 +90,14 @@ public class OutboxRabbitProperties {
     this.declareDeadLetter = declareDeadLetter;
   }
 
+  public int getChannels() {
+    return channels;
+  }
+
+  public void setChannels(int channels) {
+    this.channels = channels;
+  }
+
   /** The transport options these properties describe. */
   RabbitOutboxOptions toOptions(@Nullable String applicationName) {
     String resolvedSource = source;
@@ -94,6 +107,6 @@ public class OutboxRabbitProperties {
               ? RabbitOutboxOptions.DEFAULT_SOURCE
               : applicationName;
     }
-    return new RabbitOutboxOptions(resolvedSource, defaultRoutingKey, deadLetterExchange);
+    return new RabbitOutboxOptions(resolvedSource, defaultRoutingKey, deadLetterExchange, channels);
   }
 }

@@ -11,10 +11,11 @@ import org.springframework.amqp.support.converter.MessageConversionException;
  * converted, a channel closed with access refused (403: the user may not write to the exchange) or
  * precondition failed (406: on publish, the message is larger than the broker accepts).
  *
- * <p>Retryable: returns (no queue bound yet), nacks, timeouts, missing exchanges (404), connection
- * and channel loss, and connection-level authentication failures — the latter concern every event
- * alike and are fixed by an operator, not by dead-lettering. Unknown failures are retried too: the
- * retry policy bounds them, and an unnecessary retry loses nothing.
+ * <p>Retryable: returns (no queue bound yet), nacks, timeouts, missing exchanges (404) and channel
+ * loss. Unknown failures are retried too: the retry policy bounds them, and an unnecessary retry
+ * loses nothing. Failures of the broker as a whole (no connection, wrong credentials, a blocked
+ * connection, a missing dead-letter exchange) are not classified here: they are {@link
+ * RabbitUnavailableException}s, which the relay does not count as attempts.
  */
 final class RabbitFailureClassifier {
 

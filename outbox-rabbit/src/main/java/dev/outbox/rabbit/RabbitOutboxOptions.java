@@ -10,9 +10,11 @@ import java.util.Objects;
  * @param source the CloudEvents {@code source} and AMQP {@code app_id} of every message
  * @param defaultRoutingKey the routing key for destinations that name only an exchange
  * @param deadLetterExchange the exchange dead letters are published to
+ * @param channels how many channels the transport publishes on, used in turn (1 to {@value
+ *     #MAX_CHANNELS})
  */
 public record RabbitOutboxOptions(
-    String source, RoutingKeySource defaultRoutingKey, String deadLetterExchange) {
+    String source, RoutingKeySource defaultRoutingKey, String deadLetterExchange, int channels) {
 
   /** Source used when neither {@code outbox.rabbit.source} nor the application name is set. */
   public static final String DEFAULT_SOURCE = "outbox";
@@ -23,8 +25,23 @@ public record RabbitOutboxOptions(
   /** Exchange that dead letters are published to. */
   public static final String DEFAULT_DEAD_LETTER_EXCHANGE = "outbox.dlx";
 
+  /**
+   * Whether the Spring Boot auto-configuration declares the dead-letter exchange and queue: on, so
+   * that dead letters have somewhere to go without a manual step.
+   */
+  public static final boolean DEFAULT_DECLARE_DEAD_LETTER = true;
+
   /** Queue bound to the dead-letter exchange when the topology is declared. */
   public static final String DEFAULT_DEAD_LETTER_QUEUE = "outbox.dlq";
+
+  /**
+   * Channels the transport publishes on: each has its own stream of confirms, so a few of them
+   * confirm a backlog faster than one.
+   */
+  public static final int DEFAULT_CHANNELS = 4;
+
+  /** The most channels the transport may publish on. */
+  public static final int MAX_CHANNELS = 64;
 
   public RabbitOutboxOptions {
     Objects.requireNonNull(source, "source");
@@ -40,22 +57,36 @@ public record RabbitOutboxOptions(
     if (deadLetterExchange.length() > RabbitDestination.MAX_NAME_BYTES) {
       throw new IllegalArgumentException("deadLetterExchange is longer than 255 characters");
     }
+    if (channels < 1 || channels > MAX_CHANNELS) {
+      throw new IllegalArgumentException(
+          "channels must be between 1 and " + MAX_CHANNELS + ", was " + channels);
+    }
+  }
+
+  /** Options publishing on {@value #DEFAULT_CHANNELS} channels. */
+  public RabbitOutboxOptions(
+      String source, RoutingKeySource defaultRoutingKey, String deadLetterExchange) {
+    this(source, defaultRoutingKey, deadLetterExchange, DEFAULT_CHANNELS);
   }
 
   public static RabbitOutboxOptions defaults() {
     return new RabbitOutboxOptions(
-        DEFAULT_SOURCE, DEFAULT_ROUTING_KEY, DEFAULT_DEAD_LETTER_EXCHANGE);
+        DEFAULT_SOURCE, DEFAULT_ROUTING_KEY, DEFAULT_DEAD_LETTER_EXCHANGE, DEFAULT_CHANNELS);
   }
 
   public RabbitOutboxOptions withSource(String source) {
-    return new RabbitOutboxOptions(source, defaultRoutingKey, deadLetterExchange);
+    return new RabbitOutboxOptions(source, defaultRoutingKey, deadLetterExchange, channels);
   }
 
   public RabbitOutboxOptions withDefaultRoutingKey(RoutingKeySource defaultRoutingKey) {
-    return new RabbitOutboxOptions(source, defaultRoutingKey, deadLetterExchange);
+    return new RabbitOutboxOptions(source, defaultRoutingKey, deadLetterExchange, channels);
   }
 
   public RabbitOutboxOptions withDeadLetterExchange(String deadLetterExchange) {
-    return new RabbitOutboxOptions(source, defaultRoutingKey, deadLetterExchange);
+    return new RabbitOutboxOptions(source, defaultRoutingKey, deadLetterExchange, channels);
+  }
+
+  public RabbitOutboxOptions withChannels(int channels) {
+    return new RabbitOutboxOptions(source, defaultRoutingKey, deadLetterExchange, channels);
   }
 }

@@ -1,48 +1,45 @@
 package dev.outbox.rabbit;
 
-import com.rabbitmq.client.Channel;
-import com.rabbitmq.client.ShutdownSignalException;
 import dev.outbox.OutboxEvent;
-import dev.outbox.OutboxException;
 import dev.outbox.transport.DeadLetter;
 import dev.outbox.transport.Failures;
 import dev.outbox.transport.OutboxTransport;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.TimeoutException;
 import org.jspecify.annotations.Nullable;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import org.springframework.amqp.AmqpConnectException;
 import org.springframework.amqp.core.Message;
-import org.springframework.amqp.core.ReturnedMessage;
 import org.springframework.amqp.rabbit.connection.ConnectionFactory;
-import org.springframework.amqp.rabbit.connection.CorrelationData;
-import org.springframework.amqp.rabbit.core.RabbitTemplate;
+import org.springframework.amqp.rabbit.support.DefaultMessagePropertiesConverter;
+import org.springframework.amqp.rabbit.support.MessagePropertiesConverter;
 
 /**
- * Publishes outbox events to RabbitMQ through Spring AMQP's {@link RabbitTemplate}.
+ * Publishes outbox events to RabbitMQ over the application's Spring AMQP {@link ConnectionFactory}.
  *
- * <p>Every message is persistent and published as mandatory with a correlated publisher confirm.
- * {@link #send} returns as soon as the message is written to the channel; its future completes when
- * the broker confirms it: normally on an ack, exceptionally with a {@link RabbitPublishException}
- * on a nack, on a return (no queue bound: an unroutable message is a failure, not a success) or
- * when the channel closes before the confirm arrives (the pending confirms of a lost connection are
- * failed, never left hanging). The relay can therefore hand over a whole batch and wait once.
+ * <p>Every message is persistent and published as mandatory, on one of a few channels in confirm
+ * mode (see {@link RabbitOutboxOptions#channels()}). {@link #send} returns as soon as the message
+ * is written; its future completes when the broker confirms it: normally on an ack, exceptionally
+ * with a {@link RabbitPublishException} on a nack, on a return (no queue bound: an unroutable
+ * message is a failure, not a success) or when the broker closed its channel because of this
+ * message (missing exchange, access refused, message too large). A message whose channel closed
+ * because of another message, or whose connection dropped, is published again without failing (see
+ * {@link PublishingChannels}). The relay can therefore hand over a whole batch and wait once.
  *
- * <p>The connection factory must have correlated publisher confirms and publisher returns enabled
- * ({@code spring.rabbitmq.publisher-confirm-type=correlated}, {@code
- * spring.rabbitmq.publisher-returns=true}); the constructor rejects one that does not.
+ * <p>Systemic failures complete with {@link RabbitUnavailableException}, which {@link
+ * #isBrokerUnavailable} recognises: no connection (refused, wrong credentials), a connection the
+ * broker blocks (memory or disk alarm), or a missing dead-letter exchange.
  */
 public final class RabbitOutboxTransport implements OutboxTransport, AutoCloseable {
-
-  private static final Logger log = LoggerFactory.getLogger(RabbitOutboxTransport.class);
 
   private final RabbitOutboxOptions options;
   private final RabbitMessages messages;
   private final Clock clock;
-  private final PublishingChannel publishing;
-  private final AtomicLong correlations = new AtomicLong();
+  private final DeadLetterExchange deadLetters;
+  private final PublishingChannels publishing;
+  private final MessagePropertiesConverter converter = new DefaultMessagePropertiesConverter();
 
   public RabbitOutboxTransport(ConnectionFactory connectionFactory, RabbitOutboxOptions options) {
     this(connectionFactory, options, Clock.systemUTC());
@@ -53,39 +50,9 @@ public final class RabbitOutboxTransport implements OutboxTransport, AutoCloseab
     Objects.requireNonNull(connectionFactory, "connectionFactory");
     this.options = Objects.requireNonNull(options, "options");
     this.clock = Objects.requireNonNull(clock, "clock");
-    requireConfirmsAndReturns(connectionFactory);
     this.messages = new RabbitMessages(options.source());
-    RabbitTemplate template = new RabbitTemplate(connectionFactory);
-    template.setMandatory(true);
-    template.setReturnsCallback(
-        returned ->
-            log.debug(
-                "Message {} returned by {} ({} {})",
-                returned.getMessage().getMessageProperties().getMessageId(),
-                returned.getExchange(),
-                returned.getReplyCode(),
-                returned.getReplyText()));
-    this.publishing = new PublishingChannel(connectionFactory, template);
-  }
-
-  /**
-   * Fails unless {@code connectionFactory} confirms publishes with correlation and returns
-   * unroutable messages: without both, a send could not tell success from loss.
-   */
-  static void requireConfirmsAndReturns(ConnectionFactory connectionFactory) {
-    if (!connectionFactory.isPublisherConfirms() || !connectionFactory.isPublisherReturns()) {
-      throw new OutboxException(
-          "The RabbitMQ outbox transport needs publisher confirms of type CORRELATED and publisher"
-              + " returns on its ConnectionFactory (confirms: "
-              + (connectionFactory.isPublisherConfirms()
-                  ? "correlated"
-                  : connectionFactory.isSimplePublisherConfirms() ? "simple" : "none")
-              + ", returns: "
-              + connectionFactory.isPublisherReturns()
-              + "). Set spring.rabbitmq.publisher-confirm-type=correlated and"
-              + " spring.rabbitmq.publisher-returns=true, or enable both on your own"
-              + " CachingConnectionFactory.");
-    }
+    this.deadLetters = new DeadLetterExchange(options.deadLetterExchange());
+    this.publishing = new PublishingChannels(connectionFactory, deadLetters, options.channels());
   }
 
   @Override
@@ -96,9 +63,9 @@ public final class RabbitOutboxTransport implements OutboxTransport, AutoCloseab
       destination = RabbitDestination.of(event, options.defaultRoutingKey());
       message = messages.toMessage(event);
     } catch (RuntimeException ex) {
-      return CompletableFuture.failedFuture(ex);
+      return CompletableFuture.failedFuture(explain(ex));
     }
-    return publish(destination, message);
+    return publish(destination, event.key(), message);
   }
 
   @Override
@@ -118,51 +85,46 @@ public final class RabbitOutboxTransport implements OutboxTransport, AutoCloseab
     } catch (RuntimeException ex) {
       return CompletableFuture.failedFuture(ex);
     }
-    return publish(target, message);
+    return publish(target, event.key(), message);
   }
 
-  private CompletableFuture<Void> publish(RabbitDestination destination, Message message) {
-    CorrelationData correlation =
-        new CorrelationData(
-            message.getMessageProperties().getMessageId() + "/" + correlations.incrementAndGet());
-    Channel channel;
+  private CompletableFuture<Void> publish(
+      RabbitDestination destination, @Nullable String key, Message message) {
+    Publish publish;
     try {
-      channel =
-          publishing.publish(
-              destination.exchange(), destination.routingKey(), message, correlation);
+      publish =
+          new Publish(
+              destination,
+              key,
+              converter.fromMessageProperties(
+                  message.getMessageProperties(), StandardCharsets.UTF_8.name()),
+              message.getBody());
     } catch (RuntimeException ex) {
       return CompletableFuture.failedFuture(ex);
     }
-    return correlation
-        .getFuture()
-        .thenApply(
-            confirm -> {
-              ReturnedMessage returned = correlation.getReturned();
-              if (returned != null) {
-                throw RabbitPublishException.returned(
-                    destination, returned.getReplyCode(), returned.getReplyText());
-              }
-              if (!confirm.ack()) {
-                throw RabbitPublishException.nacked(
-                    destination, nackCause(confirm.reason(), channel));
-              }
-              return null;
-            });
+    publishing.publish(publish);
+    CompletableFuture<Void> result = publish.result;
+    if (result.isDone() && !result.isCompletedExceptionally()) {
+      return result;
+    }
+    return result.exceptionallyCompose(failure -> CompletableFuture.failedFuture(explain(failure)));
   }
 
   /**
-   * The nack reason, completed with the broker's reason for closing the channel: Spring AMQP may
-   * report a channel the broker closed (e.g. access refused) as closed by the application.
+   * While the dead-letter exchange is missing, a failure is reported as "unavailable", so that the
+   * relay neither charges nor dead-letters it.
    */
-  private static @Nullable String nackCause(@Nullable String reason, @Nullable Channel channel) {
-    if (RabbitPublishException.replyCodeIn(reason) != 0 || channel == null) {
-      return reason;
+  private Throwable explain(Throwable failure) {
+    Throwable cause = Failures.unwrap(failure);
+    if (cause instanceof RabbitUnavailableException || !deadLetters.missing()) {
+      return cause;
     }
-    ShutdownSignalException closed = channel.getCloseReason();
-    if (closed == null || closed.getMessage() == null) {
-      return reason;
-    }
-    return (reason == null ? "" : reason + "; ") + "channel closed: " + closed.getMessage();
+    return new RabbitUnavailableException(
+        "Publishing failed while "
+            + deadLetters.unavailableReason()
+            + ": "
+            + Failures.describe(cause),
+        cause);
   }
 
   @Override
@@ -170,10 +132,18 @@ public final class RabbitOutboxTransport implements OutboxTransport, AutoCloseab
     return RabbitFailureClassifier.isRetryable(failure);
   }
 
-  /** No connection to RabbitMQ could be opened: the broker is down or unreachable. */
+  /**
+   * Whether RabbitMQ as a whole cannot take messages: no connection could be opened, the broker
+   * blocks the connection, or the dead-letter exchange is missing; a relay timeout counts too while
+   * one of the latter two lasts.
+   */
   @Override
   public boolean isBrokerUnavailable(Throwable failure) {
-    return Failures.causedBy(failure, org.springframework.amqp.AmqpConnectException.class);
+    if (Failures.causedBy(failure, RabbitUnavailableException.class, AmqpConnectException.class)) {
+      return true;
+    }
+    return Failures.unwrap(failure) instanceof TimeoutException
+        && publishing.unavailableReason() != null;
   }
 
   @Override
@@ -181,7 +151,7 @@ public final class RabbitOutboxTransport implements OutboxTransport, AutoCloseab
     return options.deadLetterExchange();
   }
 
-  /** Closes the publishing channel; messages still unconfirmed fail. */
+  /** Closes the publishing channels; messages still unconfirmed fail. */
   @Override
   public void close() {
     publishing.close();

@@ -23,6 +23,9 @@ public final class RabbitPublishException extends OutboxException {
 
   private static final Pattern REPLY_CODE = Pattern.compile("reply-code=(\\d+)");
 
+  /** AMQP 0-9-1 reply code 404: on publish, the exchange does not exist. */
+  static final int NOT_FOUND = 404;
+
   /** AMQP 0-9-1 reply code 403: the user may not write to the exchange. */
   static final int ACCESS_REFUSED = 403;
 
@@ -58,6 +61,17 @@ public final class RabbitPublishException extends OutboxException {
         "Message to " + destination + " was not confirmed by the broker: " + detail,
         Reason.NACKED,
         replyCodeIn(detail));
+  }
+
+  /**
+   * The message's channel closed before its confirm arrived, for a reason that is not its own; the
+   * broker's reply code is not kept, since it belongs to another message.
+   */
+  static RabbitPublishException unconfirmed(RabbitDestination destination, String cause) {
+    return new RabbitPublishException(
+        "Message to " + destination + " was not confirmed by the broker: " + cause,
+        Reason.NACKED,
+        0);
   }
 
   static RabbitPublishException invalidDestination(String destination, @Nullable String problem) {

@@ -1,6 +1,7 @@
 /**
- * RabbitMQ transport: publishes outbox events through Spring AMQP with correlated publisher
- * confirms and mandatory returns, and dead-letters what cannot be delivered.
+ * RabbitMQ transport: publishes outbox events on the application's Spring AMQP connection, on
+ * channels of its own in confirm mode with mandatory returns, charges a failure only to the message
+ * that caused it, and dead-letters what cannot be delivered.
  */
 @NullMarked
 package dev.outbox.rabbit;

@@ -16,11 +16,14 @@ import org.springframework.boot.amqp.autoconfigure.RabbitAutoConfiguration;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 
-/** The auto-configured transport against the real broker, with the declared dead-letter queue. */
+/**
+ * The auto-configured transport against the real broker, with Boot's defaults for the connection
+ * and the outbox's defaults for the dead-letter topology (declared).
+ */
 class OutboxRabbitAutoConfigurationIntegrationTests {
 
   @Test
-  void autoConfiguredTransportPublishesAndDeadLettersToTheDeclaredQueue() {
+  void autoConfiguredTransportPublishesAndDeadLettersToTheQueueItDeclaresByDefault() {
     TestRabbit rabbit = TestRabbit.get();
     String deadLetterExchange = TestRabbit.uniqueName("auto-dlx");
     String deadLetterQueue = TestRabbit.uniqueName("auto-dlq");
@@ -36,9 +39,6 @@ class OutboxRabbitAutoConfigurationIntegrationTests {
               "spring.rabbitmq.port=" + rabbit.port(),
               "spring.rabbitmq.username=" + rabbit.username(),
               "spring.rabbitmq.password=" + rabbit.password(),
-              "spring.rabbitmq.publisher-confirm-type=correlated",
-              "spring.rabbitmq.publisher-returns=true",
-              "outbox.rabbit.declare-dead-letter=true",
               "outbox.rabbit.dead-letter-exchange=" + deadLetterExchange,
               "outbox.rabbit.dead-letter-queue=" + deadLetterQueue)
           .run(

@@ -7,6 +7,7 @@ import dev.outbox.transport.DeadLetter;
 import dev.outbox.transport.OutboxTransport;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
+import org.springframework.amqp.core.Declarable;
 import org.springframework.amqp.core.Declarables;
 import org.springframework.amqp.core.Queue;
 import org.springframework.amqp.core.TopicExchange;
@@ -39,7 +40,10 @@ class OutboxRabbitAutoConfigurationTests {
               assertThat(context).hasSingleBean(RabbitOutboxTransport.class);
               RabbitOutboxOptions options = context.getBean(RabbitOutboxTransport.class).options();
               assertThat(options).isEqualTo(RabbitOutboxOptions.defaults());
-              assertThat(context).doesNotHaveBean(Declarables.class);
+              assertThat(
+                      context.getBean(Declarables.class).getDeclarablesByType(TopicExchange.class))
+                  .extracting(TopicExchange::getName)
+                  .containsExactly(RabbitOutboxOptions.DEFAULT_DEAD_LETTER_EXCHANGE);
             });
   }
 
@@ -71,30 +75,33 @@ class OutboxRabbitAutoConfigurationTests {
   }
 
   @Test
-  void failsAtStartupWithoutCorrelatedConfirmsAndReturns() {
-    runner.run(
-        context ->
-            assertThat(context)
-                .hasFailed()
-                .getFailure()
-                .rootCause()
-                .hasMessageContaining("spring.rabbitmq.publisher-confirm-type=correlated")
-                .hasMessageContaining("spring.rabbitmq.publisher-returns=true"));
+  void needsNoPublisherConfirmSettingsOnTheConnectionFactory() {
+    runner.run(context -> assertThat(context).hasSingleBean(RabbitOutboxTransport.class));
   }
 
   @Test
-  void failsAtStartupWithSimpleConfirms() {
+  void declaresNoDeadLetterTopologyWhenTurnedOff() {
     runner
-        .withPropertyValues(
-            "spring.rabbitmq.publisher-confirm-type=simple",
-            "spring.rabbitmq.publisher-returns=true")
+        .withPropertyValues("outbox.rabbit.declare-dead-letter=false")
+        .run(context -> assertThat(context).doesNotHaveBean(Declarables.class));
+  }
+
+  @Test
+  void declarationsTheBrokerRefusesDoNotFailTheConnection() {
+    runner.run(
+        context ->
+            assertThat(context.getBean(Declarables.class).getDeclarables())
+                .allMatch(Declarable::isIgnoreDeclarationExceptions));
+  }
+
+  @Test
+  void channelsAreConfigurable() {
+    runner
+        .withPropertyValues("outbox.rabbit.channels=2")
         .run(
             context ->
-                assertThat(context)
-                    .hasFailed()
-                    .getFailure()
-                    .rootCause()
-                    .hasMessageContaining("confirms: simple"));
+                assertThat(context.getBean(RabbitOutboxTransport.class).options().channels())
+                    .isEqualTo(2));
   }
 
   @Test

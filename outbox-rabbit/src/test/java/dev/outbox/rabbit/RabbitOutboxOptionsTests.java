@@ -16,6 +16,8 @@ class RabbitOutboxOptionsTests {
     assertThat(defaults.deadLetterExchange()).isEqualTo("outbox.dlx");
     assertThat(new OutboxRabbitProperties().toOptions(null)).isEqualTo(defaults);
     assertThat(new OutboxRabbitProperties().getDeadLetterQueue()).isEqualTo("outbox.dlq");
+    assertThat(defaults.channels()).isEqualTo(4);
+    assertThat(new OutboxRabbitProperties().isDeclareDeadLetter()).isTrue();
   }
 
   @Test
@@ -31,6 +33,21 @@ class RabbitOutboxOptionsTests {
         .isEqualTo(RabbitOutboxOptions.DEFAULT_DEAD_LETTER_QUEUE);
     assertThat(defaultOf(metadata, "outbox.rabbit.default-routing-key"))
         .isEqualToIgnoringCase(RabbitOutboxOptions.DEFAULT_ROUTING_KEY.name());
+    assertThat(literalDefaultOf(metadata, "outbox.rabbit.channels"))
+        .isEqualTo(String.valueOf(RabbitOutboxOptions.DEFAULT_CHANNELS));
+    assertThat(literalDefaultOf(metadata, "outbox.rabbit.declare-dead-letter"))
+        .isEqualTo(String.valueOf(RabbitOutboxOptions.DEFAULT_DECLARE_DEAD_LETTER));
+  }
+
+  private static String literalDefaultOf(String metadata, String property) {
+    var matcher =
+        java.util.regex.Pattern.compile(
+                "\"name\"\\s*:\\s*\""
+                    + java.util.regex.Pattern.quote(property)
+                    + "\"[^}]*?\"defaultValue\"\\s*:\\s*([^,}\\s]+)")
+            .matcher(metadata);
+    assertThat(matcher.find()).as("default of %s in metadata", property).isTrue();
+    return matcher.group(1);
   }
 
   private static String defaultOf(String metadata, String property) {
@@ -64,5 +81,14 @@ class RabbitOutboxOptionsTests {
     assertThatThrownBy(() -> RabbitOutboxOptions.defaults().withDeadLetterExchange(""))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("deadLetterExchange");
+  }
+
+  @Test
+  void rejectsChannelsOutsideTheirRangeNamingTheLimit() {
+    assertThatThrownBy(() -> RabbitOutboxOptions.defaults().withChannels(0))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("channels must be between 1 and 64, was 0");
+    assertThatThrownBy(() -> RabbitOutboxOptions.defaults().withChannels(65))
+        .hasMessage("channels must be between 1 and 64, was 65");
   }
 }

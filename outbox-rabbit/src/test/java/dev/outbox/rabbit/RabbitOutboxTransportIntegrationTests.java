@@ -209,7 +209,8 @@ class RabbitOutboxTransportIntegrationTests {
     try (BrokerFixture readOnly = new BrokerFixture(vhost)) {
       rabbit.rabbitmqctl("set_permissions", "-p", vhost, rabbit.username(), ".*", "^$", ".*");
       RabbitOutboxTransport refused =
-          new RabbitOutboxTransport(readOnly.connectionFactory(), options);
+          new RabbitOutboxTransport(
+              readOnly.connectionFactory(), options.withDeadLetterExchange("amq.direct"));
 
       Throwable failure =
           Failures.unwrap(
@@ -262,7 +263,7 @@ class RabbitOutboxTransportIntegrationTests {
   }
 
   @Test
-  void deadLetterToAMissingDeadLetterExchangeFails() {
+  void deadLetterToAMissingDeadLetterExchangeFailsAsUnavailable() {
     RabbitOutboxTransport nowhere =
         new RabbitOutboxTransport(
             broker.connectionFactory(),
@@ -275,19 +276,36 @@ class RabbitOutboxTransportIntegrationTests {
                     .sendToDeadLetter(event("orders", "order-13"), new DeadLetter("x", "y", 1))
                     .get(TIMEOUT.toSeconds(), TimeUnit.SECONDS));
 
-    assertThat(Failures.unwrap(failure)).isInstanceOf(RabbitPublishException.class);
+    assertThat(Failures.unwrap(failure))
+        .isInstanceOf(RabbitUnavailableException.class)
+        .hasMessageContaining("does not exist")
+        .hasCauseInstanceOf(RabbitPublishException.class);
+    assertThat(nowhere.isBrokerUnavailable(failure)).isTrue();
+    Throwable invalid = failureOf(nowhere, event(":", "order-14"));
+    assertThat(invalid).hasCauseInstanceOf(RabbitPublishException.class);
+    assertThat(nowhere.isBrokerUnavailable(invalid))
+        .as("not even a final failure is dead-lettered while the exchange is missing")
+        .isTrue();
   }
 
   @Test
-  void connectionFactoryWithoutCorrelatedConfirmsAndReturnsIsRejected() {
+  void needsNoPublisherConfirmsOnTheConnectionFactory() throws Exception {
     var factory = broker.connectionFactory();
     factory.setPublisherConfirmType(
-        org.springframework.amqp.rabbit.connection.CachingConnectionFactory.ConfirmType.SIMPLE);
+        org.springframework.amqp.rabbit.connection.CachingConnectionFactory.ConfirmType.NONE);
+    factory.setPublisherReturns(false);
+    BrokerFixture.Route route = broker.route("no-confirms", "#");
+    RabbitOutboxTransport plain = new RabbitOutboxTransport(factory, options);
 
-    Throwable failure = catchThrowable(() -> new RabbitOutboxTransport(factory, options));
+    plain.send(event(route.exchange(), "order-14")).get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+    Throwable unroutable = failureOf(plain, event(broker.unboundExchange("no-confirms"), "o-15"));
 
-    assertThat(failure)
-        .hasMessageContaining("spring.rabbitmq.publisher-confirm-type=correlated")
-        .hasMessageContaining("spring.rabbitmq.publisher-returns=true");
+    assertThat(broker.take(route.queue(), 1, TIMEOUT)).hasSize(1);
+    assertThat(unroutable).isInstanceOf(RabbitPublishException.class);
+  }
+
+  private static Throwable failureOf(RabbitOutboxTransport transport, OutboxEvent event) {
+    return Failures.unwrap(
+        catchThrowable(() -> transport.send(event).get(TIMEOUT.toSeconds(), TimeUnit.SECONDS)));
   }
 }

@@ -15,7 +15,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
-import org.springframework.amqp.AmqpConnectException;
 import org.springframework.amqp.rabbit.connection.CachingConnectionFactory;
 
 /** The transport without a broker to talk to. */
@@ -28,7 +27,7 @@ class RabbitOutboxTransportTests {
   }
 
   @Test
-  void sendsFailRetryablyWhileTheBrokerCannotBeReached() throws Exception {
+  void sendsFailAsUnavailableWhileTheBrokerCannotBeReached() throws Exception {
     CachingConnectionFactory factory = new CachingConnectionFactory("127.0.0.1", closedPort());
     factory.setPublisherConfirmType(CachingConnectionFactory.ConfirmType.CORRELATED);
     factory.setPublisherReturns(true);
@@ -54,8 +53,11 @@ class RabbitOutboxTransportTests {
 
       for (CompletableFuture<?> send : sends) {
         Throwable failure = Failures.unwrap(catchThrowable(() -> send.get(10, TimeUnit.SECONDS)));
-        assertThat(failure).isInstanceOf(AmqpConnectException.class);
-        assertThat(transport.isRetryable(failure)).isTrue();
+        assertThat(failure)
+            .isInstanceOf(RabbitUnavailableException.class)
+            .hasMessageContaining("RabbitMQ")
+            .hasRootCauseInstanceOf(java.net.ConnectException.class);
+        assertThat(transport.isBrokerUnavailable(failure)).isTrue();
       }
     } finally {
       factory.destroy();
