@@ -200,7 +200,7 @@ final class BatchPublisher {
               continue;
             }
           } else {
-            sent.failed.add(new Failed(ack.event, 0, ack.failure));
+            sent.failed.add(new Failed(ack.event, 0, ack.failure, true));
           }
           chain.done = true;
           outstanding--;
@@ -222,7 +222,8 @@ final class BatchPublisher {
                 new TimeoutException(
                     "no acknowledgement from the broker within "
                         + timing.publishTimeout().toMillis()
-                        + " ms")));
+                        + " ms"),
+                true));
       }
       sent.attempted += chain.sent;
     }
@@ -284,18 +285,15 @@ final class BatchPublisher {
             Failures.describe(failure));
         safely(() -> listener.retried(event, failure));
       } else {
-        log.error(
-            "Publishing event {} to {} failed (attempt {}, {}); dead-lettering to {}: {}",
-            event.id(),
-            event.destination(),
-            attempts,
-            retryable ? "retries exhausted" : "not retryable",
-            transport.deadLetterDestination(event),
-            Failures.describe(failure));
-        dead.add(new Failed(event, attempts, failure));
+        dead.add(new Failed(event, attempts, failure, retryable));
       }
     }
-    List<RelayStore.Dead> deadRows = deadLetter(dead);
+    DeadLetters deadLetters = deadLetter(dead);
+    List<RelayStore.Dead> deadRows = deadLetters.rows;
+    if (deadLetters.unavailable != null) {
+      brokerUnavailable = brokerUnavailable == null ? deadLetters.unavailable : brokerUnavailable;
+      kept += deadLetters.kept;
+    }
     List<UUID> published = new ArrayList<>(sent.published.size());
     for (OutboxEvent event : sent.published) {
       published.add(event.id());
@@ -331,10 +329,14 @@ final class BatchPublisher {
 
   /**
    * Sends the dead letters and waits for them, at least {@link RelayTiming#MIN_DEAD_LETTER_WAIT}.
+   * An event whose dead letter the transport reports as {@link OutboxTransport#isBrokerUnavailable
+   * unavailable} (the dead-letter destination is missing or may not be written, the broker is away)
+   * is kept as it was: no attempt charged, not DEAD, so no event is ever DEAD without its dead
+   * letter for such a reason; it is tried again, and dead-lettered, once the destination takes it.
    */
-  private List<RelayStore.Dead> deadLetter(List<Failed> dead) {
+  private DeadLetters deadLetter(List<Failed> dead) {
     if (dead.isEmpty()) {
-      return List.of();
+      return DeadLetters.NONE;
     }
     List<CompletableFuture<?>> sends = new ArrayList<>(dead.size());
     for (Failed failed : dead) {
@@ -353,9 +355,24 @@ final class BatchPublisher {
             + Math.max(
                 timing.publishTimeout().toNanos(), RelayTiming.MIN_DEAD_LETTER_WAIT.toNanos());
     List<RelayStore.Dead> rows = new ArrayList<>(dead.size());
+    Throwable unavailable = null;
+    int kept = 0;
     for (int i = 0; i < dead.size(); i++) {
       Failed failed = dead.get(i);
       Throwable dlqFailure = await(sends.get(i), deadline);
+      if (dlqFailure != null && transport.isBrokerUnavailable(dlqFailure)) {
+        unavailable = unavailable == null ? dlqFailure : unavailable;
+        kept++;
+        continue;
+      }
+      log.error(
+          "Publishing event {} to {} failed (attempt {}, {}); dead-lettering to {}: {}",
+          failed.event.id(),
+          failed.event.destination(),
+          failed.attempts,
+          failed.retryable ? "retries exhausted" : "not retryable",
+          transport.deadLetterDestination(failed.event),
+          Failures.describe(failed.failure));
       String error = Failures.describe(failed.failure);
       if (dlqFailure != null) {
         error += " [dead-letter send failed: " + Failures.describe(dlqFailure) + "]";
@@ -369,7 +386,13 @@ final class BatchPublisher {
       boolean delivered = dlqFailure == null;
       safely(() -> listener.deadLettered(failed.event, failed.failure, delivered));
     }
-    return rows;
+    return new DeadLetters(rows, kept, unavailable);
+  }
+
+  /** The events marked DEAD, and those kept because their dead letter could not be sent now. */
+  private record DeadLetters(
+      List<RelayStore.Dead> rows, int kept, @Nullable Throwable unavailable) {
+    static final DeadLetters NONE = new DeadLetters(List.of(), 0, null);
   }
 
   private @Nullable Throwable await(CompletableFuture<?> future, long deadline) {
@@ -415,5 +438,5 @@ final class BatchPublisher {
     int attempted;
   }
 
-  private record Failed(OutboxEvent event, int attempts, Throwable failure) {}
+  private record Failed(OutboxEvent event, int attempts, Throwable failure, boolean retryable) {}
 }
