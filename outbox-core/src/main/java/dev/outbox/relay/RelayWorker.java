@@ -70,9 +70,9 @@ final class RelayWorker implements Runnable {
           Outcome outcome;
           try {
             outcome = cycle();
-            if (outcome != null) {
-              health.ok(component);
-            }
+            // Also when there was nothing to do: a worker that failed and then finds its slots
+            // empty (another worker or instance published them) is not failing any more.
+            health.ok(component);
             failures = 0;
           } catch (RuntimeException ex) {
             failures = health.failed(component, ex);
