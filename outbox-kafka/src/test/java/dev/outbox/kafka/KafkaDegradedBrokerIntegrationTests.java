@@ -25,6 +25,7 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.errors.NotEnoughReplicasAfterAppendException;
 import org.apache.kafka.common.errors.NotEnoughReplicasException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.junit.jupiter.api.AfterAll;
@@ -143,9 +144,7 @@ class KafkaDegradedBrokerIntegrationTests {
   @Test
   void tooFewInSyncReplicasAreReportedAsTheClustersFailure() {
     assertThat(transport.isBrokerUnavailable(new NotEnoughReplicasException("isr 1 < 2"))).isTrue();
-    assertThat(
-            transport.isBrokerUnavailable(
-                new org.apache.kafka.common.errors.NotEnoughReplicasAfterAppendException("isr")))
+    assertThat(transport.isBrokerUnavailable(new NotEnoughReplicasAfterAppendException("isr")))
         .isTrue();
   }
 

@@ -1,6 +1,7 @@
 package dev.outbox.kafka;
 
 import dev.outbox.HeaderCapture;
+import dev.outbox.OutboxEvent;
 import dev.outbox.OutboxMessage;
 import dev.outbox.OutboxWriter;
 import dev.outbox.relay.BrokerUnavailableException;
@@ -11,12 +12,16 @@ import dev.outbox.store.OutboxSchema;
 import dev.outbox.store.PostgresOutboxRepository;
 import dev.outbox.store.TableName;
 import dev.outbox.test.TestPostgres;
+import dev.outbox.transport.Failures;
 import dev.outbox.transport.OutboxTransport;
 import java.sql.Connection;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /** An outbox table in a schema of its own on the test PostgreSQL, with a writer and relays. */
 final class OutboxTable implements AutoCloseable {
@@ -80,19 +85,16 @@ final class OutboxTable implements AutoCloseable {
 
   /** Counts the relay's cycles that found the broker unavailable. */
   static final class OutageCycles implements RelayListener {
-    private final java.util.concurrent.atomic.AtomicInteger count =
-        new java.util.concurrent.atomic.AtomicInteger();
-    private final java.util.concurrent.atomic.AtomicInteger retried =
-        new java.util.concurrent.atomic.AtomicInteger();
-    private final java.util.Map<UUID, Integer> published =
-        new java.util.concurrent.ConcurrentHashMap<>();
+    private final AtomicInteger count = new AtomicInteger();
+    private final AtomicInteger retried = new AtomicInteger();
+    private final Map<UUID, Integer> published = new ConcurrentHashMap<>();
 
     private volatile String lastFailure = "";
 
     @Override
     public void cycleFailed(Throwable failure) {
       if (failure instanceof BrokerUnavailableException) {
-        lastFailure = dev.outbox.transport.Failures.describe(failure);
+        lastFailure = Failures.describe(failure);
         count.incrementAndGet();
       }
     }
@@ -103,12 +105,12 @@ final class OutboxTable implements AutoCloseable {
     }
 
     @Override
-    public void retried(dev.outbox.OutboxEvent event, Throwable failure) {
+    public void retried(OutboxEvent event, Throwable failure) {
       retried.incrementAndGet();
     }
 
     @Override
-    public void published(dev.outbox.OutboxEvent event, Duration sinceWrite) {
+    public void published(OutboxEvent event, Duration sinceWrite) {
       published.merge(event.id(), 1, Integer::sum);
     }
 
@@ -121,8 +123,8 @@ final class OutboxTable implements AutoCloseable {
     }
 
     /** How often each event was recorded as published. */
-    java.util.Map<UUID, Integer> published() {
-      return java.util.Map.copyOf(published);
+    Map<UUID, Integer> published() {
+      return Map.copyOf(published);
     }
   }
 }

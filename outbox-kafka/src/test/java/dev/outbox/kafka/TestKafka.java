@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
@@ -23,7 +24,14 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.acl.AccessControlEntry;
+import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.acl.AclPermissionType;
 import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.resource.PatternType;
+import org.apache.kafka.common.resource.ResourcePattern;
+import org.apache.kafka.common.resource.ResourceType;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.jspecify.annotations.Nullable;
 import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
@@ -126,7 +134,7 @@ final class TestKafka implements AutoCloseable {
     broker.brokerProperty(
         "listener.security.protocol.map",
         "EXTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT," + SASL_LISTENER + ":SASL_PLAINTEXT");
-    String prefix = "listener.name." + SASL_LISTENER.toLowerCase(java.util.Locale.ROOT) + ".";
+    String prefix = "listener.name." + SASL_LISTENER.toLowerCase(Locale.ROOT) + ".";
     broker.brokerProperty(prefix + "sasl.enabled.mechanisms", "PLAIN");
     broker.brokerProperty(
         prefix + "plain.sasl.jaas.config",
@@ -171,22 +179,12 @@ final class TestKafka implements AutoCloseable {
 
   /** Lets {@link #APP_USER} write (and describe) {@code topic} on a secured broker. */
   void allowWrite(String topic) {
-    List<org.apache.kafka.common.acl.AclBinding> bindings = new ArrayList<>();
-    for (org.apache.kafka.common.acl.AclOperation operation :
-        List.of(
-            org.apache.kafka.common.acl.AclOperation.WRITE,
-            org.apache.kafka.common.acl.AclOperation.DESCRIBE)) {
+    List<AclBinding> bindings = new ArrayList<>();
+    for (AclOperation operation : List.of(AclOperation.WRITE, AclOperation.DESCRIBE)) {
       bindings.add(
-          new org.apache.kafka.common.acl.AclBinding(
-              new org.apache.kafka.common.resource.ResourcePattern(
-                  org.apache.kafka.common.resource.ResourceType.TOPIC,
-                  topic,
-                  org.apache.kafka.common.resource.PatternType.LITERAL),
-              new org.apache.kafka.common.acl.AccessControlEntry(
-                  "User:" + APP_USER,
-                  "*",
-                  operation,
-                  org.apache.kafka.common.acl.AclPermissionType.ALLOW)));
+          new AclBinding(
+              new ResourcePattern(ResourceType.TOPIC, topic, PatternType.LITERAL),
+              new AccessControlEntry("User:" + APP_USER, "*", operation, AclPermissionType.ALLOW)));
     }
     try (Admin admin = admin()) {
       admin.createAcls(bindings).all().get();
