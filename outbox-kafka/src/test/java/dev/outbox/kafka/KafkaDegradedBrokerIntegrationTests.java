@@ -188,6 +188,34 @@ class KafkaDegradedBrokerIntegrationTests {
     assertThat(TestKafka.header(deadLetter, CloudEventHeaders.ID)).isEqualTo(large.toString());
   }
 
+  /**
+   * A topic name Kafka does not accept (written by a writer that does not check it): the record's
+   * own failure, dead at once; its dead-letter topic name is just as invalid, so the event is DEAD
+   * in the table with both errors rather than kept forever. Its neighbours are not charged.
+   */
+  @Test
+  void anInvalidTopicNameIsDeadAtOnceWithBothErrorsAndNeighboursAreNotCharged() throws Exception {
+    String topic = kafka.newTopic("valid");
+    String invalid = "not a topic!";
+    UUID bad = table.write(List.of(OutboxMessage.of(invalid, "bad", "{}"))).get(0);
+    List<UUID> neighbours = table.write(messages(topic, 10));
+    OutboxTable.OutageCycles outages = new OutboxTable.OutageCycles();
+
+    try (OutboxRelay relay = table.relay(transport, RetryPolicy.defaults(), outages)) {
+      relay.start();
+      await().atMost(Duration.ofSeconds(60)).until(() -> table.pending() == 0 && table.dead() == 1);
+    }
+
+    DeadEvent dead = table.repository.findDead(10).get(0);
+    assertThat(dead.event().id()).isEqualTo(bad);
+    assertThat(dead.event().attempts()).isEqualTo(1);
+    assertThat(dead.lastError())
+        .startsWith("InvalidTopicException")
+        .contains("[dead-letter send failed: InvalidTopicException");
+    assertThat(outages.retried()).isZero();
+    assertThat(outages.published().keySet()).containsExactlyInAnyOrderElementsOf(neighbours);
+  }
+
   @Test
   void anEventIsNotDeadWithoutItsDeadLetterWhileTheDeadLetterTopicIsMissing() throws Exception {
     String topic = "no-dlt-" + UUID.randomUUID();
