@@ -217,7 +217,7 @@ final class BatchPublisher {
               continue;
             }
           } else {
-            sent.failed.add(new Failed(ack.event, 0, ack.failure));
+            sent.failed.add(new Failed(ack.event, 0, ack.failure, true));
           }
           chain.done = true;
           outstanding--;
@@ -239,7 +239,8 @@ final class BatchPublisher {
                 new TimeoutException(
                     "no acknowledgement from the broker within "
                         + timing.publishTimeout().toMillis()
-                        + " ms")));
+                        + " ms"),
+                true));
       }
       sent.attempted += chain.sent;
     }
@@ -317,18 +318,15 @@ final class BatchPublisher {
             retryable ? "retries exhausted" : "not retryable",
             Failures.describe(failure));
       } else {
-        log.error(
-            "Publishing event {} to {} failed (attempt {}, {}); dead-lettering to {}: {}",
-            event.id(),
-            event.destination(),
-            attempts,
-            retryable ? "retries exhausted" : "not retryable",
-            transport.deadLetterDestination(event),
-            Failures.describe(failure));
-        dead.add(new Failed(event, attempts, failure));
+        dead.add(new Failed(event, attempts, failure, retryable));
       }
     }
-    List<RelayStore.Dead> deadRows = new ArrayList<>(deadLetter(dead));
+    DeadLetters deadLetters = deadLetter(dead);
+    List<RelayStore.Dead> deadRows = new ArrayList<>(deadLetters.rows);
+    if (deadLetters.unavailable != null) {
+      brokerUnavailable = brokerUnavailable == null ? deadLetters.unavailable : brokerUnavailable;
+      kept += deadLetters.kept;
+    }
     for (Undecodable row : undecodable) {
       log.error(
           "Event {} cannot be published and is set DEAD (no dead letter sent): {}",
@@ -372,10 +370,14 @@ final class BatchPublisher {
 
   /**
    * Sends the dead letters and waits for them, at least {@link RelayTiming#MIN_DEAD_LETTER_WAIT}.
+   * An event whose dead letter the transport reports as {@link OutboxTransport#isBrokerUnavailable
+   * unavailable} (the dead-letter destination is missing or may not be written, the broker is away)
+   * is kept as it was: no attempt charged, not DEAD, so no event is ever DEAD without its dead
+   * letter for such a reason; it is tried again, and dead-lettered, once the destination takes it.
    */
-  private List<RelayStore.Dead> deadLetter(List<Failed> dead) {
+  private DeadLetters deadLetter(List<Failed> dead) {
     if (dead.isEmpty()) {
-      return List.of();
+      return DeadLetters.NONE;
     }
     List<CompletableFuture<?>> sends = new ArrayList<>(dead.size());
     for (Failed failed : dead) {
@@ -394,9 +396,24 @@ final class BatchPublisher {
             + Math.max(
                 timing.publishTimeout().toNanos(), RelayTiming.MIN_DEAD_LETTER_WAIT.toNanos());
     List<RelayStore.Dead> rows = new ArrayList<>(dead.size());
+    Throwable unavailable = null;
+    int kept = 0;
     for (int i = 0; i < dead.size(); i++) {
       Failed failed = dead.get(i);
       Throwable dlqFailure = await(sends.get(i), deadline);
+      if (dlqFailure != null && transport.isBrokerUnavailable(dlqFailure)) {
+        unavailable = unavailable == null ? dlqFailure : unavailable;
+        kept++;
+        continue;
+      }
+      log.error(
+          "Publishing event {} to {} failed (attempt {}, {}); dead-lettering to {}: {}",
+          failed.event.id(),
+          failed.event.destination(),
+          failed.attempts,
+          failed.retryable ? "retries exhausted" : "not retryable",
+          transport.deadLetterDestination(failed.event),
+          Failures.describe(failed.failure));
       String error = Failures.describe(failed.failure);
       if (dlqFailure != null) {
         error += " [dead-letter send failed: " + Failures.describe(dlqFailure) + "]";
@@ -410,7 +427,13 @@ final class BatchPublisher {
       boolean delivered = dlqFailure == null;
       safely(() -> listener.deadLettered(failed.event, failed.failure, delivered));
     }
-    return rows;
+    return new DeadLetters(rows, kept, unavailable);
+  }
+
+  /** The events marked DEAD, and those kept because their dead letter could not be sent now. */
+  private record DeadLetters(
+      List<RelayStore.Dead> rows, int kept, @Nullable Throwable unavailable) {
+    static final DeadLetters NONE = new DeadLetters(List.of(), 0, null);
   }
 
   private @Nullable Throwable await(CompletableFuture<?> future, long deadline) {
@@ -456,5 +479,5 @@ final class BatchPublisher {
     int attempted;
   }
 
-  private record Failed(OutboxEvent event, int attempts, Throwable failure) {}
+  private record Failed(OutboxEvent event, int attempts, Throwable failure, boolean retryable) {}
 }

@@ -66,15 +66,21 @@ final class RelayWorker implements Runnable {
           scheduler.markDirty(Slots.ALL); // a held-back key is due; its slot is not known here
         }
         int failures = 0;
+        boolean brokerUnavailable = false;
         while (!stopping.isClosed()) {
           Outcome outcome;
           try {
             outcome = cycle();
-            if (outcome != null) {
+            // After a broker outage also when there is nothing to do now: the events it kept
+            // were published meanwhile (by another worker or instance), or wait in slots that a
+            // worker will try and report on.
+            if (outcome != null || brokerUnavailable) {
               health.ok(component);
             }
+            brokerUnavailable = false;
             failures = 0;
           } catch (RuntimeException ex) {
+            brokerUnavailable = ex instanceof BrokerUnavailableException;
             failures = health.failed(component, ex);
             stopping.await(errorBackoff(failures));
             continue;

@@ -169,6 +169,37 @@ class BatchPublisherTests {
   }
 
   @Test
+  void anEventWhoseDeadLetterCannotBeSentNowIsKeptUnchargedNotDead() {
+    OutboxEvent poison = events.event("orders", "order-1");
+    OutboxEvent later = events.event("orders", "order-1");
+    OutboxEvent other = events.event("orders", "order-2");
+    store.append(poison, later, other);
+    transport.failEvent(poison.id(), 2, Kind.NON_RETRYABLE);
+    transport.failDeadLetters(1, Kind.BROKER_UNAVAILABLE);
+
+    assertThatThrownBy(node::cycle)
+        .isInstanceOf(BrokerUnavailableException.class)
+        .hasMessage("The broker cannot be reached; 1 event(s) kept for the next attempt")
+        .hasRootCauseMessage("connection refused");
+
+    assertThat(row(poison).status()).isEqualTo(Status.PENDING);
+    assertThat(row(poison).attempts()).as("nothing charged").isZero();
+    assertThat(row(poison).lastError()).isNull();
+    assertThat(row(later).status()).isEqualTo(Status.PENDING);
+    assertThat(store.row(other.id())).as("other keys are not affected").isEmpty();
+    assertThat(transport.deadLetters()).isEmpty();
+
+    node.cycle(); // the dead-letter destination takes it now
+
+    assertThat(row(poison).status()).isEqualTo(Status.DEAD);
+    assertThat(row(poison).attempts()).isEqualTo(1);
+    assertThat(row(poison).lastError()).doesNotContain("dead-letter send failed");
+    assertThat(transport.deadLetters())
+        .extracting(d -> d.event().id())
+        .containsExactly(poison.id());
+  }
+
+  @Test
   void deadEventHoldsItsKeyBackUntilDiscardedWhenConfigured() {
     InMemoryOutboxRepository blocking =
         new InMemoryOutboxRepository(clock, StoreOptions.defaults().withDeadEventBlocksKey(true));

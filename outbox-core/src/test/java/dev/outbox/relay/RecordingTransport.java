@@ -73,6 +73,7 @@ final class RecordingTransport implements OutboxTransport {
   private final Map<String, Script> byDestination = new HashMap<>();
   private final Map<UUID, Script> byId = new HashMap<>();
   private int flushes;
+  private @Nullable Script deadLetterScript;
   private Duration maxBlock = Duration.ZERO;
   private Consumer<OutboxEvent> onSend = event -> {};
 
@@ -87,6 +88,12 @@ final class RecordingTransport implements OutboxTransport {
   /** The next {@code times} sends of event {@code id} fail with a failure of {@code kind}. */
   synchronized RecordingTransport failEvent(UUID id, int times, Kind kind) {
     byId.put(id, new Script(kind, times));
+    return this;
+  }
+
+  /** The next {@code times} dead-letter sends fail with a failure of {@code kind}. */
+  synchronized RecordingTransport failDeadLetters(int times, Kind kind) {
+    deadLetterScript = new Script(kind, times);
     return this;
   }
 
@@ -179,6 +186,11 @@ final class RecordingTransport implements OutboxTransport {
 
   @Override
   public synchronized CompletableFuture<?> sendToDeadLetter(OutboxEvent event, DeadLetter reason) {
+    Script script = deadLetterScript;
+    if (script != null && script.times() > 0 && script.kind() != null) {
+      deadLetterScript = script.times() == 1 ? null : new Script(script.kind(), script.times() - 1);
+      return CompletableFuture.failedFuture(script.kind().failure(event));
+    }
     deadLetters.add(new DeadLettered(event, reason));
     return CompletableFuture.completedFuture(null);
   }

@@ -42,11 +42,14 @@ public final class KafkaOutboxDefaults {
   public static final String COMPRESSION_TYPE = "lz4";
 
   /**
-   * How long sends to a topic fail at once after a send to it waited {@code max.block.ms} for
-   * metadata in vain, so that a batch to an unreachable topic blocks the relay once, not once per
-   * event.
+   * How long a topic that a send waited for in vain (missing, or no broker reachable) keeps being
+   * probed for on the transport's probe thread without any send asking for it. While probed, sends
+   * to it fail at once instead of each blocking {@code max.block.ms}.
    */
-  public static final Duration UNAVAILABLE_TOPIC_QUIET_PERIOD = Duration.ofSeconds(1);
+  public static final Duration UNAVAILABLE_TOPIC_FORGET_AFTER = Duration.ofMinutes(1);
+
+  /** The pause between two rounds of probes for unavailable topics. */
+  public static final Duration UNAVAILABLE_TOPIC_PROBE_PAUSE = Duration.ofMillis(500);
 
   /**
    * How long a send may block for metadata or buffer space, unless the application set it: the

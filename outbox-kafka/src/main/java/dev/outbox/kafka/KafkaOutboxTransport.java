@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Future;
+import org.apache.kafka.clients.producer.BufferExhaustedException;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -47,8 +48,8 @@ public final class KafkaOutboxTransport implements OutboxTransport, AutoCloseabl
   private final KafkaTemplate<String, String> template;
   private final KafkaTransportOptions options;
   private final @Nullable DefaultKafkaProducerFactory<String, String> ownedFactory;
-  private final UnavailableTopics unavailableTopics =
-      new UnavailableTopics(KafkaOutboxDefaults.UNAVAILABLE_TOPIC_QUIET_PERIOD);
+  private final UnavailableTopics unavailableTopics;
+  private final Rejections rejections;
   private final Flusher flusher;
 
   /**
@@ -68,6 +69,19 @@ public final class KafkaOutboxTransport implements OutboxTransport, AutoCloseabl
     this.options = Objects.requireNonNull(options, "options");
     this.ownedFactory = ownedFactory;
     this.flusher = new Flusher(template::flush);
+    this.rejections = new Rejections(maxBlock().multipliedBy(2).plusSeconds(1));
+    this.unavailableTopics =
+        new UnavailableTopics(
+            topic -> {
+              try {
+                return !producer().partitionsFor(topic).isEmpty();
+              } catch (RuntimeException ex) {
+                rejections.note(topic, ex);
+                throw ex;
+              }
+            },
+            KafkaOutboxDefaults.UNAVAILABLE_TOPIC_PROBE_PAUSE,
+            KafkaOutboxDefaults.UNAVAILABLE_TOPIC_FORGET_AFTER);
   }
 
   /**
@@ -111,29 +125,46 @@ public final class KafkaOutboxTransport implements OutboxTransport, AutoCloseabl
         new ProducerRecord<>(event.destination(), null, event.key(), event.payload(), headers));
   }
 
+  /**
+   * Sends the dead letter. A failure that lies with the dead-letter topic or the cluster (the topic
+   * does not exist, the client may not write it, the cluster is away) ends the future with a {@link
+   * DeadLetterNotSentException}, which {@link #isBrokerUnavailable} reports as unavailable: the
+   * relay keeps the event as it was rather than mark it {@code DEAD} without its dead letter. A
+   * failure the record itself causes (the dead-letter topic name is invalid, the record is invalid
+   * for it) is reported as it is.
+   */
   @Override
   public CompletableFuture<?> sendToDeadLetter(OutboxEvent event, DeadLetter deadLetter) {
+    String topic = deadLetterDestination(event);
     boolean omitPayload = KafkaFailures.isTooLarge(deadLetter.errorClass());
     CompletableFuture<?> sent = send(deadLetterRecord(event, deadLetter, omitPayload));
-    if (omitPayload) {
-      return sent;
+    if (!omitPayload) {
+      sent =
+          sent.handle(
+                  (result, failure) -> {
+                    if (failure == null) {
+                      return CompletableFuture.completedFuture(result);
+                    }
+                    if (KafkaFailures.isTooLarge(failure)) {
+                      log.warn(
+                          "Dead letter of event {} is too large for {}; sending it without the"
+                              + " payload, which stays in the outbox table",
+                          event.id(),
+                          topic);
+                      return send(deadLetterRecord(event, deadLetter, true));
+                    }
+                    return CompletableFuture.failedFuture(failure);
+                  })
+              .thenCompose(future -> future);
     }
-    return sent.handle(
-            (result, failure) -> {
-              if (failure == null) {
-                return CompletableFuture.completedFuture(result);
-              }
-              if (KafkaFailures.isTooLarge(failure)) {
-                log.warn(
-                    "Dead letter of event {} is too large for {}; sending it without the payload,"
-                        + " which stays in the outbox table",
-                    event.id(),
-                    deadLetterDestination(event));
-                return send(deadLetterRecord(event, deadLetter, true));
-              }
-              return CompletableFuture.failedFuture(failure);
-            })
-        .thenCompose(future -> future);
+    return sent.exceptionallyCompose(
+        failure -> {
+          Throwable cause = KafkaFailures.unwrap(failure);
+          return CompletableFuture.failedFuture(
+              KafkaFailures.isCausedByRecord(cause)
+                  ? cause
+                  : new DeadLetterNotSentException(topic, cause));
+        });
   }
 
   private ProducerRecord<String, String> deadLetterRecord(
@@ -156,11 +187,13 @@ public final class KafkaOutboxTransport implements OutboxTransport, AutoCloseabl
   }
 
   private CompletableFuture<?> send(ProducerRecord<String, String> record) {
-    TimeoutException quiet = unavailableTopics.check(record.topic());
-    if (quiet != null) {
-      return CompletableFuture.failedFuture(quiet);
+    String topic = record.topic();
+    TopicNotAvailableException unavailable = unavailableTopics.check(topic);
+    if (unavailable != null) {
+      return CompletableFuture.failedFuture(explained(topic, unavailable));
     }
     CompletableFuture<RecordMetadata> acknowledged = new CompletableFuture<>();
+    Throwable failedAtOnce;
     try {
       // The producer itself, not the template: one callback and one future per record.
       Future<RecordMetadata> sent =
@@ -171,28 +204,36 @@ public final class KafkaOutboxTransport implements OutboxTransport, AutoCloseabl
                     if (failure == null) {
                       acknowledged.complete(metadata);
                     } else {
-                      acknowledged.completeExceptionally(KafkaFailures.unwrap(failure));
+                      Throwable cause = KafkaFailures.unwrap(failure);
+                      rejections.note(topic, cause);
+                      acknowledged.completeExceptionally(cause);
                     }
                   });
-      if (sent.isDone() && acknowledged.isCompletedExceptionally()) {
-        // Failed at once: metadata or buffer space not available within max.block.ms, a record
-        // too large for max.request.size, ...
-        acknowledged.exceptionally(
-            failure -> {
-              if (failure instanceof TimeoutException) {
-                unavailableTopics.markUnavailable(record.topic());
-              }
-              return null;
-            });
+      if (!sent.isDone() || !acknowledged.isCompletedExceptionally()) {
+        return acknowledged;
       }
-      return acknowledged;
+      // Failed at once: no metadata or buffer space within max.block.ms, a record too large for
+      // max.request.size, credentials or permission rejected, ...
+      failedAtOnce = acknowledged.handle((ignored, failure) -> failure).join();
     } catch (RuntimeException ex) {
-      Throwable cause = KafkaFailures.unwrap(ex);
-      if (cause instanceof TimeoutException) {
-        unavailableTopics.markUnavailable(record.topic());
-      }
-      return CompletableFuture.failedFuture(cause);
+      failedAtOnce = KafkaFailures.unwrap(ex);
+      rejections.note(topic, failedAtOnce);
     }
+    if (failedAtOnce instanceof TimeoutException
+        && !(failedAtOnce instanceof BufferExhaustedException)) {
+      // The client waited max.block.ms for the topic's metadata: missing topic, no broker, or a
+      // rejection that the client reported to another thread waiting at the same time.
+      unavailableTopics.markUnavailable(topic, failedAtOnce.getMessage());
+      return CompletableFuture.failedFuture(
+          explained(topic, new TopicNotAvailableException(topic, failedAtOnce.getMessage())));
+    }
+    return CompletableFuture.failedFuture(failedAtOnce);
+  }
+
+  /** The rejection of the credentials or the permission that explains a missing topic, if any. */
+  private Throwable explained(String topic, TopicNotAvailableException unavailable) {
+    RuntimeException rejection = rejections.explain(topic);
+    return rejection == null ? unavailable : rejection;
   }
 
   /** The factory's shared producer (created on first use, re-created after a fatal error). */
@@ -212,27 +253,48 @@ public final class KafkaOutboxTransport implements OutboxTransport, AutoCloseabl
   }
 
   /**
-   * A timeout (the producer's, or the relay's wait for the acknowledgement) or a lost connection
-   * while the producer has no connection to any broker: the cluster is down or unreachable, as
-   * opposed to one topic missing (then the producer is connected and the event is charged an
-   * attempt as usual).
+   * Whether the failure lies with the cluster, the credentials or the permissions rather than with
+   * the event (see {@link KafkaFailures#isSystemic}), or is a dead letter that the dead-letter
+   * topic could not take ({@link DeadLetterNotSentException}): the relay then charges no attempt,
+   * marks nothing {@code DEAD}, backs off and reports itself unhealthy with the cause.
+   *
+   * <p>A topic missing from the metadata ({@link TopicNotAvailableException}) is the event's
+   * failure (charged as usual) only when the cluster evidently said so: the producer is connected
+   * and its metadata was refreshed within the last three quarters of {@code max.block.ms} (while a
+   * send waits for a topic, the client asks for metadata about once a second, and a cluster that
+   * answers keeps it fresh). Otherwise no broker answered (down, hung, unreachable) or the
+   * credentials or the permission for the topic were rejected lately ({@link Rejections}), and the
+   * failure is the cluster's.
    */
   @Override
   public boolean isBrokerUnavailable(Throwable failure) {
     Throwable cause = KafkaFailures.unwrap(failure);
-    if (!(cause instanceof TimeoutException
-        || cause instanceof java.util.concurrent.TimeoutException
-        || cause instanceof org.apache.kafka.common.errors.NetworkException)) {
+    if (cause instanceof TopicNotAvailableException missing) {
+      return !clusterAnswering() || rejections.explain(missing.topic()) != null;
+    }
+    return KafkaFailures.isSystemic(cause);
+  }
+
+  /** Whether the producer has a connection and its metadata is fresh (see above). */
+  private boolean clusterAnswering() {
+    Double connections = producerMetric("connection-count");
+    if (connections != null && connections < 1) {
       return false;
     }
+    Double metadataAgeSeconds = producerMetric("metadata-age");
+    return metadataAgeSeconds == null
+        || metadataAgeSeconds * 1000 < maxBlock().toMillis() * 3 / 4.0;
+  }
+
+  private @Nullable Double producerMetric(String name) {
     for (var metric : template.metrics().entrySet()) {
-      if ("connection-count".equals(metric.getKey().name())
+      if (name.equals(metric.getKey().name())
           && "producer-metrics".equals(metric.getKey().group())
-          && metric.getValue().metricValue() instanceof Number count) {
-        return count.doubleValue() < 1;
+          && metric.getValue().metricValue() instanceof Number value) {
+        return value.doubleValue();
       }
     }
-    return false;
+    return null;
   }
 
   /** The producer's {@code max.block.ms}: how long a send may wait for metadata or buffer space. */
@@ -259,6 +321,7 @@ public final class KafkaOutboxTransport implements OutboxTransport, AutoCloseabl
   @Override
   public void close() {
     flusher.close();
+    unavailableTopics.close();
     if (ownedFactory != null) {
       ownedFactory.destroy();
     }

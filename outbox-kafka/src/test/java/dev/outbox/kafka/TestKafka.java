@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
@@ -23,7 +24,14 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.acl.AccessControlEntry;
+import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.acl.AclPermissionType;
 import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.resource.PatternType;
+import org.apache.kafka.common.resource.ResourcePattern;
+import org.apache.kafka.common.resource.ResourceType;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.jspecify.annotations.Nullable;
 import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
@@ -75,6 +83,122 @@ final class TestKafka implements AutoCloseable {
     return new TestKafka(broker, "127.0.0.1:" + port);
   }
 
+  /**
+   * A broker with a listener on {@code brokerPort} that it advertises as {@code advertisedPort}, so
+   * that clients bootstrapping at {@code 127.0.0.1:advertisedPort} (a proxy in front of the broker)
+   * also send every later request through it. {@link #bootstrapServers()} (the tests' admin and
+   * consumers) reaches the broker directly.
+   */
+  static TestKafka startAdvertising(int brokerPort, int advertisedPort) {
+    EmbeddedKafkaKraftBroker broker = newBroker();
+    broker.brokerProperty(
+        "listeners",
+        "EXTERNAL://localhost:0,CONTROLLER://localhost:0,"
+            + FIXED_LISTENER
+            + "://127.0.0.1:"
+            + brokerPort);
+    // Port 0: the broker advertises the port it bound.
+    broker.brokerProperty(
+        "advertised.listeners",
+        "EXTERNAL://localhost:0," + FIXED_LISTENER + "://127.0.0.1:" + advertisedPort);
+    broker.brokerProperty(
+        "listener.security.protocol.map",
+        "EXTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT," + FIXED_LISTENER + ":PLAINTEXT");
+    broker.afterPropertiesSet();
+    return new TestKafka(broker, broker.getBrokersAsString());
+  }
+
+  /** The listener of {@link #startSecured()} that takes SASL/PLAIN logins. */
+  private static final String SASL_LISTENER = "SASL";
+
+  /** The user {@link #startSecured()} knows besides the tests' own unauthenticated admin. */
+  static final String APP_USER = "app";
+
+  static final String APP_PASSWORD = "app-secret";
+
+  /**
+   * A broker with a second listener, at {@link #saslBootstrapServers()}, that takes SASL/PLAIN
+   * logins of {@link #APP_USER} (password {@link #APP_PASSWORD}), and the KRaft {@code
+   * StandardAuthorizer}: the app user may do only what {@link #allowWrite} grants. The plaintext
+   * listener at {@link #bootstrapServers()} (the tests' admin and consumers) is a super user.
+   */
+  static TestKafka startSecured() {
+    int port = freePort();
+    EmbeddedKafkaKraftBroker broker = newBroker();
+    broker.brokerProperty(
+        "listeners",
+        "EXTERNAL://localhost:0,CONTROLLER://localhost:0,"
+            + SASL_LISTENER
+            + "://127.0.0.1:"
+            + port);
+    broker.brokerProperty(
+        "listener.security.protocol.map",
+        "EXTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT," + SASL_LISTENER + ":SASL_PLAINTEXT");
+    String prefix = "listener.name." + SASL_LISTENER.toLowerCase(Locale.ROOT) + ".";
+    broker.brokerProperty(prefix + "sasl.enabled.mechanisms", "PLAIN");
+    broker.brokerProperty(
+        prefix + "plain.sasl.jaas.config",
+        "org.apache.kafka.common.security.plain.PlainLoginModule required user_"
+            + APP_USER
+            + "=\""
+            + APP_PASSWORD
+            + "\";");
+    broker.brokerProperty(
+        "authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
+    broker.brokerProperty("super.users", "User:ANONYMOUS");
+    broker.afterPropertiesSet();
+    TestKafka kafka = new TestKafka(broker, broker.getBrokersAsString());
+    kafka.saslBootstrapServers = "127.0.0.1:" + port;
+    return kafka;
+  }
+
+  private @Nullable String saslBootstrapServers;
+
+  /** The SASL/PLAIN listener of a {@link #startSecured() secured} broker. */
+  String saslBootstrapServers() {
+    if (saslBootstrapServers == null) {
+      throw new IllegalStateException("not a secured broker");
+    }
+    return saslBootstrapServers;
+  }
+
+  /** Producer settings logging in to a {@link #startSecured() secured} broker as {@code user}. */
+  Map<String, Object> saslProducerConfig(String user, String password) {
+    Map<String, Object> config = producerConfig(saslBootstrapServers());
+    config.put("security.protocol", "SASL_PLAINTEXT");
+    config.put("sasl.mechanism", "PLAIN");
+    config.put(
+        "sasl.jaas.config",
+        "org.apache.kafka.common.security.plain.PlainLoginModule required username=\""
+            + user
+            + "\" password=\""
+            + password
+            + "\";");
+    return config;
+  }
+
+  /** Lets {@link #APP_USER} write (and describe) {@code topic} on a secured broker. */
+  void allowWrite(String topic) {
+    List<AclBinding> bindings = new ArrayList<>();
+    for (AclOperation operation : List.of(AclOperation.WRITE, AclOperation.DESCRIBE)) {
+      bindings.add(
+          new AclBinding(
+              new ResourcePattern(ResourceType.TOPIC, topic, PatternType.LITERAL),
+              new AccessControlEntry("User:" + APP_USER, "*", operation, AclPermissionType.ALLOW)));
+    }
+    try (Admin admin = admin()) {
+      admin.createAcls(bindings).all().get();
+    } catch (Exception ex) {
+      throw new IllegalStateException("Could not grant write on " + topic, ex);
+    }
+  }
+
+  private Admin admin() {
+    Properties config = new Properties();
+    config.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    return Admin.create(config);
+  }
+
   private static EmbeddedKafkaKraftBroker newBroker() {
     EmbeddedKafkaKraftBroker broker = new EmbeddedKafkaKraftBroker(1, 3);
     broker.brokerProperty("auto.create.topics.enable", "false");
@@ -114,10 +238,25 @@ final class TestKafka implements AutoCloseable {
     return topic;
   }
 
+  /**
+   * Creates a topic with a unique name starting with {@code prefix} and topic-level {@code configs}
+   * (e.g. {@code min.insync.replicas}), and its dead-letter topic without them.
+   */
+  String newTopic(String prefix, Map<String, String> configs) {
+    String topic = prefix + "-" + UUID.randomUUID();
+    createTopics(configs, 1, topic);
+    createTopics(topic + KafkaOutboxDefaults.DEAD_LETTER_SUFFIX);
+    return topic;
+  }
+
   void createTopics(String... topics) {
+    createTopics(Map.of(), 1, topics);
+  }
+
+  private void createTopics(Map<String, String> configs, int replicas, String... topics) {
     List<NewTopic> newTopics = new ArrayList<>();
     for (String topic : topics) {
-      newTopics.add(new NewTopic(topic, PARTITIONS, (short) 1));
+      newTopics.add(new NewTopic(topic, PARTITIONS, (short) replicas).configs(configs));
     }
     Properties config = new Properties();
     config.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
