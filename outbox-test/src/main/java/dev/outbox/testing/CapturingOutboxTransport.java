@@ -15,7 +15,7 @@ import java.util.concurrent.CompletableFuture;
 public class CapturingOutboxTransport implements OutboxTransport {
 
   /** Appended to the destination to name the dead-letter destination. */
-  public static final String DEAD_LETTER_SUFFIX = ".dead-letter";
+  public static final String DEAD_LETTER_SUFFIX = "-dlt";
 
   private final List<OutboxEvent> published = new ArrayList<>();
   private final List<OutboxEvent> deadLettered = new ArrayList<>();

@@ -217,6 +217,30 @@ class OutboxTestKitIntegrationTests {
                     .hasMessage("outbox.test.drain-timeout must be positive, was PT0S"));
   }
 
+  @Test
+  void outOfRangeDuplicateSettingsFailTheContextNamingTheProperty() {
+    runner
+        .withPropertyValues("outbox.test.duplicate-copies=11")
+        .run(
+            context ->
+                assertThat(context)
+                    .hasFailed()
+                    .getFailure()
+                    .rootCause()
+                    .hasMessage(
+                        "outbox.test.duplicate-copies must be between 2 and 10 to duplicate"
+                            + " deliveries, was 11"));
+    runner
+        .withPropertyValues("outbox.test.duplicate-copies=2", "outbox.test.duplicate-delay=-1s")
+        .run(
+            context ->
+                assertThat(context)
+                    .hasFailed()
+                    .getFailure()
+                    .rootCause()
+                    .hasMessage("outbox.test.duplicate-delay must not be negative, was PT-1S"));
+  }
+
   record Note(String text) {}
 
   private static void write(ApplicationContext context, String... keys) {
