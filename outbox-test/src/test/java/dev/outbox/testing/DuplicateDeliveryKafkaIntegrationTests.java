@@ -36,7 +36,8 @@ import org.springframework.transaction.support.TransactionTemplate;
     classes = ShopApplication.class,
     properties = {
       "shop.orders-topic=" + DuplicateDeliveryKafkaIntegrationTests.TOPIC,
-      "spring.kafka.consumer.auto-offset-reset=earliest"
+      "spring.kafka.consumer.auto-offset-reset=earliest",
+      "outbox.rabbit.enabled=false"
     })
 @AutoConfigureOutboxTest(capture = false, duplicateCopies = 2)
 @Import(DuplicateDeliveryKafkaIntegrationTests.Consumers.class)
