@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.UUID;
 import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
 import org.springframework.jdbc.datasource.DataSourceUtils;
@@ -124,7 +125,7 @@ public class OutboxTable {
   private static Row row(ResultSet result) throws SQLException {
     OutboxEvent event =
         new OutboxEvent(
-            result.getObject(1, java.util.UUID.class),
+            result.getObject(1, UUID.class),
             result.getLong(2),
             result.getString(3),
             result.getString(4),

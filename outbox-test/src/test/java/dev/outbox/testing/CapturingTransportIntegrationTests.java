@@ -9,6 +9,7 @@ import dev.outbox.testing.shop.OrderService;
 import dev.outbox.testing.shop.OrderService.OrderPlaced;
 import dev.outbox.testing.shop.ShopApplication;
 import dev.outbox.transport.OutboxTransport;
+import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -24,7 +25,7 @@ import org.springframework.test.context.DynamicPropertySource;
  * classpath and configured, but {@link AutoConfigureOutboxTest} puts the capturing transport in its
  * place, so no broker is needed.
  */
-@SpringBootTest(classes = ShopApplication.class)
+@SpringBootTest(classes = ShopApplication.class, properties = "outbox.test.drain-timeout=45s")
 @AutoConfigureOutboxTest
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class CapturingTransportIntegrationTests {
@@ -45,12 +46,21 @@ class CapturingTransportIntegrationTests {
   @Autowired OrderService orders;
   @Autowired OutboxTestKit outbox;
   @Autowired OutboxTransport transport;
+  @Autowired OutboxTestProperties properties;
 
   @Test
   @Order(1)
   void capturingTransportTakesThePlaceOfTheBrokersTransport() {
     assertThat(transport).isInstanceOf(CapturingOutboxTransport.class);
     assertThat(outbox.isCapturing()).isTrue();
+  }
+
+  @Test
+  @Order(1)
+  void attributesLeftAtTheirDefaultLeaveThePropertiesToTheTestsConfiguration() {
+    assertThat(properties.getDrainTimeout()).isEqualTo(Duration.ofSeconds(45));
+    assertThat(properties.isCapture()).isTrue();
+    assertThat(properties.getDuplicateCopies()).isEqualTo(1);
   }
 
   @Test

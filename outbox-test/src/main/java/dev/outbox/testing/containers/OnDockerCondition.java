@@ -1,6 +1,7 @@
 package dev.outbox.testing.containers;
 
 import java.util.Locale;
+import org.jspecify.annotations.Nullable;
 import org.springframework.boot.autoconfigure.condition.ConditionOutcome;
 import org.springframework.boot.autoconfigure.condition.SpringBootCondition;
 import org.springframework.context.annotation.ConditionContext;
@@ -15,7 +16,7 @@ class OnDockerCondition extends SpringBootCondition {
 
   static final String PROPERTY = "outbox.test.containers";
 
-  private static volatile @org.jspecify.annotations.Nullable Boolean dockerAvailable;
+  private static volatile @Nullable Boolean dockerAvailable;
 
   @Override
   public ConditionOutcome getMatchOutcome(
