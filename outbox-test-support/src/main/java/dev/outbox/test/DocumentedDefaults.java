@@ -80,6 +80,11 @@ public final class DocumentedDefaults {
       return docs.equals(Boolean.toString(code.asBoolean()));
     }
     if (code.isNumber()) {
+      Duration documented = duration(docs);
+      if (documented != null && !docs.matches("-?[0-9.]+")) {
+        // A Duration default the metadata gives as a bare number is in milliseconds.
+        return code.canConvertToLong() && documented.equals(Duration.ofMillis(code.asLong()));
+      }
       try {
         return new BigDecimal(docs).compareTo(code.decimalValue()) == 0;
       } catch (NumberFormatException ex) {
