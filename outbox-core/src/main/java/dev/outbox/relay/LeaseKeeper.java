@@ -79,6 +79,8 @@ final class LeaseKeeper {
       report(leases);
       if (leases.pending()) {
         wakeWorkers.run();
+      } else {
+        health.ok(RelayHealth.BROKER); // nothing waits in this instance's slots: nothing is kept
       }
     } catch (RuntimeException ex) {
       health.failed(COMPONENT, ex);

@@ -122,6 +122,7 @@ public final class OutboxRelay implements AutoCloseable {
             settings.name);
     Run started = new Run(stopping, keeper, workers);
     health.register(LeaseKeeper.COMPONENT);
+    health.register(RelayHealth.BROKER);
     workers.forEach(worker -> health.register(worker.component()));
     started.threads.add(reporting(threads.thread("leases", () -> keep(started)), "leases"));
     for (RelayWorker worker : workers) {
@@ -177,6 +178,7 @@ public final class OutboxRelay implements AutoCloseable {
     }
     stopping.keeper.leave();
     health.forget(LeaseKeeper.COMPONENT);
+    health.forget(RelayHealth.BROKER);
     stopping.workers.forEach(worker -> health.forget(worker.component()));
     run = null;
     log.info("Outbox relay '{}' stopped", settings.name);

@@ -10,13 +10,21 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One health verdict from all the relay's threads: the lease keeper and every worker report their
- * state, and the relay is healthy only while each of them is. A state change is logged once (a
- * failure as WARN, the recovery as INFO), not once per cycle.
+ * One health verdict from all the relay's threads: the lease keeper, every worker and the broker
+ * (see {@link #BROKER}) report their state, and the relay is healthy only while each of them is. A
+ * state change is logged once (a failure as WARN, the recovery as INFO), not once per cycle.
  */
 final class RelayHealth {
 
   private static final Logger log = LoggerFactory.getLogger(RelayHealth.class);
+
+  /**
+   * The broker as the whole relay sees it: unavailable when a batch ends with the broker
+   * unreachable (or degraded), available again only when a batch publishes or no event is waiting
+   * in this instance's slots. Kept apart from the workers' own state, so a worker that next finds
+   * nothing to do in other slots does not make an outage look over.
+   */
+  static final String BROKER = "broker";
 
   private final String relay;
   private final Clock clock;

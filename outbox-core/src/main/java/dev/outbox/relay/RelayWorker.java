@@ -66,21 +66,24 @@ final class RelayWorker implements Runnable {
           scheduler.markDirty(Slots.ALL); // a held-back key is due; its slot is not known here
         }
         int failures = 0;
-        boolean brokerUnavailable = false;
         while (!stopping.isClosed()) {
           Outcome outcome;
           try {
             outcome = cycle();
-            // After a broker outage also when there is nothing to do now: the events it kept
-            // were published meanwhile (by another worker or instance), or wait in slots that a
-            // worker will try and report on.
-            if (outcome != null || brokerUnavailable) {
+            if (outcome != null) {
               health.ok(component);
+              if (outcome.attempted() > 0) {
+                health.ok(RelayHealth.BROKER); // a batch went through: the broker is there
+              }
             }
-            brokerUnavailable = false;
             failures = 0;
+          } catch (BrokerUnavailableException ex) {
+            // The worker itself works; the broker is what fails, for every worker alike.
+            health.ok(component);
+            failures = health.failed(RelayHealth.BROKER, ex);
+            stopping.await(errorBackoff(failures));
+            continue;
           } catch (RuntimeException ex) {
-            brokerUnavailable = ex instanceof BrokerUnavailableException;
             failures = health.failed(component, ex);
             stopping.await(errorBackoff(failures));
             continue;

@@ -191,7 +191,7 @@ class OutboxRelayLifecycleTests {
     await().atMost(TIMEOUT).until(() -> !relay.isHealthy());
     assertThat(relay.lastFailure())
         .startsWith(
-            "worker-1: BrokerUnavailableException: The broker cannot be reached; 1 event(s) kept"
+            "broker: BrokerUnavailableException: The broker cannot be reached; 1 event(s) kept"
                 + " for the next attempt; caused by Unavailable: connection refused");
     await().atMost(TIMEOUT).until(() -> transport.sends().size() >= 3);
     assertThat(store.row(event.id()).orElseThrow().attempts()).as("no attempt charged").isZero();
@@ -204,5 +204,29 @@ class OutboxRelayLifecycleTests {
     assertThat(store.rows()).isEmpty();
     assertThat(transport.sends()).allSatisfy(send -> assertThat(send.attempts()).isZero());
     assertThat(transport.deadLetters()).isEmpty();
+  }
+
+  @Test
+  void aWorkerThreadKilledByAnErrorTurnsTheRelayUnhealthyNamingTheThread() {
+    // An Error thrown where the relay catches only exceptions (here: from a listener) ends the
+    // worker's thread; the relay must say so instead of silently publishing with one worker less.
+    relay =
+        builder()
+            .workers(1)
+            .listener(
+                new RelayListener() {
+                  @Override
+                  public void published(OutboxEvent event, Duration sinceWrite) {
+                    throw new StackOverflowError("simulated");
+                  }
+                })
+            .build();
+    relay.start();
+    store.append(events.event("orders", "k"));
+
+    await().atMost(TIMEOUT).until(() -> !relay.isHealthy());
+    assertThat(relay.lastFailure())
+        .isEqualTo("worker-1: thread died: StackOverflowError: simulated");
+    assertThat(relayThreads()).doesNotContain(name + "-worker-1");
   }
 }

@@ -95,6 +95,7 @@ final class RelayNode {
             Duration.ofSeconds(1),
             () -> {});
     health.register(LeaseKeeper.COMPONENT);
+    health.register(RelayHealth.BROKER);
   }
 
   void tick() {
