@@ -87,20 +87,22 @@ public interface OutboxRepository extends RelayStore {
    * Pending events per destination, for operators: the count and the oldest creation time of each
    * destination among the oldest {@code perSlotLimit} pending events of every relay slot, so the
    * cost is bounded whatever the backlog. When a slot holds more, {@link Backlog#complete()} is
-   * false and the counts are lower bounds.
+   * false and the counts are lower bounds. Stores without it throw {@link
+   * UnsupportedOperationException}.
    */
   default Backlog backlog(int perSlotLimit) {
-    throw unsupported("backlog(perSlotLimit)");
+    throw new UnsupportedOperationException(getClass().getName() + " has no backlog overview");
   }
 
   /**
    * Dead events grouped by destination, event type and the first {@value #DEAD_GROUP_ERROR_LENGTH}
    * characters of their last error, largest group first, among the {@code scanLimit} most recently
    * dead-lettered events; at most {@code groupLimit} groups. {@link DeadGroups#complete()} says
-   * whether every dead event and every group is in the answer.
+   * whether every dead event and every group is in the answer. Stores without it throw {@link
+   * UnsupportedOperationException}.
    */
   default DeadGroups deadGroups(int scanLimit, int groupLimit) {
-    throw unsupported("deadGroups(scanLimit, groupLimit)");
+    throw new UnsupportedOperationException(getClass().getName() + " has no dead event groups");
   }
 
   /** How many leading characters of the last error group dead events in {@link #deadGroups}. */
