@@ -83,6 +83,31 @@ public interface OutboxRepository extends RelayStore {
     throw unsupported("purgeDead(olderThan, batchSize)");
   }
 
+  /**
+   * Pending events per destination, for operators: the count and the oldest creation time of each
+   * destination among the oldest {@code perSlotLimit} pending events of every relay slot, so the
+   * cost is bounded whatever the backlog. When a slot holds more, {@link Backlog#complete()} is
+   * false and the counts are lower bounds. Stores without it throw {@link
+   * UnsupportedOperationException}.
+   */
+  default Backlog backlog(int perSlotLimit) {
+    throw new UnsupportedOperationException(getClass().getName() + " has no backlog overview");
+  }
+
+  /**
+   * Dead events grouped by destination, event type and the first {@value #DEAD_GROUP_ERROR_LENGTH}
+   * characters of their last error, largest group first, among the {@code scanLimit} most recently
+   * dead-lettered events; at most {@code groupLimit} groups. {@link DeadGroups#complete()} says
+   * whether every dead event and every group is in the answer. Stores without it throw {@link
+   * UnsupportedOperationException}.
+   */
+  default DeadGroups deadGroups(int scanLimit, int groupLimit) {
+    throw new UnsupportedOperationException(getClass().getName() + " has no dead event groups");
+  }
+
+  /** How many leading characters of the last error group dead events in {@link #deadGroups}. */
+  int DEAD_GROUP_ERROR_LENGTH = 200;
+
   private OutboxException unsupported(String operation) {
     return new OutboxException(
         getClass().getName() + " does not support the bulk dead event operation " + operation);
@@ -93,6 +118,27 @@ public interface OutboxRepository extends RelayStore {
 
   /** A snapshot of the table's state. */
   record Stats(long pending, long dead, Optional<Instant> oldestPending) {}
+
+  /** Pending events of one destination: how many, and when the oldest of them was written. */
+  record DestinationBacklog(String destination, long pending, Instant oldestPending) {}
+
+  /** Pending events per destination, with whether the counts cover every pending event. */
+  record Backlog(List<DestinationBacklog> destinations, boolean complete) {}
+
+  /**
+   * Dead events sharing a destination, an event type and the start of their last error: how many,
+   * and when the first and the last of them were dead-lettered.
+   */
+  record DeadGroup(
+      String destination,
+      String type,
+      String error,
+      long count,
+      Instant firstDeadAt,
+      Instant lastDeadAt) {}
+
+  /** Groups of dead events, with whether they cover every dead event. */
+  record DeadGroups(List<DeadGroup> groups, boolean complete) {}
 
   /** A dead-lettered event with the error that ended it. */
   record DeadEvent(OutboxEvent event, String lastError, Instant deadAt) {}

@@ -70,6 +70,7 @@ public final class PostgresOutboxRepository implements OutboxRepository {
   private final PostgresSlotRows rows;
   private final boolean deleteAfterWrite;
   private final PostgresDeadEvents deadEvents;
+  private final PostgresOverview overview;
 
   public PostgresOutboxRepository(DataSource dataSource, TableName table) {
     this(dataSource, table, StoreOptions.defaults());
@@ -97,6 +98,7 @@ public final class PostgresOutboxRepository implements OutboxRepository {
     this.rows = new PostgresSlotRows(dataSource, table, options);
     this.deleteAfterWrite = options.deleteAfterWrite();
     this.deadEvents = new PostgresDeadEvents(dataSource, table);
+    this.overview = new PostgresOverview(dataSource, table);
   }
 
   public TableName table() {
@@ -384,6 +386,16 @@ public final class PostgresOutboxRepository implements OutboxRepository {
   @Override
   public Stats statsUpTo(long countLimit) {
     return deadEvents.statsUpTo(countLimit);
+  }
+
+  @Override
+  public Backlog backlog(int perSlotLimit) {
+    return overview.backlog(perSlotLimit);
+  }
+
+  @Override
+  public DeadGroups deadGroups(int scanLimit, int groupLimit) {
+    return overview.deadGroups(scanLimit, groupLimit);
   }
 
   @Override

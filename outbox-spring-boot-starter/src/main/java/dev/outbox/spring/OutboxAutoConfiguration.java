@@ -28,6 +28,7 @@ import org.springframework.aop.config.AopConfigUtils;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.config.BeanDefinition;
 import org.springframework.beans.factory.support.BeanDefinitionRegistry;
+import org.springframework.boot.actuate.endpoint.EndpointAccessResolver;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
@@ -317,8 +318,11 @@ public class OutboxAutoConfiguration {
 
     @Bean
     @ConditionalOnMissingBean
-    OutboxEndpoint outboxEndpoint(OutboxRepository repository, ObjectProvider<OutboxRelay> relay) {
-      return new OutboxEndpoint(repository, relay.getIfAvailable());
+    OutboxEndpoint outboxEndpoint(
+        OutboxRepository repository,
+        ObjectProvider<OutboxRelay> relay,
+        ObjectProvider<EndpointAccessResolver> access) {
+      return new OutboxEndpoint(repository, relay.getIfAvailable(), access.getIfAvailable());
     }
 
     @Bean

@@ -13,6 +13,8 @@ import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.actuate.endpoint.Access;
+import org.springframework.boot.actuate.endpoint.EndpointAccessResolver;
+import org.springframework.boot.actuate.endpoint.EndpointId;
 import org.springframework.boot.actuate.endpoint.annotation.DeleteOperation;
 import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
 import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
@@ -46,6 +48,17 @@ public class OutboxEndpoint {
 
   static final int DEAD_LIMIT = 100;
 
+  /** Pending rows read per relay slot for the backlog per destination (64 slots: 32,000 rows). */
+  static final int BACKLOG_ROWS_PER_SLOT = 500;
+
+  /** The most recent dead events read to group them. */
+  static final int DEAD_GROUP_SCAN = 10_000;
+
+  /** Groups of dead events listed, largest first. */
+  static final int DEAD_GROUP_LIMIT = 100;
+
+  private static final EndpointId ID = EndpointId.of("outbox");
+
   /** The caller in the audit log of an HTTP request without an authenticated principal. */
   static final String NO_PRINCIPAL = "an unauthenticated caller";
 
@@ -54,10 +67,23 @@ public class OutboxEndpoint {
 
   private final OutboxRepository repository;
   private final @Nullable OutboxRelay relay;
+  private final @Nullable EndpointAccessResolver access;
 
   public OutboxEndpoint(OutboxRepository repository, @Nullable OutboxRelay relay) {
+    this(repository, relay, null);
+  }
+
+  /**
+   * @param access resolves the endpoint's access level, to tell clients whether the write
+   *     operations exist ({@code writable}); without it they are reported as absent
+   */
+  public OutboxEndpoint(
+      OutboxRepository repository,
+      @Nullable OutboxRelay relay,
+      @Nullable EndpointAccessResolver access) {
     this.repository = repository;
     this.relay = relay;
+    this.access = access;
   }
 
   /** The summary, with the dead events matching the filter (all of them when none is given). */
@@ -94,6 +120,65 @@ public class OutboxEndpoint {
       result.put("filter", filter.describe());
     }
     result.put("deadEvents", found.stream().map(OutboxEndpoint::describe).toList());
+    result.put("writable", writable());
+    result.put("backlog", backlog());
+    result.put("deadGroups", deadGroups());
+    return result;
+  }
+
+  /** Whether the write operations (replay, discard) are available: unrestricted access. */
+  boolean writable() {
+    return access != null && access.accessFor(ID, Access.READ_ONLY) == Access.UNRESTRICTED;
+  }
+
+  private @Nullable Map<String, Object> backlog() {
+    OutboxRepository.Backlog backlog;
+    try {
+      backlog = repository.backlog(BACKLOG_ROWS_PER_SLOT);
+    } catch (UnsupportedOperationException ex) {
+      return null;
+    }
+    Map<String, Object> result = new LinkedHashMap<>();
+    result.put(
+        "destinations",
+        backlog.destinations().stream()
+            .map(
+                d -> {
+                  Map<String, Object> map = new LinkedHashMap<>();
+                  map.put("destination", d.destination());
+                  map.put("pending", d.pending());
+                  map.put("oldestPending", d.oldestPending().toString());
+                  return map;
+                })
+            .toList());
+    result.put("complete", backlog.complete());
+    return result;
+  }
+
+  private @Nullable Map<String, Object> deadGroups() {
+    OutboxRepository.DeadGroups groups;
+    try {
+      groups = repository.deadGroups(DEAD_GROUP_SCAN, DEAD_GROUP_LIMIT);
+    } catch (UnsupportedOperationException ex) {
+      return null;
+    }
+    Map<String, Object> result = new LinkedHashMap<>();
+    result.put(
+        "groups",
+        groups.groups().stream()
+            .map(
+                g -> {
+                  Map<String, Object> map = new LinkedHashMap<>();
+                  map.put("destination", g.destination());
+                  map.put("type", g.type());
+                  map.put("error", g.error());
+                  map.put("count", g.count());
+                  map.put("firstDeadAt", g.firstDeadAt().toString());
+                  map.put("lastDeadAt", g.lastDeadAt().toString());
+                  return map;
+                })
+            .toList());
+    result.put("complete", groups.complete());
     return result;
   }
 

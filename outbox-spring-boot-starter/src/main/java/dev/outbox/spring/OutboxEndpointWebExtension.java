@@ -4,14 +4,17 @@ import java.util.Map;
 import org.jspecify.annotations.Nullable;
 import org.springframework.boot.actuate.endpoint.SecurityContext;
 import org.springframework.boot.actuate.endpoint.annotation.DeleteOperation;
+import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
 import org.springframework.boot.actuate.endpoint.annotation.Selector;
 import org.springframework.boot.actuate.endpoint.annotation.WriteOperation;
+import org.springframework.boot.actuate.endpoint.web.WebEndpointResponse;
 import org.springframework.boot.actuate.endpoint.web.annotation.EndpointWebExtension;
 
 /**
- * The write operations of the {@code outbox} endpoint over HTTP: the same as {@link
- * OutboxEndpoint}'s, with the request's principal in the audit log. Subject to the endpoint's
- * access level like the endpoint itself (read-only by default).
+ * The {@code outbox} endpoint over HTTP: the operator page ({@code GET /actuator/outbox/ui}) and
+ * the write operations, the same as {@link OutboxEndpoint}'s with the request's principal in the
+ * audit log. Subject to the endpoint's access level and exposure like the endpoint itself
+ * (read-only by default: the page, but no writes).
  */
 @EndpointWebExtension(endpoint = OutboxEndpoint.class)
 public class OutboxEndpointWebExtension {
@@ -20,6 +23,18 @@ public class OutboxEndpointWebExtension {
 
   public OutboxEndpointWebExtension(OutboxEndpoint endpoint) {
     this.endpoint = endpoint;
+  }
+
+  /**
+   * {@code GET /actuator/outbox/ui}: the operator page, one self-contained HTML document that reads
+   * this endpoint and the {@code metrics} endpoint from the browser. Any other name is not found.
+   */
+  @ReadOperation(produces = OperatorPage.MEDIA_TYPE)
+  public WebEndpointResponse<String> page(@Selector String page) {
+    if (!OperatorPage.NAME.equals(page)) {
+      return new WebEndpointResponse<>(WebEndpointResponse.STATUS_NOT_FOUND);
+    }
+    return new WebEndpointResponse<>(OperatorPage.html(), OperatorPage.CONTENT_TYPE);
   }
 
   /** {@code POST /actuator/outbox/{id}}: replays one dead event. */

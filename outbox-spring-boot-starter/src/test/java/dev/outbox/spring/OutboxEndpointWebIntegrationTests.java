@@ -143,10 +143,11 @@ class OutboxEndpointWebIntegrationTests {
     assertThat(summary.statusCode()).isEqualTo(200);
     assertThat(summary.body()).contains(dead.toString());
 
-    // Read-only: the write operations are not mapped at all.
-    assertThat(send("POST", "/actuator/outbox/" + dead, "", "alice").statusCode()).isEqualTo(404);
+    // Read-only: the write operations are not mapped at all; their paths answer only GET (the
+    // summary, and /{page} for the operator page), so other methods are not allowed.
+    assertThat(send("POST", "/actuator/outbox/" + dead, "", "alice").statusCode()).isEqualTo(405);
     assertThat(send("DELETE", "/actuator/outbox/" + dead, null, "alice").statusCode())
-        .isEqualTo(404);
+        .isEqualTo(405);
     assertThat(send("POST", "/actuator/outbox", "{\"all\":true}", "alice").statusCode())
         .isEqualTo(405);
     assertThat(send("DELETE", "/actuator/outbox?all=true", null, "alice").statusCode())
