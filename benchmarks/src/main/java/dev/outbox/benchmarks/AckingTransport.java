@@ -59,6 +59,11 @@ final class AckingTransport implements OutboxTransport, AutoCloseable {
   }
 
   @Override
+  public int maxPayloadBytes() {
+    return delegate.maxPayloadBytes();
+  }
+
+  @Override
   public CompletableFuture<?> sendToDeadLetter(OutboxEvent event, DeadLetter deadLetter) {
     return delegate.sendToDeadLetter(event, deadLetter);
   }
