@@ -321,8 +321,12 @@ public class OutboxAutoConfiguration {
     OutboxEndpoint outboxEndpoint(
         OutboxRepository repository,
         ObjectProvider<OutboxRelay> relay,
-        ObjectProvider<EndpointAccessResolver> access) {
-      return new OutboxEndpoint(repository, relay.getIfAvailable(), access.getIfAvailable());
+        ObjectProvider<EndpointAccessResolver> access,
+        ObjectProvider<OutboxRelayControl> control) {
+      OutboxEndpoint endpoint =
+          new OutboxEndpoint(repository, relay.getIfAvailable(), access.getIfAvailable());
+      endpoint.setControl(control.getIfAvailable());
+      return endpoint;
     }
 
     @Bean

@@ -4,6 +4,7 @@ import dev.outbox.relay.OutboxRelay;
 import dev.outbox.store.DeadEventFilter;
 import dev.outbox.store.OutboxRepository;
 import java.security.Principal;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -68,6 +69,7 @@ public class OutboxEndpoint {
   private final OutboxRepository repository;
   private final @Nullable OutboxRelay relay;
   private final @Nullable EndpointAccessResolver access;
+  private @Nullable OutboxRelayControl control;
 
   public OutboxEndpoint(OutboxRepository repository, @Nullable OutboxRelay relay) {
     this(repository, relay, null);
@@ -84,6 +86,11 @@ public class OutboxEndpoint {
     this.repository = repository;
     this.relay = relay;
     this.access = access;
+  }
+
+  /** Enables {@code POST /actuator/outbox/relay/{pause|resume|drain}}. */
+  void setControl(@Nullable OutboxRelayControl control) {
+    this.control = control;
   }
 
   /** The summary, with the dead events matching the filter (all of them when none is given). */
@@ -110,7 +117,8 @@ public class OutboxEndpoint {
           Map.of(
               "running", relay.isRunning(),
               "healthy", relay.isHealthy(),
-              "lastFailure", String.valueOf(relay.lastFailure())));
+              "lastFailure", String.valueOf(relay.lastFailure()),
+              "paused", control != null && control.isPaused()));
     }
     List<OutboxRepository.DeadEvent> found =
         filter.matchesAll()
@@ -215,6 +223,57 @@ public class OutboxEndpoint {
     }
     return Map.of("id", id, "replayed", replayed > 0);
   }
+
+  /**
+   * Pauses, resumes or drains this instance's relay ({@link OutboxRelayControl}): {@code POST
+   * /actuator/outbox/relay/pause}, {@code .../resume}, {@code .../drain} (waits up to {@value
+   * #DRAIN_SECONDS} s for what is due to be published).
+   */
+  @WriteOperation
+  public Map<String, Object> control(@Selector String target, @Selector String action) {
+    return control(JMX_CALLER, target, action);
+  }
+
+  /** How long the endpoint's drain waits. */
+  static final long DRAIN_SECONDS = 30;
+
+  Map<String, Object> control(String who, String target, String action) {
+    if (!"relay".equals(target)) {
+      throw EndpointFilters.invalid(
+          "'"
+              + target
+              + "' is not something to control here; use /relay/pause, /relay/resume or"
+              + " /relay/drain");
+    }
+    OutboxRelayControl relayControl = control;
+    if (relayControl == null) {
+      throw EndpointFilters.invalid("This instance has no outbox relay to " + action);
+    }
+    Map<String, Object> result = new LinkedHashMap<>();
+    try {
+      switch (action) {
+        case "pause" -> relayControl.pause();
+        case "resume" -> relayControl.resume();
+        case "drain" ->
+            result.put("drained", relayControl.drain(Duration.ofSeconds(DRAIN_SECONDS)));
+        default ->
+            throw EndpointFilters.invalid(
+                "'" + action + "' is not a relay action; use pause, resume or drain");
+      }
+    } catch (IllegalStateException ex) {
+      log.warn("Outbox endpoint: {} could not {} the relay: {}", who, action, ex.getMessage());
+      throw EndpointFilters.invalid(ex.getMessage());
+    } catch (InterruptedException ex) {
+      Thread.currentThread().interrupt();
+      throw EndpointFilters.invalid("Interrupted while draining the relay");
+    }
+    log.info("Outbox endpoint: {} {} the relay", who, PAST.get(action));
+    result.put("paused", relayControl.isPaused());
+    return result;
+  }
+
+  private static final Map<String, String> PAST =
+      Map.of("pause", "paused", "resume", "resumed", "drain", "drained");
 
   /** Deletes a dead event for good. */
   @DeleteOperation

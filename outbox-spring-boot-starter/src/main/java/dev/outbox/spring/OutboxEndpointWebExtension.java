@@ -43,6 +43,13 @@ public class OutboxEndpointWebExtension {
     return endpoint.replay(OutboxEndpoint.who(caller.getPrincipal()), id);
   }
 
+  /** {@code POST /actuator/outbox/relay/{pause|resume|drain}}: controls this instance's relay. */
+  @WriteOperation
+  public Map<String, Object> control(
+      SecurityContext caller, @Selector String target, @Selector String action) {
+    return endpoint.control(OutboxEndpoint.who(caller.getPrincipal()), target, action);
+  }
+
   /** {@code DELETE /actuator/outbox/{id}}: discards one dead event. */
   @DeleteOperation
   public Map<String, Object> discard(SecurityContext caller, @Selector String id) {

@@ -1,6 +1,7 @@
 package dev.outbox.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.jayway.jsonpath.JsonPath;
 import dev.outbox.spring.webapp.WebTestApplication;
@@ -47,6 +48,18 @@ class OutboxEndpointWebIntegrationTests {
     start(WebApplicationType.SERVLET, extra);
   }
 
+  /** The application's sources: the web application, and a transport when a test needs a relay. */
+  private final List<Class<?>> sources = new ArrayList<>(List.of(WebTestApplication.class));
+
+  /** Gives the application a relay (an in-memory transport). */
+  @org.springframework.context.annotation.Configuration(proxyBeanMethods = false)
+  static class WithRelay {
+    @org.springframework.context.annotation.Bean
+    RecordingTransport recordingTransport() {
+      return new RecordingTransport();
+    }
+  }
+
   private void start(WebApplicationType type, String... extra) {
     List<String> properties =
         new ArrayList<>(
@@ -62,7 +75,7 @@ class OutboxEndpointWebIntegrationTests {
                 "management.endpoint.health.show-details=always"));
     properties.addAll(List.of(extra));
     context =
-        new SpringApplicationBuilder(WebTestApplication.class)
+        new SpringApplicationBuilder(sources.toArray(Class<?>[]::new))
             .web(type)
             .properties(properties.toArray(String[]::new))
             .run();
@@ -153,6 +166,53 @@ class OutboxEndpointWebIntegrationTests {
     assertThat(send("DELETE", "/actuator/outbox?all=true", null, "alice").statusCode())
         .isEqualTo(405);
     assertThat(status(dead)).isEqualTo("DEAD");
+  }
+
+  @Test
+  void theRelayIsPausedResumedAndDrainedThroughTheEndpointOnlyWithWriteAccess() throws Exception {
+    sources.add(WithRelay.class);
+    start();
+    assertThat(send("POST", "/actuator/outbox/relay/pause", "", "alice").statusCode())
+        .as("read-only by default")
+        .isIn(404, 405);
+    OutboxRelayControl control = context.getBean(OutboxRelayControl.class);
+    assertThat(control.isPaused()).isFalse();
+    context.close();
+
+    start("management.endpoint.outbox.access=unrestricted");
+    control = context.getBean(OutboxRelayControl.class);
+    try (LogCapture log = new LogCapture(OutboxEndpoint.class)) {
+      HttpResponse<String> paused = send("POST", "/actuator/outbox/relay/pause", "", "alice");
+      assertThat(paused.statusCode()).isEqualTo(200);
+      assertThat(paused.body()).contains("\"paused\":true");
+      assertThat(control.isPaused()).isTrue();
+      assertThat(send("GET", "/actuator/outbox", null, null).body()).contains("\"paused\":true");
+      HttpResponse<String> refused = send("POST", "/actuator/outbox/relay/drain", "", "alice");
+      assertThat(refused.statusCode()).as("drain while paused").isEqualTo(400);
+      OutboxEndpoint endpoint = context.getBean(OutboxEndpoint.class);
+      assertThatThrownBy(() -> endpoint.control("'alice'", "relay", "drain"))
+          .hasMessage("The outbox relay of this instance is paused; drain() needs it running");
+
+      HttpResponse<String> resumed = send("POST", "/actuator/outbox/relay/resume", "", "bob");
+      assertThat(resumed.statusCode()).isEqualTo(200);
+      assertThat(control.isPaused()).isFalse();
+      UUID pending = insert("PENDING", "orders", "", "1 second");
+      HttpResponse<String> drained = send("POST", "/actuator/outbox/relay/drain", "", "bob");
+      assertThat(drained.statusCode()).isEqualTo(200);
+      assertThat(drained.body()).contains("\"drained\":true");
+      assertThat(status(pending)).isEqualTo("GONE");
+
+      HttpResponse<String> unknown = send("POST", "/actuator/outbox/relay/restart", "", "bob");
+      assertThat(unknown.statusCode()).isEqualTo(400);
+      assertThatThrownBy(() -> endpoint.control("'bob'", "relay", "restart"))
+          .hasMessage("'restart' is not a relay action; use pause, resume or drain");
+
+      assertThat(log.lines())
+          .contains(
+              "INFO Outbox endpoint: 'alice' paused the relay",
+              "INFO Outbox endpoint: 'bob' resumed the relay",
+              "INFO Outbox endpoint: 'bob' drained the relay");
+    }
   }
 
   @Test
