@@ -32,6 +32,7 @@ import java.util.function.LongSupplier;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * Publishes one batch from a worker's slots: reads the oldest pending rows (narrow), picks for each
@@ -85,6 +86,14 @@ final class BatchPublisher {
     this.scheduler = scheduler;
     this.member = member;
     this.batchSize = batchSize;
+  }
+
+  private Level transientFailureLevel = OutboxDefaults.TRANSIENT_FAILURE_LOG_LEVEL;
+
+  /** The level of the one line per batch that says how many events failed and will be retried. */
+  BatchPublisher transientFailureLevel(Level level) {
+    this.transientFailureLevel = level;
+    return this;
   }
 
   /** What a batch did. */
@@ -277,6 +286,7 @@ final class BatchPublisher {
   private void record(Grant grant, Sent sent, List<Undecodable> undecodable) {
     List<RelayStore.Retry> retries = new ArrayList<>();
     List<Failed> dead = new ArrayList<>();
+    List<Failed> retried = new ArrayList<>();
     Throwable brokerUnavailable = null;
     int kept = 0;
     Instant now = clock.instant();
@@ -297,13 +307,18 @@ final class BatchPublisher {
         if (event.key() != null) {
           heldKeys.hold(event.key(), delay.toMillis());
         }
-        log.warn(
-            "Publishing event {} to {} failed (attempt {}); retrying in {} ms: {}",
-            event.id(),
-            event.destination(),
-            attempts,
-            delay.toMillis(),
-            Failures.describe(failure));
+        if (log.isDebugEnabled()) {
+          try (EventContext context = EventContext.of(event)) {
+            log.debug(
+                "Publishing event {} to {} failed (attempt {}); retrying in {} ms: {}",
+                event.id(),
+                event.destination(),
+                attempts,
+                delay.toMillis(),
+                Failures.describe(failure));
+          }
+        }
+        retried.add(failedSend);
         safely(() -> listener.retried(event, failure));
       } else if (!owner) {
         // The slot's owner may be publishing this very event: no dead letter from a relay that
@@ -320,6 +335,13 @@ final class BatchPublisher {
       } else {
         dead.add(new Failed(event, attempts, failure, retryable));
       }
+    }
+    if (!retried.isEmpty()) {
+      log.atLevel(transientFailureLevel)
+          .log(
+              "Outbox relay: {} event(s) failed and will be retried: {}",
+              retried.size(),
+              FailureSummary.of(retried, f -> f.event, f -> f.failure));
     }
     DeadLetters deadLetters = deadLetter(dead);
     List<RelayStore.Dead> deadRows = new ArrayList<>(deadLetters.rows);
@@ -396,6 +418,7 @@ final class BatchPublisher {
             + Math.max(
                 timing.publishTimeout().toNanos(), RelayTiming.MIN_DEAD_LETTER_WAIT.toNanos());
     List<RelayStore.Dead> rows = new ArrayList<>(dead.size());
+    List<Failed> deadLettered = new ArrayList<>(dead.size());
     Throwable unavailable = null;
     int kept = 0;
     for (int i = 0; i < dead.size(); i++) {
@@ -406,14 +429,19 @@ final class BatchPublisher {
         kept++;
         continue;
       }
-      log.error(
-          "Publishing event {} to {} failed (attempt {}, {}); dead-lettering to {}: {}",
-          failed.event.id(),
-          failed.event.destination(),
-          failed.attempts,
-          failed.retryable ? "retries exhausted" : "not retryable",
-          transport.deadLetterDestination(failed.event),
-          Failures.describe(failed.failure));
+      if (log.isDebugEnabled()) {
+        try (EventContext context = EventContext.of(failed.event)) {
+          log.debug(
+              "Publishing event {} to {} failed (attempt {}, {}); dead-lettering to {}: {}",
+              failed.event.id(),
+              failed.event.destination(),
+              failed.attempts,
+              failed.retryable ? "retries exhausted" : "not retryable",
+              transport.deadLetterDestination(failed.event),
+              Failures.describe(failed.failure));
+        }
+      }
+      deadLettered.add(failed);
       String error = Failures.describe(failed.failure);
       if (dlqFailure != null) {
         error += " [dead-letter send failed: " + Failures.describe(dlqFailure) + "]";
@@ -426,6 +454,12 @@ final class BatchPublisher {
       rows.add(new RelayStore.Dead(failed.event.id(), failed.attempts, error));
       boolean delivered = dlqFailure == null;
       safely(() -> listener.deadLettered(failed.event, failed.failure, delivered));
+    }
+    if (!deadLettered.isEmpty()) {
+      log.error(
+          "Outbox relay: {} event(s) failed for good and are dead-lettered (DEAD in the table): {}",
+          deadLettered.size(),
+          FailureSummary.of(deadLettered, f -> f.event, f -> f.failure));
     }
     return new DeadLetters(rows, kept, unavailable);
   }

@@ -33,6 +33,13 @@ public final class OutboxDefaults {
   /** The longest pause after the database or the relay itself failed. */
   public static final Duration MAX_ERROR_BACKOFF = Duration.ofSeconds(30);
 
+  /**
+   * The level of the relay's one line per batch whose events failed and will be retried (a
+   * transient failure: the events are tried again, nothing is lost).
+   */
+  public static final org.slf4j.event.Level TRANSIENT_FAILURE_LOG_LEVEL =
+      org.slf4j.event.Level.WARN;
+
   /** Delivery attempts before an event is dead-lettered. */
   public static final int MAX_ATTEMPTS = 10;
 

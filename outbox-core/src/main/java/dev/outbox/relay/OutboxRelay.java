@@ -88,17 +88,18 @@ public final class OutboxRelay implements AutoCloseable {
     for (int i = 1; i <= settings.workers; i++) {
       BatchPublisher publisher =
           new BatchPublisher(
-              settings.repository,
-              settings.transport,
-              settings.retryPolicy,
-              timing,
-              settings.listener,
-              settings.clock,
-              settings.nanoTime,
-              heldKeys,
-              scheduler,
-              member,
-              settings.batchSize);
+                  settings.repository,
+                  settings.transport,
+                  settings.retryPolicy,
+                  timing,
+                  settings.listener,
+                  settings.clock,
+                  settings.nanoTime,
+                  heldKeys,
+                  scheduler,
+                  member,
+                  settings.batchSize)
+              .transientFailureLevel(settings.transientFailureLogLevel);
       workers.add(
           new RelayWorker(
               "worker-" + i,
@@ -262,6 +263,8 @@ public final class OutboxRelay implements AutoCloseable {
     private Duration publishTimeout = OutboxDefaults.PUBLISH_TIMEOUT;
     private @Nullable Duration leaseTimeout;
     private Duration maxErrorBackoff = OutboxDefaults.MAX_ERROR_BACKOFF;
+    private org.slf4j.event.Level transientFailureLogLevel =
+        OutboxDefaults.TRANSIENT_FAILURE_LOG_LEVEL;
     private RelayListener listener = RelayListener.none();
     private Clock clock = Clock.systemUTC();
     private LongSupplier nanoTime = System::nanoTime;
@@ -316,6 +319,16 @@ public final class OutboxRelay implements AutoCloseable {
      */
     public Builder leaseTimeout(@Nullable Duration leaseTimeout) {
       this.leaseTimeout = leaseTimeout;
+      return this;
+    }
+
+    /**
+     * The level of the one line per batch that says how many events failed and will be retried
+     * ({@link OutboxDefaults#TRANSIENT_FAILURE_LOG_LEVEL} by default); final failures (dead
+     * letters) are always logged at ERROR.
+     */
+    public Builder transientFailureLogLevel(org.slf4j.event.Level level) {
+      this.transientFailureLogLevel = java.util.Objects.requireNonNull(level, "level");
       return this;
     }
 
@@ -403,6 +416,7 @@ public final class OutboxRelay implements AutoCloseable {
       copy.publishTimeout = publishTimeout;
       copy.leaseTimeout = leaseTimeout;
       copy.maxErrorBackoff = maxErrorBackoff;
+      copy.transientFailureLogLevel = transientFailureLogLevel;
       copy.listener = listener;
       copy.clock = clock;
       copy.nanoTime = nanoTime;

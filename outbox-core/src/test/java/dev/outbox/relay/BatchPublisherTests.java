@@ -5,6 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import dev.outbox.OutboxEvent;
 import dev.outbox.relay.BatchPublisher.Outcome;
 import dev.outbox.relay.InMemoryOutboxRepository.Status;
@@ -14,6 +18,7 @@ import dev.outbox.store.OutboxRepository.DeadEvent;
 import dev.outbox.store.RelayStore.Completion;
 import dev.outbox.store.StoreOptions;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -21,6 +26,7 @@ import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
 /**
  * One relay instance's batches, driven synchronously on the settable clock: per-key order, retries,
@@ -166,6 +172,87 @@ class BatchPublisherTests {
     assertThat(transport.deadLetters()).hasSize(1);
     assertThat(transport.deadLetters().get(0).deadLetter().attempts()).isEqualTo(1);
     assertThat(store.completions()).first().isEqualTo(new Completion(0, 0, 1));
+  }
+
+  @Test
+  void aBatchLogsOneLinePerOutcomeNotOnePerEventWithTheEventInTheMdcOfTheDebugLines() {
+    List<OutboxEvent> failing = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      OutboxEvent event = events.event("payments", "order-" + i);
+      failing.add(event);
+      transport.failEvent(event.id(), 1, Kind.RETRYABLE);
+    }
+    OutboxEvent poison = events.event("orders", "order-9");
+    transport.failEvent(poison.id(), 1, Kind.NON_RETRYABLE);
+    store.append(failing.toArray(OutboxEvent[]::new));
+    store.append(poison);
+
+    Logger logger = (Logger) LoggerFactory.getLogger(BatchPublisher.class);
+    ListAppender<ILoggingEvent> appender = new ListAppender<>();
+    appender.start();
+    logger.addAppender(appender);
+    Level before = logger.getLevel();
+    logger.setLevel(Level.DEBUG);
+    try {
+      node.cycle();
+    } finally {
+      logger.setLevel(before);
+      logger.detachAppender(appender);
+    }
+
+    List<String> warnOrAbove =
+        appender.list.stream()
+            .filter(e -> e.getLevel().isGreaterOrEqual(Level.WARN))
+            .map(e -> e.getLevel() + " " + e.getFormattedMessage())
+            .toList();
+    assertThat(warnOrAbove).hasSize(2);
+    assertThat(warnOrAbove.get(0))
+        .startsWith("WARN Outbox relay: 5 event(s) failed and will be retried: payments: 5 (event ")
+        .contains(failing.get(0).id() + ", " + failing.get(1).id() + ", " + failing.get(2).id())
+        .contains(", …) Retryable: broker busy");
+    assertThat(warnOrAbove.get(1))
+        .startsWith(
+            "ERROR Outbox relay: 1 event(s) failed for good and are dead-lettered (DEAD in the"
+                + " table): orders: 1 (event "
+                + poison.id()
+                + ") NonRetryable: record too large");
+    List<ILoggingEvent> perEvent =
+        appender.list.stream()
+            .filter(e -> e.getLevel() == Level.DEBUG)
+            .filter(e -> e.getFormattedMessage().startsWith("Publishing event "))
+            .toList();
+    assertThat(perEvent).hasSize(6);
+    assertThat(perEvent)
+        .allSatisfy(
+            e ->
+                assertThat(e.getFormattedMessage())
+                    .contains(e.getMDCPropertyMap().get("outbox.event.id")));
+    assertThat(perEvent.get(0).getMDCPropertyMap())
+        .containsEntry("outbox.event.destination", "payments")
+        .containsEntry("outbox.event.key", "order-0");
+  }
+
+  @Test
+  void theRetryLineTakesTheConfiguredLevel() {
+    OutboxEvent failing = events.event("payments", "order-1");
+    transport.failEvent(failing.id(), 1, Kind.RETRYABLE);
+    store.append(failing);
+    node.publisher.transientFailureLevel(org.slf4j.event.Level.INFO);
+
+    Logger logger = (Logger) LoggerFactory.getLogger(BatchPublisher.class);
+    ListAppender<ILoggingEvent> appender = new ListAppender<>();
+    appender.start();
+    logger.addAppender(appender);
+    try {
+      node.cycle();
+    } finally {
+      logger.detachAppender(appender);
+    }
+
+    assertThat(appender.list)
+        .filteredOn(e -> e.getFormattedMessage().contains("will be retried"))
+        .extracting(ILoggingEvent::getLevel)
+        .containsExactly(Level.INFO);
   }
 
   @Test

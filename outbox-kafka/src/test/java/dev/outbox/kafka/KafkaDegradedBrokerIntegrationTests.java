@@ -237,7 +237,7 @@ class KafkaDegradedBrokerIntegrationTests {
       assertThat(outages.lastFailure())
           .contains("Dead letter not sent to " + topic + "-dlt")
           .contains("TopicNotAvailableException");
-      assertThat(logs.warnings("dead-lettering")).as("no line per cycle and event").isEmpty();
+      assertThat(logs.warnings("dead-lettered")).as("no line per cycle and event").isEmpty();
       assertThat(ids(kafka.read(topic, neighbours.size(), Duration.ofSeconds(30))))
           .containsExactlyInAnyOrderElementsOf(asStrings(neighbours));
 
@@ -247,7 +247,7 @@ class KafkaDegradedBrokerIntegrationTests {
       DeadEvent dead = table.repository.findDead(10).get(0);
       assertThat(dead.event().attempts()).isEqualTo(1);
       assertThat(dead.lastError()).doesNotContain("dead-letter send failed");
-      assertThat(logs.warnings("dead-lettering")).hasSize(1);
+      assertThat(logs.warnings("are dead-lettered")).hasSize(1);
     }
     ConsumerRecord<String, String> deadLetter =
         kafka.read(topic + "-dlt", 1, Duration.ofSeconds(30)).get(0);

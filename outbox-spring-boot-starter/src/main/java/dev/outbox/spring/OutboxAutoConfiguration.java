@@ -223,6 +223,7 @@ public class OutboxAutoConfiguration {
             .pollInterval(relay.getPollInterval())
             .publishTimeout(relay.getPublishTimeout())
             .leaseTimeout(relay.getLeaseTimeout())
+            .transientFailureLogLevel(relay.getTransientFailureLogLevel())
             .listener(CompositeRelayListener.of(all))
             .onBacklog(() -> wakeups.ifAvailable(PostgresWakeups::signal));
     customizers.orderedStream().forEach(customizer -> customizer.customize(builder));

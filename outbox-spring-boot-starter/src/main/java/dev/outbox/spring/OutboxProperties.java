@@ -165,6 +165,21 @@ public class OutboxProperties {
       this.leaseTimeout = leaseTimeout;
     }
 
+    /**
+     * Level of the relay's one log line per batch whose events failed and will be retried (a
+     * transient failure; nothing is lost). Final failures are logged at ERROR.
+     */
+    private org.slf4j.event.Level transientFailureLogLevel =
+        OutboxDefaults.TRANSIENT_FAILURE_LOG_LEVEL;
+
+    public org.slf4j.event.Level getTransientFailureLogLevel() {
+      return transientFailureLogLevel;
+    }
+
+    public void setTransientFailureLogLevel(org.slf4j.event.Level transientFailureLogLevel) {
+      this.transientFailureLogLevel = transientFailureLogLevel;
+    }
+
     /** How long shutdown waits for the batch in flight. */
     private Duration shutdownTimeout = OutboxDefaults.SHUTDOWN_TIMEOUT;
 
