@@ -258,6 +258,13 @@ public final class SagaDemo {
           trace.handled(consumer),
           trace.duplicates(consumer));
     }
+    Map<String, Long> answers = trace.messagesPerOrder("Stock");
+    boolean oneAnswerEach =
+        answers.size() == placed.size() && answers.values().stream().allMatch(n -> n == 1);
+    ok &= oneAnswerEach;
+    out.printf(
+        "%s inventory-service answered each of the %d orders once: %s%n",
+        oneAnswerEach ? "OK    " : "FAILED", placed.size(), answers.values());
     out.printf("       duplicates injected: %d%n", trace.injected());
     out.printf(
         "%n=== %s ===%n",

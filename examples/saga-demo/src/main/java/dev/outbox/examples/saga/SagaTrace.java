@@ -122,6 +122,17 @@ final class SagaTrace {
     return injected.get();
   }
 
+  /**
+   * How many different messages (by id) of a type starting with {@code typePrefix} each order got.
+   */
+  Map<String, Long> messagesPerOrder(String typePrefix) {
+    return published.values().stream()
+        .filter(message -> message.type().startsWith(typePrefix))
+        .collect(
+            java.util.stream.Collectors.groupingBy(
+                Published::orderId, java.util.stream.Collectors.counting()));
+  }
+
   /** Whether {@code consumer} ran its handler more than once for any message. */
   boolean handledAnyTwice(String consumer) {
     return handledPerMessage.entrySet().stream()
