@@ -285,11 +285,19 @@ public final class SagaDemo {
 
   private String[] arguments(String databaseUrl, String bootstrapServers) {
     List<String> arguments = new ArrayList<>();
+    arguments.add("--spring.main.web-application-type=none");
+    arguments.addAll(List.of(serviceArguments(databaseUrl, bootstrapServers, extraArguments)));
+    return arguments.toArray(String[]::new);
+  }
+
+  /** The arguments of a service running on {@code databaseUrl} and {@code bootstrapServers}. */
+  static String[] serviceArguments(
+      String databaseUrl, String bootstrapServers, String... extraArguments) {
+    List<String> arguments = new ArrayList<>();
     arguments.add("--spring.datasource.url=" + databaseUrl);
     arguments.add("--spring.datasource.username=postgres");
     arguments.add("--spring.datasource.password=");
     arguments.add("--spring.kafka.bootstrap-servers=" + bootstrapServers);
-    arguments.add("--spring.main.web-application-type=none");
     arguments.add("--order-service.embedded.enabled=false");
     arguments.add("--demo.orders=0");
     arguments.add("--logging.level.dev.outbox=WARN");
