@@ -13,7 +13,7 @@ import org.springframework.context.annotation.Configuration;
 @Configuration(proxyBeanMethods = false)
 public class MessagingConfiguration {
 
-  /** Kafka: the {@code orders} topic and its dead-letter topic. */
+  /** Kafka: the {@code orders} topic and its dead-letter topic; the {@code stock} replies. */
   @Configuration(proxyBeanMethods = false)
   @ConditionalOnProperty(
       prefix = "outbox.kafka",
@@ -30,6 +30,12 @@ public class MessagingConfiguration {
     @Bean
     NewTopic ordersDeadLetterTopic() {
       return new NewTopic(OrderService.DESTINATION + "-dlt", 1, (short) 1);
+    }
+
+    /** The inventory service's replies, which this service consumes. */
+    @Bean
+    NewTopic stockTopic() {
+      return new NewTopic(OrderService.REPLIES, 3, (short) 1);
     }
   }
 

@@ -6,6 +6,7 @@ import jakarta.persistence.Id;
 import jakarta.persistence.Table;
 import java.time.Instant;
 import java.util.UUID;
+import org.jspecify.annotations.Nullable;
 
 /** An order, stored by JPA in the application's own {@code orders} table. */
 @Entity
@@ -25,6 +26,12 @@ public class Order {
 
   @Column(name = "placed_at", nullable = false)
   private Instant placedAt;
+
+  @Column(nullable = false)
+  private String status = OrderStatus.PENDING.name();
+
+  @Column(name = "status_reason")
+  private @Nullable String statusReason;
 
   protected Order() {}
 
@@ -54,5 +61,28 @@ public class Order {
 
   public Instant getPlacedAt() {
     return placedAt;
+  }
+
+  public OrderStatus getStatus() {
+    return OrderStatus.valueOf(status);
+  }
+
+  /** Why the order was cancelled, or {@code null}. */
+  public @Nullable String getStatusReason() {
+    return statusReason;
+  }
+
+  /**
+   * Moves a pending order to {@code status}.
+   *
+   * @return whether it changed; {@code false} if the order had left {@code PENDING} already
+   */
+  boolean complete(OrderStatus status, @Nullable String reason) {
+    if (getStatus() != OrderStatus.PENDING) {
+      return false;
+    }
+    this.status = status.name();
+    this.statusReason = reason;
+    return true;
   }
 }

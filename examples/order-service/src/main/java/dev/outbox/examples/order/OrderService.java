@@ -5,6 +5,9 @@ import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.UUID;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.annotation.Transactional;
 
@@ -12,8 +15,13 @@ import org.springframework.transaction.annotation.Transactional;
 @Service
 public class OrderService {
 
+  private static final Logger log = LoggerFactory.getLogger(OrderService.class);
+
   /** Where {@link OrderPlaced} events go: the Kafka topic, or the RabbitMQ exchange. */
   public static final String DESTINATION = "orders";
+
+  /** Where the inventory service publishes its answers ({@code StockReserved}/{@code Rejected}). */
+  public static final String REPLIES = "stock";
 
   private final OrderRepository orders;
   private final Clock clock;
@@ -55,5 +63,43 @@ public class OrderService {
         order.getProduct(),
         order.getQuantity(),
         order.getPlacedAt());
+  }
+
+  /**
+   * The inventory reserved the stock: the order is confirmed. Runs in the caller's transaction (the
+   * reply listener's, which also records the reply in the inbox).
+   *
+   * @return whether the order changed
+   */
+  @Transactional
+  public boolean confirm(UUID orderId) {
+    return complete(orderId, OrderStatus.CONFIRMED, null);
+  }
+
+  /**
+   * The inventory rejected the order: it is cancelled, the compensating step of the saga.
+   *
+   * @return whether the order changed
+   */
+  @Transactional
+  public boolean cancel(UUID orderId, String reason) {
+    return complete(orderId, OrderStatus.CANCELLED, reason);
+  }
+
+  private boolean complete(UUID orderId, OrderStatus status, @Nullable String reason) {
+    Order order =
+        orders
+            .findById(orderId)
+            .orElseThrow(() -> new IllegalStateException("No order " + orderId + " to " + status));
+    if (!order.complete(status, reason)) {
+      // The inbox filters redelivered replies; this guards against contradicting ones.
+      log.warn(
+          "Order {} is {} already; ignoring the request to make it {}",
+          orderId,
+          order.getStatus(),
+          status);
+      return false;
+    }
+    return true;
   }
 }

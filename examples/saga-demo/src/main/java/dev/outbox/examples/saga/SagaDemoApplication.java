@@ -1,0 +1,48 @@
+package dev.outbox.examples.saga;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * {@code java -jar saga-demo.jar [--saga.timeout=120s] [Spring Boot arguments for both services]}:
+ * runs the saga on embedded servers and exits with 0 if every order ended in the expected state
+ * with consistent stock, else 1.
+ */
+public final class SagaDemoApplication {
+
+  private SagaDemoApplication() {}
+
+  public static void main(String[] args) {
+    Duration timeout = Duration.ofSeconds(120);
+    List<String> passed = new ArrayList<>();
+    for (String arg : args) {
+      if (arg.startsWith("--saga.timeout=")) {
+        String value = arg.substring("--saga.timeout=".length());
+        try {
+          timeout = Duration.parse("PT" + value.toUpperCase());
+        } catch (RuntimeException ex) {
+          System.err.printf(
+              "Invalid --saga.timeout '%s': use a duration such as 120s or 3m%n", value);
+          System.exit(2);
+        }
+      } else {
+        passed.add(arg);
+      }
+    }
+    Path directory = Path.of(System.getProperty("java.io.tmpdir"), "outbox-examples");
+    int status;
+    try {
+      SagaDemo.Result result =
+          new SagaDemo(System.out, timeout, directory, passed.toArray(String[]::new)).run();
+      status = result.succeeded() ? 0 : 1;
+    } catch (Exception ex) {
+      System.out.printf("%nThe saga demo failed: %s%n", ex);
+      ex.printStackTrace();
+      status = 1;
+    }
+    System.out.printf("Exiting with status %d.%n", status);
+    System.exit(status);
+  }
+}

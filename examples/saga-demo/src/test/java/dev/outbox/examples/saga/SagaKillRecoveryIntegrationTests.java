@@ -1,0 +1,358 @@
+package dev.outbox.examples.saga;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.outbox.examples.inventory.InventoryService;
+import dev.outbox.examples.inventory.InventoryServiceApplication;
+import dev.outbox.examples.inventory.OrderPlacedListener;
+import dev.outbox.examples.order.Order;
+import dev.outbox.examples.order.OrderPlaced;
+import dev.outbox.examples.order.OrderRepository;
+import dev.outbox.examples.order.OrderService;
+import dev.outbox.examples.order.OrderServiceApplication;
+import dev.outbox.examples.order.OrderStatus;
+import dev.outbox.examples.order.PlaceOrder;
+import dev.outbox.examples.order.StockReplyListener;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * A kill -9 of the inventory service in the middle of the saga: it runs in a JVM of its own and is
+ * killed with SIGKILL right after it handled its first order, more orders are placed while it is
+ * down, and it is started again. Every message is still delivered twice. The saga must converge to
+ * the same end state as without the crash: each order confirmed or cancelled as expected, each
+ * order answered once, and the stock adds up.
+ */
+class SagaKillRecoveryIntegrationTests {
+
+  private static final Duration TIMEOUT = Duration.ofSeconds(180);
+
+  private static final JsonMapper JSON = JsonMapper.builder().build();
+
+  @TempDir Path directory;
+
+  @Test
+  void sagaConvergesAfterTheInventoryServiceIsKilledMidRun() throws Exception {
+    SagaTrace trace = new SagaTrace();
+    Path log = directory.resolve("inventory-service.log");
+    try (EmbeddedInfrastructure infrastructure = new EmbeddedInfrastructure(directory)) {
+      String kafka = infrastructure.startKafka();
+      String inventoryDb = infrastructure.startPostgres();
+      String ordersDb = infrastructure.startPostgres();
+      String[] inventoryArguments =
+          SagaDemo.serviceArguments(inventoryDb, kafka, "--spring.main.web-application-type=none");
+
+      ServiceProcess inventory =
+          ServiceProcess.start(InventoryServiceApplication.class, log, inventoryArguments);
+      try (ConfigurableApplicationContext orders =
+              new SpringApplicationBuilder(OrderServiceApplication.class)
+                  .run(
+                      SagaDemo.serviceArguments(
+                          ordersDb, kafka, "--spring.main.web-application-type=none"));
+          DuplicateInjector injector =
+              new DuplicateInjector(kafka, List.of("orders", "stock"), trace)) {
+        // The inventory's tables exist once its migrations ran; stock it like the demo does.
+        await("inventory-service started (log " + log + ")")
+            .atMost(TIMEOUT)
+            .pollInterval(Duration.ofMillis(500))
+            .until(
+                () ->
+                    tableExists(inventoryDb, "stock") && tableExists(inventoryDb, "outbox_inbox"));
+        SagaDemo.STOCK.forEach((product, quantity) -> stock(inventoryDb, product, quantity));
+
+        OrderService service = orders.getBean(OrderService.class);
+        Map<UUID, SagaDemo.PlannedOrder> placed = new LinkedHashMap<>();
+        List<SagaDemo.PlannedOrder> plan = SagaDemo.ORDERS;
+        for (SagaDemo.PlannedOrder order : plan.subList(0, 4)) {
+          OrderPlaced event = service.placeOrder(order.command());
+          placed.put(event.orderId(), order);
+        }
+
+        await("inventory-service handled its first order")
+            .atMost(TIMEOUT)
+            .pollInterval(Duration.ofMillis(20))
+            .until(() -> count(inventoryDb, "SELECT count(*) FROM outbox_inbox") >= 1);
+        inventory.kill();
+        assertThat(inventory.isAlive()).isFalse();
+        System.out.printf(
+            "Killed inventory-service (SIGKILL) after it handled %d of 4 orders%n",
+            count(inventoryDb, "SELECT count(*) FROM outbox_inbox"));
+
+        for (SagaDemo.PlannedOrder order : plan.subList(4, plan.size())) {
+          OrderPlaced event = service.placeOrder(order.command());
+          placed.put(event.orderId(), order);
+        }
+        inventory =
+            ServiceProcess.start(InventoryServiceApplication.class, log, inventoryArguments);
+
+        OrderRepository repository = orders.getBean(OrderRepository.class);
+        await("every order confirmed or cancelled")
+            .atMost(TIMEOUT)
+            .pollInterval(Duration.ofMillis(200))
+            .until(
+                () ->
+                    repository.findAllById(placed.keySet()).stream()
+                        .noneMatch(order -> order.getStatus() == OrderStatus.PENDING));
+
+        Map<UUID, OrderStatus> actual = new HashMap<>();
+        for (Order order : repository.findAllById(placed.keySet())) {
+          actual.put(order.getId(), order.getStatus());
+        }
+        Map<UUID, OrderStatus> expected = new HashMap<>();
+        placed.forEach((id, order) -> expected.put(id, order.expected()));
+        assertThat(actual).isEqualTo(expected);
+
+        // The stock adds up and only confirmed orders hold a reservation, with their quantity.
+        for (Map.Entry<String, Integer> entry : SagaDemo.STOCK.entrySet()) {
+          int reserved =
+              placed.entrySet().stream()
+                  .filter(e -> e.getValue().command().product().equals(entry.getKey()))
+                  .filter(e -> e.getValue().expected() == OrderStatus.CONFIRMED)
+                  .mapToInt(e -> e.getValue().command().quantity())
+                  .sum();
+          assertThat(available(inventoryDb, entry.getKey()))
+              .as("available %s", entry.getKey())
+              .isEqualTo(entry.getValue() - reserved);
+        }
+        assertThat(count(inventoryDb, "SELECT count(*) FROM reservations")).isEqualTo(4);
+        assertThat(
+                count(
+                    inventoryDb,
+                    "SELECT count(*) FROM outbox_inbox WHERE consumer = '"
+                        + OrderPlacedListener.CONSUMER
+                        + "'"))
+            .isEqualTo(7);
+        assertThat(
+                count(
+                    ordersDb,
+                    "SELECT count(*) FROM outbox_inbox WHERE consumer = '"
+                        + StockReplyListener.CONSUMER
+                        + "'"))
+            .isEqualTo(7);
+        // One answer per order (a re-send after the crash carries the same ce_id).
+        await("each order's answer seen on Kafka")
+            .atMost(TIMEOUT)
+            .until(() -> trace.messagesPerOrder("Stock").size() == placed.size());
+        assertThat(trace.messagesPerOrder("Stock").values()).containsOnly(1L);
+        assertThat(trace.injected()).isGreaterThanOrEqualTo(14);
+      } finally {
+        inventory.close();
+        System.out.println("inventory-service log:\n" + Files.readString(log));
+      }
+    }
+  }
+
+  @Test
+  void sagaConvergesAfterTheOrderServiceIsKilledMidRun() throws Exception {
+    SagaTrace trace = new SagaTrace();
+    Path log = directory.resolve("order-service.log");
+    try (EmbeddedInfrastructure infrastructure = new EmbeddedInfrastructure(directory)) {
+      String kafka = infrastructure.startKafka();
+      String inventoryDb = infrastructure.startPostgres();
+      String ordersDb = infrastructure.startPostgres();
+      int port = freePort();
+      String[] orderArguments = SagaDemo.serviceArguments(ordersDb, kafka, "--server.port=" + port);
+
+      ServiceProcess orders =
+          ServiceProcess.start(OrderServiceApplication.class, log, orderArguments);
+      try (ConfigurableApplicationContext inventory =
+              InventoryServiceApplication.builder()
+                  .run(
+                      SagaDemo.serviceArguments(
+                          inventoryDb, kafka, "--spring.main.web-application-type=none"));
+          DuplicateInjector injector =
+              new DuplicateInjector(kafka, List.of("orders", "stock"), trace)) {
+        SagaDemo.STOCK.forEach(inventory.getBean(InventoryService.class)::stock);
+        HttpClient http = HttpClient.newHttpClient();
+        await("order-service started (log " + log + ")")
+            .atMost(TIMEOUT)
+            .pollInterval(Duration.ofMillis(500))
+            .until(() -> tableExists(ordersDb, "outbox_inbox") && answers(http, port));
+
+        Map<UUID, SagaDemo.PlannedOrder> placed = new LinkedHashMap<>();
+        List<SagaDemo.PlannedOrder> plan = SagaDemo.ORDERS;
+        for (SagaDemo.PlannedOrder order : plan.subList(0, 4)) {
+          placed.put(place(http, port, order.command()), order);
+        }
+        await("order-service handled its first answer")
+            .atMost(TIMEOUT)
+            .pollInterval(Duration.ofMillis(20))
+            .until(() -> count(ordersDb, "SELECT count(*) FROM outbox_inbox") >= 1);
+        orders.kill();
+        assertThat(orders.isAlive()).isFalse();
+        System.out.printf(
+            "Killed order-service (SIGKILL) after it handled %d of 4 answers%n",
+            count(ordersDb, "SELECT count(*) FROM outbox_inbox"));
+
+        orders = ServiceProcess.start(OrderServiceApplication.class, log, orderArguments);
+        await("order-service restarted")
+            .atMost(TIMEOUT)
+            .pollInterval(Duration.ofMillis(500))
+            .until(() -> answers(http, port));
+        for (SagaDemo.PlannedOrder order : plan.subList(4, plan.size())) {
+          placed.put(place(http, port, order.command()), order);
+        }
+
+        await("every order confirmed or cancelled")
+            .atMost(TIMEOUT)
+            .pollInterval(Duration.ofMillis(200))
+            .until(
+                () ->
+                    count(ordersDb, "SELECT count(*) FROM orders WHERE status = 'PENDING'") == 0
+                        && count(ordersDb, "SELECT count(*) FROM orders") == placed.size());
+        for (Map.Entry<UUID, SagaDemo.PlannedOrder> entry : placed.entrySet()) {
+          assertThat(status(ordersDb, entry.getKey()))
+              .as("order %s", entry.getValue().command())
+              .isEqualTo(entry.getValue().expected().name());
+        }
+        assertStockAddsUp(inventoryDb, placed);
+        assertThat(inboxRows(inventoryDb, OrderPlacedListener.CONSUMER)).isEqualTo(7);
+        assertThat(inboxRows(ordersDb, StockReplyListener.CONSUMER)).isEqualTo(7);
+        await("each order's answer seen on Kafka")
+            .atMost(TIMEOUT)
+            .until(() -> trace.messagesPerOrder("Stock").size() == placed.size());
+        assertThat(trace.messagesPerOrder("Stock").values()).containsOnly(1L);
+        assertThat(trace.messagesPerOrder("OrderPlaced").values()).containsOnly(1L);
+      } finally {
+        orders.close();
+        System.out.println("order-service log:\n" + Files.readString(log));
+      }
+    }
+  }
+
+  private static void assertStockAddsUp(String inventoryDb, Map<UUID, SagaDemo.PlannedOrder> placed)
+      throws SQLException {
+    for (Map.Entry<String, Integer> entry : SagaDemo.STOCK.entrySet()) {
+      int reserved =
+          placed.values().stream()
+              .filter(order -> order.command().product().equals(entry.getKey()))
+              .filter(order -> order.expected() == OrderStatus.CONFIRMED)
+              .mapToInt(order -> order.command().quantity())
+              .sum();
+      assertThat(available(inventoryDb, entry.getKey()))
+          .as("available %s", entry.getKey())
+          .isEqualTo(entry.getValue() - reserved);
+    }
+    assertThat(count(inventoryDb, "SELECT count(*) FROM reservations")).isEqualTo(4);
+  }
+
+  private static long inboxRows(String url, String consumer) throws SQLException {
+    return count(url, "SELECT count(*) FROM outbox_inbox WHERE consumer = '" + consumer + "'");
+  }
+
+  private static String status(String url, UUID orderId) throws SQLException {
+    try (Connection connection = connect(url);
+        PreparedStatement statement =
+            connection.prepareStatement("SELECT status FROM orders WHERE id = ?")) {
+      statement.setObject(1, orderId);
+      try (ResultSet rows = statement.executeQuery()) {
+        return rows.next() ? rows.getString(1) : "(missing)";
+      }
+    }
+  }
+
+  private static boolean answers(HttpClient http, int port) {
+    try {
+      http.send(
+          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/orders"))
+              .timeout(Duration.ofSeconds(5))
+              .GET()
+              .build(),
+          HttpResponse.BodyHandlers.discarding());
+      return true;
+    } catch (IOException ex) {
+      return false;
+    } catch (InterruptedException ex) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  private static UUID place(HttpClient http, int port, PlaceOrder command) throws Exception {
+    String body =
+        String.format(
+            "{\"customerId\":\"%s\",\"product\":\"%s\",\"quantity\":%d}",
+            command.customerId(), command.product(), command.quantity());
+    HttpResponse<String> response =
+        http.send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/orders"))
+                .timeout(Duration.ofSeconds(30))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(201);
+    return UUID.fromString(JSON.readTree(response.body()).get("orderId").asString());
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
+    }
+  }
+
+  private static Connection connect(String url) throws SQLException {
+    return DriverManager.getConnection(url, "postgres", "");
+  }
+
+  private static boolean tableExists(String url, String table) throws SQLException {
+    return count(url, "SELECT count(*) FROM pg_tables WHERE tablename = '" + table + "'") == 1;
+  }
+
+  private static long count(String url, String sql) throws SQLException {
+    try (Connection connection = connect(url);
+        ResultSet rows = connection.createStatement().executeQuery(sql)) {
+      rows.next();
+      return rows.getLong(1);
+    }
+  }
+
+  private static int available(String url, String product) throws SQLException {
+    try (Connection connection = connect(url);
+        PreparedStatement statement =
+            connection.prepareStatement("SELECT available FROM stock WHERE product = ?")) {
+      statement.setString(1, product);
+      try (ResultSet rows = statement.executeQuery()) {
+        rows.next();
+        return rows.getInt(1);
+      }
+    }
+  }
+
+  private static void stock(String url, String product, int quantity) {
+    try (Connection connection = connect(url);
+        PreparedStatement statement =
+            connection.prepareStatement(
+                "INSERT INTO stock (product, initial, available) VALUES (?, ?, ?)")) {
+      statement.setString(1, product);
+      statement.setInt(2, quantity);
+      statement.setInt(3, quantity);
+      statement.executeUpdate();
+    } catch (SQLException ex) {
+      throw new IllegalStateException(ex);
+    }
+  }
+}
