@@ -7,9 +7,9 @@ import dev.outbox.kafka.multi.KeySequences;
 import dev.outbox.kafka.multi.OutboxWriters;
 import dev.outbox.kafka.multi.RelayProcess;
 import dev.outbox.kafka.multi.TopicTail;
+import dev.outbox.kafka.multi.WriterLoad;
 import dev.outbox.relay.OutboxDefaults;
 import dev.outbox.test.TestPostgres;
-import java.sql.Connection;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -18,10 +18,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -60,8 +56,7 @@ class RelayCrashIntegrationTests {
   private final List<RelayProcess> relays = new ArrayList<>();
   private String schema;
   private TopicTail tail;
-  private ScheduledExecutorService writers;
-  private final List<Connection> connections = new ArrayList<>();
+  private WriterLoad load;
 
   @BeforeAll
   static void startBroker() {
@@ -79,16 +74,12 @@ class RelayCrashIntegrationTests {
   @AfterEach
   void stopEverything() throws Exception {
     try {
-      if (writers != null) {
-        writers.shutdownNow();
-        writers.awaitTermination(10, TimeUnit.SECONDS);
+      if (load != null) {
+        load.close();
       }
       relays.forEach(RelayProcess::close);
       if (tail != null) {
         tail.close();
-      }
-      for (Connection connection : connections) {
-        connection.close();
       }
     } finally {
       if (schema != null) {
@@ -110,29 +101,7 @@ class RelayCrashIntegrationTests {
     long startedAt = System.currentTimeMillis();
     KeySequences sequences = new KeySequences();
     OutboxWriters outbox = OutboxWriters.on(schema, sequences);
-    AtomicReference<Throwable> writeFailure = new AtomicReference<>();
-    writers = Executors.newScheduledThreadPool(WRITERS);
-    for (int w = 0; w < WRITERS; w++) {
-      Connection connection = OutboxWriters.connect();
-      connections.add(connection);
-      List<String> keys = new ArrayList<>();
-      for (int k = w; k < KEYS; k += WRITERS) {
-        keys.add("key-" + k);
-      }
-      int[] next = {0};
-      writers.scheduleAtFixedRate(
-          () -> {
-            try {
-              outbox.writeNext(connection, topic, keys.get(next[0]++ % keys.size()));
-            } catch (RuntimeException | Error ex) {
-              writeFailure.compareAndSet(null, ex);
-              throw ex;
-            }
-          },
-          0,
-          WRITE_INTERVAL.toMillis(),
-          TimeUnit.MILLISECONDS);
-    }
+    load = WriterLoad.start(outbox, topic, WRITERS, KEYS, WRITE_INTERVAL);
 
     await("the victim publishing")
         .atMost(Duration.ofSeconds(60))
@@ -157,9 +126,8 @@ class RelayCrashIntegrationTests {
         .pollInterval(Duration.ofMillis(20))
         .until(() -> firstRecordsAfter(killedAt, allKeys).size() == KEYS);
     long resumedAt = System.currentTimeMillis();
-    writers.shutdown();
-    assertThat(writers.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
-    assertThat(writeFailure.get()).as("writer failure").isNull();
+    assertThat(load.stop()).as("writers ended").isTrue();
+    assertThat(load.failure()).as("writer failure").isNull();
 
     Set<UUID> written = Set.copyOf(sequences.allIds());
     await("every committed event consumed")

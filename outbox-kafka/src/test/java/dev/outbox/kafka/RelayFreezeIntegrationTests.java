@@ -7,19 +7,15 @@ import dev.outbox.kafka.multi.KeySequences;
 import dev.outbox.kafka.multi.OutboxWriters;
 import dev.outbox.kafka.multi.RelayProcess;
 import dev.outbox.kafka.multi.TopicTail;
+import dev.outbox.kafka.multi.WriterLoad;
 import dev.outbox.relay.OutboxDefaults;
 import dev.outbox.test.TestPostgres;
-import java.sql.Connection;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -53,10 +49,9 @@ class RelayFreezeIntegrationTests {
   private static TestKafka kafka;
 
   private final List<RelayProcess> relays = new ArrayList<>();
-  private final List<Connection> connections = new ArrayList<>();
   private String schema;
   private TopicTail tail;
-  private ScheduledExecutorService writers;
+  private WriterLoad load;
 
   @BeforeAll
   static void startBroker() {
@@ -74,9 +69,8 @@ class RelayFreezeIntegrationTests {
   @AfterEach
   void stopEverything() throws Exception {
     try {
-      if (writers != null) {
-        writers.shutdownNow();
-        writers.awaitTermination(10, TimeUnit.SECONDS);
+      if (load != null) {
+        load.close();
       }
       for (RelayProcess relay : relays) {
         relay.resume(); // a frozen process cannot be killed cleanly on every platform
@@ -84,9 +78,6 @@ class RelayFreezeIntegrationTests {
       }
       if (tail != null) {
         tail.close();
-      }
-      for (Connection connection : connections) {
-        connection.close();
       }
     } finally {
       if (schema != null) {
@@ -112,29 +103,7 @@ class RelayFreezeIntegrationTests {
 
     KeySequences sequences = new KeySequences();
     OutboxWriters outbox = OutboxWriters.on(schema, sequences);
-    AtomicReference<Throwable> writeFailure = new AtomicReference<>();
-    writers = Executors.newScheduledThreadPool(WRITERS);
-    for (int w = 0; w < WRITERS; w++) {
-      Connection connection = OutboxWriters.connect();
-      connections.add(connection);
-      List<String> keys = new ArrayList<>();
-      for (int k = w; k < KEYS; k += WRITERS) {
-        keys.add("key-" + k);
-      }
-      int[] next = {0};
-      writers.scheduleAtFixedRate(
-          () -> {
-            try {
-              outbox.writeNext(connection, topic, keys.get(next[0]++ % keys.size()));
-            } catch (RuntimeException | Error ex) {
-              writeFailure.compareAndSet(null, ex);
-              throw ex;
-            }
-          },
-          0,
-          WRITE_INTERVAL.toMillis(),
-          TimeUnit.MILLISECONDS);
-    }
+    load = WriterLoad.start(outbox, topic, WRITERS, KEYS, WRITE_INTERVAL);
 
     await("both relays publishing")
         .atMost(Duration.ofSeconds(60))
@@ -161,9 +130,8 @@ class RelayFreezeIntegrationTests {
         .atMost(LEASE.plusSeconds(30))
         .pollInterval(Duration.ofMillis(50))
         .until(() -> !keysPublishedAfter(frozen.name(), resumedAt + 2_000).isEmpty());
-    writers.shutdown();
-    assertThat(writers.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
-    assertThat(writeFailure.get()).as("writer failure").isNull();
+    assertThat(load.stop()).as("writers ended").isTrue();
+    assertThat(load.failure()).as("writer failure").isNull();
 
     Set<UUID> written = Set.copyOf(sequences.allIds());
     await("every committed event consumed")
