@@ -2,6 +2,7 @@ package dev.outbox.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.outbox.Outbox;
 import dev.outbox.relay.OutboxRelay;
@@ -11,6 +12,7 @@ import java.time.Duration;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import org.postgresql.ds.PGSimpleDataSource;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
@@ -102,6 +104,40 @@ class OutboxRelayControlIntegrationTests {
                   .isInstanceOf(IllegalStateException.class)
                   .hasMessageContaining("has no outbox relay");
             });
+  }
+
+  @Test
+  void startsWithTheDatabaseDownThenCreatesTheTableAndPublishesOnceItAnswers() {
+    PGSimpleDataSource switchable = (PGSimpleDataSource) TestPostgres.get().dataSource();
+    int realPort = switchable.getPortNumbers()[0] == 0 ? 5432 : switchable.getPortNumbers()[0];
+    switchable.setPortNumbers(new int[] {1}); // nothing listens there: the database is "down"
+    String schema = TestPostgres.get().createSchema("down");
+    try {
+      new ApplicationContextRunner()
+          .withConfiguration(AutoConfigurations.of(OutboxAutoConfiguration.class))
+          .withPropertyValues("outbox.table.schema=" + schema, "outbox.relay.poll-interval=60s")
+          .withBean(DataSource.class, () -> switchable)
+          .withBean(
+              PlatformTransactionManager.class, () -> new DataSourceTransactionManager(switchable))
+          .withBean(OutboxTransport.class, () -> transport)
+          .run(
+              context -> {
+                assertThat(context).as("the application starts").hasNotFailed();
+                OutboxRelay relay = context.getBean(OutboxRelay.class);
+                assertThat(relay.isRunning()).as("waits for the table").isFalse();
+
+                switchable.setPortNumbers(new int[] {realPort});
+                // The startup thread retries with a backoff of at most 30 s.
+                await().atMost(Duration.ofSeconds(90)).until(relay::isRunning);
+                new TransactionTemplate(context.getBean(PlatformTransactionManager.class))
+                    .executeWithoutResult(
+                        status -> context.getBean(Outbox.class).publish("orders", "down-1", "{}"));
+                assertThat(context.getBean(OutboxRelayControl.class).drain(DRAIN_TIMEOUT)).isTrue();
+                assertThat(transport.sent()).extracting(e -> e.key()).contains("down-1");
+              });
+    } finally {
+      TestPostgres.get().dropSchema(schema);
+    }
   }
 
   private static void write(Outbox outbox, PlatformTransactionManager transactions) {
