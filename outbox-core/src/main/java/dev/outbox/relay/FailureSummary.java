@@ -2,6 +2,7 @@ package dev.outbox.relay;
 
 import dev.outbox.OutboxEvent;
 import dev.outbox.transport.Failures;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -23,7 +24,7 @@ final class FailureSummary {
     Map<String, List<T>> byDestination = new LinkedHashMap<>();
     for (T one : failed) {
       byDestination
-          .computeIfAbsent(event.apply(one).destination(), d -> new java.util.ArrayList<>())
+          .computeIfAbsent(event.apply(one).destination(), d -> new ArrayList<>())
           .add(one);
     }
     StringBuilder out = new StringBuilder();

@@ -1,6 +1,7 @@
 package dev.outbox.relay;
 
 import java.time.Duration;
+import org.slf4j.event.Level;
 
 /** Every default value of the outbox, defined once; the Spring properties refer to these. */
 public final class OutboxDefaults {
@@ -37,8 +38,7 @@ public final class OutboxDefaults {
    * The level of the relay's one line per batch whose events failed and will be retried (a
    * transient failure: the events are tried again, nothing is lost).
    */
-  public static final org.slf4j.event.Level TRANSIENT_FAILURE_LOG_LEVEL =
-      org.slf4j.event.Level.WARN;
+  public static final Level TRANSIENT_FAILURE_LOG_LEVEL = Level.WARN;
 
   /** Delivery attempts before an event is dead-lettered. */
   public static final int MAX_ATTEMPTS = 10;

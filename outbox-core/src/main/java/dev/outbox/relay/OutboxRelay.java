@@ -17,6 +17,7 @@ import java.util.function.LongSupplier;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * The relay: publishes committed events through the transport and records the outcome.
@@ -263,8 +264,7 @@ public final class OutboxRelay implements AutoCloseable {
     private Duration publishTimeout = OutboxDefaults.PUBLISH_TIMEOUT;
     private @Nullable Duration leaseTimeout;
     private Duration maxErrorBackoff = OutboxDefaults.MAX_ERROR_BACKOFF;
-    private org.slf4j.event.Level transientFailureLogLevel =
-        OutboxDefaults.TRANSIENT_FAILURE_LOG_LEVEL;
+    private Level transientFailureLogLevel = OutboxDefaults.TRANSIENT_FAILURE_LOG_LEVEL;
     private RelayListener listener = RelayListener.none();
     private Clock clock = Clock.systemUTC();
     private LongSupplier nanoTime = System::nanoTime;
@@ -327,8 +327,8 @@ public final class OutboxRelay implements AutoCloseable {
      * ({@link OutboxDefaults#TRANSIENT_FAILURE_LOG_LEVEL} by default); final failures (dead
      * letters) are always logged at ERROR.
      */
-    public Builder transientFailureLogLevel(org.slf4j.event.Level level) {
-      this.transientFailureLogLevel = java.util.Objects.requireNonNull(level, "level");
+    public Builder transientFailureLogLevel(Level level) {
+      this.transientFailureLogLevel = Objects.requireNonNull(level, "level");
       return this;
     }
 

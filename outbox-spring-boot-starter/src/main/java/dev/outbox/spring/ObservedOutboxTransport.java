@@ -53,8 +53,11 @@ public final class ObservedOutboxTransport implements OutboxTransport {
 
   @Override
   public CompletableFuture<?> send(OutboxEvent event) {
+    if (registry.isNoop()) {
+      return delegate.send(event);
+    }
     TraceContext writer = WriteTimeTrace.of(event.headers(), tracer);
-    if (writer == null || registry.isNoop()) {
+    if (writer == null) {
       return delegate.send(event);
     }
     Context context = new Context(event);

@@ -5,6 +5,7 @@ import dev.outbox.relay.RetryPolicy;
 import dev.outbox.store.TableName;
 import java.time.Duration;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.event.Level;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.util.unit.DataSize;
 
@@ -169,14 +170,13 @@ public class OutboxProperties {
      * Level of the relay's one log line per batch whose events failed and will be retried (a
      * transient failure; nothing is lost). Final failures are logged at ERROR.
      */
-    private org.slf4j.event.Level transientFailureLogLevel =
-        OutboxDefaults.TRANSIENT_FAILURE_LOG_LEVEL;
+    private Level transientFailureLogLevel = OutboxDefaults.TRANSIENT_FAILURE_LOG_LEVEL;
 
-    public org.slf4j.event.Level getTransientFailureLogLevel() {
+    public Level getTransientFailureLogLevel() {
       return transientFailureLogLevel;
     }
 
-    public void setTransientFailureLogLevel(org.slf4j.event.Level transientFailureLogLevel) {
+    public void setTransientFailureLogLevel(Level transientFailureLogLevel) {
       this.transientFailureLogLevel = transientFailureLogLevel;
     }
 
