@@ -6,7 +6,8 @@
 #   benchmarks/run.sh --quick      small counts, 1 run per case (a few minutes): checks the harness
 #   benchmarks/run.sh --cases b2,b4-kafka --runs 5 [-Dbench.b4-count=500000 ...]
 #       cases: b1, b2 (open loop at 1,000/s and 200/s), b3 (closed loop), b4-kafka (1,000,000),
-#       b4-kafka-100k (100,000), b4-rabbit (200,000), b5 (idle), b6 (1 vs 3 relay JVMs), modulith
+#       b4-kafka-100k (100,000), b4-kafka-100k-warm (100,000 after a 200,000 warm-up drain),
+#       b4-rabbit (200,000), b5 (idle), b6 (1 vs 3 relay JVMs), modulith
 #       (Spring Modulith side by side); the default is all of them
 #   benchmarks/run.sh --report-only   rewrite docs/benchmarks.md from the last results (and NOTES.md)
 #
@@ -32,7 +33,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick)
       props+=(-Dbench.runs=1 -Dbench.b1-seconds=3 -Dbench.b2-seconds=6 -Dbench.b3-seconds=4
-              -Dbench.b4-count=20000 -Dbench.b4-100k-count=20000 -Dbench.b4-rabbit-count=10000
+              -Dbench.b4-count=20000 -Dbench.b4-100k-count=20000 -Dbench.b4-warm-up-count=20000 -Dbench.b4-rabbit-count=10000
               -Dbench.b5-seconds=5
               -Dbench.b6-count=30000 -Dbench.modulith-seconds=6 -Dbench.modulith-drain-count=2000)
       ;;

@@ -6,8 +6,11 @@ import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -27,6 +30,9 @@ final class Drain {
   private volatile long lastMillis;
   private volatile long maxHeapUsed;
   private volatile long maxHeapAfterGc;
+
+  /** Acknowledged events sampled every 100 ms while any arrive: [millis since GO, count] pairs. */
+  private final List<long[]> progress = Collections.synchronizedList(new ArrayList<>());
 
   static void main(Settings settings, Map<String, String> args) throws Exception {
     new Drain().run(settings, args);
@@ -67,9 +73,9 @@ final class Drain {
     // Blocks in StartGate until GO; the starter's relay starts right after it.
     OutboxApp.Running app = OutboxApp.run(OutboxApp.properties(settings, transport, 0, extra));
     long startMillis = OutboxApp.goMillis;
-    Thread progress = new Thread(this::reportProgress, "progress");
-    progress.setDaemon(true);
-    progress.start();
+    Thread reporter = new Thread(this::reportProgress, "progress");
+    reporter.setDaemon(true);
+    reporter.start();
     long markNanos = 0;
     long markCpu = 0;
     long markStatements = 0;
@@ -102,6 +108,9 @@ final class Drain {
     out.put("firstMillis", firstMillis);
     out.put("lastMillis", lastMillis);
     out.put("relayWasRunning", relayWasRunning);
+    synchronized (progress) {
+      out.put("progress", List.copyOf(progress));
+    }
     out.put("maxHeapUsedMb", mb(maxHeapUsed));
     out.put("maxHeapAfterGcMb", mb(maxHeapAfterGc));
     out.put("heapMaxMb", mb(Runtime.getRuntime().maxMemory()));
@@ -137,6 +146,7 @@ final class Drain {
       long now = published.get();
       if (now != last) {
         Child.emit("PROGRESS " + now);
+        progress.add(new long[] {System.currentTimeMillis() - OutboxApp.goMillis, now});
         last = now;
       }
       try {

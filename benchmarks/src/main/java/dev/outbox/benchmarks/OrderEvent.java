@@ -106,7 +106,9 @@ public record OrderEvent(
         lines);
   }
 
-  /** As {@code String.format("%0<width>d", value)} for a non-negative value, without the formatter. */
+  /**
+   * As {@code String.format("%0<width>d", value)} for a non-negative value, without the formatter.
+   */
   private static String zeroPadded(long value, int width) {
     String digits = Long.toString(value);
     return digits.length() >= width ? digits : "0".repeat(width - digits.length()) + digits;

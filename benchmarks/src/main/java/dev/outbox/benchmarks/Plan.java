@@ -20,6 +20,7 @@ record Plan(
     double b3Seconds,
     long b4Count,
     long b4SmallCount,
+    long b4WarmUpCount,
     long b4RabbitCount,
     double b5Seconds,
     long b6Count,
@@ -35,7 +36,16 @@ record Plan(
   static final Set<String> ALL =
       new LinkedHashSet<>(
           Arrays.asList(
-              "b1", "b2", "b3", "b5", "modulith", "b4-kafka-100k", "b4-kafka", "b6", "b4-rabbit"));
+              "b1",
+              "b2",
+              "b3",
+              "b5",
+              "modulith",
+              "b4-kafka-100k",
+              "b4-kafka-100k-warm",
+              "b4-kafka",
+              "b6",
+              "b4-rabbit"));
 
   static Plan fromSystem() {
     String cases = System.getProperty("bench.cases", "all");
@@ -53,6 +63,7 @@ record Plan(
         dbl("bench.b3-seconds", 10),
         Long.getLong("bench.b4-count", 1_000_000),
         Long.getLong("bench.b4-100k-count", 100_000),
+        Long.getLong("bench.b4-warm-up-count", 200_000),
         Long.getLong("bench.b4-rabbit-count", 200_000),
         dbl("bench.b5-seconds", 15),
         Long.getLong("bench.b6-count", 150_000),
