@@ -33,6 +33,12 @@ final class ChildProcess implements AutoCloseable {
         command.add("-D" + key + "=" + value);
       }
     }
+    // Library settings given to the suite (-Doutbox.relay.workers=4 ...) reach every application.
+    for (String key : System.getProperties().stringPropertyNames()) {
+      if (key.startsWith("outbox.")) {
+        command.add("-D" + key + "=" + System.getProperty(key));
+      }
+    }
     command.add(Child.class.getName());
     command.addAll(arguments);
     try {
