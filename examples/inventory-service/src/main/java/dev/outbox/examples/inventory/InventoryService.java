@@ -14,7 +14,10 @@ import org.springframework.transaction.annotation.Transactional;
 @Service
 public class InventoryService {
 
-  /** Where the answers go: the Kafka topic the order service consumes. */
+  /**
+   * Where the answers go: the Kafka topic the order service consumes, or the RabbitMQ exchange
+   * (routing key: the event type).
+   */
   public static final String REPLIES = "stock";
 
   private final JdbcClient jdbc;

@@ -1,7 +1,13 @@
 package dev.outbox.examples.order;
 
+import java.util.Map;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.springframework.amqp.core.BindingBuilder;
+import org.springframework.amqp.core.Declarables;
+import org.springframework.amqp.core.Queue;
+import org.springframework.amqp.core.QueueBuilder;
 import org.springframework.amqp.core.TopicExchange;
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -39,7 +45,13 @@ public class MessagingConfiguration {
     }
   }
 
-  /** RabbitMQ: the {@code orders} exchange; events are routed by type ({@code OrderPlaced}). */
+  /**
+   * RabbitMQ: the topic exchanges {@code orders} and {@code stock} (the outbox routes each event by
+   * its type, e.g. {@code OrderPlaced}), and this service's queue of the inventory's replies, bound
+   * to {@code stock} with {@code StockReserved} and {@code StockRejected}. The queue has a single
+   * active consumer, so that one order's replies are handled in order even with several instances,
+   * and dead-letters what its listener rejects to {@code <queue>.dlq} through the default exchange.
+   */
   @Configuration(proxyBeanMethods = false)
   @ConditionalOnProperty(
       prefix = "outbox.rabbit",
@@ -51,6 +63,33 @@ public class MessagingConfiguration {
     @Bean
     TopicExchange ordersExchange() {
       return new TopicExchange(OrderService.DESTINATION, true, false);
+    }
+
+    /**
+     * @param queue the queue name ({@code order-service.rabbit.queue})
+     * @param expires {@code x-expires} of the queue and its dead-letter queue in milliseconds, 0
+     *     for never ({@code order-service.rabbit.queue-expires-ms}; the saga demo's per-run queues
+     *     use it so that a run killed before it deleted them leaves nothing behind)
+     */
+    @Bean
+    Declarables stockRepliesTopology(
+        @Value("${order-service.rabbit.queue}") String queue,
+        @Value("${order-service.rabbit.queue-expires-ms:0}") int expires) {
+      TopicExchange stock = new TopicExchange(OrderService.REPLIES, true, false);
+      Map<String, Object> expiry = expires > 0 ? Map.of("x-expires", expires) : Map.of();
+      Queue replies =
+          QueueBuilder.durable(queue)
+              .withArguments(expiry)
+              .singleActiveConsumer()
+              .deadLetterExchange("")
+              .deadLetterRoutingKey(queue + ".dlq")
+              .build();
+      return new Declarables(
+          stock,
+          replies,
+          QueueBuilder.durable(queue + ".dlq").withArguments(expiry).build(),
+          BindingBuilder.bind(replies).to(stock).with("StockReserved"),
+          BindingBuilder.bind(replies).to(stock).with("StockRejected"));
     }
   }
 }

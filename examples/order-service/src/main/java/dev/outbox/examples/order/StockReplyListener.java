@@ -4,17 +4,15 @@ import dev.outbox.inbox.IdempotentListener;
 import java.nio.charset.StandardCharsets;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.header.Header;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.kafka.annotation.KafkaListener;
 import org.springframework.stereotype.Component;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
- * Completes the saga on the order side: {@code StockReserved} confirms the order, {@code
- * StockRejected} cancels it. {@link IdempotentListener} records each reply's {@code ce_id} in the
- * inbox in the same transaction as the order's new status, so a redelivered reply changes nothing.
+ * Completes the saga on the order side over Kafka: {@code StockReserved} confirms the order, {@code
+ * StockRejected} cancels it ({@link StockReplies}). {@link IdempotentListener} records each reply's
+ * {@code ce_id} in the inbox in the same transaction as the order's new status, so a redelivered
+ * reply changes nothing. {@link RabbitStockReplyListener} is its RabbitMQ counterpart.
  */
 @Component
 @ConditionalOnProperty(
@@ -24,34 +22,19 @@ import tools.jackson.databind.json.JsonMapper;
     matchIfMissing = true)
 public class StockReplyListener {
 
-  /** The inbox consumer name of this listener. */
+  /** The inbox consumer name of this listener (and of its RabbitMQ counterpart). */
   public static final String CONSUMER = "order-service.stock-replies";
 
-  private static final Logger log = LoggerFactory.getLogger(StockReplyListener.class);
+  private final StockReplies replies;
 
-  private final OrderService orders;
-  private final JsonMapper json;
-
-  public StockReplyListener(OrderService orders, JsonMapper json) {
-    this.orders = orders;
-    this.json = json;
+  public StockReplyListener(StockReplies replies) {
+    this.replies = replies;
   }
 
   @KafkaListener(topics = OrderService.REPLIES, groupId = "order-service")
   @IdempotentListener(consumer = CONSUMER)
   public void onStockReply(ConsumerRecord<String, String> record) {
-    String type = header(record, "ce_type");
-    switch (type) {
-      case "StockReserved" -> {
-        StockReserved reply = json.readValue(record.value(), StockReserved.class);
-        orders.confirm(reply.orderId());
-      }
-      case "StockRejected" -> {
-        StockRejected reply = json.readValue(record.value(), StockRejected.class);
-        orders.cancel(reply.orderId(), reply.reason());
-      }
-      default -> log.warn("Ignoring event of type {} on {}", type, record.topic());
-    }
+    replies.apply(header(record, "ce_type"), record.value(), "topic " + record.topic());
   }
 
   private static String header(ConsumerRecord<?, ?> record, String name) {
