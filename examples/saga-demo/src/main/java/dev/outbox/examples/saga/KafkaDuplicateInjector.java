@@ -20,15 +20,11 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Reads every message of the saga's topics and publishes each one a second time — same key, same
- * body, same headers, so the same {@code ce_id} — as a broker redelivery or a relay re-send after a
- * crash would. The services' inboxes must skip the copies. The copies carry a marker header so that
- * they are not copied again.
+ * Reads every message of the saga's Kafka topics and publishes each one a second time to the same
+ * partition — same key, same body, same headers, so the same {@code ce_id}. The copy lands after
+ * the original, so the original is always handled first.
  */
-final class DuplicateInjector implements AutoCloseable {
-
-  /** Marks a copy made by this injector. */
-  static final String MARKER = "saga-demo-duplicate";
+final class KafkaDuplicateInjector implements DuplicateInjector {
 
   private final KafkaConsumer<String, String> consumer;
   private final KafkaProducer<String, String> producer;
@@ -38,7 +34,7 @@ final class DuplicateInjector implements AutoCloseable {
   private volatile boolean running = true;
   private volatile @Nullable Throwable failure;
 
-  DuplicateInjector(String bootstrapServers, List<String> topics, SagaTrace trace) {
+  KafkaDuplicateInjector(String bootstrapServers, List<String> topics, SagaTrace trace) {
     this.trace = trace;
     this.consumer =
         new KafkaConsumer<>(
@@ -79,9 +75,7 @@ final class DuplicateInjector implements AutoCloseable {
                   id,
                   String.valueOf(header(record, "ce_type")),
                   String.valueOf(record.key()),
-                  record.topic(),
-                  record.partition(),
-                  record.offset(),
+                  record.topic() + "-" + record.partition() + "@" + record.offset(),
                   String.valueOf(record.value()));
           trace.published(original);
           ProducerRecord<String, String> copy =
@@ -98,7 +92,9 @@ final class DuplicateInjector implements AutoCloseable {
                 if (ex != null) {
                   failure = ex;
                 } else {
-                  trace.duplicateSent(original, metadata.partition(), metadata.offset());
+                  trace.duplicateSent(
+                      original,
+                      metadata.topic() + "-" + metadata.partition() + "@" + metadata.offset());
                 }
               });
         }
@@ -112,8 +108,8 @@ final class DuplicateInjector implements AutoCloseable {
     }
   }
 
-  /** Why injecting stopped, or {@code null}. */
-  @Nullable Throwable failure() {
+  @Override
+  public @Nullable Throwable failure() {
     return failure;
   }
 

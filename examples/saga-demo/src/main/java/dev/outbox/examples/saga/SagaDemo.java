@@ -29,7 +29,8 @@ import org.springframework.context.support.GenericApplicationContext;
  * Runs the order/inventory saga: starts the infrastructure, the inventory service and the order
  * service (two Spring Boot applications, each with its own application context and database, in
  * this JVM), stocks the inventory, places orders — some of which must be rejected — while every
- * Kafka message is delivered twice, and checks the end state.
+ * message is delivered twice, and checks the end state. The messages travel over an embedded Kafka
+ * broker, or over RabbitMQ ({@link SagaTransport}).
  */
 public final class SagaDemo {
 
@@ -68,27 +69,35 @@ public final class SagaDemo {
   private final PrintStream out;
   private final Duration timeout;
   private final Path directory;
+  private final SagaTransport transport;
   private final String[] extraArguments;
 
   /**
    * @param timeout how long the saga may take once both services run
    * @param directory where the embedded servers keep their files
-   * @param extraArguments more Spring Boot arguments for both services, e.g. logging levels
+   * @param extraArguments more Spring Boot arguments for both services, e.g. logging levels or
+   *     {@code spring.rabbitmq.*}
    */
-  public SagaDemo(PrintStream out, Duration timeout, Path directory, String... extraArguments) {
+  public SagaDemo(
+      PrintStream out,
+      Duration timeout,
+      Path directory,
+      SagaTransport transport,
+      String... extraArguments) {
     this.out = out;
     this.timeout = timeout;
     this.directory = directory;
+    this.transport = transport;
     this.extraArguments = extraArguments.clone();
   }
 
   /** Runs the saga and stops everything it started. */
   public Result run() throws InterruptedException {
-    SagaTrace trace = new SagaTrace();
-    try (EmbeddedInfrastructure infrastructure = new EmbeddedInfrastructure(directory)) {
+    try (EmbeddedInfrastructure infrastructure = new EmbeddedInfrastructure(directory);
+        SagaBroker broker = transport.start(infrastructure, extraArguments)) {
+      SagaTrace trace = new SagaTrace(broker.name(), broker.idName());
       out.printf("%n=== Saga demo: order-service and inventory-service ===%n");
-      String bootstrapServers = infrastructure.startKafka();
-      out.printf("Started one embedded Kafka broker at %s (shared)%n", bootstrapServers);
+      out.printf("%s%n", broker.description());
       String inventoryDb = infrastructure.startPostgres();
       out.printf("Started the inventory-service's own embedded PostgreSQL: %s%n", inventoryDb);
       String ordersDb = infrastructure.startPostgres();
@@ -101,7 +110,7 @@ public final class SagaDemo {
                           trace.listener(
                               "inventory-service",
                               "inbox row, stock change and answer (in its outbox) in one transaction")))
-                  .run(arguments(inventoryDb, bootstrapServers));
+                  .run(arguments(inventoryDb, broker));
           ConfigurableApplicationContext orders =
               new SpringApplicationBuilder(OrderServiceApplication.class)
                   .initializers(
@@ -109,18 +118,19 @@ public final class SagaDemo {
                           trace.listener(
                               "order-service",
                               "inbox row and the order's new status in one transaction")))
-                  .run(arguments(ordersDb, bootstrapServers))) {
+                  .run(arguments(ordersDb, broker))) {
         out.printf(
             "Started inventory-service and order-service, each in its own application context%n");
         InventoryService stock = inventory.getBean(InventoryService.class);
         STOCK.forEach(stock::stock);
         out.printf("%nStock: %s%n", STOCK);
 
-        try (DuplicateInjector injector =
-            new DuplicateInjector(bootstrapServers, List.of("orders", "stock"), trace)) {
+        try (DuplicateInjector injector = broker.injectDuplicates(trace)) {
           out.printf(
-              "Every message on the topics orders and stock is delivered twice: the demo re-sends"
-                  + " each one%nwith the same ce_id, as a redelivery after a crash would.%n%n");
+              "Every message on %s is delivered twice: the demo re-sends each one%nwith the same"
+                  + " %s, as a redelivery after a crash would.%n%n",
+              broker.destinations(), broker.idName());
+          awaitConsumers(broker);
           Map<UUID, PlannedOrder> placed = placeOrders(orders.getBean(OrderService.class), trace);
           return awaitAndCheck(
               placed, orders.getBean(OrderRepository.class), stock, trace, injector);
@@ -129,6 +139,19 @@ public final class SagaDemo {
           out.flush();
         }
       }
+    }
+  }
+
+  /** Waits, at most {@code timeout}, until both services consume from the broker. */
+  private void awaitConsumers(SagaBroker broker) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!broker.servicesConsuming()) {
+      if (System.nanoTime() >= deadline) {
+        out.printf(
+            "The services do not consume from the broker after %s; placing anyway.%n", timeout);
+        return;
+      }
+      Thread.sleep(200);
     }
   }
 
@@ -283,26 +306,36 @@ public final class SagaDemo {
         trace.duplicates(StockReplyListener.CONSUMER));
   }
 
-  private String[] arguments(String databaseUrl, String bootstrapServers) {
+  private String[] arguments(String databaseUrl, SagaBroker broker) {
     List<String> arguments = new ArrayList<>();
     arguments.add("--spring.main.web-application-type=none");
-    arguments.addAll(List.of(serviceArguments(databaseUrl, bootstrapServers, extraArguments)));
-    return arguments.toArray(String[]::new);
+    arguments.addAll(List.of(extraArguments));
+    return serviceArguments(databaseUrl, broker, arguments.toArray(String[]::new));
   }
 
-  /** The arguments of a service running on {@code databaseUrl} and {@code bootstrapServers}. */
+  /**
+   * The arguments of a service running on {@code databaseUrl} and {@code broker}, each property
+   * once: Spring Boot joins the values of a repeated argument with a comma, so a later argument
+   * replaces an earlier one of the same name. The extra arguments replace the demo's defaults; the
+   * broker's (resolved from the extra arguments) come last.
+   */
   static String[] serviceArguments(
-      String databaseUrl, String bootstrapServers, String... extraArguments) {
+      String databaseUrl, SagaBroker broker, String... extraArguments) {
     List<String> arguments = new ArrayList<>();
     arguments.add("--spring.datasource.url=" + databaseUrl);
     arguments.add("--spring.datasource.username=postgres");
     arguments.add("--spring.datasource.password=");
-    arguments.add("--spring.kafka.bootstrap-servers=" + bootstrapServers);
     arguments.add("--order-service.embedded.enabled=false");
     arguments.add("--demo.orders=0");
     arguments.add("--logging.level.dev.outbox=WARN");
     arguments.addAll(List.of(extraArguments));
-    return arguments.toArray(String[]::new);
+    arguments.addAll(broker.serviceArguments());
+    Map<String, String> byName = new LinkedHashMap<>();
+    for (String argument : arguments) {
+      int equals = argument.indexOf('=');
+      byName.put(equals < 0 ? argument : argument.substring(0, equals), argument);
+    }
+    return byName.values().toArray(String[]::new);
   }
 
   private static org.springframework.context.ApplicationContextInitializer<

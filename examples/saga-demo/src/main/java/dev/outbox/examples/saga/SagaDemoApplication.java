@@ -6,9 +6,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * {@code java -jar saga-demo.jar [--saga.timeout=120s] [Spring Boot arguments for both services]}:
- * runs the saga on embedded servers and exits with 0 if every order ended in the expected state
- * with consistent stock, else 1.
+ * {@code java -jar saga-demo.jar [--saga.transport=kafka|rabbit] [--saga.timeout=120s] [Spring Boot
+ * arguments for both services]}: runs the saga on embedded servers (with {@code rabbit}, over a
+ * running RabbitMQ broker) and exits with 0 if every order ended in the expected state with
+ * consistent stock, 1 if not, 2 for an invalid argument of its own.
  */
 public final class SagaDemoApplication {
 
@@ -16,9 +17,17 @@ public final class SagaDemoApplication {
 
   public static void main(String[] args) {
     Duration timeout = Duration.ofSeconds(120);
+    SagaTransport transport = SagaTransport.KAFKA;
     List<String> passed = new ArrayList<>();
     for (String arg : args) {
-      if (arg.startsWith("--saga.timeout=")) {
+      if (arg.startsWith("--saga.transport=")) {
+        try {
+          transport = SagaTransport.parse(arg.substring("--saga.transport=".length()));
+        } catch (IllegalArgumentException ex) {
+          System.err.println(ex.getMessage());
+          System.exit(2);
+        }
+      } else if (arg.startsWith("--saga.timeout=")) {
         String value = arg.substring("--saga.timeout=".length());
         try {
           timeout = Duration.parse("PT" + value.toUpperCase());
@@ -35,7 +44,8 @@ public final class SagaDemoApplication {
     int status;
     try {
       SagaDemo.Result result =
-          new SagaDemo(System.out, timeout, directory, passed.toArray(String[]::new)).run();
+          new SagaDemo(System.out, timeout, directory, transport, passed.toArray(String[]::new))
+              .run();
       status = result.succeeded() ? 0 : 1;
     } catch (Exception ex) {
       System.out.printf("%nThe saga demo failed: %s%n", ex);

@@ -13,23 +13,22 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * What happened to each order, from three vantage points: the orders placed, the messages seen on
- * Kafka (by the duplicate injector), and the inbox decisions of both services ({@link
+ * the broker (by the duplicate injector), and the inbox decisions of both services ({@link
  * InboxListener} beans registered in each application context).
  */
 final class SagaTrace {
 
-  /** A message as first seen on Kafka. */
-  record Published(
-      String messageId,
-      String type,
-      String orderId,
-      String topic,
-      int partition,
-      long offset,
-      String body) {}
+  /**
+   * A message as first seen on the broker.
+   *
+   * @param location where it was seen, e.g. {@code orders-2@0} (Kafka topic, partition, offset)
+   */
+  record Published(String messageId, String type, String orderId, String location, String body) {}
 
   private record Step(long nanos, String orderId, @Nullable String messageId, String text) {}
 
+  private final String broker;
+  private final String idName;
   private final long start = System.nanoTime();
   private final List<Step> steps = new CopyOnWriteArrayList<>();
   private final Map<String, Published> published = new ConcurrentHashMap<>();
@@ -37,6 +36,15 @@ final class SagaTrace {
   private final Map<String, AtomicInteger> duplicates = new ConcurrentHashMap<>();
   private final Map<String, AtomicInteger> handledPerMessage = new ConcurrentHashMap<>();
   private final AtomicInteger injected = new AtomicInteger();
+
+  /**
+   * @param broker the broker's name in the printed steps ({@code kafka}, {@code rabbitmq})
+   * @param idName what the broker calls the message id ({@code ce_id}, {@code message_id})
+   */
+  SagaTrace(String broker, String idName) {
+    this.broker = broker;
+    this.idName = idName;
+  }
 
   void placed(String orderId, String text) {
     steps.add(new Step(System.nanoTime(), orderId, null, text));
@@ -51,17 +59,14 @@ final class SagaTrace {
             message.orderId(),
             message.messageId(),
             String.format(
-                "%-18s %s on %s-%d@%d, ce_id %s%s",
-                "kafka",
-                message.type(),
-                message.topic(),
-                message.partition(),
-                message.offset(),
-                message.messageId(),
-                body)));
+                "%-18s %s on %s, %s %s%s",
+                broker, message.type(), message.location(), idName, message.messageId(), body)));
   }
 
-  void duplicateSent(Published original, int partition, long offset) {
+  /**
+   * @param location where the copy went
+   */
+  void duplicateSent(Published original, String location) {
     injected.incrementAndGet();
     steps.add(
         new Step(
@@ -69,8 +74,8 @@ final class SagaTrace {
             original.orderId(),
             original.messageId(),
             String.format(
-                "%-18s re-sent %s with the same ce_id: a duplicate delivery (%s-%d@%d)",
-                "demo", original.type(), original.topic(), partition, offset)));
+                "%-18s re-sent %s with the same %s: a duplicate delivery (%s)",
+                "demo", original.type(), idName, location)));
   }
 
   /**
@@ -103,7 +108,8 @@ final class SagaTrace {
                 "",
                 messageId,
                 String.format(
-                    "%-18s skipped %%s: ce_id already in its inbox, nothing changed", service)));
+                    "%-18s skipped %%s: %s already in its inbox, nothing changed",
+                    service, idName)));
       }
     };
   }

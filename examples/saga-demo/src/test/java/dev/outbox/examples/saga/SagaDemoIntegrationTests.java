@@ -11,23 +11,32 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Runs the saga demo as the README command does — both services, each on its own embedded
- * PostgreSQL, one embedded Kafka broker, every message delivered twice — and checks its result.
+ * PostgreSQL, one embedded Kafka broker, every message delivered twice — and checks its result; and
+ * the same over RabbitMQ ({@code --saga.transport=rabbit}), in a virtual host of the test's own.
  */
 class SagaDemoIntegrationTests {
 
   @TempDir Path directory;
 
-  @Test
-  void acceptedAndRejectedOrdersReachTheirEndStateUnderDuplicateDeliveries() throws Exception {
+  @ParameterizedTest
+  @EnumSource(SagaTransport.class)
+  void acceptedAndRejectedOrdersReachTheirEndStateUnderDuplicateDeliveries(SagaTransport transport)
+      throws Exception {
     ByteArrayOutputStream output = new ByteArrayOutputStream();
     SagaDemo.Result result;
-    try (PrintStream out = new PrintStream(output, true, StandardCharsets.UTF_8)) {
-      result = new SagaDemo(out, Duration.ofSeconds(120), directory).run();
+    String idName;
+    try (PrintStream out = new PrintStream(output, true, StandardCharsets.UTF_8);
+        TestBroker broker = TestBroker.of(transport)) {
+      idName = broker.idName();
+      result =
+          new SagaDemo(out, Duration.ofSeconds(120), directory, transport, broker.arguments())
+              .run();
     }
     String printed = output.toString(StandardCharsets.UTF_8);
     System.out.println(printed);
@@ -58,8 +67,8 @@ class SagaDemoIntegrationTests {
     assertThat(result.reservations().keySet()).isEqualTo(confirmed.keySet());
 
     assertThat(printed)
-        .contains("skipped OrderPlaced: ce_id already in its inbox")
-        .contains("skipped StockRejected: ce_id already in its inbox")
+        .contains("skipped OrderPlaced: " + idName + " already in its inbox")
+        .contains("skipped StockRejected: " + idName + " already in its inbox")
         .contains("CANCELLED (unknown product)")
         .contains("=== Saga OK");
   }
@@ -68,13 +77,20 @@ class SagaDemoIntegrationTests {
    * The checks catch what the inbox prevents: with it switched off, duplicates are handled again (a
    * rejected order is answered twice), so the run must fail.
    */
-  @Test
-  void failsWhenTheInboxIsSwitchedOff() throws Exception {
+  @ParameterizedTest
+  @EnumSource(SagaTransport.class)
+  void failsWhenTheInboxIsSwitchedOff(SagaTransport transport) throws Exception {
     ByteArrayOutputStream output = new ByteArrayOutputStream();
     SagaDemo.Result result;
-    try (PrintStream out = new PrintStream(output, true, StandardCharsets.UTF_8)) {
+    try (PrintStream out = new PrintStream(output, true, StandardCharsets.UTF_8);
+        TestBroker broker = TestBroker.of(transport)) {
       result =
-          new SagaDemo(out, Duration.ofSeconds(20), directory, "--outbox.inbox.enabled=false")
+          new SagaDemo(
+                  out,
+                  Duration.ofSeconds(20),
+                  directory,
+                  transport,
+                  broker.arguments("--outbox.inbox.enabled=false"))
               .run();
     }
     String printed = output.toString(StandardCharsets.UTF_8);

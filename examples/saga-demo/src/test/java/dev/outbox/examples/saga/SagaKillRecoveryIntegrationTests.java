@@ -33,8 +33,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
 import tools.jackson.databind.json.JsonMapper;
@@ -44,7 +45,8 @@ import tools.jackson.databind.json.JsonMapper;
  * killed with SIGKILL right after it handled its first order, more orders are placed while it is
  * down, and it is started again. Every message is still delivered twice. The saga must converge to
  * the same end state as without the crash: each order confirmed or cancelled as expected, each
- * order answered once, and the stock adds up.
+ * order answered once, and the stock adds up. The same with the order service killed instead; each
+ * test runs over the embedded Kafka broker and over RabbitMQ (in a virtual host of its own).
  */
 class SagaKillRecoveryIntegrationTests {
 
@@ -54,16 +56,19 @@ class SagaKillRecoveryIntegrationTests {
 
   @TempDir Path directory;
 
-  @Test
-  void sagaConvergesAfterTheInventoryServiceIsKilledMidRun() throws Exception {
-    SagaTrace trace = new SagaTrace();
+  @ParameterizedTest
+  @EnumSource(SagaTransport.class)
+  void sagaConvergesAfterTheInventoryServiceIsKilledMidRun(SagaTransport transport)
+      throws Exception {
     Path log = directory.resolve("inventory-service.log");
-    try (EmbeddedInfrastructure infrastructure = new EmbeddedInfrastructure(directory)) {
-      String kafka = infrastructure.startKafka();
+    try (TestBroker testBroker = TestBroker.of(transport);
+        EmbeddedInfrastructure infrastructure = new EmbeddedInfrastructure(directory);
+        SagaBroker broker = transport.start(infrastructure, testBroker.arguments())) {
+      SagaTrace trace = new SagaTrace(broker.name(), broker.idName());
       String inventoryDb = infrastructure.startPostgres();
       String ordersDb = infrastructure.startPostgres();
       String[] inventoryArguments =
-          SagaDemo.serviceArguments(inventoryDb, kafka, "--spring.main.web-application-type=none");
+          SagaDemo.serviceArguments(inventoryDb, broker, "--spring.main.web-application-type=none");
 
       ServiceProcess inventory =
           ServiceProcess.start(InventoryServiceApplication.class, log, inventoryArguments);
@@ -71,16 +76,17 @@ class SagaKillRecoveryIntegrationTests {
               new SpringApplicationBuilder(OrderServiceApplication.class)
                   .run(
                       SagaDemo.serviceArguments(
-                          ordersDb, kafka, "--spring.main.web-application-type=none"));
-          DuplicateInjector injector =
-              new DuplicateInjector(kafka, List.of("orders", "stock"), trace)) {
+                          ordersDb, broker, "--spring.main.web-application-type=none"));
+          DuplicateInjector injector = broker.injectDuplicates(trace)) {
         // The inventory's tables exist once its migrations ran; stock it like the demo does.
         await("inventory-service started (log " + log + ")")
             .atMost(TIMEOUT)
             .pollInterval(Duration.ofMillis(500))
             .until(
                 () ->
-                    tableExists(inventoryDb, "stock") && tableExists(inventoryDb, "outbox_inbox"));
+                    tableExists(inventoryDb, "stock")
+                        && tableExists(inventoryDb, "outbox_inbox")
+                        && broker.servicesConsuming());
         SagaDemo.STOCK.forEach((product, quantity) -> stock(inventoryDb, product, quantity));
 
         OrderService service = orders.getBean(OrderService.class);
@@ -153,7 +159,7 @@ class SagaKillRecoveryIntegrationTests {
                         + "'"))
             .isEqualTo(7);
         // One answer per order (a re-send after the crash carries the same ce_id).
-        await("each order's answer seen on Kafka")
+        await("each order's answer seen on the broker")
             .atMost(TIMEOUT)
             .until(() -> trace.messagesPerOrder("Stock").size() == placed.size());
         assertThat(trace.messagesPerOrder("Stock").values()).containsOnly(1L);
@@ -165,16 +171,19 @@ class SagaKillRecoveryIntegrationTests {
     }
   }
 
-  @Test
-  void sagaConvergesAfterTheOrderServiceIsKilledMidRun() throws Exception {
-    SagaTrace trace = new SagaTrace();
+  @ParameterizedTest
+  @EnumSource(SagaTransport.class)
+  void sagaConvergesAfterTheOrderServiceIsKilledMidRun(SagaTransport transport) throws Exception {
     Path log = directory.resolve("order-service.log");
-    try (EmbeddedInfrastructure infrastructure = new EmbeddedInfrastructure(directory)) {
-      String kafka = infrastructure.startKafka();
+    try (TestBroker testBroker = TestBroker.of(transport);
+        EmbeddedInfrastructure infrastructure = new EmbeddedInfrastructure(directory);
+        SagaBroker broker = transport.start(infrastructure, testBroker.arguments())) {
+      SagaTrace trace = new SagaTrace(broker.name(), broker.idName());
       String inventoryDb = infrastructure.startPostgres();
       String ordersDb = infrastructure.startPostgres();
       int port = freePort();
-      String[] orderArguments = SagaDemo.serviceArguments(ordersDb, kafka, "--server.port=" + port);
+      String[] orderArguments =
+          SagaDemo.serviceArguments(ordersDb, broker, "--server.port=" + port);
 
       ServiceProcess orders =
           ServiceProcess.start(OrderServiceApplication.class, log, orderArguments);
@@ -182,15 +191,18 @@ class SagaKillRecoveryIntegrationTests {
               InventoryServiceApplication.builder()
                   .run(
                       SagaDemo.serviceArguments(
-                          inventoryDb, kafka, "--spring.main.web-application-type=none"));
-          DuplicateInjector injector =
-              new DuplicateInjector(kafka, List.of("orders", "stock"), trace)) {
+                          inventoryDb, broker, "--spring.main.web-application-type=none"));
+          DuplicateInjector injector = broker.injectDuplicates(trace)) {
         SagaDemo.STOCK.forEach(inventory.getBean(InventoryService.class)::stock);
         HttpClient http = HttpClient.newHttpClient();
         await("order-service started (log " + log + ")")
             .atMost(TIMEOUT)
             .pollInterval(Duration.ofMillis(500))
-            .until(() -> tableExists(ordersDb, "outbox_inbox") && answers(http, port));
+            .until(
+                () ->
+                    tableExists(ordersDb, "outbox_inbox")
+                        && answers(http, port)
+                        && broker.servicesConsuming());
 
         Map<UUID, SagaDemo.PlannedOrder> placed = new LinkedHashMap<>();
         List<SagaDemo.PlannedOrder> plan = SagaDemo.ORDERS;
@@ -231,7 +243,7 @@ class SagaKillRecoveryIntegrationTests {
         assertStockAddsUp(inventoryDb, placed);
         assertThat(inboxRows(inventoryDb, OrderPlacedListener.CONSUMER)).isEqualTo(7);
         assertThat(inboxRows(ordersDb, StockReplyListener.CONSUMER)).isEqualTo(7);
-        await("each order's answer seen on Kafka")
+        await("each order's answer seen on the broker")
             .atMost(TIMEOUT)
             .until(() -> trace.messagesPerOrder("Stock").size() == placed.size());
         assertThat(trace.messagesPerOrder("Stock").values()).containsOnly(1L);
