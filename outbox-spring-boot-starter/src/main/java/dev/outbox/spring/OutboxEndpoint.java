@@ -301,23 +301,21 @@ public class OutboxEndpoint {
       @Nullable String createdTo,
       @Nullable Boolean all) {
     return replayMatching(
-        JMX_CALLER, destination, type, key, error, deadFrom, deadTo, createdFrom, createdTo, all);
+        JMX_CALLER,
+        EndpointFilters.bulk(
+            "replay",
+            destination,
+            type,
+            key,
+            error,
+            deadFrom,
+            deadTo,
+            createdFrom,
+            createdTo,
+            all));
   }
 
-  Map<String, Object> replayMatching(
-      String who,
-      @Nullable String destination,
-      @Nullable String type,
-      @Nullable String key,
-      @Nullable String error,
-      @Nullable String deadFrom,
-      @Nullable String deadTo,
-      @Nullable String createdFrom,
-      @Nullable String createdTo,
-      @Nullable Boolean all) {
-    DeadEventFilter filter =
-        EndpointFilters.bulk(
-            "replay", destination, type, key, error, deadFrom, deadTo, createdFrom, createdTo, all);
+  Map<String, Object> replayMatching(String who, DeadEventFilter filter) {
     long replayed =
         audited(
             who, "replayed", "dead events matching " + filter, () -> repository.replayDead(filter));
@@ -340,21 +338,7 @@ public class OutboxEndpoint {
       @Nullable String createdTo,
       @Nullable Boolean all) {
     return discardMatching(
-        JMX_CALLER, destination, type, key, error, deadFrom, deadTo, createdFrom, createdTo, all);
-  }
-
-  Map<String, Object> discardMatching(
-      String who,
-      @Nullable String destination,
-      @Nullable String type,
-      @Nullable String key,
-      @Nullable String error,
-      @Nullable String deadFrom,
-      @Nullable String deadTo,
-      @Nullable String createdFrom,
-      @Nullable String createdTo,
-      @Nullable Boolean all) {
-    DeadEventFilter filter =
+        JMX_CALLER,
         EndpointFilters.bulk(
             "discard",
             destination,
@@ -365,7 +349,10 @@ public class OutboxEndpoint {
             deadTo,
             createdFrom,
             createdTo,
-            all);
+            all));
+  }
+
+  Map<String, Object> discardMatching(String who, DeadEventFilter filter) {
     long discarded =
         audited(
             who,

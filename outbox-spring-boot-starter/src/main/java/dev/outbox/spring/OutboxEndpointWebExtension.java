@@ -71,15 +71,17 @@ public class OutboxEndpointWebExtension {
       @Nullable Boolean all) {
     return endpoint.replayMatching(
         OutboxEndpoint.who(caller.getPrincipal()),
-        destination,
-        type,
-        key,
-        error,
-        deadFrom,
-        deadTo,
-        createdFrom,
-        createdTo,
-        all);
+        EndpointFilters.bulk(
+            "replay",
+            destination,
+            type,
+            key,
+            error,
+            deadFrom,
+            deadTo,
+            createdFrom,
+            createdTo,
+            all));
   }
 
   /** {@code DELETE /actuator/outbox?...}: discards the matching dead events. */
@@ -97,14 +99,16 @@ public class OutboxEndpointWebExtension {
       @Nullable Boolean all) {
     return endpoint.discardMatching(
         OutboxEndpoint.who(caller.getPrincipal()),
-        destination,
-        type,
-        key,
-        error,
-        deadFrom,
-        deadTo,
-        createdFrom,
-        createdTo,
-        all);
+        EndpointFilters.bulk(
+            "discard",
+            destination,
+            type,
+            key,
+            error,
+            deadFrom,
+            deadTo,
+            createdFrom,
+            createdTo,
+            all));
   }
 }
