@@ -287,8 +287,8 @@ public final class Suite {
 
   /**
    * How the drain rate developed, from one instance's progress samples (100 ms apart): the rate
-   * over the first second after GO, and between 10 % and 90 % of the backlog, which leaves out the
-   * start (JIT compilation of a fresh JVM, the first lease renewal) and the tail.
+   * between 10 % and 90 % of the backlog, which leaves out the start (JIT compilation of a fresh
+   * JVM, the first lease renewal) and the tail.
    */
   @SuppressWarnings("unchecked")
   private static Map<String, Object> ramp(Map<String, Object> instance, long count) {
@@ -302,13 +302,6 @@ public final class Suite {
     if (to > from) {
       out.put("middleRate", Math.round(count * 0.8 / ((to - from) / 1000.0)));
     }
-    long firstSecond = 0;
-    for (List<Number> sample : samples) {
-      if (sample.get(0).longValue() <= 1000) {
-        firstSecond = sample.get(1).longValue();
-      }
-    }
-    out.put("firstSecondEvents", firstSecond);
     return out;
   }
 

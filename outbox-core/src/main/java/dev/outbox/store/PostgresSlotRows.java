@@ -25,8 +25,8 @@ import javax.sql.DataSource;
  *
  * <p>{@link #candidates} is one index range scan per slot over the {@code (slot, seq)} index of
  * pending rows, returning narrow columns only; payloads are read afterwards for the rows that will
- * be sent ({@link #load}). Completions join the slot table and touch only rows of slots still held
- * under the tokens they were read with.
+ * be sent ({@link #load}). Completions touch only rows of slots still held under the tokens they
+ * were read with.
  */
 final class PostgresSlotRows {
 
@@ -69,7 +69,7 @@ final class PostgresSlotRows {
             + " WHERE id = ANY(?) AND status = 'PENDING'";
     // The fence is an uncorrelated subquery, evaluated once: joined to the slot table instead, the
     // planner (which estimates one matching slot row) may loop over the held slots and look the
-    // whole batch up by id once per slot, 64 times the work of one batch.
+    // whole batch up by id once per slot, up to 64 times the work of one batch.
     String fence =
         " AND e.slot = ANY(ARRAY(SELECT s.slot FROM "
             + slots

@@ -156,9 +156,12 @@ class PostgresSlotRowsIntegrationTests {
             "me",
             stale,
             List.of(event.id()),
-            List.of(),
+            List.of(new RelayStore.Retry(event.id(), 1, Duration.ofMinutes(1), "x")),
             List.of(new RelayStore.Dead(event.id(), 1, "x")));
     assertThat(completion.total()).isZero();
+    assertThat(candidates(List.of()))
+        .singleElement()
+        .satisfies(c -> assertThat(c.attempts()).as("attempts, not charged").isZero());
     assertThat(repository.stats().pending()).isEqualTo(1);
     repository.leave("other");
   }
@@ -231,14 +234,7 @@ class PostgresSlotRowsIntegrationTests {
 
   @Test
   void readingABacklogWritesNoTemporaryFiles() throws Exception {
-    TestPostgres.get()
-        .execute(
-            "INSERT INTO "
-                + table
-                + " (id, destination, event_key, event_type, payload) SELECT gen_random_uuid(),"
-                + " 'orders', 'k' || (n % 10000), 'OrderPlaced', repeat('x', 1000) FROM"
-                + " generate_series(1, 20000) n");
-    TestPostgres.get().execute("ANALYZE " + table);
+    seedBacklog();
     long before = tempBytes();
     List<Integer> half = ALL_SLOTS.subList(0, 32);
     List<Candidate> read = repository.candidates(half, 63, List.of());
@@ -255,14 +251,7 @@ class PostgresSlotRowsIntegrationTests {
    */
   @Test
   void completingABatchLooksEachRowUpOnceWhateverPlanThePlannerPicks() throws Exception {
-    TestPostgres.get()
-        .execute(
-            "INSERT INTO "
-                + table
-                + " (id, destination, event_key, event_type, payload) SELECT gen_random_uuid(),"
-                + " 'orders', 'k' || (n % 10000), 'OrderPlaced', repeat('x', 1000) FROM"
-                + " generate_series(1, 20000) n");
-    TestPostgres.get().execute("ANALYZE " + table);
+    seedBacklog();
     // One of two workers: half of the slots, and the oldest rows of those.
     List<Integer> half = ALL_SLOTS.subList(0, RelayStore.SLOTS / 2);
     List<Long> tokens = half.stream().map(leases.tokens()::get).toList();
@@ -298,6 +287,18 @@ class PostgresSlotRowsIntegrationTests {
             .isLessThan(10L * batch.size());
       }
     }
+  }
+
+  /** 20,000 pending events of 10,000 keys with 1 KB payloads, written server-side and analyzed. */
+  private void seedBacklog() {
+    TestPostgres.get()
+        .execute(
+            "INSERT INTO "
+                + table
+                + " (id, destination, event_key, event_type, payload) SELECT gen_random_uuid(),"
+                + " 'orders', 'k' || (n % 10000), 'OrderPlaced', repeat('x', 1000) FROM"
+                + " generate_series(1, 20000) n");
+    TestPostgres.get().execute("ANALYZE " + table);
   }
 
   private long tempBytes() {

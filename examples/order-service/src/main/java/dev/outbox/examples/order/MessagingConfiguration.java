@@ -1,6 +1,5 @@
 package dev.outbox.examples.order;
 
-import java.util.Map;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.springframework.amqp.core.BindingBuilder;
 import org.springframework.amqp.core.Declarables;
@@ -76,20 +75,23 @@ public class MessagingConfiguration {
         @Value("${order-service.rabbit.queue}") String queue,
         @Value("${order-service.rabbit.queue-expires-ms:0}") int expires) {
       TopicExchange stock = new TopicExchange(OrderService.REPLIES, true, false);
-      Map<String, Object> expiry = expires > 0 ? Map.of("x-expires", expires) : Map.of();
+      String deadLetters = queue + ".dlq";
       Queue replies =
-          QueueBuilder.durable(queue)
-              .withArguments(expiry)
+          withExpiry(QueueBuilder.durable(queue), expires)
               .singleActiveConsumer()
               .deadLetterExchange("")
-              .deadLetterRoutingKey(queue + ".dlq")
+              .deadLetterRoutingKey(deadLetters)
               .build();
       return new Declarables(
           stock,
           replies,
-          QueueBuilder.durable(queue + ".dlq").withArguments(expiry).build(),
+          withExpiry(QueueBuilder.durable(deadLetters), expires).build(),
           BindingBuilder.bind(replies).to(stock).with("StockReserved"),
           BindingBuilder.bind(replies).to(stock).with("StockRejected"));
+    }
+
+    private static QueueBuilder withExpiry(QueueBuilder builder, int expires) {
+      return expires > 0 ? builder.expires(expires) : builder;
     }
   }
 }
