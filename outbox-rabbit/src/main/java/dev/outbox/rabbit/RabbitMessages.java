@@ -1,24 +1,31 @@
 package dev.outbox.rabbit;
 
+import com.rabbitmq.client.AMQP;
 import dev.outbox.OutboxEvent;
 import dev.outbox.transport.DeadLetter;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Date;
-import org.springframework.amqp.core.Message;
-import org.springframework.amqp.core.MessageDeliveryMode;
-import org.springframework.amqp.core.MessageProperties;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * Turns events into AMQP messages: CloudEvents binary content mode, JSON body, persistent.
  *
  * <p>The event's own headers (such as {@code traceparent}) are copied first, so they cannot
  * overwrite the CloudEvents attributes.
+ *
+ * <p>The properties are built for the RabbitMQ client directly, with the values Spring AMQP's
+ * {@code MessageProperties} would have carried (priority 0 included); going through Spring AMQP's
+ * message and its properties converter cost a fifth of the relay's CPU per message.
  */
 final class RabbitMessages {
 
   /** The AMQP {@code content_type} of every message (CloudEvents {@code datacontenttype}). */
   static final String CONTENT_TYPE = "application/json";
+
+  /** AMQP {@code delivery_mode} of a message the broker writes to disk. */
+  private static final int PERSISTENT = 2;
 
   /** Longest error text put in a dead-letter header. */
   private static final int MAX_ERROR_LENGTH = 4000;
@@ -29,30 +36,12 @@ final class RabbitMessages {
     this.source = source;
   }
 
-  /** The message for {@code event}; a new instance on each call (Spring AMQP adds headers). */
-  Message toMessage(OutboxEvent event) {
-    MessageProperties properties = new MessageProperties();
-    event.headers().forEach(properties::setHeader);
-    String id = event.id().toString();
-    properties.setMessageId(id);
-    properties.setContentType(CONTENT_TYPE);
-    properties.setType(event.type());
-    properties.setAppId(source);
-    properties.setTimestamp(Date.from(event.createdAt()));
-    properties.setDeliveryMode(MessageDeliveryMode.PERSISTENT);
-    properties.setHeader(RabbitHeaders.SPEC_VERSION, RabbitHeaders.SPEC_VERSION_VALUE);
-    properties.setHeader(RabbitHeaders.ID, id);
-    properties.setHeader(RabbitHeaders.SOURCE, source);
-    properties.setHeader(RabbitHeaders.TYPE, event.type());
-    properties.setHeader(RabbitHeaders.TIME, event.createdAt().toString());
-    properties.setHeader(RabbitHeaders.EVENT_VERSION, event.version());
-    if (event.key() != null) {
-      properties.setHeader(RabbitHeaders.SUBJECT, event.key());
-    }
-    if (event.aggregateType() != null) {
-      properties.setHeader(RabbitHeaders.AGGREGATE_TYPE, event.aggregateType());
-    }
-    return new Message(event.payload().getBytes(StandardCharsets.UTF_8), properties);
+  /** A message as the RabbitMQ client publishes it. */
+  record AmqpMessage(AMQP.BasicProperties properties, byte[] body) {}
+
+  /** The message for {@code event}. */
+  AmqpMessage toMessage(OutboxEvent event) {
+    return new AmqpMessage(properties(event, headers(event)), body(event));
   }
 
   /**
@@ -61,18 +50,52 @@ final class RabbitMessages {
    *
    * @param original where the event was going (empty names if its destination was invalid)
    */
-  Message toDeadLetter(
+  AmqpMessage toDeadLetter(
       OutboxEvent event, RabbitDestination original, DeadLetter deadLetter, Instant now) {
-    Message message = toMessage(event);
-    MessageProperties properties = message.getMessageProperties();
-    properties.setHeader(RabbitHeaders.ORIGINAL_DESTINATION, event.destination());
-    properties.setHeader(RabbitHeaders.ORIGINAL_EXCHANGE, original.exchange());
-    properties.setHeader(RabbitHeaders.ORIGINAL_ROUTING_KEY, original.routingKey());
-    properties.setHeader(RabbitHeaders.ERROR, truncate(deadLetter.error()));
-    properties.setHeader(RabbitHeaders.ERROR_CLASS, deadLetter.errorClass());
-    properties.setHeader(RabbitHeaders.ATTEMPTS, deadLetter.attempts());
-    properties.setHeader(RabbitHeaders.DEAD_LETTERED_AT, now.toString());
-    return message;
+    Map<String, Object> headers = headers(event);
+    headers.put(RabbitHeaders.ORIGINAL_DESTINATION, event.destination());
+    headers.put(RabbitHeaders.ORIGINAL_EXCHANGE, original.exchange());
+    headers.put(RabbitHeaders.ORIGINAL_ROUTING_KEY, original.routingKey());
+    headers.put(RabbitHeaders.ERROR, truncate(deadLetter.error()));
+    headers.put(RabbitHeaders.ERROR_CLASS, deadLetter.errorClass());
+    headers.put(RabbitHeaders.ATTEMPTS, deadLetter.attempts());
+    headers.put(RabbitHeaders.DEAD_LETTERED_AT, now.toString());
+    return new AmqpMessage(properties(event, headers), body(event));
+  }
+
+  private Map<String, Object> headers(OutboxEvent event) {
+    Map<String, Object> headers = new HashMap<>(event.headers().size() + 16);
+    headers.putAll(event.headers());
+    headers.put(RabbitHeaders.SPEC_VERSION, RabbitHeaders.SPEC_VERSION_VALUE);
+    headers.put(RabbitHeaders.ID, event.id().toString());
+    headers.put(RabbitHeaders.SOURCE, source);
+    headers.put(RabbitHeaders.TYPE, event.type());
+    headers.put(RabbitHeaders.TIME, event.createdAt().toString());
+    headers.put(RabbitHeaders.EVENT_VERSION, event.version());
+    if (event.key() != null) {
+      headers.put(RabbitHeaders.SUBJECT, event.key());
+    }
+    if (event.aggregateType() != null) {
+      headers.put(RabbitHeaders.AGGREGATE_TYPE, event.aggregateType());
+    }
+    return headers;
+  }
+
+  private AMQP.BasicProperties properties(OutboxEvent event, Map<String, Object> headers) {
+    return new AMQP.BasicProperties.Builder()
+        .messageId(event.id().toString())
+        .contentType(CONTENT_TYPE)
+        .type(event.type())
+        .appId(source)
+        .timestamp(Date.from(event.createdAt()))
+        .deliveryMode(PERSISTENT)
+        .priority(0)
+        .headers(headers)
+        .build();
+  }
+
+  private static byte[] body(OutboxEvent event) {
+    return event.payload().getBytes(StandardCharsets.UTF_8);
   }
 
   private static String truncate(String error) {

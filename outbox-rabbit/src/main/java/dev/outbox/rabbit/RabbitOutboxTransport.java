@@ -4,17 +4,13 @@ import dev.outbox.OutboxEvent;
 import dev.outbox.transport.DeadLetter;
 import dev.outbox.transport.Failures;
 import dev.outbox.transport.OutboxTransport;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeoutException;
 import org.jspecify.annotations.Nullable;
 import org.springframework.amqp.AmqpConnectException;
-import org.springframework.amqp.core.Message;
 import org.springframework.amqp.rabbit.connection.ConnectionFactory;
-import org.springframework.amqp.rabbit.support.DefaultMessagePropertiesConverter;
-import org.springframework.amqp.rabbit.support.MessagePropertiesConverter;
 
 /**
  * Publishes outbox events to RabbitMQ over the application's Spring AMQP {@link ConnectionFactory}.
@@ -39,7 +35,6 @@ public final class RabbitOutboxTransport implements OutboxTransport, AutoCloseab
   private final Clock clock;
   private final DeadLetterExchange deadLetters;
   private final PublishingChannels publishing;
-  private final MessagePropertiesConverter converter = new DefaultMessagePropertiesConverter();
 
   public RabbitOutboxTransport(ConnectionFactory connectionFactory, RabbitOutboxOptions options) {
     this(connectionFactory, options, Clock.systemUTC());
@@ -58,7 +53,7 @@ public final class RabbitOutboxTransport implements OutboxTransport, AutoCloseab
   @Override
   public CompletableFuture<?> send(OutboxEvent event) {
     RabbitDestination destination;
-    Message message;
+    RabbitMessages.AmqpMessage message;
     try {
       destination = RabbitDestination.of(event, options.defaultRoutingKey());
       message = messages.toMessage(event);
@@ -76,7 +71,7 @@ public final class RabbitOutboxTransport implements OutboxTransport, AutoCloseab
     } catch (RabbitPublishException invalid) {
       original = new RabbitDestination("", "");
     }
-    Message message;
+    RabbitMessages.AmqpMessage message;
     RabbitDestination target;
     try {
       message = messages.toDeadLetter(event, original, deadLetter, clock.instant());
@@ -89,19 +84,8 @@ public final class RabbitOutboxTransport implements OutboxTransport, AutoCloseab
   }
 
   private CompletableFuture<Void> publish(
-      RabbitDestination destination, @Nullable String key, Message message) {
-    Publish publish;
-    try {
-      publish =
-          new Publish(
-              destination,
-              key,
-              converter.fromMessageProperties(
-                  message.getMessageProperties(), StandardCharsets.UTF_8.name()),
-              message.getBody());
-    } catch (RuntimeException ex) {
-      return CompletableFuture.failedFuture(ex);
-    }
+      RabbitDestination destination, @Nullable String key, RabbitMessages.AmqpMessage message) {
+    Publish publish = new Publish(destination, key, message.properties(), message.body());
     publishing.publish(publish);
     CompletableFuture<Void> result = publish.result;
     if (result.isDone() && !result.isCompletedExceptionally()) {
