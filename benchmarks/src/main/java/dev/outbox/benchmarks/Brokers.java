@@ -33,15 +33,18 @@ final class Brokers {
     return factory;
   }
 
-  /** A durable topic exchange {@code name} bound with {@code #} to a durable, emptied queue. */
-  static void rabbitTopology(CachingConnectionFactory factory, String name) {
+  /**
+   * A durable topic exchange {@code name} bound with {@code #} to a new durable queue of {@code
+   * queueType} (one of an earlier run is deleted first, whatever its type).
+   */
+  static void rabbitTopology(CachingConnectionFactory factory, String name, String queueType) {
     RabbitAdmin admin = new RabbitAdmin(factory);
     TopicExchange exchange = new TopicExchange(name, true, false);
-    Queue queue = new Queue(name, true);
+    Queue queue = new Queue(name, true, false, false, Map.of("x-queue-type", queueType));
     admin.declareExchange(exchange);
+    admin.deleteQueue(name);
     admin.declareQueue(queue);
     admin.declareBinding(BindingBuilder.bind(queue).to(exchange).with("#"));
-    admin.purgeQueue(name, false);
   }
 
   static long rabbitQueueDepth(CachingConnectionFactory factory, String name) {

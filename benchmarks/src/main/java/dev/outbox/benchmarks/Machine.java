@@ -32,6 +32,7 @@ final class Machine {
         "kafka",
         System.getProperty("bench.kafka-version", "?") + " (one KRaft broker, separate JVM)");
     out.put("rabbitmq", rabbitVersion(settings));
+    out.put("rabbitQueueType", settings.rabbitQueueType());
     out.put("commit", System.getProperty("bench.git-commit", "?"));
     out.put("loadAverageAtStart", read("/proc/loadavg").trim());
     out.put("library defaults (OutboxDefaults)", constants("dev.outbox.relay.OutboxDefaults"));

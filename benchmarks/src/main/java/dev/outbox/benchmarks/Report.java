@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.DoublePredicate;
+import java.util.stream.Stream;
 
 /** Renders docs/benchmarks.md from the results of a run. */
 final class Report {
@@ -385,37 +386,60 @@ final class Report {
               + (key.equals("b4-rabbit") ? "RabbitMQ" : "Kafka")
               + (key.endsWith("-warm") ? ", warm relay JVM" : "")
               + "**\n\n");
+      boolean rabbit = key.equals("b4-rabbit");
       table(
           key,
-          new String[] {
-            "run",
-            "events",
-            "seconds",
-            "events/s",
-            "10–90 % events/s",
-            "max heap used MB",
-            "max heap after GC MB",
-            "pending after",
-            "on broker",
-            "seed s",
-            "temp bytes",
-            "longest relay tx ms",
-            "load at start"
-          },
-          new String[] {
-            "count",
-            "seconds",
-            "rate",
-            "middleRate",
-            "maxHeapUsedMb",
-            "perInstance.0.maxHeapAfterGcMb",
-            "pendingAfter",
-            "brokerCount",
-            "seedSeconds",
-            "tempBytes",
-            "longestRelayTxMs",
-            "loadAverageAtStart"
-          });
+          Stream.concat(
+                  Stream.of(
+                      "run",
+                      "events",
+                      "seconds",
+                      "events/s",
+                      "10–90 % events/s",
+                      "max heap used MB",
+                      "max heap after GC MB",
+                      "pending after",
+                      "on broker",
+                      "seed s",
+                      "temp bytes",
+                      "longest relay tx ms",
+                      "load at start"),
+                  rabbit
+                      ? Stream.of(
+                          "bare client msg/s", "relay ÷ bare client", "bare client on broker")
+                      : Stream.empty())
+              .toArray(String[]::new),
+          Stream.concat(
+                  Stream.of(
+                      "count",
+                      "seconds",
+                      "rate",
+                      "middleRate",
+                      "maxHeapUsedMb",
+                      "perInstance.0.maxHeapAfterGcMb",
+                      "pendingAfter",
+                      "brokerCount",
+                      "seedSeconds",
+                      "tempBytes",
+                      "longestRelayTxMs",
+                      "loadAverageAtStart"),
+                  rabbit
+                      ? Stream.of("bareClient.rate", "rateOfBareClient", "bareClient.onBroker")
+                      : Stream.empty())
+              .toArray(String[]::new));
+      if (rabbit) {
+        md.append(
+            "The RabbitMQ backlog goes to a "
+                + machineFact("rabbitQueueType")
+                + " queue (`-D"
+                + Settings.RABBIT_QUEUE_TYPE
+                + "`). *Bare client*: right after each run, the same number of messages (same"
+                + " body, properties and CloudEvents headers, persistent and mandatory) from a bare"
+                + " RabbitMQ client to a new queue of the same type, on as many confirm-mode"
+                + " channels as the transport uses, in batches of the relay's batch size, each"
+                + " batch's confirms awaited before the next: what the broker takes on this"
+                + " machine without a database or a relay.\n\n");
+      }
     }
     md.append("### B5 — idle cost\n\n");
     md.append(

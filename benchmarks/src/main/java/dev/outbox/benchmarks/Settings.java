@@ -11,7 +11,14 @@ record Settings(
     String rabbitHost,
     int rabbitPort,
     String rabbitUser,
-    String rabbitPassword) {
+    String rabbitPassword,
+    String rabbitQueueType) {
+
+  /**
+   * The type of the queue the RabbitMQ cases publish to: {@code quorum} (default), the durable
+   * queue type RabbitMQ recommends for messages that must not be lost, or {@code classic}.
+   */
+  static final String RABBIT_QUEUE_TYPE = "bench.rabbit-queue-type";
 
   static Settings fromSystem() {
     return new Settings(
@@ -22,6 +29,7 @@ record Settings(
         System.getProperty("bench.rabbit-host", "127.0.0.1"),
         Integer.getInteger("bench.rabbit-port", 5672),
         System.getProperty("bench.rabbit-user", "guest"),
-        System.getProperty("bench.rabbit-password", "guest"));
+        System.getProperty("bench.rabbit-password", "guest"),
+        System.getProperty(RABBIT_QUEUE_TYPE, "quorum"));
   }
 }

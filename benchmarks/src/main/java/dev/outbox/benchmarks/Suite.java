@@ -229,6 +229,13 @@ public final class Suite {
   private void b4(String transport, String label, long count) {
     for (int run = 1; run <= plan.runs(); run++) {
       Map<String, Object> r = drain(label, run, transport, count, plan.keys(), 1, run == 1, false);
+      if (transport.equals("rabbit")) {
+        Map<String, Object> bare = bareRabbit(label, count);
+        r.put("bareClient", bare);
+        r.put(
+            "rateOfBareClient",
+            TxCostCase.round(((Number) r.get("rate")).doubleValue() / (long) bare.get("rate")));
+      }
       add(label, r);
       log(
           "   run "
@@ -240,7 +247,26 @@ public final class Suite {
               + "/s), heap "
               + r.get("maxHeapUsedMb")
               + " MB "
-              + pg(r));
+              + pg(r)
+              + (r.get("bareClient") instanceof Map<?, ?> bare
+                  ? "; bare client: " + bare.get("rate") + " messages/s"
+                  : ""));
+    }
+  }
+
+  /** The same count of messages from a bare client to a fresh queue of the same type. */
+  private Map<String, Object> bareRabbit(String label, long count) {
+    String destination = "bench-" + label + "-bare";
+    CachingConnectionFactory rabbit = Brokers.rabbitConnectionFactory(settings);
+    try {
+      Brokers.rabbitTopology(rabbit, destination, settings.rabbitQueueType());
+      Map<String, Object> bare =
+          BareRabbit.publish(rabbit, destination, count, plan.keys(), kafkaPid);
+      bare.put("onBroker", Brokers.rabbitQueueDepth(rabbit, destination));
+      return bare;
+    } finally {
+      Brokers.rabbitDelete(rabbit, destination);
+      rabbit.destroy();
     }
   }
 
@@ -499,8 +525,8 @@ public final class Suite {
     CachingConnectionFactory rabbit = null;
     if (transport.equals("rabbit")) {
       rabbit = Brokers.rabbitConnectionFactory(settings);
-      Brokers.rabbitTopology(rabbit, destination);
-      Brokers.rabbitTopology(rabbit, Drain.WARM_UP);
+      Brokers.rabbitTopology(rabbit, destination, settings.rabbitQueueType());
+      Brokers.rabbitTopology(rabbit, Drain.WARM_UP, settings.rabbitQueueType());
     } else {
       Brokers.createTopic(settings, destination);
     }
