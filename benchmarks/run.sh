@@ -32,7 +32,7 @@ REPORT_ONLY=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick)
-      props+=(-Dbench.runs=1 -Dbench.b1-seconds=3 -Dbench.b2-seconds=6 -Dbench.b3-seconds=4
+      props+=(-Dbench.runs=1 -Dbench.b1-seconds=3 -Dbench.b2-seconds=6 -Dbench.b2-warm-up-seconds=2 -Dbench.b3-seconds=4
               -Dbench.b4-count=20000 -Dbench.b4-100k-count=20000 -Dbench.b4-warm-up-count=20000 -Dbench.b4-rabbit-count=10000
               -Dbench.b5-seconds=5
               -Dbench.b6-count=30000 -Dbench.modulith-seconds=6 -Dbench.modulith-drain-count=2000)

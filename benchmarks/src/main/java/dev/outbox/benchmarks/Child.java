@@ -45,7 +45,8 @@ public final class Child {
                   settings,
                   args.get("topic"),
                   number(args, "rate", 1000),
-                  number(args, "seconds", 20)));
+                  number(args, "seconds", 20),
+                  number(args, "warmup", 10)));
       case "throughput" ->
           result(
               ThroughputCase.run(

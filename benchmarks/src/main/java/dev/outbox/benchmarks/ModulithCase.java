@@ -40,6 +40,7 @@ final class ModulithCase {
     String mode = args.getOrDefault("mode", "latency");
     double rate = Double.parseDouble(args.getOrDefault("rate", "200"));
     double seconds = Double.parseDouble(args.getOrDefault("seconds", "20"));
+    double warmup = Double.parseDouble(args.getOrDefault("warmup", "10"));
     int count = Integer.parseInt(args.getOrDefault("count", "20000"));
     int workers = 32;
     timeline = new Timeline(mode.equals("latency") ? (int) (rate * seconds) + 1 : count + 1);
@@ -67,7 +68,7 @@ final class ModulithCase {
       Map<String, Object> out =
           mode.equals("drain")
               ? drain(context, jdbc, tx, publisher, count)
-              : latency(jdbc, tx, publisher, rate, seconds, workers);
+              : latency(jdbc, tx, publisher, rate, seconds, warmup, workers);
       Child.result(out);
     }
   }
@@ -99,13 +100,25 @@ final class ModulithCase {
       ApplicationEventPublisher publisher,
       double rate,
       double seconds,
+      double warmup,
       int workers) {
     int total = (int) (rate * seconds);
-    // Warm-up, as for the outbox: 200 transactions not recorded, then a pause for them to drain.
+    // Warm-up, as for the outbox: 200 transactions, then the same load for `warmup` seconds, none
+    // recorded, until Modulith has completed their publications.
     for (int i = 0; i < 200; i++) {
       businessTransaction(jdbc, tx, publisher, Timeline.WARM_UP_FROM + i);
     }
     LatencyCase.sleep(3000);
+    OpenLoop.warmUp(
+        rate,
+        warmup,
+        workers,
+        n -> businessTransaction(jdbc, tx, publisher, n),
+        () ->
+            jdbc.queryForObject(
+                    "SELECT count(*) FROM event_publication WHERE completion_date IS NULL",
+                    Long.class)
+                == 0);
     Child.emit("WINDOW-START");
     Map<String, Object> load =
         OpenLoop.run(

@@ -8,6 +8,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
 import java.util.function.LongConsumer;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
@@ -20,6 +21,28 @@ import org.HdrHistogram.Recorder;
 final class OpenLoop {
 
   private OpenLoop() {}
+
+  /**
+   * Runs {@code task} at {@code rate} for {@code seconds} with event numbers from {@link
+   * Timeline#WARM_UP_FROM} (not recorded), then waits up to a minute until {@code drained} says the
+   * warm-up events are published: the JIT has compiled the hot paths of the writer, the relay and
+   * the clients at the measured rate before the measured window starts.
+   */
+  static void warmUp(
+      double rate, double seconds, int workers, LongConsumer task, BooleanSupplier drained) {
+    if (seconds <= 0) {
+      return;
+    }
+    run(
+        rate,
+        Duration.ofMillis((long) (seconds * 1000)),
+        workers,
+        n -> task.accept(Timeline.WARM_UP_FROM + n));
+    long deadline = System.nanoTime() + 60_000_000_000L;
+    while (!drained.getAsBoolean() && System.nanoTime() < deadline) {
+      LockSupport.parkNanos(50_000_000L);
+    }
+  }
 
   static Map<String, Object> run(double rate, Duration duration, int workers, LongConsumer task) {
     long total = (long) (rate * duration.toNanos() / 1e9);

@@ -216,6 +216,22 @@ final class Report {
             + " description).\n\n");
   }
 
+  /** A value of the run's plan, whether it is this run's {@link Plan} or read back as a map. */
+  private Object planValue(String name) {
+    Object plan = results.get("plan");
+    if (plan instanceof Map<?, ?> m) {
+      return m.get(name);
+    }
+    if (plan instanceof Plan p) {
+      try {
+        return Plan.class.getMethod(name).invoke(p);
+      } catch (ReflectiveOperationException ex) {
+        return "?";
+      }
+    }
+    return "?";
+  }
+
   private String keysText() {
     Object plan = results.get("plan");
     Object keys =
@@ -326,8 +342,13 @@ final class Report {
             + " transaction publishes one event through the starter's `Outbox`, which wakes the"
             + " in-process relay after commit. Latency = instant"
             + " the producer's future completed (acks=all) − instant `commit()` returned. The"
-            + " first fifth of each run is not counted, and 200 transactions before it warm up"
-            + " connections, producer and JIT. `start lag` = how late the generator started"
+            + " first fifth of each run is not counted. Before it, 200 transactions and then the"
+            + " same load for "
+            + planValue("b2WarmUpSeconds")
+            + " s (`-Dbench.b2-warm-up-seconds`), until its events are published, warm up"
+            + " connections, producer and JIT: a JVM started for the case spent more than a core"
+            + " compiling during a 15 s window without it. Modulith's latency runs get the same"
+            + " warm-up. `start lag` = how late the generator started"
             + " transactions against its schedule (it stays open-loop; a large lag means the"
             + " database could not commit the offered rate). Times in ms.\n\n");
     latencyTable("b2");

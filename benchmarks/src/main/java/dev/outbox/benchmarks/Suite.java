@@ -186,7 +186,12 @@ public final class Suite {
         inProcess(
             label,
             run,
-            List.of("latency", "topic=" + topic, "rate=" + rate, "seconds=" + seconds),
+            List.of(
+                "latency",
+                "topic=" + topic,
+                "rate=" + rate,
+                "seconds=" + seconds,
+                "warmup=" + plan.b2WarmUpSeconds()),
             profile);
     Brokers.deleteTopic(settings, topic);
     return r;
@@ -404,7 +409,8 @@ public final class Suite {
               List.of(
                   "mode=latency",
                   "rate=" + plan.modulithRate(),
-                  "seconds=" + plan.modulithSeconds()),
+                  "seconds=" + plan.modulithSeconds(),
+                  "warmup=" + plan.b2WarmUpSeconds()),
               run == 1);
       add("side-modulith-latency", theirs);
       log(
@@ -448,7 +454,11 @@ public final class Suite {
           modulithRun(
               "side-modulith-high",
               run,
-              List.of("mode=latency", "rate=" + plan.b2Rate(), "seconds=" + plan.modulithSeconds()),
+              List.of(
+                  "mode=latency",
+                  "rate=" + plan.b2Rate(),
+                  "seconds=" + plan.modulithSeconds(),
+                  "warmup=" + plan.b2WarmUpSeconds()),
               false);
       add("side-modulith-high", theirs);
       log(
