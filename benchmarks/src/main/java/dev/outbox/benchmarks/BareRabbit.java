@@ -3,12 +3,14 @@ package dev.outbox.benchmarks;
 import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
+import dev.outbox.rabbit.RabbitHeaders;
 import dev.outbox.rabbit.RabbitOutboxOptions;
 import dev.outbox.relay.OutboxDefaults;
 import java.time.Instant;
 import java.util.Date;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.springframework.amqp.rabbit.connection.CachingConnectionFactory;
@@ -38,7 +40,7 @@ final class BareRabbit {
         open[i] = connection.createChannel();
         open[i].confirmSelect();
       }
-      CpuMeter meter = new CpuMeter(java.util.List.of(ProcessHandle.current().pid()), kafkaPid);
+      CpuMeter meter = new CpuMeter(List.of(ProcessHandle.current().pid()), kafkaPid);
       long start = System.nanoTime();
       for (long sent = 0; sent < count; ) {
         long end = Math.min(count, sent + batch);
@@ -70,13 +72,13 @@ final class BareRabbit {
     String id = UUID.randomUUID().toString();
     Instant now = Instant.now();
     Map<String, Object> headers = new HashMap<>();
-    headers.put("cloudEvents_specversion", "1.0");
-    headers.put("cloudEvents_id", id);
-    headers.put("cloudEvents_source", OutboxApp.APPLICATION_NAME);
-    headers.put("cloudEvents_type", OrderEvent.TOPIC_TYPE);
-    headers.put("cloudEvents_time", now.toString());
-    headers.put("cloudEvents_eventversion", 1);
-    headers.put("cloudEvents_subject", key);
+    headers.put(RabbitHeaders.SPEC_VERSION, RabbitHeaders.SPEC_VERSION_VALUE);
+    headers.put(RabbitHeaders.ID, id);
+    headers.put(RabbitHeaders.SOURCE, OutboxApp.APPLICATION_NAME);
+    headers.put(RabbitHeaders.TYPE, OrderEvent.TOPIC_TYPE);
+    headers.put(RabbitHeaders.TIME, now.toString());
+    headers.put(RabbitHeaders.EVENT_VERSION, 1);
+    headers.put(RabbitHeaders.SUBJECT, key);
     return new AMQP.BasicProperties.Builder()
         .messageId(id)
         .contentType("application/json")

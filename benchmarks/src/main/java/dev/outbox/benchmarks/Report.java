@@ -233,11 +233,8 @@ final class Report {
   }
 
   private String keysText() {
-    Object plan = results.get("plan");
-    Object keys =
-        plan instanceof Plan p ? p.keys() : plan instanceof Map<?, ?> m ? m.get("keys") : null;
-    Object b6 =
-        plan instanceof Plan p ? p.b6Keys() : plan instanceof Map<?, ?> m ? m.get("b6Keys") : null;
+    Object keys = planValue("keys");
+    Object b6 = planValue("b6Keys");
     return "keys `order-<n mod " + keys + ">` (" + keys + " keys; B6: " + b6 + ")";
   }
 

@@ -98,9 +98,41 @@ class RabbitOutboxTransportIntegrationTests {
         .containsEntry("cloudEvents_time", "2025-03-01T10:15:30.123456Z")
         .containsEntry("cloudEvents_subject", "order-1")
         .containsEntry("cloudEvents_eventversion", "2")
+        .containsEntry("cloudEvents_aggregatetype", "Order")
         .containsEntry("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
     assertThat(new String(response.getBody(), StandardCharsets.UTF_8))
         .isEqualTo("{\"orderId\":\"order-1\"}");
+  }
+
+  /** Input: event headers named like CloudEvents attributes. The attributes keep their values. */
+  @Test
+  void eventHeadersCannotOverwriteTheCloudEventsAttributes() throws Exception {
+    BrokerFixture.Route route = broker.route("spoofed", "#");
+    OutboxEvent original = event(route.exchange(), "order-1");
+    OutboxEvent event =
+        new OutboxEvent(
+            original.id(),
+            original.sequence(),
+            original.destination(),
+            original.key(),
+            original.aggregateType(),
+            original.type(),
+            original.version(),
+            original.payload(),
+            Map.of(
+                RabbitHeaders.ID, "spoofed-id",
+                RabbitHeaders.SOURCE, "someone-else",
+                RabbitHeaders.TYPE, "SomethingElse"),
+            original.createdAt(),
+            original.attempts());
+
+    transport.send(event).get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+
+    GetResponse response = broker.take(route.queue(), 1, TIMEOUT).get(0);
+    assertThat(headers(response))
+        .containsEntry(RabbitHeaders.ID, event.id().toString())
+        .containsEntry(RabbitHeaders.SOURCE, "order-service")
+        .containsEntry(RabbitHeaders.TYPE, "OrderPlaced");
   }
 
   @Test
