@@ -10,6 +10,7 @@
 #       b4-rabbit (200,000), b5 (idle), b6 (1 vs 3 relay JVMs), modulith
 #       (Spring Modulith side by side); the default is all of them
 #   benchmarks/run.sh --report-only   rewrite docs/benchmarks.md from the last results (and NOTES.md)
+#   -Doutbox.* and -Dspring.kafka.producer.* options reach every application JVM the suite starts
 #
 # Needs Java 17+, PostgreSQL on 127.0.0.1:5432 (trust, user postgres) and RabbitMQ on
 # 127.0.0.1:5672 (guest/guest); starts either if it is installed but stopped. Starts its own Kafka
@@ -41,7 +42,7 @@ while [[ $# -gt 0 ]]; do
     --runs) props+=("-Dbench.runs=$2"); shift ;;
     -D*) props+=("$1") ;;
     --report-only) REPORT_ONLY=1 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift

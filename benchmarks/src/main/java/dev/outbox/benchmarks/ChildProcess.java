@@ -33,9 +33,10 @@ final class ChildProcess implements AutoCloseable {
         command.add("-D" + key + "=" + value);
       }
     }
-    // Library settings given to the suite (-Doutbox.relay.workers=4 ...) reach every application.
+    // Library and producer settings given to the suite (-Doutbox.relay.workers=4,
+    // -Dspring.kafka.producer.compression-type=none ...) reach every application.
     for (String key : System.getProperties().stringPropertyNames()) {
-      if (key.startsWith("outbox.")) {
+      if (key.startsWith("outbox.") || key.startsWith("spring.kafka.producer.")) {
         command.add("-D" + key + "=" + System.getProperty(key));
       }
     }

@@ -28,18 +28,20 @@ public final class KafkaOutboxDefaults {
 
   /**
    * The producer's {@code batch.size} in bytes unless the application sets one: measured, 131072
-   * drained faster than 16384 and 65536, and 262144 was no faster with lz4 (which fits about three
-   * times the records in a batch) while taking twice the {@code buffer.memory} per partition.
+   * drained faster than 16384 and 65536, and 262144, faster only without compression, takes twice
+   * the {@code buffer.memory} per partition.
    */
   public static final int BATCH_SIZE_BYTES = 131_072;
 
   /**
-   * The producer's {@code compression.type} unless the application sets one: measured, lz4 drained
-   * about as fast as no compression over loopback (within 15 %) at the same latency while cutting
-   * broker CPU per event by up to a third and the bytes sent, replicated and stored by about 70 %,
-   * whereas zstd cost ten times the producer CPU.
+   * The producer's {@code compression.type} unless the application sets one: measured in the
+   * application benchmarks (docs/kafka.md, "Producer defaults (measured)"), no compression kept up
+   * with more committed events per second and showed lower commit-to-acknowledgement latency than
+   * lz4 while the application was writing, and drained a backlog as fast. A relay's batches under
+   * live traffic hold a few records per partition, where lz4 saves few bytes for a compressor set
+   * up per batch. zstd cost ten times the producer CPU.
    */
-  public static final String COMPRESSION_TYPE = "lz4";
+  public static final String COMPRESSION_TYPE = "none";
 
   /**
    * How long a topic that a send waited for in vain (missing, or no broker reachable) keeps being

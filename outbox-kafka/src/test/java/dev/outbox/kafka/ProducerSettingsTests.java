@@ -46,11 +46,11 @@ class ProducerSettingsTests {
                     "max.block.ms",
                     10_000,
                     "compression.type",
-                    "none")))
+                    "lz4")))
         .containsEntry("linger.ms", 20)
         .containsEntry("batch.size", "16384")
         .containsEntry("max.block.ms", 10_000)
-        .containsEntry("compression.type", "none");
+        .containsEntry("compression.type", "lz4");
   }
 
   @Test
