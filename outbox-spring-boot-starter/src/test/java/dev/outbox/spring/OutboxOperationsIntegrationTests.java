@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.outbox.OutboxEvent;
+import dev.outbox.store.Slots;
 import dev.outbox.test.TestPostgres;
 import dev.outbox.transport.OutboxTransport;
 import java.net.ConnectException;
@@ -51,8 +52,23 @@ class OutboxOperationsIntegrationTests {
     return insert(status, "orders", "OrderPlaced", "boom", age);
   }
 
+  private void insertPending(String key, String age) {
+    insert(UUID.randomUUID(), key, "PENDING", "orders", "OrderPlaced", "boom", age);
+  }
+
   private UUID insert(String status, String destination, String type, String error, String age) {
     UUID id = UUID.randomUUID();
+    return insert(id, "k-" + id, status, destination, type, error, age);
+  }
+
+  private UUID insert(
+      UUID id,
+      String key,
+      String status,
+      String destination,
+      String type,
+      String error,
+      String age) {
     TestPostgres.get()
         .execute(
             "INSERT INTO "
@@ -62,8 +78,8 @@ class OutboxOperationsIntegrationTests {
                 + id
                 + "', '"
                 + destination
-                + "', 'k-"
-                + id
+                + "', '"
+                + key
                 + "', '"
                 + type
                 + "', '{}', '"
@@ -103,7 +119,13 @@ class OutboxOperationsIntegrationTests {
     runner.run(
         context -> {
           OutboxHealthIndicator health = context.getBean(OutboxHealthIndicator.class);
-          insert("PENDING", "1 minute");
+          // The age is read from the oldest row of each slot, and within a slot rows are in
+          // write order; two rows of one slot written youngest first would not occur in use, so
+          // the stuck row goes to another slot than the fresh one.
+          String freshKey = "order-1";
+          String stuckKey = "order-2";
+          assertThat(Slots.ofText(stuckKey)).isNotEqualTo(Slots.ofText(freshKey));
+          insertPending(freshKey, "1 minute");
           Health fresh = health.health(true);
           assertThat(fresh.getStatus()).isEqualTo(Status.UP);
           assertThat(fresh.getDetails())
@@ -112,7 +134,7 @@ class OutboxOperationsIntegrationTests {
               .containsKey("checkedAt")
               .doesNotContainKey("problems");
 
-          insert("PENDING", "11 minutes");
+          insertPending(stuckKey, "11 minutes");
           Health stuck = health.health(true);
           assertThat(stuck.getStatus()).isEqualTo(Status.UP);
           assertThat(stuck.getDetails())
