@@ -35,11 +35,11 @@ public final class KafkaOutboxDefaults {
 
   /**
    * The producer's {@code compression.type} unless the application sets one: measured in the
-   * application benchmarks (docs/kafka.md, "Producer defaults (measured)"), no compression kept up
-   * with more committed events per second and showed lower commit-to-acknowledgement latency than
-   * lz4 while the application was writing, and drained a backlog as fast. A relay's batches under
-   * live traffic hold a few records per partition, where lz4 saves few bytes for a compressor set
-   * up per batch. zstd cost ten times the producer CPU.
+   * application benchmarks (docs/kafka.md, "Compression, measured in the application"), no
+   * compression kept up with more committed events per second and showed lower
+   * commit-to-acknowledgement latency than lz4 while the application was writing, and drained a
+   * backlog as fast. A relay's batches under live traffic hold a few records per partition, where
+   * lz4 saves few bytes for a compressor set up per batch. zstd cost ten times the producer CPU.
    */
   public static final String COMPRESSION_TYPE = "none";
 

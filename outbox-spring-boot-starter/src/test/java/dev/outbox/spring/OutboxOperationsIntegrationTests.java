@@ -119,8 +119,8 @@ class OutboxOperationsIntegrationTests {
     runner.run(
         context -> {
           OutboxHealthIndicator health = context.getBean(OutboxHealthIndicator.class);
-          // The age is read from the oldest row of each slot, and within a slot rows are in
-          // write order; two rows of one slot written youngest first would not occur in use, so
+          // The age is read from the first pending row of each slot (rows in write order). A row
+          // written ten minutes younger than the next one of its slot does not occur in use, so
           // the stuck row goes to another slot than the fresh one.
           String freshKey = "order-1";
           String stuckKey = "order-2";
