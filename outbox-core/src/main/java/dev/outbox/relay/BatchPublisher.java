@@ -7,6 +7,7 @@ import dev.outbox.store.RelayStore;
 import dev.outbox.store.RelayStore.Candidate;
 import dev.outbox.store.RelayStore.Completion;
 import dev.outbox.store.RelayStore.Loaded;
+import dev.outbox.store.RelayStore.Prefetched;
 import dev.outbox.store.RelayStore.Undecodable;
 import dev.outbox.transport.DeadLetter;
 import dev.outbox.transport.Failures;
@@ -38,7 +39,8 @@ import org.slf4j.event.Level;
  * Publishes one batch from a worker's slots: reads the oldest pending rows (narrow), picks for each
  * key the events that may go now, loads their payloads, sends them, waits for the acknowledgements,
  * and records the outcome — each step a short statement of its own, none open while the broker is
- * awaited.
+ * awaited. While the slots are nearly empty (the last batch was not full), the rows and their
+ * payloads are read in one statement instead of two.
  *
  * <p>A key's first event in the batch is sent at once; each later event of the key is sent by this
  * same thread only after the one before it was acknowledged, so a failed event is never overtaken.
@@ -90,6 +92,14 @@ final class BatchPublisher {
 
   private Level transientFailureLevel = OutboxDefaults.TRANSIENT_FAILURE_LOG_LEVEL;
 
+  /**
+   * Whether the next batch reads its rows with their payloads in one statement ({@link
+   * RelayStore#prefetch}): while the last batch found its slots nearly empty. After a full batch
+   * the rows are read narrow and only the payloads to send are loaded. Confined to the worker's
+   * thread, like the publisher.
+   */
+  private boolean prefetch = true;
+
   /** The level of the one line per batch that says how many events failed and will be retried. */
   BatchPublisher transientFailureLevel(Level level) {
     this.transientFailureLevel = level;
@@ -102,18 +112,35 @@ final class BatchPublisher {
   }
 
   Outcome publish(Grant grant) {
+    Outcome outcome = publishOnce(grant);
+    prefetch = !outcome.more();
+    return outcome;
+  }
+
+  private Outcome publishOnce(Grant grant) {
     long started = nanoTime.getAsLong();
     int perSlot =
         Math.min(batchSize, Math.max(MIN_ROWS_PER_SLOT, 2 * batchSize / grant.slots().size()));
-    List<Candidate> candidates = store.candidates(grant.slots(), perSlot, heldKeys.current());
+    List<Candidate> candidates;
+    @Nullable Loaded prefetched = null;
+    boolean truncated = false;
+    if (prefetch) {
+      // Few rows were pending at the last look: read them with their payloads, a batch at most.
+      Prefetched read = store.prefetch(grant.slots(), perSlot, batchSize, heldKeys.current());
+      candidates = read.candidates();
+      prefetched = read.loaded();
+      truncated = candidates.size() >= batchSize;
+    } else {
+      candidates = store.candidates(grant.slots(), perSlot, heldKeys.current());
+    }
     if (candidates.isEmpty()) {
       return Outcome.IDLE;
     }
-    Plan plan = plan(candidates, perSlot);
+    Plan plan = plan(candidates, perSlot, truncated);
     if (plan.chains.isEmpty()) {
       return new Outcome(0, false);
     }
-    Loaded read = store.load(plan.ids);
+    Loaded read = prefetched != null ? prefetched.only(plan.ids) : store.load(plan.ids);
     Map<UUID, OutboxEvent> loaded = new HashMap<>();
     for (OutboxEvent event : read.events()) {
       loaded.put(event.id(), event);
@@ -148,7 +175,7 @@ final class BatchPublisher {
   }
 
   /** The chains of event ids to send: per key, its oldest due events, in write order. */
-  private Plan plan(List<Candidate> candidates, int perSlot) {
+  private Plan plan(List<Candidate> candidates, int perSlot, boolean truncated) {
     Map<String, List<UUID>> byKey = new LinkedHashMap<>();
     List<List<UUID>> chains = new ArrayList<>();
     Set<String> stopped = new HashSet<>();
@@ -184,7 +211,7 @@ final class BatchPublisher {
       chain.add(candidate.id());
       ids.add(candidate.id());
     }
-    boolean more = rowsPerSlot.values().stream().anyMatch(rows -> rows >= perSlot);
+    boolean more = truncated || rowsPerSlot.values().stream().anyMatch(rows -> rows >= perSlot);
     return new Plan(chains, ids, more);
   }
 

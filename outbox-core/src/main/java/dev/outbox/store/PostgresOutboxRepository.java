@@ -226,6 +226,12 @@ public final class PostgresOutboxRepository implements OutboxRepository {
   }
 
   @Override
+  public Prefetched prefetch(
+      Collection<Integer> slots, int perSlot, int limit, Collection<String> heldKeys) {
+    return rows.prefetch(slots, perSlot, limit, heldKeys);
+  }
+
+  @Override
   public Loaded load(Collection<UUID> ids) {
     return rows.load(ids);
   }

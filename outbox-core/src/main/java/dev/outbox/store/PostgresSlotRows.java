@@ -6,6 +6,7 @@ import dev.outbox.store.RelayStore.Candidate;
 import dev.outbox.store.RelayStore.Completion;
 import dev.outbox.store.RelayStore.Dead;
 import dev.outbox.store.RelayStore.Loaded;
+import dev.outbox.store.RelayStore.Prefetched;
 import dev.outbox.store.RelayStore.Retry;
 import dev.outbox.store.RelayStore.Undecodable;
 import java.sql.Connection;
@@ -25,14 +26,16 @@ import javax.sql.DataSource;
  *
  * <p>{@link #candidates} is one index range scan per slot over the {@code (slot, seq)} index of
  * pending rows, returning narrow columns only; payloads are read afterwards for the rows that will
- * be sent ({@link #load}). Completions touch only rows of slots still held under the tokens they
- * were read with.
+ * be sent ({@link #load}). While few rows are pending, {@link #prefetch} reads the same rows with
+ * their payloads in one statement. Completions touch only rows of slots still held under the tokens
+ * they were read with.
  */
 final class PostgresSlotRows {
 
   private final DataSource dataSource;
   private final TableName table;
   private final String candidates;
+  private final String prefetch;
   private final String load;
   private final String delete;
   private final String retry;
@@ -51,16 +54,33 @@ final class PostgresSlotRows {
             : "";
     // A new row (no attempts) is due at once whatever its available_at (its writer's clock); a
     // retry is due at its available_at, compared by the database clock only.
-    this.candidates =
-        "SELECT h.id, h.seq, h.event_key, h.slot, h.attempts, CASE WHEN h.attempts = 0 THEN 0"
-            + " ELSE ceil(extract(epoch FROM h.available_at - now()) * 1000)::bigint END FROM"
-            + " unnest(?::int2[]) AS g(slot) CROSS JOIN LATERAL (SELECT e.id, e.seq, e.event_key,"
-            + " e.slot, e.attempts, e.available_at FROM "
+    String waitMillis =
+        "CASE WHEN h.attempts = 0 THEN 0 ELSE ceil(extract(epoch FROM h.available_at - now()) *"
+            + " 1000)::bigint END";
+    String oldestPerSlot =
+        " FROM "
             + t
             + " e WHERE e.slot = g.slot AND e.status = 'PENDING' AND (e.event_key IS NULL OR"
             + " e.event_key <> ALL(?::text[]))"
             + deadBlocks
             + " ORDER BY e.seq LIMIT ?) h";
+    this.candidates =
+        "SELECT h.id, h.seq, h.event_key, h.slot, h.attempts, "
+            + waitMillis
+            + " FROM unnest(?::int2[]) AS g(slot) CROSS JOIN LATERAL (SELECT e.id, e.seq,"
+            + " e.event_key, e.slot, e.attempts, e.available_at"
+            + oldestPerSlot;
+    // The same rows with every column readEvent reads first, then the slot and the wait. The outer
+    // LIMIT stops the scan early, so no more payloads are read than rows returned; it cuts the
+    // stream of slot after slot, each slot's rows in seq order, so each slot keeps its oldest rows.
+    this.prefetch =
+        "SELECT "
+            + PostgresOutboxRepository.columns("h.")
+            + ", h.slot, "
+            + waitMillis
+            + " FROM unnest(?::int2[]) AS g(slot) CROSS JOIN LATERAL (SELECT e.*"
+            + oldestPerSlot
+            + " LIMIT ?";
     this.load =
         "SELECT "
             + PostgresOutboxRepository.COLUMNS
@@ -127,6 +147,41 @@ final class PostgresSlotRows {
     }
   }
 
+  /** At most {@code limit} of the rows {@link #candidates} reads, with their events. */
+  Prefetched prefetch(
+      Collection<Integer> slotList, int perSlot, int limit, Collection<String> held) {
+    if (slotList.isEmpty()) {
+      return new Prefetched(List.of(), Loaded.of(List.of()));
+    }
+    try (Connection connection = autocommit();
+        PreparedStatement statement = connection.prepareStatement(prefetch)) {
+      statement.setArray(1, connection.createArrayOf("int2", slotList.toArray()));
+      statement.setArray(2, connection.createArrayOf("text", held.toArray()));
+      statement.setInt(3, perSlot);
+      statement.setInt(4, limit);
+      List<Candidate> candidates = new ArrayList<>();
+      Decoded decoded = new Decoded();
+      try (ResultSet rs = statement.executeQuery()) {
+        while (rs.next()) {
+          candidates.add(
+              new Candidate(
+                  rs.getObject(1, UUID.class),
+                  rs.getLong(2),
+                  rs.getString(4),
+                  rs.getInt(12),
+                  rs.getInt(11),
+                  rs.getLong(13)));
+          decoded.add(rs);
+        }
+      }
+      candidates.sort(Comparator.comparingLong(Candidate::sequence));
+      return new Prefetched(candidates, decoded.loaded());
+    } catch (SQLException ex) {
+      throw new OutboxException(
+          "Could not read pending events from " + table + ": " + ex.getMessage(), ex);
+    }
+  }
+
   /**
    * The pending events of {@code ids}. A row that cannot be decoded (another writer stored
    * something the relay cannot send) is returned as {@link Undecodable}, never fails the others.
@@ -138,27 +193,13 @@ final class PostgresSlotRows {
     try (Connection connection = autocommit();
         PreparedStatement statement = connection.prepareStatement(load)) {
       statement.setArray(1, connection.createArrayOf("uuid", ids.toArray()));
-      List<OutboxEvent> events = new ArrayList<>(ids.size());
-      List<Undecodable> undecodable = new ArrayList<>();
+      Decoded decoded = new Decoded();
       try (ResultSet rs = statement.executeQuery()) {
         while (rs.next()) {
-          OutboxEvent event;
-          try {
-            event = PostgresOutboxRepository.readEvent(rs);
-          } catch (RuntimeException ex) {
-            undecodable.add(
-                new Undecodable(
-                    rs.getObject(1, UUID.class),
-                    rs.getString(4),
-                    rs.getInt(11),
-                    "Cannot decode the stored event: " + ex.getMessage()));
-            continue;
-          }
-          events.add(event);
+          decoded.add(rs);
         }
       }
-      events.sort(Comparator.comparingLong(OutboxEvent::sequence));
-      return new Loaded(events, undecodable);
+      return decoded.loaded();
     } catch (SQLException ex) {
       throw new OutboxException(
           "Could not read " + ids.size() + " event(s) from " + table + ": " + ex.getMessage(), ex);
@@ -225,6 +266,30 @@ final class PostgresSlotRows {
               + "; they will be published again: "
               + ex.getMessage(),
           ex);
+    }
+  }
+
+  /** Events read row by row; a row that cannot be decoded is kept aside, with the reason. */
+  private static final class Decoded {
+    private final List<OutboxEvent> events = new ArrayList<>();
+    private final List<Undecodable> undecodable = new ArrayList<>();
+
+    void add(ResultSet rs) throws SQLException {
+      try {
+        events.add(PostgresOutboxRepository.readEvent(rs));
+      } catch (RuntimeException ex) {
+        undecodable.add(
+            new Undecodable(
+                rs.getObject(1, UUID.class),
+                rs.getString(4),
+                rs.getInt(11),
+                "Cannot decode the stored event: " + ex.getMessage()));
+      }
+    }
+
+    Loaded loaded() {
+      events.sort(Comparator.comparingLong(OutboxEvent::sequence));
+      return new Loaded(events, undecodable);
     }
   }
 

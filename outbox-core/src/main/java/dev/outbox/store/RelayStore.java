@@ -3,9 +3,11 @@ package dev.outbox.store;
 import dev.outbox.OutboxEvent;
 import java.time.Duration;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.UUID;
 import org.jspecify.annotations.Nullable;
 
@@ -52,6 +54,20 @@ public interface RelayStore {
    * version below 1, ...), which the relay sets DEAD with the reason.
    */
   Loaded load(Collection<UUID> ids);
+
+  /**
+   * At most {@code limit} of the rows {@link #candidates} returns, read with their events: one
+   * statement instead of two, for a relay that expects few pending rows. The rows of each slot are
+   * still its oldest ones, in write order. Every row returned costs its payload, sent or not (a key
+   * held back by an older row), so a relay asks for it only when its last batch was small, and with
+   * {@code limit} at most a batch.
+   */
+  default Prefetched prefetch(
+      Collection<Integer> slots, int perSlot, int limit, Collection<String> heldKeys) {
+    List<Candidate> candidates = candidates(slots, perSlot, heldKeys);
+    candidates = candidates.subList(0, Math.min(limit, candidates.size()));
+    return new Prefetched(candidates, load(candidates.stream().map(Candidate::id).toList()));
+  }
 
   /**
    * Records the outcome of a batch: deletes the published events, schedules the retries, marks the
@@ -130,6 +146,28 @@ public interface RelayStore {
 
     public static Loaded of(List<OutboxEvent> events) {
       return new Loaded(events, List.of());
+    }
+
+    /** The events and undecodable rows among {@code ids}. */
+    public Loaded only(Collection<UUID> ids) {
+      Set<UUID> wanted = new HashSet<>(ids);
+      return new Loaded(
+          events.stream().filter(event -> wanted.contains(event.id())).toList(),
+          undecodable.stream().filter(row -> wanted.contains(row.id())).toList());
+    }
+  }
+
+  /**
+   * What {@link #prefetch} read.
+   *
+   * @param candidates the rows, as {@link #candidates} returns them
+   * @param loaded the events of those rows, as {@link #load} returns them
+   */
+  record Prefetched(List<Candidate> candidates, Loaded loaded) {
+
+    public Prefetched {
+      candidates = List.copyOf(candidates);
+      Objects.requireNonNull(loaded, "loaded");
     }
   }
 

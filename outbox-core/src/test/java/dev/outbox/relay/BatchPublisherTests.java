@@ -85,6 +85,54 @@ class BatchPublisherTests {
     assertThat(store.completions()).containsExactly(new Completion(4, 0, 0));
   }
 
+  /**
+   * While few rows are pending, a batch reads them with their payloads in one call; once a batch
+   * comes back full (a backlog), the rows are read narrow and only the payloads to send are loaded,
+   * until a batch finds the slots nearly empty again. The node's batch is 100 events.
+   */
+  @Test
+  void readsFewPendingRowsWithTheirPayloadsAndABacklogNarrowUntilItIsDrained() {
+    OutboxEvent single = events.event("orders", "single");
+    store.append(single);
+
+    assertThat(node.cycle()).isEqualTo(new Outcome(1, false));
+    assertThat(store.prefetches()).isEqualTo(1);
+    assertThat(store.candidateReads()).isZero();
+
+    List<OutboxEvent> backlog = new ArrayList<>();
+    for (int i = 0; i < 250; i++) {
+      backlog.add(events.event("orders", "order-" + (i % 50)));
+    }
+    store.append(backlog.toArray(OutboxEvent[]::new));
+
+    Outcome prefetched = node.cycle();
+    assertThat(prefetched.more()).as("a prefetch that filled its limit says so").isTrue();
+    assertThat(store.prefetches()).isEqualTo(2);
+    List<Outcome> narrow = new ArrayList<>();
+    for (int batch = 0; batch < 10 && !store.rows().isEmpty(); batch++) {
+      narrow.add(node.cycle());
+    }
+    assertThat(store.rows()).as("pending after %d narrow batches", narrow.size()).isEmpty();
+    assertThat(store.candidateReads()).as("the backlog, read narrow").isEqualTo(narrow.size());
+    assertThat(store.prefetches()).isEqualTo(2);
+    assertThat(narrow.get(narrow.size() - 1).more()).isFalse();
+
+    assertThat(node.cycle()).as("the slots are empty again").isEqualTo(Outcome.IDLE);
+    assertThat(store.prefetches()).isEqualTo(3);
+    List<OutboxEvent> sent = new ArrayList<>(List.of(single));
+    sent.addAll(backlog);
+    assertThat(transport.sentIds())
+        .containsExactlyInAnyOrderElementsOf(sent.stream().map(OutboxEvent::id).toList());
+    for (int key = 0; key < 50; key++) {
+      String name = "order-" + key;
+      assertThat(transport.sends().stream().filter(send -> name.equals(send.event().key())))
+          .as("events of %s in write order", name)
+          .extracting(send -> send.event().id())
+          .containsExactlyElementsOf(
+              backlog.stream().filter(e -> name.equals(e.key())).map(OutboxEvent::id).toList());
+    }
+  }
+
   @Test
   void retryableFailureSchedulesARetryWithTheSameIdAndHoldsBackOnlyItsOwnKey() {
     OutboxEvent failing = events.event("payments", "order-1");

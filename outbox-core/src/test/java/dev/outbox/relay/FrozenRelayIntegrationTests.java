@@ -13,6 +13,7 @@ import dev.outbox.store.PostgresOutboxRepository;
 import dev.outbox.store.RelayStore.Completion;
 import dev.outbox.store.RelayStore.Dead;
 import dev.outbox.store.RelayStore.Loaded;
+import dev.outbox.store.RelayStore.Prefetched;
 import dev.outbox.store.RelayStore.Retry;
 import dev.outbox.store.TableName;
 import dev.outbox.test.TestPostgres;
@@ -357,7 +358,8 @@ class FrozenRelayIntegrationTests {
               new Class<?>[] {OutboxRepository.class},
               (proxy, method, args) -> {
                 gate.pass();
-                if (method.getName().equals("candidates") && gate.isReleased()) {
+                String name = method.getName();
+                if ((name.equals("candidates") || name.equals("prefetch")) && gate.isReleased()) {
                   gate.nextBatchStarted = true;
                 }
                 Object result;
@@ -366,15 +368,21 @@ class FrozenRelayIntegrationTests {
                 } catch (InvocationTargetException ex) {
                   throw ex.getCause();
                 }
-                if (method.getName().equals("load")
+                // Payloads come from load after a narrow read, or with the rows from prefetch.
+                Loaded loaded =
+                    switch (name) {
+                      case "load" -> (Loaded) result;
+                      case "prefetch" -> ((Prefetched) result).loaded();
+                      default -> null;
+                    };
+                if (loaded != null
                     && freezeAfterLoading != null
-                    && ((Loaded) result)
-                        .events().stream().anyMatch(e -> e.id().equals(freezeAfterLoading))) {
+                    && loaded.events().stream().anyMatch(e -> e.id().equals(freezeAfterLoading))) {
                   gate.close();
                   frozenAfterLoad.countDown();
                   gate.pass();
                 }
-                if (method.getName().equals("complete") && gate.inStaleBatch()) {
+                if (name.equals("complete") && gate.inStaleBatch()) {
                   staleCompletions.add(
                       new Outcome(List.copyOf((Collection<UUID>) args[2]), (Completion) result));
                   assertThat((List<Retry>) args[3]).isNotNull();

@@ -55,6 +55,7 @@ final class InMemoryOutboxRepository implements OutboxRepository {
   private final List<Completion> completions = new ArrayList<>();
   private @Nullable Predicate<Thread> failCandidatesOn;
   private int candidateReads;
+  private int prefetches;
 
   InMemoryOutboxRepository(Clock clock) {
     this(clock, StoreOptions.defaults());
@@ -226,6 +227,20 @@ final class InMemoryOutboxRepository implements OutboxRepository {
   public synchronized List<Candidate> candidates(
       Collection<Integer> slots, int perSlot, Collection<String> heldKeys) {
     candidateReads++;
+    return pendingRows(slots, perSlot, heldKeys);
+  }
+
+  @Override
+  public synchronized Prefetched prefetch(
+      Collection<Integer> slots, int perSlot, int limit, Collection<String> heldKeys) {
+    prefetches++;
+    List<Candidate> candidates = pendingRows(slots, perSlot, heldKeys);
+    candidates = candidates.subList(0, Math.min(limit, candidates.size()));
+    return new Prefetched(candidates, load(candidates.stream().map(Candidate::id).toList()));
+  }
+
+  private List<Candidate> pendingRows(
+      Collection<Integer> slots, int perSlot, Collection<String> heldKeys) {
     if (failCandidatesOn != null && failCandidatesOn.test(Thread.currentThread())) {
       throw new OutboxException("Could not read pending events: connection reset (scripted)");
     }
@@ -407,12 +422,20 @@ final class InMemoryOutboxRepository implements OutboxRepository {
     return List.copyOf(completions);
   }
 
-  /** How many times {@link #candidates} was called. */
+  /** How many times {@link #candidates} (the narrow read) was called. */
   synchronized int candidateReads() {
     return candidateReads;
   }
 
-  /** From now on, {@link #candidates} fails when called on a thread {@code which} accepts. */
+  /** How many times {@link #prefetch} was called. */
+  synchronized int prefetches() {
+    return prefetches;
+  }
+
+  /**
+   * From now on, {@link #candidates} and {@link #prefetch} fail when called on a thread {@code
+   * which} accepts.
+   */
   synchronized void failCandidatesOn(@Nullable Predicate<Thread> which) {
     this.failCandidatesOn = which;
   }

@@ -6,6 +6,9 @@ import dev.outbox.EventIds;
 import dev.outbox.OutboxEvent;
 import dev.outbox.store.RelayStore.Candidate;
 import dev.outbox.store.RelayStore.Leases;
+import dev.outbox.store.RelayStore.Loaded;
+import dev.outbox.store.RelayStore.Prefetched;
+import dev.outbox.store.RelayStore.Undecodable;
 import dev.outbox.test.TestPostgres;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -15,6 +18,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -102,6 +106,98 @@ class PostgresSlotRowsIntegrationTests {
         .usingRecursiveComparison()
         .ignoringFields("sequence")
         .isEqualTo(first);
+  }
+
+  @Test
+  void aPrefetchReadsTheRowsCandidatesReadsWithTheirEventsAndLeavesOutHeldKeys() throws Exception {
+    OutboxEvent first = event("a");
+    OutboxEvent unkeyed = event(null);
+    OutboxEvent held = event("held");
+    OutboxEvent third = event("a");
+    append(first);
+    append(unkeyed);
+    append(held);
+    append(third);
+
+    Prefetched read = repository.prefetch(ALL_SLOTS, 100, 1000, List.of("held"));
+
+    assertThat(read.candidates()).isEqualTo(candidates(List.of("held")));
+    assertThat(read.candidates())
+        .extracting(Candidate::id)
+        .containsExactly(first.id(), unkeyed.id(), third.id());
+    assertThat(read.loaded().events())
+        .extracting(OutboxEvent::id)
+        .containsExactly(first.id(), unkeyed.id(), third.id());
+    assertThat(read.loaded().events().get(0))
+        .usingRecursiveComparison()
+        .ignoringFields("sequence")
+        .isEqualTo(first);
+    assertThat(read.loaded().undecodable()).isEmpty();
+  }
+
+  /**
+   * Input: a row another writer stored with {@code event_version} 0 (possible on a table without
+   * the version constraint). Both reads report it as undecodable with the reason, and still return
+   * the event written after it.
+   */
+  @Test
+  void bothReadsReportARowThatCannotBeDecodedAndReturnTheOthers() throws Exception {
+    TestPostgres.get()
+        .execute("ALTER TABLE " + table + " DROP CONSTRAINT outbox_event_event_version_positive");
+    UUID bad = UUID.randomUUID();
+    TestPostgres.get()
+        .execute(
+            "INSERT INTO "
+                + table
+                + " (id, destination, event_key, event_type, event_version, payload) VALUES ('"
+                + bad
+                + "', 'orders', 'k', 'OrderPlaced', 0, '{}')");
+    OutboxEvent good = event("k");
+    append(good);
+    Undecodable expected =
+        new Undecodable(
+            bad, "k", 0, "Cannot decode the stored event: event_version must be at least 1, was 0");
+
+    Loaded loaded = repository.load(List.of(bad, good.id()));
+    Prefetched prefetched = repository.prefetch(ALL_SLOTS, 100, 1000, List.of());
+
+    assertThat(loaded.undecodable()).containsExactly(expected);
+    assertThat(loaded.events()).extracting(OutboxEvent::id).containsExactly(good.id());
+    assertThat(prefetched.loaded().undecodable()).containsExactly(expected);
+    assertThat(prefetched.loaded().events()).extracting(OutboxEvent::id).containsExactly(good.id());
+    assertThat(prefetched.candidates()).extracting(Candidate::id).containsExactly(bad, good.id());
+  }
+
+  /**
+   * A prefetch stops at its limit without reading the payloads of the rows it leaves out, and what
+   * it returns of each slot is that slot's oldest rows, so no key's event comes without the older
+   * events of the key.
+   */
+  @Test
+  void aPrefetchOfABacklogStopsAtItsLimitOnEachSlotsOldestRowsWithoutTemporaryFiles()
+      throws Exception {
+    seedBacklog();
+    List<Integer> half = ALL_SLOTS.subList(0, 32);
+    long before = tempBytes();
+
+    Prefetched read = repository.prefetch(half, 63, 1000, List.of());
+
+    assertThat(tempBytes() - before).as("temp bytes written by the read").isZero();
+    assertThat(read.candidates()).hasSize(1000);
+    assertThat(read.loaded().events()).hasSize(1000);
+    Map<Integer, List<UUID>> oldest = new HashMap<>();
+    for (Candidate candidate : repository.candidates(half, 63, List.of())) {
+      oldest.computeIfAbsent(candidate.slot(), slot -> new ArrayList<>()).add(candidate.id());
+    }
+    Map<Integer, List<UUID>> prefetched = new HashMap<>();
+    for (Candidate candidate : read.candidates()) {
+      prefetched.computeIfAbsent(candidate.slot(), slot -> new ArrayList<>()).add(candidate.id());
+    }
+    prefetched.forEach(
+        (slot, ids) ->
+            assertThat(ids)
+                .as("slot %d", slot)
+                .containsExactlyElementsOf(oldest.get(slot).subList(0, ids.size())));
   }
 
   @Test
@@ -219,7 +315,7 @@ class PostgresSlotRowsIntegrationTests {
       written.add(event(null));
     }
     append(written.toArray(OutboxEvent[]::new));
-    Map<java.util.UUID, Integer> slots = new java.util.HashMap<>();
+    Map<UUID, Integer> slots = new HashMap<>();
     for (Candidate candidate : repository.candidates(ALL_SLOTS, 10_000, List.of())) {
       slots.put(candidate.id(), candidate.slot());
     }
