@@ -10,6 +10,8 @@ import java.sql.SQLException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Properties;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import javax.sql.DataSource;
 
 /**
@@ -25,12 +27,18 @@ import javax.sql.DataSource;
  *       is not an INSERT. The relay and the business transactions share the application's pool, as
  *       in a real application, so the name alone does not separate them; the statement does (the
  *       business transactions touch the outbox table only with the writer's INSERT).
+ *   <li>what those transactions waited for once they were older than {@value #SLOW_MS} ms: the
+ *       {@code wait_event} of each such sample ({@code none} = not waiting, on a CPU or queued for
+ *       one), counted per event;
+ *   <li>the checkpoints PostgreSQL started during the case (delta of {@code pg_stat_bgwriter}),
+ *       those requested because of WAL volume apart: their writes compete with the relay's commits.
  * </ul>
  */
 final class PgSampler implements AutoCloseable {
 
   private static final String LONGEST =
-      "SELECT extract(epoch FROM clock_timestamp() - xact_start) * 1000, left(query, 120)"
+      "SELECT extract(epoch FROM clock_timestamp() - xact_start) * 1000, left(query, 120),"
+          + " coalesce(wait_event_type || ':' || wait_event, 'none')"
           + " FROM pg_stat_activity WHERE datname = current_database() AND application_name = ?"
           + " AND xact_start IS NOT NULL AND pid <> pg_backend_pid()"
           // An idle LISTEN session delivering a notification runs a short internal transaction
@@ -42,8 +50,13 @@ final class PgSampler implements AutoCloseable {
           + "%' AND ltrim(query) NOT ILIKE 'insert%'"
           + " ORDER BY xact_start LIMIT 1";
 
+  /** The longest-relay-transaction target of issue 8: samples older than this count their wait. */
+  static final int SLOW_MS = 100;
+
   private final DataSource admin;
   private final long tempBytesBefore;
+  private final long[] checkpointsBefore;
+  private final Map<String, Integer> slowWaits = new ConcurrentHashMap<>();
   private final String loadAverage;
   private final Thread thread;
   private volatile boolean running = true;
@@ -55,6 +68,7 @@ final class PgSampler implements AutoCloseable {
   PgSampler(DataSource admin, String jdbcUrl, String user) {
     this.admin = admin;
     this.tempBytesBefore = tempBytes(admin);
+    this.checkpointsBefore = checkpoints(admin);
     this.loadAverage = loadAverage();
     thread = new Thread(() -> sample(jdbcUrl, user), "pg-sampler");
     thread.setDaemon(true);
@@ -76,6 +90,13 @@ final class PgSampler implements AutoCloseable {
         admin, "SELECT temp_bytes FROM pg_stat_database WHERE datname = current_database()");
   }
 
+  private static long[] checkpoints(DataSource admin) {
+    return new long[] {
+      Db.queryLong(admin, "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"),
+      Db.queryLong(admin, "SELECT checkpoints_req FROM pg_stat_bgwriter")
+    };
+  }
+
   private void sample(String jdbcUrl, String user) {
     Properties props = new Properties();
     props.setProperty("user", user);
@@ -87,6 +108,9 @@ final class PgSampler implements AutoCloseable {
         try (ResultSet rs = statement.executeQuery()) {
           if (rs.next()) {
             double ms = rs.getDouble(1);
+            if (ms > SLOW_MS) {
+              slowWaits.merge(rs.getString(3), 1, Integer::sum);
+            }
             if (ms > longestMs) {
               longestMs = ms;
               longestQuery = rs.getString(2);
@@ -126,6 +150,10 @@ final class PgSampler implements AutoCloseable {
     out.put("longestRelayTxMs", Math.round(longestMs * 10) / 10.0);
     out.put("longestRelayTxQuery", longestQuery);
     out.put("activitySamples", samples);
+    out.put("slowSampleWaits", new TreeMap<>(slowWaits));
+    long[] checkpointsAfter = checkpoints(admin);
+    out.put("checkpoints", checkpointsAfter[0] - checkpointsBefore[0]);
+    out.put("checkpointsRequested", checkpointsAfter[1] - checkpointsBefore[1]);
     if (error != null) {
       out.put("samplerError", error);
     }

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.DoublePredicate;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /** Renders docs/benchmarks.md from the results of a run. */
@@ -707,6 +708,23 @@ final class Report {
     md.append("\n");
   }
 
+  /** "IO:WALSync 12, none 3", most frequent first; "?" for runs recorded before it was sampled. */
+  private static String waits(Object recorded) {
+    if (!(recorded instanceof Map<?, ?> counts)) {
+      return "?";
+    }
+    if (counts.isEmpty()) {
+      return "—";
+    }
+    return counts.entrySet().stream()
+        .sorted(
+            (a, b) ->
+                Integer.compare(
+                    ((Number) b.getValue()).intValue(), ((Number) a.getValue()).intValue()))
+        .map(e -> e.getKey() + " " + e.getValue())
+        .collect(Collectors.joining(", "));
+  }
+
   /** What PostgreSQL saw during each drain and latency case ({@link PgSampler}). */
   private void database() {
     md.append("## PostgreSQL during each case\n\n");
@@ -723,10 +741,17 @@ final class Report {
             + " shorter than the sampling interval may be missed, so this is a lower bound. *load*"
             + " = `/proc/loadavg` (1, 5, 15 min) when the measured window started: other work may"
             + " run on the same 2 cores, and a load above ~2 means the figures of that run were"
-            + " taken on a shared machine.\n\n");
+            + " taken on a shared machine. *waits over "
+            + PgSampler.SLOW_MS
+            + " ms* = the `wait_event` of every sample in which such a transaction was older than"
+            + " that, counted per event (`none`: not waiting, on a CPU or queued for one; `IO:` and"
+            + " `LWLock:WAL…` events are the disk). *checkpoints* = checkpoints PostgreSQL started"
+            + " during the case (`pg_stat_bgwriter`; in brackets those requested by WAL volume, not"
+            + " by `checkpoint_timeout`).\n\n");
     md.append(
-        "| case | run | temp bytes | longest relay tx ms | its statement | load at start"
-            + " |\n|---|---|---|---|---|---|\n");
+        "| case | run | temp bytes | longest relay tx ms | its statement | waits over "
+            + PgSampler.SLOW_MS
+            + " ms | checkpoints | load at start |\n|---|---|---|---|---|---|---|---|\n");
     for (String key :
         List.of(
             "b2",
@@ -758,6 +783,13 @@ final class Report {
                 query == null || String.valueOf(query).isBlank()
                     ? ""
                     : "`" + String.valueOf(query).replace("|", "\\|").replace("`", "'") + "`")
+            .append(" | ")
+            .append(waits(get(run, "slowSampleWaits")))
+            .append(" | ")
+            .append(
+                get(run, "checkpoints") instanceof Number c
+                    ? c + " (" + get(run, "checkpointsRequested") + ")"
+                    : "?")
             .append(" | ")
             .append(get(run, "loadAverageAtStart"))
             .append(" |\n");
