@@ -11,6 +11,12 @@ import java.util.stream.Stream;
 /**
  * CPU time of the processes taking part in a case, read from {@code /proc}: the benchmark JVMs,
  * PostgreSQL (all its processes), the Kafka broker and RabbitMQ. Shows where the two cores go.
+ *
+ * <p>Of the benchmark JVMs' time, the share of their JIT compiler threads ({@code C1/C2
+ * CompilerThread*} in {@code /proc/<pid>/task}) is reported apart: a JVM started for a case
+ * compiles the relay's code while it drains, and several JVMs compile it once each. HotSpot may end
+ * a compiler thread it started for a burst of work; the time of one that ended during the window is
+ * lost, so that figure is a lower bound.
  */
 final class CpuMeter {
 
@@ -18,7 +24,10 @@ final class CpuMeter {
 
   private final List<Long> jvms;
   private final long kafkaPid;
+  static final String JIT = "JIT compilers";
+
   private final Map<Long, Double> startByPid = new java.util.HashMap<>();
+  private final Map<Long, Double> startByCompilerThread = new java.util.HashMap<>();
   private final Map<String, Double> start;
   private final long startNanos;
   private boolean recordStart;
@@ -50,6 +59,7 @@ final class CpuMeter {
     groups.put("PostgreSQL", 0.0);
     groups.put("Kafka", 0.0);
     groups.put("RabbitMQ", 0.0);
+    groups.put(JIT, 0.0);
     try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
       procs
           .filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit))
@@ -62,14 +72,12 @@ final class CpuMeter {
                 } catch (IOException | RuntimeException ex) {
                   return;
                 }
-                int open = stat.indexOf('(');
-                int close = stat.lastIndexOf(')');
-                String comm = stat.substring(open + 1, close);
-                String[] fields = stat.substring(close + 2).split(" ");
-                double cpu = (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) / TICKS;
+                String comm = comm(stat);
+                double cpu = cpu(stat);
                 String group = null;
                 if (jvms.contains(pid)) {
                   group = "benchmark JVM";
+                  groups.merge(JIT, compilerThreads(p), Double::sum);
                 } else if (pid == kafkaPid) {
                   group = "Kafka";
                 } else if (comm.equals("postgres")) {
@@ -92,5 +100,43 @@ final class CpuMeter {
       throw new IllegalStateException(ex);
     }
     return groups;
+  }
+
+  /** CPU seconds of the JVM's compiler threads since the start sample (0 for the start sample). */
+  private double compilerThreads(Path process) {
+    double sum = 0;
+    try (Stream<Path> tasks = Files.list(process.resolve("task"))) {
+      for (Path task : (Iterable<Path>) tasks::iterator) {
+        String stat;
+        try {
+          stat = Files.readString(task.resolve("stat"));
+        } catch (IOException | RuntimeException ex) {
+          continue;
+        }
+        if (!comm(stat).contains("CompilerThre")) {
+          continue;
+        }
+        long tid = Long.parseLong(task.getFileName().toString());
+        double cpu = cpu(stat);
+        if (recordStart) {
+          startByCompilerThread.put(tid, cpu);
+        } else {
+          sum += cpu - startByCompilerThread.getOrDefault(tid, 0.0);
+        }
+      }
+    } catch (IOException | RuntimeException ex) {
+      return sum;
+    }
+    return sum;
+  }
+
+  private static String comm(String stat) {
+    return stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+  }
+
+  /** utime + stime in seconds. */
+  private static double cpu(String stat) {
+    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    return (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) / TICKS;
   }
 }
