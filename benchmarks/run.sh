@@ -7,7 +7,8 @@
 #   benchmarks/run.sh --cases b2,b4-kafka --runs 5 [-Dbench.b4-count=500000 ...]
 #       cases: b1, b2 (open loop at 1,000/s and 200/s), b3 (closed loop), b4-kafka (1,000,000),
 #       b4-kafka-100k (100,000), b4-kafka-100k-warm (100,000 after a 200,000 warm-up drain),
-#       b4-rabbit (200,000), b5 (idle), b6 (1 vs 3 relay JVMs), modulith
+#       b4-rabbit (200,000), b5 (idle), b6 (1 vs 3 relay JVMs), b6-warm (the same, each
+#       relay JVM warmed by a drain of its own first), modulith
 #       (Spring Modulith side by side); the default is all of them
 #   benchmarks/run.sh --report-only   rewrite docs/benchmarks.md from the last results (and NOTES.md)
 #   -Doutbox.* and -Dspring.kafka.producer.* options reach every application JVM the suite starts
@@ -42,7 +43,7 @@ while [[ $# -gt 0 ]]; do
     --runs) props+=("-Dbench.runs=$2"); shift ;;
     -D*) props+=("$1") ;;
     --report-only) REPORT_ONLY=1 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift

@@ -46,6 +46,7 @@ record Plan(
               "b4-kafka-100k-warm",
               "b4-kafka",
               "b6",
+              "b6-warm",
               "b4-rabbit"));
 
   static Plan fromSystem() {

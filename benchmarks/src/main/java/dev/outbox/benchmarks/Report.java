@@ -278,17 +278,28 @@ final class Report {
   }
 
   private void scaleOutRow() {
-    List<Double> one = values("b6-1", "rate");
-    List<Double> three = values("b6-3", "rate");
+    scaleOutRow("b6-", "");
+    if (!runs("b6-warm-1").isEmpty()) {
+      scaleOutRow("b6-warm-", ", relay JVMs warm");
+    }
+  }
+
+  private void scaleOutRow(String prefix, String variant) {
+    List<Double> one = values(prefix + "1", "rate");
+    List<Double> three = values(prefix + "3", "rate");
     if (one.isEmpty() || three.isEmpty()) {
-      md.append("| B6 | throughput 3 instances / 1 instance | ≥ 0.95 | not measured | | |\n");
+      md.append(
+          "| B6 | throughput 3 instances / 1 instance"
+              + variant
+              + " | ≥ 0.95 | not measured | | |\n");
       return;
     }
     double ratio = median(three) / median(one);
     md.append(
         String.format(
             Locale.ROOT,
-            "| B6 | throughput 3 instances / 1 instance | no loss (≥ 0.95) | %.2f (%s/s vs %s/s) | %d+%d | %s |%n",
+            "| B6 | throughput 3 instances / 1 instance%s | no loss (≥ 0.95) | %.2f (%s/s vs %s/s) | %d+%d | %s |%n",
+            variant,
             ratio,
             fmt(median(three)),
             fmt(median(one)),
@@ -495,8 +506,24 @@ final class Report {
             + first("b6-1", "keys")
             + " keys (key = n mod keys), like every other case. Inversions are counted by the"
             + " first occurrence of each event number per key; a repeat is a duplicate.\n\n");
-    for (String key : new String[] {"b6-1", "b6-3"}) {
-      md.append("**" + key.substring(3) + " instance(s)**\n\n");
+    for (String key : new String[] {"b6-1", "b6-3", "b6-warm-1", "b6-warm-3"}) {
+      if (runs(key).isEmpty()) {
+        continue;
+      }
+      md.append(
+          "**"
+              + key.substring(key.length() - 1)
+              + " instance(s)"
+              + (key.startsWith("b6-warm-")
+                  ? ", warm: each relay JVM first drains "
+                      + (planValue("b4WarmUpCount") instanceof Number n
+                          ? fmt(n.doubleValue())
+                          : "?")
+                      + " events of its own (not counted), then the backlog is seeded, the relays"
+                      + " are woken with a NOTIFY and the drain is timed from its first"
+                      + " acknowledgement to its last"
+                  : "")
+              + "**\n\n");
       table(
           key,
           new String[] {
@@ -689,6 +716,8 @@ final class Report {
             "b5",
             "b6-1",
             "b6-3",
+            "b6-warm-1",
+            "b6-warm-3",
             "side-outbox-latency",
             "side-modulith-latency",
             "side-outbox-drain",
@@ -774,6 +803,8 @@ final class Report {
             "b4-rabbit",
             "b6-1",
             "b6-3",
+            "b6-warm-1",
+            "b6-warm-3",
             "b6-failover",
             "side-outbox-latency",
             "side-outbox-drain")) {
@@ -915,7 +946,7 @@ final class Report {
             + " events/tx), `b4-kafka` (1,000,000 events, `-Dbench.b4-count`), `b4-kafka-100k`"
             + " (`-Dbench.b4-100k-count`), `b4-kafka-100k-warm` (the same after a warm-up drain of"
             + " `-Dbench.b4-warm-up-count`, 200,000), `b4-rabbit` (200,000, `-Dbench.b4-rabbit-count`), `b5`"
-            + " (idle), `b6` (1 vs 3 relay JVMs), `modulith` (Spring Modulith side by side).\n\n");
+            + " (idle), `b6` (1 vs 3 relay JVMs), `b6-warm` (the same with relay JVMs warmed by a drain of their own), `modulith` (Spring Modulith side by side).\n\n");
     md.append(
         "The script needs Java 17, PostgreSQL on 127.0.0.1:5432 (trust, user `postgres`) and"
             + " RabbitMQ on 127.0.0.1:5672 (`guest`/`guest`); it creates the database"

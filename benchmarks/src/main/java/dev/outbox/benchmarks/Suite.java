@@ -97,6 +97,15 @@ public final class Suite {
           case "b4-rabbit" -> b4("rabbit", "b4-rabbit", plan.b4RabbitCount());
           case "b5" -> b5();
           case "b6" -> b6();
+          case "b6-warm" -> {
+            // Each relay JVM first drains a warm-up backlog of its own (b4-warm-up-count each).
+            warmUpBacklog = plan.b4WarmUpCount();
+            try {
+              scaleOut("b6-warm-");
+            } finally {
+              warmUpBacklog = 0;
+            }
+          }
           case "modulith" -> modulith();
           default -> throw new IllegalArgumentException("unknown case " + name);
         }
@@ -276,11 +285,28 @@ public final class Suite {
   }
 
   private void b6() {
+    scaleOut("b6-");
+    if (plan.b6Failover()) {
+      // kill -9 of one of three relay JVMs at 30 % of the drain.
+      failover = true;
+      try {
+        Map<String, Object> r =
+            drain("b6-failover", 1, "kafka", plan.b6Count(), plan.b6Keys(), 3, false, true);
+        add("b6-failover", r);
+        log("   failover: " + r.get("failover") + ", order " + r.get("order") + " " + pg(r));
+      } finally {
+        failover = false;
+      }
+    }
+  }
+
+  /** The same backlog drained by 1 and by 3 relay JVMs, {@code plan.runs()} times each. */
+  private void scaleOut(String prefix) {
     for (int instances : new int[] {1, 3}) {
       for (int run = 1; run <= plan.runs(); run++) {
         Map<String, Object> r =
             drain(
-                "b6-" + instances,
+                prefix + instances,
                 run,
                 "kafka",
                 plan.b6Count(),
@@ -288,7 +314,7 @@ public final class Suite {
                 instances,
                 false,
                 true);
-        add("b6-" + instances, r);
+        add(prefix + instances, r);
         log(
             "   "
                 + instances
@@ -300,18 +326,6 @@ public final class Suite {
                 + r.get("order")
                 + " "
                 + pg(r));
-      }
-    }
-    if (plan.b6Failover()) {
-      // kill -9 of one of three relay JVMs at 30 % of the drain.
-      failover = true;
-      try {
-        Map<String, Object> r =
-            drain("b6-failover", 1, "kafka", plan.b6Count(), plan.b6Keys(), 3, false, true);
-        add("b6-failover", r);
-        log("   failover: " + r.get("failover") + ", order " + r.get("order") + " " + pg(r));
-      } finally {
-        failover = false;
       }
     }
   }
@@ -541,8 +555,9 @@ public final class Suite {
       Brokers.createTopic(settings, destination);
     }
     long seedStart = System.nanoTime();
-    // A warm relay first drains a backlog of its own (to the warm-up destination, not counted).
-    long warmUp = warmUpBacklog;
+    // A warm relay first drains a backlog of its own (to the warm-up destination, not counted);
+    // with several relay JVMs, as many as there are JVMs.
+    long warmUp = warmUpBacklog * instances;
     Db.seedBacklog(
         admin, warmUp > 0 ? Drain.WARM_UP : destination, warmUp > 0 ? warmUp : count, keys);
     double seedSeconds = (System.nanoTime() - seedStart) / 1e9;
@@ -581,6 +596,11 @@ public final class Suite {
         }
         log("   warm-up backlog of " + warmUp + " drained; seeding the measured one");
         Db.seedBacklog(admin, destination, count, keys);
+        // As an instance that wrote the backlog would: wake every relay at once, not each at its
+        // next poll (the instances would otherwise start the measured drain up to a poll apart).
+        Db.execute(admin, "SELECT pg_notify('outbox_" + Db.OUTBOX + "', '')");
+        // the cores used are those of the measured drain, not of the warm-up
+        meter = new CpuMeter(pids, kafkaPid);
       }
       long done = 0;
       ChildProcess killed = null;
