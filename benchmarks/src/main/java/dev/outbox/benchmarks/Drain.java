@@ -6,6 +6,7 @@ import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -27,6 +28,7 @@ final class Drain {
 
   private final AtomicLong published = new AtomicLong();
   private volatile long firstMillis;
+  private volatile long resumeMillis;
   private volatile long lastMillis;
   private volatile long maxHeapUsed;
   private volatile long maxHeapAfterGc;
@@ -94,6 +96,12 @@ final class Drain {
           markRollbacks = counting.rollbacks.get();
         }
         Child.emit("MARKED");
+      } else if (line.equals("PAUSE")) {
+        app.relay().stop(Duration.ofSeconds(30));
+        Child.emit("PAUSED");
+      } else if (line.equals("RESUME")) {
+        resumeMillis = System.currentTimeMillis();
+        app.relay().start();
       } else if (line.equals("STOP")) {
         break;
       }
@@ -106,6 +114,7 @@ final class Drain {
     out.put("published", published.get());
     out.put("startMillis", startMillis);
     out.put("firstMillis", firstMillis);
+    out.put("resumeMillis", resumeMillis);
     out.put("lastMillis", lastMillis);
     out.put("relayWasRunning", relayWasRunning);
     synchronized (progress) {

@@ -406,8 +406,11 @@ final class Report {
             + " code, the first lease) and the tail. *Warm* (`b4-kafka-100k-warm`): the relay"
             + " JVM first drains a backlog of its own ("
             + first("b4-kafka-100k-warm", "warmUpEvents")
-            + " events to another topic, not counted); then the measured backlog is seeded and"
-            + " timed from its first acknowledgement to its last. Heap (Spring context included)"
+            + " events to another topic, not counted); then its relay is stopped (the JVM stays"
+            + " up), the measured backlog is seeded, analyzed and checkpointed, and the relay is"
+            + " started again: rate = events / (last acknowledgement − restart signal). Runs"
+            + " before 2026-12-03 08:00 UTC timed it from its first acknowledgement, with the relay"
+            + " running while the backlog was seeded. Heap (Spring context included)"
             + " sampled every 20 ms.\n\n");
     for (String key :
         new String[] {"b4-kafka", "b4-kafka-100k", "b4-kafka-100k-warm", "b4-rabbit"}) {
@@ -519,9 +522,10 @@ final class Report {
                       + (planValue("b4WarmUpCount") instanceof Number n
                           ? fmt(n.doubleValue())
                           : "?")
-                      + " events of its own (not counted), then the backlog is seeded, the relays"
-                      + " are woken with a NOTIFY and the drain is timed from its first"
-                      + " acknowledgement to its last"
+                      + " events of its own (not counted); then the relays are stopped (the JVMs"
+                      + " stay up), the backlog is seeded, analyzed and checkpointed, and the"
+                      + " relays are started again together: rate = events / (last"
+                      + " acknowledgement − restart signal)"
                   : "")
               + "**\n\n");
       table(

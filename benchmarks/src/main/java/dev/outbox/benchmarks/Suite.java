@@ -594,13 +594,26 @@ public final class Suite {
         while (Db.anyPending(admin) && System.nanoTime() < deadline) {
           sleep(100);
         }
-        log("   warm-up backlog of " + warmUp + " drained; seeding the measured one");
+        // The relays stop (the JVMs stay up, their code compiled) while the measured backlog is
+        // seeded, analyzed and checkpointed as for a cold drain; they start again together, and
+        // the drain is timed from that signal, as a cold one is from its start signal.
+        for (ChildProcess child : children) {
+          child.send("PAUSE");
+        }
+        for (ChildProcess child : children) {
+          child.await("PAUSED", 60);
+        }
+        log(
+            "   warm-up backlog of "
+                + warmUp
+                + " drained, relays stopped; seeding the measured one");
         Db.seedBacklog(admin, destination, count, keys);
-        // As an instance that wrote the backlog would: wake every relay at once, not each at its
-        // next poll (the instances would otherwise start the measured drain up to a poll apart).
-        Db.execute(admin, "SELECT pg_notify('outbox_" + Db.OUTBOX + "', '')");
-        // the cores used are those of the measured drain, not of the warm-up
+        sampler.close();
+        sampler = new PgSampler(admin, settings.jdbcUrl(), settings.dbUser());
         meter = new CpuMeter(pids, kafkaPid);
+        for (ChildProcess child : children) {
+          child.send("RESUME");
+        }
       }
       long done = 0;
       ChildProcess killed = null;
@@ -651,9 +664,13 @@ public final class Suite {
           first = Math.min(first, f);
         }
       }
-      // A warm relay's drain is timed from its first acknowledgement of the measured backlog: it
-      // finds the backlog at its next lease renewal (up to a poll interval after the seed).
-      double seconds = (last - (warmUp > 0 ? first : start)) / 1000.0;
+      if (warmUp > 0) {
+        start = Long.MAX_VALUE;
+        for (Map<String, Object> one : instancesOut) {
+          start = Math.min(start, ((Number) one.get("resumeMillis")).longValue());
+        }
+      }
+      double seconds = (last - start) / 1000.0;
       r.put("count", count);
       if (warmUp > 0) {
         r.put("warmUpEvents", warmUp);
