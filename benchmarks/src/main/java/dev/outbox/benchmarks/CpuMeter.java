@@ -22,10 +22,11 @@ final class CpuMeter {
 
   private static final double TICKS = 100.0;
 
-  private final List<Long> jvms;
-  private final long kafkaPid;
+  /** The group of the benchmark JVMs' compiler threads (also counted in "benchmark JVM"). */
   static final String JIT = "JIT compilers";
 
+  private final List<Long> jvms;
+  private final long kafkaPid;
   private final Map<Long, Double> startByPid = new java.util.HashMap<>();
   private final Map<Long, Double> startByCompilerThread = new java.util.HashMap<>();
   private final Map<String, Double> start;
@@ -125,7 +126,7 @@ final class CpuMeter {
         }
       }
     } catch (IOException | RuntimeException ex) {
-      return sum;
+      // the JVM ended while being read: what was summed so far is all there is
     }
     return sum;
   }
