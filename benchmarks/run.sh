@@ -5,7 +5,8 @@
 #   benchmarks/run.sh              full suite, 3 runs per case (about 30 minutes on 2 cores)
 #   benchmarks/run.sh --quick      small counts, 1 run per case (a few minutes): checks the harness
 #   benchmarks/run.sh --cases b2,b4-kafka --runs 5 [-Dbench.b4-count=500000 ...]
-#       cases: b1, b2 (open loop at 1,000/s and 200/s), b3 (closed loop), b4-kafka (1,000,000),
+#       cases: b1, b2 (open loop at 1,000/s and 200/s), b3 (closed loop; at 1 event/tx also with
+#       the relay off, through the writer and hand-written), b4-kafka (1,000,000),
 #       b4-kafka-100k (100,000), b4-kafka-100k-warm (100,000 after a 200,000 warm-up drain),
 #       b4-rabbit (200,000), b5 (idle), b6 (1 vs 3 relay JVMs), b6-warm (the same, each
 #       relay JVM warmed by a drain of its own first), modulith

@@ -7,6 +7,7 @@ import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
+import java.util.Locale;
 import java.util.Map;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -54,6 +55,8 @@ public final class Child {
                   args.get("topic"),
                   (int) number(args, "clients", 16),
                   (int) number(args, "perTx", 1),
+                  ThroughputCase.Mode.valueOf(
+                      args.getOrDefault("mode", "outbox").toUpperCase(Locale.ROOT)),
                   number(args, "seconds", 10),
                   number(args, "warmup", 3)));
       case "relay" -> Drain.main(settings, args);

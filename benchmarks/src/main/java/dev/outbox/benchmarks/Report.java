@@ -394,6 +394,9 @@ final class Report {
             "latency.p50",
             "latency.p99"
           });
+      if (key.equals("b3-1")) {
+        b3Ceiling();
+      }
     }
     md.append("### B4 / B7 — draining a backlog (one relay JVM, `-Xmx256m`)\n\n");
     md.append(
@@ -715,6 +718,8 @@ final class Report {
             "b2",
             "b2-low",
             "b3-1",
+            "b3-1-writer",
+            "b3-1-hand",
             "b3-10",
             "b4-kafka",
             "b4-rabbit",
@@ -1080,6 +1085,41 @@ final class Report {
       md.append(" |\n");
     }
     md.append("\n");
+  }
+
+  /**
+   * The business transactions of B3 at 1 event/tx with the relay off, with and without the writer.
+   */
+  private void b3Ceiling() {
+    List<Double> hand = values("b3-1-hand", "commitRate");
+    List<Double> writer = values("b3-1-writer", "commitRate");
+    if (hand.isEmpty() || writer.isEmpty()) {
+      return;
+    }
+    double outbox = median(values("b3-1", "sustainable"));
+    md.append(
+        "*Without publishing*: the same clients, interleaved with the runs above, run the same"
+            + " transactions with the relay off, so nothing is published. Written through the"
+            + " library, they commit "
+            + fmt(median(writer))
+            + "/s (median); with a hand-written INSERT of the event's row (the B1 variant) instead,"
+            + " "
+            + fmt(median(hand))
+            + "/s, what this machine commits for the business transactions alone. The outbox's"
+            + " sustainable rate above is "
+            + String.format(Locale.ROOT, "%.2f", outbox / median(hand))
+            + "× the second: the rest of the 2 cores goes to the relay (reading the events back,"
+            + " sending them, deleting them) and to what the library's writer adds ("
+            + String.format(Locale.ROOT, "%.2f", median(writer) / median(hand))
+            + "× the hand-written rate with the relay off).\n\n");
+    table(
+        "b3-1-writer",
+        new String[] {"run (library's writer, relay off)", "clients", "committed/s"},
+        new String[] {"clients", "commitRate"});
+    table(
+        "b3-1-hand",
+        new String[] {"run (hand-written INSERT, relay off)", "clients", "committed/s"},
+        new String[] {"clients", "commitRate"});
   }
 
   private String rate(String key) {

@@ -236,7 +236,43 @@ public final class Suite {
                 + "/s, published "
                 + r.get("publishRate")
                 + "/s");
+        if (perTx == 1) {
+          b3Ceiling(clients, run);
+        }
       }
+    }
+  }
+
+  /**
+   * The business transactions of B3 at 1 event/tx with the relay off: written through the library
+   * ({@code b3-1-writer}) and with a hand-written INSERT ({@code b3-1-hand}), interleaved with the
+   * outbox runs so that all three see the same machine.
+   */
+  private void b3Ceiling(int clients, int run) {
+    for (String mode : new String[] {"writer", "hand"}) {
+      Db.truncateOutbox(admin);
+      Map<String, Object> r =
+          inProcess(
+              "b3-1-" + mode,
+              run,
+              List.of(
+                  "throughput",
+                  "mode=" + mode,
+                  "topic=bench-b3",
+                  "clients=" + clients,
+                  "perTx=1",
+                  "seconds=" + plan.b3Seconds(),
+                  "warmup=3"),
+              false);
+      add("b3-1-" + mode, r);
+      log(
+          "   1/tx, relay off, "
+              + mode
+              + " run "
+              + run
+              + ": committed "
+              + r.get("commitRate")
+              + "/s");
     }
   }
 
@@ -520,7 +556,9 @@ public final class Suite {
       r = parse(child.await("RESULT", 120));
       r.put("cpuCores", cores);
     }
-    if (!args.get(0).equals("modulith") && !args.get(0).equals("b1")) {
+    if (!args.get(0).equals("modulith")
+        && !args.get(0).equals("b1")
+        && args.stream().noneMatch(a -> a.startsWith("mode="))) {
       r.putAll(sampler.result());
     } else {
       r.put("loadAverageAtStart", sampler.result().get("loadAverageAtStart"));

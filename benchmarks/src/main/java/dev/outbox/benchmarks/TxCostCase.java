@@ -28,9 +28,9 @@ final class TxCostCase {
   private TxCostCase() {}
 
   static Map<String, Object> run(Settings settings, double seconds, double warmupSeconds) {
-    JsonMapper mapper = JsonMapper.builder().build();
     try (OutboxApp.Running app =
         OutboxApp.run(OutboxApp.properties(settings, "kafka", 0, Map.of()))) {
+      HandWriter handWriter = new HandWriter(app);
       Histogram[] histograms = {Pct.micros(), Pct.micros(), Pct.micros()};
       long warmupEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
       long end = warmupEnd + (long) (seconds * 1e9);
@@ -51,17 +51,7 @@ final class TxCostCase {
               if (variant == 1) {
                 app.outbox.publish("orders", event.orderId(), event);
               } else if (variant == 2) {
-                app.jdbc.update(
-                    HAND_INSERT,
-                    uuidV7(),
-                    "orders",
-                    event.orderId(),
-                    null,
-                    OrderEvent.TOPIC_TYPE,
-                    1,
-                    mapper.writeValueAsString(event),
-                    "{}",
-                    Timestamp.from(Instant.now()));
+                handWriter.insert(event);
               }
             });
         long micros = (System.nanoTime() - started) / 1000;
@@ -83,6 +73,50 @@ final class TxCostCase {
       out.put("txRatio", round(outbox / hand));
       out.put("addedRatio", round((outbox - base) / (hand - base)));
       return out;
+    }
+  }
+
+  /**
+   * Writes events the way an application without the library would: a hand-written INSERT of the
+   * same row into {@code hand_event}, the payload serialized with a Jackson mapper of its own.
+   */
+  static final class HandWriter {
+
+    private final OutboxApp.Running app;
+    private final JsonMapper mapper = JsonMapper.builder().build();
+
+    HandWriter(OutboxApp.Running app) {
+      this.app = app;
+    }
+
+    /**
+     * One business transaction like {@link OutboxApp.Running#businessTransaction} with {@code
+     * count} hand-written events; returns the instant the commit completed.
+     */
+    long transaction(long first, int count, int keys) {
+      app.tx.executeWithoutResult(
+          status -> {
+            app.jdbc.update(Db.UPDATE_ACCOUNT, first % Db.ACCOUNTS);
+            for (long n = first; n < first + count; n++) {
+              insert(OrderEvent.of(n, keys));
+            }
+          });
+      return System.nanoTime();
+    }
+
+    /** The INSERT of one event, in the caller's transaction. */
+    void insert(OrderEvent event) {
+      app.jdbc.update(
+          HAND_INSERT,
+          uuidV7(),
+          "orders",
+          event.orderId(),
+          null,
+          OrderEvent.TOPIC_TYPE,
+          1,
+          mapper.writeValueAsString(event),
+          "{}",
+          Timestamp.from(Instant.now()));
     }
   }
 
