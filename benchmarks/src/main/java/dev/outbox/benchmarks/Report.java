@@ -395,7 +395,7 @@ final class Report {
             "latency.p99"
           });
       if (key.equals("b3-1")) {
-        b3Ceiling();
+        b3RelayOff();
       }
     }
     md.append("### B4 / B7 — draining a backlog (one relay JVM, `-Xmx256m`)\n\n");
@@ -1090,7 +1090,7 @@ final class Report {
   /**
    * The business transactions of B3 at 1 event/tx with the relay off, with and without the writer.
    */
-  private void b3Ceiling() {
+  private void b3RelayOff() {
     List<Double> hand = values("b3-1-hand", "commitRate");
     List<Double> writer = values("b3-1-writer", "commitRate");
     if (hand.isEmpty() || writer.isEmpty()) {

@@ -237,7 +237,7 @@ public final class Suite {
                 + r.get("publishRate")
                 + "/s");
         if (perTx == 1) {
-          b3Ceiling(clients, run);
+          b3RelayOff(clients, run);
         }
       }
     }
@@ -248,7 +248,7 @@ public final class Suite {
    * ({@code b3-1-writer}) and with a hand-written INSERT ({@code b3-1-hand}), interleaved with the
    * outbox runs so that all three see the same machine.
    */
-  private void b3Ceiling(int clients, int run) {
+  private void b3RelayOff(int clients, int run) {
     for (String mode : new String[] {"writer", "hand"}) {
       Db.truncateOutbox(admin);
       Map<String, Object> r =

@@ -49,10 +49,9 @@ final class ThroughputCase {
     Map<String, String> extra = publishing ? Map.of() : Map.of("outbox.relay.enabled", "false");
     try (OutboxApp.Running app =
         OutboxApp.run(OutboxApp.properties(settings, "kafka", clients + 4, extra))) {
-      TxCostCase.HandWriter handWriter = new TxCostCase.HandWriter(app);
       Transaction transaction =
           mode == Mode.HAND
-              ? handWriter::transaction
+              ? new TxCostCase.HandWriter(app)::transaction
               : (first, count, keys) -> app.businessTransaction(topic, first, count, keys);
       if (publishing) {
         app.warmUp(topic, 200);
