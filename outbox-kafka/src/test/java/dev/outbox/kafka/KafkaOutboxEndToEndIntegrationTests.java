@@ -13,18 +13,28 @@ import dev.outbox.kafka.e2e.ShopApplication;
 import dev.outbox.kafka.e2e.ShopOrderRepository;
 import dev.outbox.kafka.e2e.ShopService;
 import dev.outbox.test.TestPostgres;
+import io.cloudevents.CloudEvent;
+import io.cloudevents.SpecVersion;
+import io.cloudevents.kafka.CloudEventDeserializer;
 import io.micrometer.tracing.Span;
 import io.micrometer.tracing.Tracer;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Predicate;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -137,6 +147,40 @@ class KafkaOutboxEndToEndIntegrationTests {
     assertThat(stored.id().version()).as("UUIDv7").isEqualTo(7);
     assertThat(orders.findById(orderId)).isPresent();
     assertThat(outboxRows(orderId)).as("published rows are deleted").isZero();
+  }
+
+  /**
+   * A consumer that knows nothing of this library: the CloudEvents SDK's Kafka deserializer reads
+   * the record in binary content mode and finds every attribute the relay set, with the payload as
+   * the event's data.
+   */
+  @Test
+  void cloudEventsSdkConsumerReadsEveryAttributeAndThePayloadAsData() {
+    String orderId = "order-" + UUID.randomUUID();
+
+    StoredEvent stored =
+        transactions.execute(
+            status -> {
+              shop.placeOrder(orderId, 2);
+              return storedEvent(orderId);
+            });
+
+    CloudEvent event = readCloudEvent(stored.id().toString());
+    assertThat(event.getSpecVersion()).isEqualTo(SpecVersion.V1);
+    assertThat(event.getId()).isEqualTo(stored.id().toString());
+    assertThat(event.getType()).isEqualTo("OrderPlaced");
+    assertThat(event.getSource()).isEqualTo(URI.create("shop-service"));
+    assertThat(event.getSubject()).isEqualTo(orderId);
+    assertThat(event.getTime()).isNotNull();
+    assertThat(event.getTime().toInstant()).isEqualTo(stored.createdAt());
+    assertThat(event.getDataContentType()).isEqualTo("application/json");
+    assertThat(event.getData()).isNotNull();
+    assertThat(new String(event.getData().toBytes(), StandardCharsets.UTF_8))
+        .isEqualTo("{\"orderId\":\"" + orderId + "\",\"quantity\":2}");
+    assertThat(event.getExtensionNames())
+        .containsExactlyInAnyOrder("aggregatetype", "eventversion");
+    assertThat(event.getExtension("aggregatetype")).isEqualTo("Order");
+    assertThat(event.getExtension("eventversion")).isEqualTo("1");
   }
 
   @Test
@@ -261,6 +305,35 @@ class KafkaOutboxEndToEndIntegrationTests {
         });
     assertThat(markerRead).as("marker event %s of key %s read", marker, key).isTrue();
     return ofKey;
+  }
+
+  /**
+   * Reads the topic from the beginning with the CloudEvents SDK's deserializer until the event with
+   * {@code id} arrives, within {@link #TIMEOUT}.
+   */
+  private CloudEvent readCloudEvent(String id) {
+    Properties config = new Properties();
+    config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+    config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
+    config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, CloudEventDeserializer.class);
+    config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    try (KafkaConsumer<String, CloudEvent> consumer = new KafkaConsumer<>(config)) {
+      List<TopicPartition> partitions =
+          consumer.partitionsFor(ShopService.TOPIC, TIMEOUT).stream()
+              .map(info -> new TopicPartition(ShopService.TOPIC, info.partition()))
+              .toList();
+      consumer.assign(partitions);
+      consumer.seekToBeginning(partitions);
+      long deadline = System.nanoTime() + TIMEOUT.toNanos();
+      while (System.nanoTime() < deadline) {
+        for (ConsumerRecord<String, CloudEvent> record : consumer.poll(Duration.ofMillis(200))) {
+          if (id.equals(record.value().getId())) {
+            return record.value();
+          }
+        }
+      }
+    }
+    throw new AssertionError("event " + id + " not read within " + TIMEOUT);
   }
 
   private record StoredEvent(UUID id, Instant createdAt) {}
