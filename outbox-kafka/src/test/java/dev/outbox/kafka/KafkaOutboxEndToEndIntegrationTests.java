@@ -122,12 +122,7 @@ class KafkaOutboxEndToEndIntegrationTests {
   void commitPublishesExactlyOneCloudEventKeyedByTheAggregateIdWithTheRowsId() {
     String orderId = "order-" + UUID.randomUUID();
 
-    StoredEvent stored =
-        transactions.execute(
-            status -> {
-              shop.placeOrder(orderId, 3);
-              return storedEvent(orderId);
-            });
+    StoredEvent stored = placeOrder(orderId, 3);
 
     List<ConsumerRecord<String, String>> records = recordsBeforeMarker(orderId);
     assertThat(records).hasSize(1);
@@ -158,12 +153,7 @@ class KafkaOutboxEndToEndIntegrationTests {
   void cloudEventsSdkConsumerReadsEveryAttributeAndThePayloadAsData() {
     String orderId = "order-" + UUID.randomUUID();
 
-    StoredEvent stored =
-        transactions.execute(
-            status -> {
-              shop.placeOrder(orderId, 2);
-              return storedEvent(orderId);
-            });
+    StoredEvent stored = placeOrder(orderId, 2);
 
     CloudEvent event = readCloudEvent(stored.id().toString());
     assertThat(event.getSpecVersion()).isEqualTo(SpecVersion.V1);
@@ -261,6 +251,15 @@ class KafkaOutboxEndToEndIntegrationTests {
     FinishedSpans finishedSpans() {
       return new FinishedSpans();
     }
+  }
+
+  /** Places an order and returns its event as stored, read in the same transaction. */
+  private StoredEvent placeOrder(String orderId, int quantity) {
+    return transactions.execute(
+        status -> {
+          shop.placeOrder(orderId, quantity);
+          return storedEvent(orderId);
+        });
   }
 
   /** The id and write time of the key's event, read on the business transaction's connection. */
