@@ -82,6 +82,21 @@ final class ConfirmingChannel {
     }
   }
 
+  /**
+   * Aborts the connection this channel is on, after its socket failed: every channel on it closes,
+   * and their unconfirmed messages go to the close handler.
+   */
+  void abortConnection() {
+    channel.getConnection().abort(ABORT_TIMEOUT_MILLIS);
+  }
+
+  /**
+   * How long {@link #abortConnection} waits for the close to complete. The socket has already
+   * failed, so the close frame cannot be written and nothing is waited for; the bound only keeps a
+   * publish from waiting on a socket that fails differently.
+   */
+  static final int ABORT_TIMEOUT_MILLIS = 1000;
+
   /** Unconfirmed messages now (for tests and logs). */
   int unconfirmed() {
     return unconfirmed.size();

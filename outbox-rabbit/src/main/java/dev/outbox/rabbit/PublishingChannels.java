@@ -7,6 +7,7 @@ import dev.outbox.OutboxException;
 import dev.outbox.concurrent.NamedThreads;
 import dev.outbox.transport.Failures;
 import java.io.IOException;
+import java.net.SocketException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -31,8 +32,11 @@ import org.springframework.amqp.rabbit.connection.ConnectionFactory;
  * on it that did not cause the close are published again on another channel, their futures still
  * pending; only the culprits fail (see {@link ChannelClose}). When the connection drops, every
  * unconfirmed message is published again (on a new connection, or it fails as unavailable if none
- * can be opened). A message is published again at most {@link #MAX_RESENDS} times, so one that
- * keeps closing channels in a way that cannot be pinned on it still ends.
+ * can be opened). A write that the socket fails (reset, broken pipe) before the client has noticed
+ * counts as the connection dropping: the connection is aborted and the message written once more on
+ * a new one; if that write fails too, the message fails as unavailable. A message is published
+ * again at most {@link #MAX_RESENDS} times, so one that keeps closing channels in a way that cannot
+ * be pinned on it still ends.
  *
  * <p>Systemic failures fail with {@link RabbitUnavailableException}: no connection can be opened
  * (while that lasts, one publish per second tries and the others fail at once), or the broker
@@ -100,14 +104,30 @@ final class PublishingChannels implements AutoCloseable {
     slot.lock.lock();
     try {
       for (int tries = 1; ; tries++) {
+        ConfirmingChannel channel = null;
         try {
-          slot.open().publish(publish);
+          channel = slot.open();
+          channel.publish(publish);
           return;
         } catch (IOException ex) {
+          // A socket that fails a write (reset, broken pipe) is the connection's failure, not the
+          // message's; the client may not have noticed yet, so drop the connection: the next try
+          // opens a new one, and the channels' unconfirmed messages are published again.
+          boolean connectionFailed = Failures.causedBy(ex, SocketException.class);
+          if (connectionFailed && channel != null) {
+            channel.abortConnection();
+          }
           if (tries >= 2) {
             publish.failed(
-                RabbitPublishException.unconfirmed(
-                    publish.destination, "its channel could not take it: " + ex.getMessage()));
+                connectionFailed
+                    ? new RabbitUnavailableException(
+                        "The connection to RabbitMQ failed while publishing to "
+                            + publish.destination
+                            + ": "
+                            + Failures.describe(ex),
+                        ex)
+                    : RabbitPublishException.unconfirmed(
+                        publish.destination, "its channel could not take it: " + ex.getMessage()));
             return;
           }
         }

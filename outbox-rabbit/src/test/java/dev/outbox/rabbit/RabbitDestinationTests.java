@@ -12,7 +12,8 @@ import org.junit.jupiter.api.Test;
 
 class RabbitDestinationTests {
 
-  private static OutboxEvent event(String destination, @Nullable String key) {
+  /** An {@code OrderPlaced} event to {@code destination}; also used by other tests here. */
+  static OutboxEvent event(String destination, @Nullable String key) {
     return new OutboxEvent(
         EventIds.next(),
         1,
