@@ -25,16 +25,11 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Predicate;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -311,28 +306,17 @@ class KafkaOutboxEndToEndIntegrationTests {
    * {@code id} arrives, within {@link #TIMEOUT}.
    */
   private CloudEvent readCloudEvent(String id) {
-    Properties config = new Properties();
-    config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-    config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
-    config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, CloudEventDeserializer.class);
-    config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    try (KafkaConsumer<String, CloudEvent> consumer = new KafkaConsumer<>(config)) {
-      List<TopicPartition> partitions =
-          consumer.partitionsFor(ShopService.TOPIC, TIMEOUT).stream()
-              .map(info -> new TopicPartition(ShopService.TOPIC, info.partition()))
-              .toList();
-      consumer.assign(partitions);
-      consumer.seekToBeginning(partitions);
-      long deadline = System.nanoTime() + TIMEOUT.toNanos();
-      while (System.nanoTime() < deadline) {
-        for (ConsumerRecord<String, CloudEvent> record : consumer.poll(Duration.ofMillis(200))) {
-          if (id.equals(record.value().getId())) {
-            return record.value();
-          }
-        }
-      }
-    }
-    throw new AssertionError("event " + id + " not read within " + TIMEOUT);
+    return kafka
+        .read(
+            ShopService.TOPIC,
+            CloudEventDeserializer.class,
+            TIMEOUT,
+            records -> records.stream().anyMatch(r -> id.equals(r.value().getId())))
+        .stream()
+        .map(ConsumerRecord::value)
+        .filter(event -> id.equals(event.getId()))
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("event " + id + " not read within " + TIMEOUT));
   }
 
   private record StoredEvent(UUID id, Instant createdAt) {}

@@ -32,6 +32,7 @@ import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.resource.PatternType;
 import org.apache.kafka.common.resource.ResourcePattern;
 import org.apache.kafka.common.resource.ResourceType;
+import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.jspecify.annotations.Nullable;
 import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
@@ -294,14 +295,23 @@ final class TestKafka implements AutoCloseable {
    */
   List<ConsumerRecord<String, String>> read(
       String topic, Duration timeout, Predicate<List<ConsumerRecord<String, String>>> done) {
+    return read(topic, StringDeserializer.class, timeout, done);
+  }
+
+  /** The same, with record values read by {@code values} (a consumer's own deserializer). */
+  <V> List<ConsumerRecord<String, V>> read(
+      String topic,
+      Class<? extends Deserializer<V>> values,
+      Duration timeout,
+      Predicate<List<ConsumerRecord<String, V>>> done) {
     Properties config = new Properties();
     config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
-    config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
+    config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, values);
     config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     config.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 4 * 1024 * 1024);
-    List<ConsumerRecord<String, String>> records = new ArrayList<>();
-    try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(config)) {
+    List<ConsumerRecord<String, V>> records = new ArrayList<>();
+    try (KafkaConsumer<String, V> consumer = new KafkaConsumer<>(config)) {
       List<TopicPartition> partitions =
           consumer.partitionsFor(topic, timeout).stream()
               .map(info -> new TopicPartition(topic, info.partition()))

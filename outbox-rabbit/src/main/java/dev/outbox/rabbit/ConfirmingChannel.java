@@ -26,6 +26,13 @@ import java.util.function.BiConsumer;
  */
 final class ConfirmingChannel {
 
+  /**
+   * How long {@link #abortConnection} waits for the close to complete. The socket has already
+   * failed, so the close frame cannot be written and nothing is waited for; the bound only keeps a
+   * publish from waiting on a socket that fails differently.
+   */
+  static final int ABORT_TIMEOUT_MILLIS = 1000;
+
   private final Channel channel;
   private final ConcurrentSkipListMap<Long, Publish> unconfirmed = new ConcurrentSkipListMap<>();
   private final ReentrantLock writing = new ReentrantLock();
@@ -89,13 +96,6 @@ final class ConfirmingChannel {
   void abortConnection() {
     channel.getConnection().abort(ABORT_TIMEOUT_MILLIS);
   }
-
-  /**
-   * How long {@link #abortConnection} waits for the close to complete. The socket has already
-   * failed, so the close frame cannot be written and nothing is waited for; the bound only keeps a
-   * publish from waiting on a socket that fails differently.
-   */
-  static final int ABORT_TIMEOUT_MILLIS = 1000;
 
   /** Unconfirmed messages now (for tests and logs). */
   int unconfirmed() {

@@ -26,7 +26,8 @@ import org.springframework.amqp.rabbit.connection.ConnectionFactory;
  *
  * <p>Systemic failures complete with {@link RabbitUnavailableException}, which {@link
  * #isBrokerUnavailable} recognises: no connection (refused, wrong credentials), a connection the
- * broker blocks (memory or disk alarm), or a missing dead-letter exchange.
+ * broker blocks (memory or disk alarm), a missing dead-letter exchange, or a socket that failed the
+ * write on the old connection and again on a new one.
  */
 public final class RabbitOutboxTransport implements OutboxTransport, AutoCloseable {
 

@@ -6,7 +6,8 @@ import org.jspecify.annotations.Nullable;
 /**
  * RabbitMQ as a whole cannot take messages now: no connection can be opened (refused, wrong
  * credentials, no access to the virtual host), the broker blocks publishing (memory or disk alarm),
- * or the dead-letter exchange does not exist. The relay charges no attempt for such a failure,
+ * the dead-letter exchange does not exist, or the socket failed a write on the old connection and
+ * again on a new one (reset, broken pipe). The relay charges no attempt for such a failure,
  * dead-letters nothing, keeps the events and reports itself unhealthy until the cause is gone.
  */
 public final class RabbitUnavailableException extends OutboxException {
