@@ -84,22 +84,29 @@ public final class SpringOutbox implements Outbox {
     }
   }
 
+  /**
+   * Adds the slots to this transaction's wake-up, registering it with the first event. The wake-up
+   * is found through a transaction resource (one map lookup) rather than by scanning the registered
+   * synchronizations, which Spring copies and sorts on every call.
+   */
   private void registerWakeUp(long slots) {
     if (!TransactionSynchronizationManager.isSynchronizationActive()) {
       return;
     }
-    for (TransactionSynchronization registered :
-        TransactionSynchronizationManager.getSynchronizations()) {
-      if (registered instanceof WakeUpAfterCommit wakeUp && wakeUp.outbox == this) {
-        wakeUp.slots |= slots;
-        return;
-      }
+    if (TransactionSynchronizationManager.getResource(this) instanceof WakeUpAfterCommit wakeUp) {
+      wakeUp.slots |= slots;
+      return;
     }
-    TransactionSynchronizationManager.registerSynchronization(new WakeUpAfterCommit(this, slots));
+    WakeUpAfterCommit wakeUp = new WakeUpAfterCommit(this, slots);
+    TransactionSynchronizationManager.registerSynchronization(wakeUp);
+    TransactionSynchronizationManager.bindResource(this, wakeUp);
   }
 
   /**
    * Wakes the relay once, for the slots written, after the transaction that wrote events commits.
+   * It is bound as a resource of its transaction for as long as that transaction is the current
+   * one: unbound while it is suspended (an inner {@code REQUIRES_NEW} transaction gets a wake-up of
+   * its own) and when it completes.
    */
   private static final class WakeUpAfterCommit implements TransactionSynchronization {
     final SpringOutbox outbox;
@@ -111,8 +118,23 @@ public final class SpringOutbox implements Outbox {
     }
 
     @Override
+    public void suspend() {
+      TransactionSynchronizationManager.unbindResource(outbox);
+    }
+
+    @Override
+    public void resume() {
+      TransactionSynchronizationManager.bindResource(outbox, this);
+    }
+
+    @Override
     public void afterCommit() {
       outbox.afterCommit.accept(slots);
+    }
+
+    @Override
+    public void afterCompletion(int status) {
+      TransactionSynchronizationManager.unbindResourceIfPossible(outbox);
     }
   }
 }
