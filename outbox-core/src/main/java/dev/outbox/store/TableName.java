@@ -24,18 +24,27 @@ public record TableName(@Nullable String schema, String table) {
     if (schema != null && schema.isEmpty()) {
       schema = null;
     }
-    check("schema", "outbox.table.schema", schema);
-    check("table", "outbox.table.name", table);
+    requireIdentifier("outbox schema", "outbox.table.schema", schema);
+    requireIdentifier("outbox table", "outbox.table.name", table);
   }
 
   public static TableName of(@Nullable String schema, String table) {
     return new TableName(schema, table);
   }
 
-  private static void check(String what, String property, @Nullable String value) {
+  /**
+   * Fails unless the name is a lower-case SQL identifier (or absent); shared by the library's other
+   * tables (the inbox).
+   *
+   * @param what what the name names, for the message (e.g. {@code outbox schema})
+   * @param property the configuration property that sets it, for the message
+   * @param value the name, or {@code null}
+   * @throws OutboxException naming the value, the accepted pattern and the property
+   */
+  public static void requireIdentifier(String what, String property, @Nullable String value) {
     if (value != null && !IDENTIFIER.matcher(value).matches()) {
       throw new OutboxException(
-          "Invalid outbox "
+          "Invalid "
               + what
               + " name '"
               + value

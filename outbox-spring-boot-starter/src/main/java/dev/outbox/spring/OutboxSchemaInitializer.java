@@ -3,11 +3,8 @@ package dev.outbox.spring;
 import dev.outbox.store.OutboxRepository;
 import dev.outbox.store.OutboxSchema;
 import dev.outbox.store.TableName;
-import java.sql.SQLException;
-import java.sql.SQLTransientConnectionException;
 import java.util.Map;
 import javax.sql.DataSource;
-import org.flywaydb.core.Flyway;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.InitializingBean;
@@ -41,7 +38,7 @@ public final class OutboxSchemaInitializer implements InitializingBean {
     try {
       initialize();
     } catch (RuntimeException ex) {
-      if (!isConnectionFailure(ex)) {
+      if (!TableMigrations.isConnectionFailure(ex)) {
         throw ex;
       }
       log.warn(
@@ -62,42 +59,20 @@ public final class OutboxSchemaInitializer implements InitializingBean {
       return;
     }
     if (migrate) {
-      Flyway flyway =
-          Flyway.configure()
-              .dataSource(dataSource)
-              .locations(OutboxSchema.MIGRATIONS_LOCATION)
-              .table(table.table() + "_schema_history")
-              .placeholders(
-                  Map.of(
-                      OutboxSchema.TABLE_PLACEHOLDER, table.qualified(),
-                      OutboxSchema.TABLE_NAME_PLACEHOLDER, table.table()))
-              .schemas(table.schema() == null ? new String[0] : new String[] {table.schema()})
-              .baselineOnMigrate(true)
-              .baselineVersion("0")
-              .load();
-      int applied = flyway.migrate().migrationsExecuted;
+      int applied =
+          TableMigrations.migrate(
+              dataSource,
+              OutboxSchema.MIGRATIONS_LOCATION,
+              table.schema(),
+              table.table(),
+              Map.of(
+                  OutboxSchema.TABLE_PLACEHOLDER, table.qualified(),
+                  OutboxSchema.TABLE_NAME_PLACEHOLDER, table.table()));
       log.info("Outbox table {} is up to date ({} migration(s) applied)", table, applied);
     } else {
       repository.verifySchema();
     }
     initialized = true;
-  }
-
-  static boolean isConnectionFailure(Throwable failure) {
-    for (Throwable t = failure; t != null; t = t.getCause()) {
-      if (t instanceof SQLTransientConnectionException || t instanceof java.net.ConnectException) {
-        return true;
-      }
-      if (t instanceof SQLException sql
-          && sql.getSQLState() != null
-          && sql.getSQLState().startsWith("08")) {
-        return true;
-      }
-      if (t.getCause() == t) {
-        break;
-      }
-    }
-    return false;
   }
 
   @Override

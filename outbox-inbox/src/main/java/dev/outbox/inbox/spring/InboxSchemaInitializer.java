@@ -3,11 +3,9 @@ package dev.outbox.inbox.spring;
 import dev.outbox.inbox.InboxSchema;
 import dev.outbox.inbox.InboxTable;
 import dev.outbox.inbox.PostgresInboxStore;
-import java.sql.SQLException;
-import java.sql.SQLTransientConnectionException;
+import dev.outbox.spring.TableMigrations;
 import java.util.Map;
 import javax.sql.DataSource;
-import org.flywaydb.core.Flyway;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.InitializingBean;
@@ -38,7 +36,7 @@ public final class InboxSchemaInitializer implements InitializingBean {
     try {
       initialize();
     } catch (RuntimeException ex) {
-      if (!isConnectionFailure(ex)) {
+      if (!TableMigrations.isConnectionFailure(ex)) {
         throw ex;
       }
       log.warn(
@@ -59,42 +57,20 @@ public final class InboxSchemaInitializer implements InitializingBean {
       }
       InboxTable table = store.table();
       if (migrate) {
-        Flyway flyway =
-            Flyway.configure()
-                .dataSource(dataSource)
-                .locations(InboxSchema.MIGRATIONS_LOCATION)
-                .table(table.table() + "_schema_history")
-                .placeholders(
-                    Map.of(
-                        InboxSchema.TABLE_PLACEHOLDER, table.qualified(),
-                        InboxSchema.TABLE_NAME_PLACEHOLDER, table.table()))
-                .schemas(table.schema() == null ? new String[0] : new String[] {table.schema()})
-                .baselineOnMigrate(true)
-                .baselineVersion("0")
-                .load();
-        int applied = flyway.migrate().migrationsExecuted;
+        int applied =
+            TableMigrations.migrate(
+                dataSource,
+                InboxSchema.MIGRATIONS_LOCATION,
+                table.schema(),
+                table.table(),
+                Map.of(
+                    InboxSchema.TABLE_PLACEHOLDER, table.qualified(),
+                    InboxSchema.TABLE_NAME_PLACEHOLDER, table.table()));
         log.info("Inbox table {} is up to date ({} migration(s) applied)", table, applied);
       } else {
         store.verifySchema();
       }
       initialized = true;
     }
-  }
-
-  static boolean isConnectionFailure(Throwable failure) {
-    for (Throwable t = failure; t != null; t = t.getCause()) {
-      if (t instanceof SQLTransientConnectionException || t instanceof java.net.ConnectException) {
-        return true;
-      }
-      if (t instanceof SQLException sql
-          && sql.getSQLState() != null
-          && sql.getSQLState().startsWith("08")) {
-        return true;
-      }
-      if (t.getCause() == t) {
-        break;
-      }
-    }
-    return false;
   }
 }
