@@ -1,7 +1,7 @@
 package dev.outbox.spring;
 
 import dev.outbox.OutboxEvent;
-import dev.outbox.transport.DeadLetter;
+import dev.outbox.transport.ForwardingOutboxTransport;
 import dev.outbox.transport.OutboxTransport;
 import io.micrometer.common.KeyValues;
 import io.micrometer.observation.Observation;
@@ -13,7 +13,6 @@ import io.micrometer.tracing.CurrentTraceContext;
 import io.micrometer.tracing.TraceContext;
 import io.micrometer.tracing.Tracer;
 import io.micrometer.tracing.propagation.Propagator;
-import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -30,12 +29,11 @@ import org.jspecify.annotations.Nullable;
  * pays nothing per event. The observation is named {@value #NAME}; with Micrometer's default meter
  * handler it also yields a timer of that name.
  */
-public final class ObservedOutboxTransport implements OutboxTransport {
+public final class ObservedOutboxTransport extends ForwardingOutboxTransport {
 
   /** The observation's name. */
   public static final String NAME = "outbox.relay.send";
 
-  private final OutboxTransport delegate;
   private final ObservationRegistry registry;
   private final Tracer tracer;
   private final Propagator propagator;
@@ -45,7 +43,7 @@ public final class ObservedOutboxTransport implements OutboxTransport {
       ObservationRegistry registry,
       Tracer tracer,
       Propagator propagator) {
-    this.delegate = delegate;
+    super(delegate);
     this.registry = registry;
     this.tracer = tracer;
     this.propagator = propagator;
@@ -54,11 +52,11 @@ public final class ObservedOutboxTransport implements OutboxTransport {
   @Override
   public CompletableFuture<?> send(OutboxEvent event) {
     if (registry.isNoop()) {
-      return delegate.send(event);
+      return delegate().send(event);
     }
     TraceContext writer = WriteTimeTrace.of(event.headers(), tracer);
     if (writer == null) {
-      return delegate.send(event);
+      return delegate().send(event);
     }
     Context context = new Context(event);
     Observation observation = Observation.createNotStarted(CONVENTION, () -> context, registry);
@@ -68,7 +66,7 @@ public final class ObservedOutboxTransport implements OutboxTransport {
     }
     CompletableFuture<?> sent;
     try (Observation.Scope scope = observation.openScope()) {
-      sent = delegate.send(withTrace(event, context.getCarrier()));
+      sent = delegate().send(withTrace(event, context.getCarrier()));
     } catch (RuntimeException | Error ex) {
       observation.error(ex);
       observation.stop();
@@ -103,41 +101,6 @@ public final class ObservedOutboxTransport implements OutboxTransport {
         headers,
         event.createdAt(),
         event.attempts());
-  }
-
-  @Override
-  public void flush() {
-    delegate.flush();
-  }
-
-  @Override
-  public CompletableFuture<?> sendToDeadLetter(OutboxEvent event, DeadLetter deadLetter) {
-    return delegate.sendToDeadLetter(event, deadLetter);
-  }
-
-  @Override
-  public boolean isRetryable(Throwable failure) {
-    return delegate.isRetryable(failure);
-  }
-
-  @Override
-  public boolean isBrokerUnavailable(Throwable failure) {
-    return delegate.isBrokerUnavailable(failure);
-  }
-
-  @Override
-  public Duration maxBlock() {
-    return delegate.maxBlock();
-  }
-
-  @Override
-  public int maxPayloadBytes() {
-    return delegate.maxPayloadBytes();
-  }
-
-  @Override
-  public String deadLetterDestination(OutboxEvent event) {
-    return delegate.deadLetterDestination(event);
   }
 
   /** The observation context: a producer send whose carrier collects the relay span's context. */

@@ -1,8 +1,8 @@
 package dev.outbox.testing;
 
 import dev.outbox.OutboxEvent;
-import dev.outbox.transport.DeadLetter;
 import dev.outbox.transport.Failures;
+import dev.outbox.transport.ForwardingOutboxTransport;
 import dev.outbox.transport.OutboxTransport;
 import java.time.Duration;
 import java.util.Objects;
@@ -22,14 +22,13 @@ import org.slf4j.LoggerFactory;
  * acknowledged to the relay as usual (so the row is deleted); the further copies follow after the
  * delay, as a redelivery would, and a failure to send one is logged. Dead letters are sent once.
  */
-public class DuplicatingOutboxTransport implements OutboxTransport {
+public class DuplicatingOutboxTransport extends ForwardingOutboxTransport {
 
   /** The most copies of one event this transport sends. */
   public static final int MAX_COPIES = 10;
 
   private static final Logger log = LoggerFactory.getLogger(DuplicatingOutboxTransport.class);
 
-  private final OutboxTransport delegate;
   private final int copies;
   private final Duration delay;
   private final Executor later;
@@ -51,8 +50,8 @@ public class DuplicatingOutboxTransport implements OutboxTransport {
 
   /** As above; {@code later} runs the sends of the delayed copies. */
   DuplicatingOutboxTransport(OutboxTransport delegate, int copies, Duration delay, Executor later) {
+    super(delegate);
     this.later = Objects.requireNonNull(later, "later");
-    this.delegate = Objects.requireNonNull(delegate, "delegate");
     Objects.requireNonNull(delay, "delay");
     if (copies < 2 || copies > MAX_COPIES) {
       throw new IllegalArgumentException(
@@ -69,11 +68,6 @@ public class DuplicatingOutboxTransport implements OutboxTransport {
     this.delay = delay;
   }
 
-  /** The transport each copy goes through. */
-  public OutboxTransport delegate() {
-    return delegate;
-  }
-
   /** How many times each event is sent. */
   public int copies() {
     return copies;
@@ -82,20 +76,20 @@ public class DuplicatingOutboxTransport implements OutboxTransport {
   @Override
   public CompletableFuture<?> send(OutboxEvent event) {
     if (!delay.isZero()) {
-      CompletableFuture<?> first = delegate.send(event);
+      CompletableFuture<?> first = delegate().send(event);
       later.execute(() -> sendLateCopies(event));
       return first;
     }
     CompletableFuture<?>[] sends = new CompletableFuture<?>[copies];
     for (int i = 0; i < copies; i++) {
-      sends[i] = delegate.send(event);
+      sends[i] = delegate().send(event);
     }
     return CompletableFuture.allOf(sends);
   }
 
   private void sendLateCopies(OutboxEvent event) {
     for (int i = 1; i < copies; i++) {
-      delegate
+      delegate()
           .send(event)
           .whenComplete(
               (ignored, failure) -> {
@@ -108,41 +102,6 @@ public class DuplicatingOutboxTransport implements OutboxTransport {
                 }
               });
     }
-    delegate.flush();
-  }
-
-  @Override
-  public void flush() {
-    delegate.flush();
-  }
-
-  @Override
-  public CompletableFuture<?> sendToDeadLetter(OutboxEvent event, DeadLetter deadLetter) {
-    return delegate.sendToDeadLetter(event, deadLetter);
-  }
-
-  @Override
-  public boolean isRetryable(Throwable failure) {
-    return delegate.isRetryable(failure);
-  }
-
-  @Override
-  public boolean isBrokerUnavailable(Throwable failure) {
-    return delegate.isBrokerUnavailable(failure);
-  }
-
-  @Override
-  public Duration maxBlock() {
-    return delegate.maxBlock();
-  }
-
-  @Override
-  public int maxPayloadBytes() {
-    return delegate.maxPayloadBytes();
-  }
-
-  @Override
-  public String deadLetterDestination(OutboxEvent event) {
-    return delegate.deadLetterDestination(event);
+    delegate().flush();
   }
 }
