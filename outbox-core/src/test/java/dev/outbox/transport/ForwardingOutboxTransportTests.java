@@ -2,17 +2,14 @@ package dev.outbox.transport;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.outbox.EventIds;
 import dev.outbox.OutboxEvent;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.lang.reflect.Proxy;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 
@@ -23,19 +20,7 @@ import org.junit.jupiter.api.Test;
  */
 class ForwardingOutboxTransportTests {
 
-  private static final OutboxEvent EVENT =
-      new OutboxEvent(
-          EventIds.next(),
-          1,
-          "orders",
-          "k",
-          "Order",
-          "OrderPlaced",
-          1,
-          "{}",
-          Map.of(),
-          Instant.now(),
-          0);
+  private static final OutboxEvent EVENT = OutboxTransportContractTests.event("orders", "k", "{}");
   private static final DeadLetter DEAD_LETTER = new DeadLetter("refused", "X", 3);
   private static final Throwable FAILURE = new IllegalStateException("down");
   private static final CompletableFuture<?> SENT =
