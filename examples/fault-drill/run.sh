@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# A fault drill of the order-service example against real services: two instances place orders
+# under load while the broker goes away (Kafka: kill -9 of the broker, then a restart on the same
+# data; RabbitMQ: `rabbitmqctl stop_app`, then `start_app`) and one instance is killed with kill -9
+# and started again. Then it checks, with plain broker clients, that every committed order has its
+# event on the broker and that every event belongs to a committed order. Duplicates are expected
+# (at least once) and counted.
+#
+#   examples/fault-drill/run.sh kafka|rabbit
+#
+# Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust or PGPASSWORD), and for `rabbit` a
+# RabbitMQ broker on 127.0.0.1:5672 (guest/guest) that `rabbitmqctl` controls. For `kafka` it starts
+# its own broker on 127.0.0.1:29092 from Maven Central jars. Exits 1 if anything is missing.
+# Settings (environment): LOAD_THREADS (per instance, 4), DOWN_SECONDS (broker down, 20),
+# DRAIN_SECONDS (the most to wait for the outbox to empty at the end, 180).
+set -uo pipefail
+broker="${1:-}"
+[[ "$broker" == kafka || "$broker" == rabbit ]] || { echo "usage: $0 kafka|rabbit" >&2; exit 2; }
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+HERE="$ROOT/examples/fault-drill"
+WORK="$HERE/.work/$broker"
+THREADS="${LOAD_THREADS:-4}"
+DOWN="${DOWN_SECONDS:-20}"
+DRAIN="${DRAIN_SECONDS:-180}"
+DB=outbox_fault_drill
+PSQL=(psql -h 127.0.0.1 -U "${PGUSER:-postgres}" -qAt)
+KAFKA=127.0.0.1:29092
+log() { printf '%s %s\n' "$(date +%T)" "$*"; }
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -9 "$pid" 2>/dev/null
+  done
+}
+trap cleanup EXIT
+
+rm -rf "$WORK" && mkdir -p "$WORK"
+cd "$ROOT"
+log "building the order-service example and its classpath"
+# One reactor run: each module writes the classpath file, order-service (which needs all the
+# others) last.
+./mvnw -B -q -pl examples/order-service -am package dependency:build-classpath -DskipTests \
+  -Dmdep.outputFile="$WORK/classpath.txt" > "$WORK/build.log" 2>&1 \
+  || { tail -30 "$WORK/build.log"; exit 1; }
+CP="$(cat "$WORK/classpath.txt")"
+JAR="$ROOT/examples/order-service/target/order-service.jar"
+
+"${PSQL[@]}" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" || exit 1
+broker_pid=""
+start_kafka() {
+  java -Xms512m -Xmx1g -cp "$WORK/kafka/libs/*" kafka.Kafka "$WORK/kafka/server.properties" \
+    >> "$WORK/kafka.log" 2>&1 &
+  broker_pid=$!
+  pids+=("$broker_pid")
+  for _ in $(seq 1 60); do (echo > /dev/tcp/127.0.0.1/29092) 2>/dev/null && return 0; sleep 1; done
+  echo "Kafka did not start; see $WORK/kafka.log" >&2; exit 1
+}
+if [[ "$broker" == kafka ]]; then
+  log "starting a Kafka broker on $KAFKA"
+  ./mvnw -B -q -f benchmarks/kafka-broker/pom.xml dependency:copy-dependencies \
+    -DoutputDirectory="$WORK/kafka/libs" -DincludeScope=runtime >> "$WORK/build.log" 2>&1 \
+    || { tail -30 "$WORK/build.log"; exit 1; }
+  cat > "$WORK/kafka/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:29093
+listeners=PLAINTEXT://$KAFKA,CONTROLLER://127.0.0.1:29093
+advertised.listeners=PLAINTEXT://$KAFKA
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$WORK/kafka/data
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+PROPS
+  java -cp "$WORK/kafka/libs/*" kafka.tools.StorageTool format -c "$WORK/kafka/server.properties" \
+    -t "$(java -cp "$WORK/kafka/libs/*" kafka.tools.StorageTool random-uuid)" > /dev/null || exit 1
+  start_kafka
+  service_args=(--spring.kafka.bootstrap-servers="$KAFKA")
+else
+  rabbitmqctl await_startup > /dev/null 2>&1 || { echo "RabbitMQ is not running" >&2; exit 1; }
+  java -cp "$CP" "$HERE/ReadRabbit.java" declare || exit 1
+  service_args=(--spring.profiles.active=rabbit)
+fi
+
+start_service() { # port, log name; sets $started
+  java -Xmx512m -jar "$JAR" --server.port="$1" --order-service.embedded.enabled=false \
+    --spring.datasource.url="jdbc:postgresql://127.0.0.1:5432/$DB" \
+    --spring.datasource.username="${PGUSER:-postgres}" --spring.datasource.password="${PGPASSWORD:-}" \
+    "${service_args[@]}" > "$WORK/$2.log" 2>&1 &
+  started=$!
+  pids+=("$started")
+}
+await_service() { # log name
+  for _ in $(seq 1 180); do grep -q "Started OrderServiceApplication" "$WORK/$1.log" && return 0; sleep 1; done
+  echo "the service did not start; see $WORK/$1.log" >&2; exit 1
+}
+
+log "starting two instances of order-service"
+start_service 18081 instance-1
+first=$started
+start_service 18082 instance-2
+await_service instance-1; await_service instance-2
+log "placing orders with $THREADS threads per instance"
+java "$HERE/PlaceOrders.java" http://localhost:18081 "$THREADS" "$WORK/placed.txt" "$WORK/stop" > "$WORK/load-1.txt" 2>&1 &
+load1=$!
+java "$HERE/PlaceOrders.java" http://localhost:18082 "$THREADS" "$WORK/placed.txt" "$WORK/stop" > "$WORK/load-2.txt" 2>&1 &
+load2=$!
+sleep 15
+if [[ "$broker" == kafka ]]; then
+  log "kill -9 of the Kafka broker (pid $broker_pid); it stays down ${DOWN}s"
+  kill -9 "$broker_pid"
+  wait "$broker_pid" 2>/dev/null
+  sleep "$DOWN"
+  start_kafka
+  log "Kafka broker started again on the same data"
+else
+  log "rabbitmqctl stop_app; RabbitMQ stays down ${DOWN}s"
+  rabbitmqctl stop_app > /dev/null
+  sleep "$DOWN"
+  rabbitmqctl start_app > /dev/null
+  log "rabbitmqctl start_app"
+fi
+sleep 15
+log "kill -9 of instance 1 (pid $first)"
+kill -9 "$first"
+wait "$first" 2>/dev/null
+sleep 5
+start_service 18081 instance-1-restarted
+first=$started
+await_service instance-1-restarted
+log "instance 1 started again"
+sleep 15
+touch "$WORK/stop"
+wait "$load1" "$load2"
+log "load stopped: $(cat "$WORK/load-1.txt" "$WORK/load-2.txt" | tr '\n' ' ')"
+
+pending=-1
+for _ in $(seq 1 "$DRAIN"); do
+  pending=$("${PSQL[@]}" -d $DB -c "SELECT count(*) FROM outbox_event WHERE status = 'PENDING'")
+  [[ "$pending" == 0 ]] && break
+  sleep 1
+done
+dead=$("${PSQL[@]}" -d $DB -c "SELECT count(*) FROM outbox_event WHERE status = 'DEAD'")
+log "outbox: $pending pending, $dead dead"
+if [[ "$broker" == kafka ]]; then
+  java -cp "$CP" "$HERE/ReadKafka.java" "$KAFKA" "$WORK/received.txt" > "$WORK/reader.log" 2>&1
+else
+  java -cp "$CP" "$HERE/ReadRabbit.java" "$WORK/received.txt" > "$WORK/reader.log" 2>&1
+fi || { tail -30 "$WORK/reader.log"; exit 1; }
+grep '^read ' "$WORK/reader.log"
+"${PSQL[@]}" -d $DB -c "SELECT id FROM orders" | sort > "$WORK/committed.txt"
+sort -u "$WORK/placed.txt" > "$WORK/answered.txt"
+awk '{print $2}' "$WORK/received.txt" | sort -u > "$WORK/received-orders.txt"
+missing=$(comm -23 "$WORK/committed.txt" "$WORK/received-orders.txt" | wc -l)
+phantom=$(comm -13 "$WORK/committed.txt" "$WORK/received-orders.txt" | wc -l)
+lost_answers=$(comm -23 "$WORK/answered.txt" "$WORK/committed.txt" | wc -l)
+messages=$(wc -l < "$WORK/received.txt")
+ids=$(awk '{print $1}' "$WORK/received.txt" | sort -u | wc -l)
+orders=$(wc -l < "$WORK/committed.txt")
+echo
+echo "committed orders:                         $orders"
+echo "orders answered 201:                      $(wc -l < "$WORK/answered.txt")"
+echo "messages read:                            $messages ($ids distinct ids, $((messages - ids)) duplicates)"
+echo "committed orders without a message:       $missing"
+echo "messages for orders never committed:      $phantom"
+echo "orders answered 201 but not committed:    $lost_answers"
+echo "outbox rows pending / dead at the end:    $pending / $dead"
+if [[ "$missing" == 0 && "$phantom" == 0 && "$lost_answers" == 0 && "$pending" == 0 && "$dead" == 0 && "$ids" == "$orders" ]]; then
+  echo "PASSED: every committed order's event is on the broker, and nothing else"
+  exit 0
+fi
+echo "FAILED (logs in $WORK)"
+exit 1
