@@ -2,6 +2,7 @@ package dev.outbox.kafka;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import brave.handler.MutableSpan;
 import brave.handler.SpanHandler;
@@ -40,6 +41,11 @@ import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Import;
 import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.kafka.annotation.KafkaListener;
+import org.springframework.kafka.support.KafkaHeaders;
+import org.springframework.kafka.support.converter.RecordMessageConverter;
+import org.springframework.kafka.support.converter.StringJacksonJsonMessageConverter;
+import org.springframework.messaging.handler.annotation.Header;
 import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
@@ -65,10 +71,14 @@ import org.springframework.transaction.support.TransactionTemplate;
       "spring.application.name=shop-service",
       "spring.jpa.hibernate.ddl-auto=create",
       "spring.jpa.open-in-view=false",
-      "management.tracing.sampling.probability=1.0"
+      "management.tracing.sampling.probability=1.0",
+      "spring.kafka.consumer.auto-offset-reset=earliest"
     })
 @AutoConfigureTracing
-@Import(KafkaOutboxEndToEndIntegrationTests.Spans.class)
+@Import({
+  KafkaOutboxEndToEndIntegrationTests.Spans.class,
+  KafkaOutboxEndToEndIntegrationTests.TypedConsumer.class
+})
 @DirtiesContext
 class KafkaOutboxEndToEndIntegrationTests {
 
@@ -112,6 +122,7 @@ class KafkaOutboxEndToEndIntegrationTests {
   @Autowired TransactionTemplate transactions;
   @Autowired Tracer tracer;
   @Autowired FinishedSpans spans;
+  @Autowired TypedConsumer typedConsumer;
 
   @Test
   void commitPublishesExactlyOneCloudEventKeyedByTheAggregateIdWithTheRowsId() {
@@ -166,6 +177,33 @@ class KafkaOutboxEndToEndIntegrationTests {
         .containsExactlyInAnyOrder("aggregatetype", "eventversion");
     assertThat(event.getExtension("aggregatetype")).isEqualTo("Order");
     assertThat(event.getExtension("eventversion")).isEqualTo("1");
+  }
+
+  /**
+   * A consumer written the way Spring Kafka's documentation shows, knowing nothing of this library:
+   * a {@code @KafkaListener} method taking the event as its record type, converted from JSON by a
+   * {@link StringJacksonJsonMessageConverter} bean (Spring Boot puts it in the listener container
+   * factory; the type comes from the method parameter), with the attributes it needs as {@code
+   * Header} parameters.
+   */
+  @Test
+  void typedSpringListenerReceivesTheEventAsItsRecordWithTheCloudEventsHeaders() {
+    String orderId = "order-" + UUID.randomUUID();
+
+    StoredEvent stored = placeOrder(orderId, 4);
+
+    await()
+        .atMost(TIMEOUT)
+        .until(() -> typedConsumer.deliveries.stream().anyMatch(d -> d.key().equals(orderId)));
+    assertThat(typedConsumer.deliveries)
+        .filteredOn(d -> d.key().equals(orderId))
+        .containsExactly(
+            new Delivery(
+                new OrderPlaced(orderId, 4),
+                stored.id().toString(),
+                "OrderPlaced",
+                "shop-service",
+                orderId));
   }
 
   @Test
@@ -245,6 +283,30 @@ class KafkaOutboxEndToEndIntegrationTests {
     @Bean
     FinishedSpans finishedSpans() {
       return new FinishedSpans();
+    }
+  }
+
+  /** What the typed listener received: the converted payload and the headers it asked for. */
+  record Delivery(OrderPlaced event, String id, String type, String source, String key) {}
+
+  @TestConfiguration
+  static class TypedConsumer {
+
+    final List<Delivery> deliveries = new CopyOnWriteArrayList<>();
+
+    @Bean
+    RecordMessageConverter jsonRecords() {
+      return new StringJacksonJsonMessageConverter();
+    }
+
+    @KafkaListener(topics = ShopService.TOPIC, groupId = "typed-consumer")
+    void onOrderPlaced(
+        OrderPlaced event,
+        @Header("ce_id") String id,
+        @Header("ce_type") String type,
+        @Header("ce_source") String source,
+        @Header(KafkaHeaders.RECEIVED_KEY) String key) {
+      deliveries.add(new Delivery(event, id, type, source, key));
     }
   }
 

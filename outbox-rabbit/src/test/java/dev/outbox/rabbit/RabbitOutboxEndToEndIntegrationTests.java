@@ -23,12 +23,24 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.springframework.amqp.rabbit.annotation.Exchange;
+import org.springframework.amqp.rabbit.annotation.Queue;
+import org.springframework.amqp.rabbit.annotation.QueueBinding;
+import org.springframework.amqp.rabbit.annotation.RabbitListener;
+import org.springframework.amqp.support.AmqpHeaders;
+import org.springframework.amqp.support.converter.JacksonJsonMessageConverter;
+import org.springframework.amqp.support.converter.MessageConverter;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.context.TestConfiguration;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Import;
 import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.messaging.handler.annotation.Header;
 import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
@@ -54,6 +66,7 @@ import org.springframework.transaction.support.TransactionTemplate;
       "spring.rabbitmq.publisher-confirm-type=correlated",
       "spring.rabbitmq.publisher-returns=true"
     })
+@Import(RabbitOutboxEndToEndIntegrationTests.TypedConsumer.class)
 @DirtiesContext
 class RabbitOutboxEndToEndIntegrationTests {
 
@@ -113,6 +126,7 @@ class RabbitOutboxEndToEndIntegrationTests {
   @Autowired Outbox outbox;
   @Autowired JdbcClient jdbc;
   @Autowired TransactionTemplate transactions;
+  @Autowired TypedConsumer typedConsumer;
 
   @Test
   void commitPublishesOneCloudEventWithTheRowsIdAsMessageId() {
@@ -147,6 +161,39 @@ class RabbitOutboxEndToEndIntegrationTests {
     assertThat(new String(messages.get(0).getBody(), StandardCharsets.UTF_8))
         .isEqualTo("{\"orderId\":\"" + orderId + "\",\"quantity\":3}");
     assertThat(orders.findById(orderId)).isPresent();
+  }
+
+  /**
+   * A consumer written the way Spring AMQP's documentation shows, knowing nothing of this library:
+   * a {@code @RabbitListener} method taking the event as its record type, converted from JSON by a
+   * {@link JacksonJsonMessageConverter} bean (Spring Boot puts it in the listener container
+   * factory; the type comes from the method parameter, no type header is needed), with the
+   * attributes it needs as {@code Header} parameters. Its queue is a server-named one bound to the
+   * exchange with {@code #}.
+   */
+  @Test
+  void typedSpringListenerReceivesTheEventAsItsRecordWithTheCloudEventsHeaders() {
+    String orderId = "order-" + UUID.randomUUID();
+
+    StoredEvent stored =
+        transactions.execute(
+            status -> {
+              shop.placeOrder(orderId, 4);
+              return storedEvent(orderId);
+            });
+
+    await()
+        .atMost(TIMEOUT)
+        .until(() -> typedConsumer.deliveries.stream().anyMatch(d -> d.subject().equals(orderId)));
+    assertThat(typedConsumer.deliveries)
+        .filteredOn(d -> d.subject().equals(orderId))
+        .containsExactly(
+            new Delivery(
+                new OrderPlaced(orderId, 4),
+                stored.id().toString(),
+                "OrderPlaced",
+                "shop-service",
+                orderId));
   }
 
   @Test
@@ -204,6 +251,35 @@ class RabbitOutboxEndToEndIntegrationTests {
               return false;
             });
     return ofKey;
+  }
+
+  /** What the typed listener received: the converted payload and the headers it asked for. */
+  record Delivery(OrderPlaced event, String id, String type, String source, String subject) {}
+
+  @TestConfiguration
+  static class TypedConsumer {
+
+    final List<Delivery> deliveries = new CopyOnWriteArrayList<>();
+
+    @Bean
+    MessageConverter jsonMessages() {
+      return new JacksonJsonMessageConverter();
+    }
+
+    @RabbitListener(
+        bindings =
+            @QueueBinding(
+                value = @Queue,
+                exchange = @Exchange(name = ShopService.EXCHANGE, type = "topic"),
+                key = "#"))
+    void onOrderPlaced(
+        OrderPlaced event,
+        @Header(AmqpHeaders.MESSAGE_ID) String id,
+        @Header("cloudEvents_type") String type,
+        @Header("cloudEvents_source") String source,
+        @Header("cloudEvents_subject") String subject) {
+      deliveries.add(new Delivery(event, id, type, source, subject));
+    }
   }
 
   private record StoredEvent(UUID id, Instant createdAt) {}
