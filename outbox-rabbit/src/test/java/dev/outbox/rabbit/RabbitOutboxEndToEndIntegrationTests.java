@@ -132,12 +132,7 @@ class RabbitOutboxEndToEndIntegrationTests {
   void commitPublishesOneCloudEventWithTheRowsIdAsMessageId() {
     String orderId = "order-" + UUID.randomUUID();
 
-    StoredEvent stored =
-        transactions.execute(
-            status -> {
-              shop.placeOrder(orderId, 3);
-              return storedEvent(orderId);
-            });
+    StoredEvent stored = placeOrder(orderId, 3);
 
     List<GetResponse> messages = messagesBeforeMarker(orderId);
     assertThat(messages).hasSize(1);
@@ -175,12 +170,7 @@ class RabbitOutboxEndToEndIntegrationTests {
   void typedSpringListenerReceivesTheEventAsItsRecordWithTheCloudEventsHeaders() {
     String orderId = "order-" + UUID.randomUUID();
 
-    StoredEvent stored =
-        transactions.execute(
-            status -> {
-              shop.placeOrder(orderId, 4);
-              return storedEvent(orderId);
-            });
+    StoredEvent stored = placeOrder(orderId, 4);
 
     await()
         .atMost(TIMEOUT)
@@ -212,6 +202,15 @@ class RabbitOutboxEndToEndIntegrationTests {
                 .query(Long.class)
                 .single())
         .isZero();
+  }
+
+  /** Places an order and returns its event as stored, read in the same transaction. */
+  private StoredEvent placeOrder(String orderId, int quantity) {
+    return transactions.execute(
+        status -> {
+          shop.placeOrder(orderId, quantity);
+          return storedEvent(orderId);
+        });
   }
 
   private StoredEvent storedEvent(String key) {
