@@ -41,7 +41,7 @@ public final class SpringOutbox implements Outbox {
     if (messages.isEmpty()) {
       return List.of();
     }
-    requireTransaction();
+    Object transaction = requireTransaction();
     Connection connection = DataSourceUtils.getConnection(dataSource);
     try {
       requireTransactional(connection);
@@ -50,26 +50,29 @@ public final class SpringOutbox implements Outbox {
       for (int i = 0; i < ids.size(); i++) {
         slots |= Slots.bit(Slots.of(messages.get(i).key(), ids.get(i)));
       }
-      registerWakeUp(slots);
+      registerWakeUp(slots, transaction);
       return ids;
     } finally {
       DataSourceUtils.releaseConnection(connection, dataSource);
     }
   }
 
-  private void requireTransaction() {
+  /** Returns the resource the transaction bound for the data source (its connection holder). */
+  private Object requireTransaction() {
     if (!TransactionSynchronizationManager.isActualTransactionActive()) {
       throw new OutboxException(
           "No transaction is active: the outbox writes events only inside the business"
               + " transaction. Call it from a @Transactional method (mind self-invocation, which"
               + " bypasses the proxy) or use @PublishEvent, which starts one when needed.");
     }
-    if (TransactionSynchronizationManager.getResource(dataSource) == null) {
+    Object transaction = TransactionSynchronizationManager.getResource(dataSource);
+    if (transaction == null) {
       throw new OutboxException(
           "The active transaction is not bound to the outbox DataSource. The outbox must use the"
               + " DataSource of the business transaction's transaction manager (JPA or JDBC);"
               + " with several data sources, define the outbox beans for the right one.");
     }
+    return transaction;
   }
 
   private static void requireTransactional(Connection connection) {
@@ -87,44 +90,61 @@ public final class SpringOutbox implements Outbox {
   /**
    * Adds the slots to this transaction's wake-up, registering it with the first event. The wake-up
    * is found through a transaction resource (one map lookup) rather than by scanning the registered
-   * synchronizations, which Spring copies and sorts on every call.
+   * synchronizations, which Spring copies and sorts on every call. A bound wake-up counts only if
+   * it belongs to this transaction (the same connection holder): one left bound by a transaction
+   * that is completing (a new transaction started by an after-commit listener runs before that
+   * one's clean-up) or that completed elsewhere is replaced, never added to.
    */
-  private void registerWakeUp(long slots) {
+  private void registerWakeUp(long slots, Object transaction) {
     if (!TransactionSynchronizationManager.isSynchronizationActive()) {
       return;
     }
-    if (TransactionSynchronizationManager.getResource(this) instanceof WakeUpAfterCommit wakeUp) {
+    if (TransactionSynchronizationManager.getResource(this) instanceof WakeUpAfterCommit wakeUp
+        && wakeUp.transaction == transaction) {
       wakeUp.slots |= slots;
       return;
     }
-    WakeUpAfterCommit wakeUp = new WakeUpAfterCommit(this, slots);
+    WakeUpAfterCommit wakeUp = new WakeUpAfterCommit(this, transaction, slots);
     TransactionSynchronizationManager.registerSynchronization(wakeUp);
-    TransactionSynchronizationManager.bindResource(this, wakeUp);
+    wakeUp.bind();
   }
 
   /**
    * Wakes the relay once, for the slots written, after the transaction that wrote events commits.
-   * It is bound as a resource of its transaction for as long as that transaction is the current
-   * one: unbound while it is suspended (an inner {@code REQUIRES_NEW} transaction gets a wake-up of
-   * its own) and when it completes.
+   * It is bound as a resource while its transaction is the current one: unbound while that
+   * transaction is suspended (an inner {@code REQUIRES_NEW} transaction gets a wake-up of its own)
+   * and when it completes. It unbinds only itself, never a wake-up another transaction bound since.
    */
   private static final class WakeUpAfterCommit implements TransactionSynchronization {
     final SpringOutbox outbox;
+    final Object transaction;
     long slots;
 
-    WakeUpAfterCommit(SpringOutbox outbox, long slots) {
+    WakeUpAfterCommit(SpringOutbox outbox, Object transaction, long slots) {
       this.outbox = outbox;
+      this.transaction = transaction;
       this.slots = slots;
+    }
+
+    void bind() {
+      TransactionSynchronizationManager.unbindResourceIfPossible(outbox);
+      TransactionSynchronizationManager.bindResource(outbox, this);
+    }
+
+    void unbind() {
+      if (TransactionSynchronizationManager.getResource(outbox) == this) {
+        TransactionSynchronizationManager.unbindResource(outbox);
+      }
     }
 
     @Override
     public void suspend() {
-      TransactionSynchronizationManager.unbindResource(outbox);
+      unbind();
     }
 
     @Override
     public void resume() {
-      TransactionSynchronizationManager.bindResource(outbox, this);
+      bind();
     }
 
     @Override
@@ -134,7 +154,7 @@ public final class SpringOutbox implements Outbox {
 
     @Override
     public void afterCompletion(int status) {
-      TransactionSynchronizationManager.unbindResourceIfPossible(outbox);
+      unbind();
     }
   }
 }

@@ -21,6 +21,8 @@ import org.junit.jupiter.api.Test;
 import org.springframework.jdbc.support.JdbcTransactionManager;
 import org.springframework.transaction.TransactionDefinition;
 import org.springframework.transaction.support.DefaultTransactionDefinition;
+import org.springframework.transaction.support.TransactionSynchronization;
+import org.springframework.transaction.support.TransactionSynchronizationManager;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /**
@@ -117,6 +119,50 @@ class SpringOutboxWakeUpIntegrationTests {
             });
 
     assertThat(wakeUps).containsExactly(inner[0], outer);
+  }
+
+  /**
+   * What a {@code @TransactionalEventListener} (phase {@code AFTER_COMMIT}, run in {@code
+   * afterCompletion}) with {@code REQUIRES_NEW} does: a synchronization registered before the
+   * outbox's own starts a new transaction after the first one committed and publishes in it.
+   */
+  @Test
+  void aTransactionStartedAfterTheCommitOfAnotherWakesForItsOwnEvents() {
+    long[] afterwards = new long[1];
+    long first =
+        required.execute(
+            status -> {
+              TransactionSynchronizationManager.registerSynchronization(
+                  new TransactionSynchronization() {
+                    @Override
+                    public void afterCompletion(int completion) {
+                      afterwards[0] = requiresNew.execute(inner -> publish("after-commit"));
+                    }
+                  });
+              return publish("first");
+            });
+
+    assertThat(wakeUps).containsExactly(first, afterwards[0]);
+  }
+
+  /** The same after a rollback ({@code AFTER_ROLLBACK} listeners run there too). */
+  @Test
+  void aTransactionStartedAfterTheRollbackOfAnotherWakesForItsOwnEvents() {
+    long[] afterwards = new long[1];
+    required.executeWithoutResult(
+        status -> {
+          TransactionSynchronizationManager.registerSynchronization(
+              new TransactionSynchronization() {
+                @Override
+                public void afterCompletion(int completion) {
+                  afterwards[0] = requiresNew.execute(inner -> publish("after-rollback"));
+                }
+              });
+          publish("rolled-back");
+          status.setRollbackOnly();
+        });
+
+    assertThat(wakeUps).containsExactly(afterwards[0]);
   }
 
   @Test
