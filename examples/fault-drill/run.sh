@@ -27,14 +27,25 @@ PSQL=(psql -h 127.0.0.1 -U "${PGUSER:-postgres}" -qAt)
 KAFKA=127.0.0.1:29092
 log() { printf '%s %s\n' "$(date +%T)" "$*"; }
 pids=()
+rabbit_stopped=false
+# On any exit: stop the load, start RabbitMQ again if the drill stopped it, stop every process the
+# drill started and that is still its own (a pid is dropped from the list once it was waited for).
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
-  for pid in "${pids[@]}"; do
+  [[ -d "$WORK" ]] && touch "$WORK/stop"
+  if $rabbit_stopped; then rabbitmqctl start_app > /dev/null 2>&1; fi
+  for pid in ${pids[@]+"${pids[@]}"}; do kill "$pid" 2>/dev/null; done
+  for pid in ${pids[@]+"${pids[@]}"}; do
     for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
     kill -9 "$pid" 2>/dev/null
   done
 }
+forget() { # pid: waited for, so no longer ours to kill
+  local kept=() pid
+  for pid in ${pids[@]+"${pids[@]}"}; do [[ "$pid" == "$1" ]] || kept+=("$pid"); done
+  pids=(${kept[@]+"${kept[@]}"})
+}
 trap cleanup EXIT
+trap "exit 130" INT TERM
 
 rm -rf "$WORK" && mkdir -p "$WORK"
 cd "$ROOT"
@@ -106,27 +117,33 @@ await_service instance-1; await_service instance-2
 log "placing orders with $THREADS threads per instance"
 java "$HERE/PlaceOrders.java" http://localhost:18081 "$THREADS" "$WORK/placed.txt" "$WORK/stop" > "$WORK/load-1.txt" 2>&1 &
 load1=$!
+pids+=("$load1")
 java "$HERE/PlaceOrders.java" http://localhost:18082 "$THREADS" "$WORK/placed.txt" "$WORK/stop" > "$WORK/load-2.txt" 2>&1 &
 load2=$!
+pids+=("$load2")
 sleep 15
 if [[ "$broker" == kafka ]]; then
   log "kill -9 of the Kafka broker (pid $broker_pid); it stays down ${DOWN}s"
   kill -9 "$broker_pid"
   wait "$broker_pid" 2>/dev/null
+  forget "$broker_pid"
   sleep "$DOWN"
   start_kafka
   log "Kafka broker started again on the same data"
 else
   log "rabbitmqctl stop_app; RabbitMQ stays down ${DOWN}s"
-  rabbitmqctl stop_app > /dev/null
+  rabbitmqctl stop_app > /dev/null || { echo "rabbitmqctl stop_app failed" >&2; exit 1; }
+  rabbit_stopped=true
   sleep "$DOWN"
-  rabbitmqctl start_app > /dev/null
+  rabbitmqctl start_app > /dev/null || { echo "rabbitmqctl start_app failed" >&2; exit 1; }
+  rabbit_stopped=false
   log "rabbitmqctl start_app"
 fi
 sleep 15
 log "kill -9 of instance 1 (pid $first)"
 kill -9 "$first"
 wait "$first" 2>/dev/null
+forget "$first"
 sleep 5
 start_service 18081 instance-1-restarted
 first=$started
@@ -135,15 +152,18 @@ log "instance 1 started again"
 sleep 15
 touch "$WORK/stop"
 wait "$load1" "$load2"
+forget "$load1"
+forget "$load2"
 log "load stopped: $(cat "$WORK/load-1.txt" "$WORK/load-2.txt" | tr '\n' ' ')"
 
+number() { [[ "$1" =~ ^[0-9]+$ ]] && echo "$1" || echo -1; } # -1 when the query failed
 pending=-1
 for _ in $(seq 1 "$DRAIN"); do
-  pending=$("${PSQL[@]}" -d $DB -c "SELECT count(*) FROM outbox_event WHERE status = 'PENDING'")
-  [[ "$pending" == 0 ]] && break
+  pending=$(number "$("${PSQL[@]}" -d $DB -c "SELECT count(*) FROM outbox_event WHERE status = 'PENDING'")")
+  (( pending == 0 )) && break
   sleep 1
 done
-dead=$("${PSQL[@]}" -d $DB -c "SELECT count(*) FROM outbox_event WHERE status = 'DEAD'")
+dead=$(number "$("${PSQL[@]}" -d $DB -c "SELECT count(*) FROM outbox_event WHERE status = 'DEAD'")")
 log "outbox: $pending pending, $dead dead"
 if [[ "$broker" == kafka ]]; then
   java -cp "$CP" "$HERE/ReadKafka.java" "$KAFKA" "$WORK/received.txt" > "$WORK/reader.log" 2>&1
@@ -154,21 +174,22 @@ grep '^read ' "$WORK/reader.log"
 "${PSQL[@]}" -d $DB -c "SELECT id FROM orders" | sort > "$WORK/committed.txt"
 sort -u "$WORK/placed.txt" > "$WORK/answered.txt"
 awk '{print $2}' "$WORK/received.txt" | sort -u > "$WORK/received-orders.txt"
-missing=$(comm -23 "$WORK/committed.txt" "$WORK/received-orders.txt" | wc -l)
-phantom=$(comm -13 "$WORK/committed.txt" "$WORK/received-orders.txt" | wc -l)
-lost_answers=$(comm -23 "$WORK/answered.txt" "$WORK/committed.txt" | wc -l)
-messages=$(wc -l < "$WORK/received.txt")
-ids=$(awk '{print $1}' "$WORK/received.txt" | sort -u | wc -l)
-orders=$(wc -l < "$WORK/committed.txt")
+count() { wc -l | tr -d ' '; }
+missing=$(comm -23 "$WORK/committed.txt" "$WORK/received-orders.txt" | count)
+phantom=$(comm -13 "$WORK/committed.txt" "$WORK/received-orders.txt" | count)
+lost_answers=$(comm -23 "$WORK/answered.txt" "$WORK/committed.txt" | count)
+messages=$(count < "$WORK/received.txt")
+ids=$(awk '{print $1}' "$WORK/received.txt" | sort -u | count)
+orders=$(count < "$WORK/committed.txt")
 echo
 echo "committed orders:                         $orders"
-echo "orders answered 201:                      $(wc -l < "$WORK/answered.txt")"
+echo "orders answered 201:                      $(count < "$WORK/answered.txt")"
 echo "messages read:                            $messages ($ids distinct ids, $((messages - ids)) duplicates)"
 echo "committed orders without a message:       $missing"
 echo "messages for orders never committed:      $phantom"
 echo "orders answered 201 but not committed:    $lost_answers"
 echo "outbox rows pending / dead at the end:    $pending / $dead"
-if [[ "$missing" == 0 && "$phantom" == 0 && "$lost_answers" == 0 && "$pending" == 0 && "$dead" == 0 && "$ids" == "$orders" ]]; then
+if (( missing == 0 && phantom == 0 && lost_answers == 0 && pending == 0 && dead == 0 && ids == orders )); then
   echo "PASSED: every committed order's event is on the broker, and nothing else"
   exit 0
 fi

@@ -21,7 +21,7 @@ public abstract class ForwardingOutboxTransport implements OutboxTransport {
   }
 
   /** The transport the calls are handed to. */
-  public OutboxTransport delegate() {
+  public final OutboxTransport delegate() {
     return delegate;
   }
 

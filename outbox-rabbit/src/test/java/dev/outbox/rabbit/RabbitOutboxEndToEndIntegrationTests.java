@@ -163,8 +163,8 @@ class RabbitOutboxEndToEndIntegrationTests {
    * a {@code @RabbitListener} method taking the event as its record type, converted from JSON by a
    * {@link JacksonJsonMessageConverter} bean (Spring Boot puts it in the listener container
    * factory; the type comes from the method parameter, no type header is needed), with the
-   * attributes it needs as {@code Header} parameters. Its queue is a server-named one bound to the
-   * exchange with {@code #}.
+   * attributes it needs as {@code Header} parameters. Its queue is an anonymous one (named by
+   * Spring, exclusive, deleted with its connection) bound to the exchange with {@code #}.
    */
   @Test
   void typedSpringListenerReceivesTheEventAsItsRecordWithTheCloudEventsHeaders() {

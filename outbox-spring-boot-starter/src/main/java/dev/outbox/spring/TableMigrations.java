@@ -18,8 +18,9 @@ public final class TableMigrations {
 
   /**
    * Applies the migrations at {@code location} that have not run yet. The history table is {@code
-   * <table>_schema_history} in the table's schema; a database whose table predates the history is
-   * baselined at version 0, so every migration still runs once.
+   * <table>_schema_history} in the table's schema. A schema that already holds other tables (the
+   * application's) and no history yet is baselined at version 0, so that Flyway starts there
+   * instead of refusing the non-empty schema, and every migration still runs once.
    *
    * @param placeholders the values of the migration scripts' placeholders (the table's names)
    * @return how many migrations ran
