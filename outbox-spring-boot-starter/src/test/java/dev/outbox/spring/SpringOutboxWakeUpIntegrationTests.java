@@ -67,6 +67,21 @@ class SpringOutboxWakeUpIntegrationTests {
     return Slots.bit(Slots.of(key, id));
   }
 
+  /**
+   * Registers, ahead of the outbox's own synchronization, one that publishes an event of the key in
+   * a new transaction once the current one completes, as an after-commit or after-rollback listener
+   * with {@code REQUIRES_NEW} does; the slot bit of that event goes to {@code slot[0]}.
+   */
+  private void publishInANewTransactionAfterCompletion(String key, long[] slot) {
+    TransactionSynchronizationManager.registerSynchronization(
+        new TransactionSynchronization() {
+          @Override
+          public void afterCompletion(int status) {
+            slot[0] = requiresNew.execute(inner -> publish(key));
+          }
+        });
+  }
+
   @Test
   void oneCommitWakesOnceWithTheSlotsOfEveryEventItWrote() {
     long slots = required.execute(status -> publish("a") | publish("b") | publish("c"));
@@ -132,13 +147,7 @@ class SpringOutboxWakeUpIntegrationTests {
     long first =
         required.execute(
             status -> {
-              TransactionSynchronizationManager.registerSynchronization(
-                  new TransactionSynchronization() {
-                    @Override
-                    public void afterCompletion(int completion) {
-                      afterwards[0] = requiresNew.execute(inner -> publish("after-commit"));
-                    }
-                  });
+              publishInANewTransactionAfterCompletion("after-commit", afterwards);
               return publish("first");
             });
 
@@ -151,13 +160,7 @@ class SpringOutboxWakeUpIntegrationTests {
     long[] afterwards = new long[1];
     required.executeWithoutResult(
         status -> {
-          TransactionSynchronizationManager.registerSynchronization(
-              new TransactionSynchronization() {
-                @Override
-                public void afterCompletion(int completion) {
-                  afterwards[0] = requiresNew.execute(inner -> publish("after-rollback"));
-                }
-              });
+          publishInANewTransactionAfterCompletion("after-rollback", afterwards);
           publish("rolled-back");
           status.setRollbackOnly();
         });
