@@ -8,7 +8,10 @@ import dev.outbox.OutboxEvent;
 import dev.outbox.OutboxException;
 import dev.outbox.spring.app.OrderService;
 import dev.outbox.spring.app.PurchaseOrderRepository;
+import dev.outbox.spring.app.ShipmentListener;
+import dev.outbox.spring.app.ShipmentService;
 import dev.outbox.spring.app.TestApplication;
+import dev.outbox.store.Slots;
 import dev.outbox.test.TestPostgres;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
@@ -26,13 +29,16 @@ import org.springframework.transaction.PlatformTransactionManager;
 
 /**
  * Writing events with Spring Data JPA ({@link JpaTransactionManager}) on real PostgreSQL. The relay
- * polls only once a minute here, so prompt delivery also proves the wake-up after commit.
+ * polls only once an hour here. Its lease renewals, which also find pending events, come no more
+ * often than every six minutes (a tenth of the poll interval while slots settle after the start),
+ * so delivery within a test's wait proves the wake-up after commit: with that wake-up removed,
+ * every test here that waits for an event fails.
  */
 @SpringBootTest(
     classes = TestApplication.class,
     properties = {
       "spring.jpa.hibernate.ddl-auto=create",
-      "outbox.relay.poll-interval=60s",
+      "outbox.relay.poll-interval=1h",
       "management.metrics.export.defaults.enabled=true",
       "app.topics.shipping=shipping-from-configuration"
     })
@@ -59,6 +65,7 @@ class PublishEventJpaIntegrationTests {
   @Autowired JdbcClient jdbc;
   @Autowired PlatformTransactionManager transactionManager;
   @Autowired MeterRegistry meters;
+  @Autowired ShipmentService shipments;
 
   private List<OutboxEvent> sentWithKey(String key) {
     return transport.sent().stream().filter(e -> key.equals(e.key())).toList();
@@ -186,6 +193,58 @@ class PublishEventJpaIntegrationTests {
         .isInstanceOf(OutboxException.class)
         .hasMessageContaining("No transaction is active");
     assertThat(outboxRows("jpa-5")).isZero();
+  }
+
+  @Test
+  void anEventAnEntityCallbackWritesDuringTheCommitsFlushIsPublishedAtOnce() {
+    int before = ShipmentListener.published();
+
+    int whenTheMethodReturned = shipments.createShipment("shp-1", "jpa-ship-1");
+
+    assertThat(whenTheMethodReturned)
+        .as("the callback had not run when the method returned: Hibernate inserts at the commit")
+        .isEqualTo(before);
+    assertThat(ShipmentListener.published()).isEqualTo(before + 1);
+    awaitSent("shp-1", 1);
+    OutboxEvent event = sentWithKey("shp-1").get(0);
+    assertThat(event.destination()).isEqualTo("shipments");
+    assertThat(event.type()).isEqualTo("ShipmentCreated");
+    assertThat(event.payload()).isEqualTo("{\"shipmentId\":\"shp-1\",\"orderId\":\"jpa-ship-1\"}");
+    assertThat(shipmentRows("shp-1")).isEqualTo(1);
+  }
+
+  @Test
+  void anEventWrittenDuringTheCommitsFlushJoinsTheWakeUpOfTheEventsWrittenBeforeIt() {
+    // Keys in different slots: the relay reads only the slots a wake-up names, so a slot missing
+    // from it would wait for the next poll, a minute away.
+    assertThat(Slots.ofText("shp-2")).isNotEqualTo(Slots.ofText("jpa-ship-2"));
+
+    shipments.placeOrderAndShip("jpa-ship-2", "shp-2");
+
+    awaitSent("jpa-ship-2", 1);
+    awaitSent("shp-2", 1);
+    assertThat(sentWithKey("shp-2").get(0).type()).isEqualTo("ShipmentCreated");
+    assertThat(sentWithKey("jpa-ship-2").get(0).type()).isEqualTo("OrderPlaced");
+  }
+
+  @Test
+  void aShipmentWhoseTransactionFailsBeforeTheFlushWritesNoEvent() {
+    int before = ShipmentListener.published();
+
+    assertThatThrownBy(() -> shipments.createShipmentThenFail("shp-3", "jpa-ship-3"))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("carrier unavailable");
+
+    assertThat(ShipmentListener.published()).isEqualTo(before);
+    assertThat(outboxRows("shp-3")).isZero();
+    assertThat(shipmentRows("shp-3")).isZero();
+  }
+
+  private long shipmentRows(String id) {
+    return jdbc.sql("SELECT count(*) FROM " + SCHEMA + ".shipment WHERE id = ?")
+        .param(id)
+        .query(Long.class)
+        .single();
   }
 
   private long outboxRows(String key) {

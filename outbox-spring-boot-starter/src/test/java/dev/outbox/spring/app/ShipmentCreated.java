@@ -1,0 +1,3 @@
+package dev.outbox.spring.app;
+
+public record ShipmentCreated(String shipmentId, String orderId) {}
