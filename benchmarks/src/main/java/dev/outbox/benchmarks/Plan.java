@@ -2,6 +2,7 @@ package dev.outbox.benchmarks;
 
 import java.util.Arrays;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -32,7 +33,8 @@ record Plan(
     int modulithDrainCount,
     int modulithHighRateRuns,
     int keys,
-    boolean profile) {
+    boolean profile,
+    List<String> relayJvmOptions) {
 
   static final Set<String> ALL =
       new LinkedHashSet<>(
@@ -77,7 +79,11 @@ record Plan(
         Integer.getInteger("bench.modulith-drain-count", 10_000),
         Integer.getInteger("bench.modulith-high-rate-runs", 1),
         Integer.getInteger("bench.keys", 10_000),
-        Boolean.parseBoolean(System.getProperty("bench.profile", "true")));
+        Boolean.parseBoolean(System.getProperty("bench.profile", "true")),
+        // Extra options for the relay JVMs of B4, B6 and B7, comma-separated (e.g. a collector).
+        Arrays.stream(System.getProperty("bench.relay-jvm-options", "").split(","))
+            .filter(option -> !option.isBlank())
+            .toList());
   }
 
   private static double dbl(String key, double fallback) {

@@ -607,6 +607,7 @@ public final class Suite {
     try {
       for (int i = 1; i <= instances; i++) {
         List<String> jvm = new ArrayList<>(List.of("-Xmx256m"));
+        jvm.addAll(plan.relayJvmOptions());
         if (profile && plan.profile() && i == 1) {
           mkdirs(recording.getParent());
           jvm.add("-XX:StartFlightRecording=filename=" + recording + ",settings=profile");
