@@ -26,8 +26,10 @@ import org.jspecify.annotations.Nullable;
  * one keeps its backend but stops renewing, and loses its slots once the lease expires.
  *
  * <p>Renewal is one statement (also the idle poll: it says whether the member's slots hold events).
- * Rebalancing is a short transaction that locks the slot table, so two members never take the same
- * slot; each takes over a new token from a sequence, which fences out the old owner.
+ * It commits without waiting for the WAL fsync ({@link PostgresSlotRows#NO_FLUSH_WAIT}): a renewal
+ * lost in a crash of PostgreSQL changes nothing, since the crash ends every member's backend and so
+ * every member. Rebalancing is a short transaction that locks the slot table, so two members never
+ * take the same slot; each takes over a new token from a sequence, which fences out the old owner.
  */
 final class PostgresLeases {
 
@@ -83,7 +85,8 @@ final class PostgresLeases {
             + slots
             + " s CROSS JOIN LATERAL (SELECT 1 FROM "
             + t
-            + " e WHERE e.slot = s.slot AND e.status = 'PENDING' LIMIT 1) x WHERE s.owner = ?)";
+            + " e WHERE e.slot = s.slot AND e.status = 'PENDING' LIMIT 1) x WHERE s.owner = ?), "
+            + PostgresSlotRows.NO_FLUSH_WAIT;
     this.lockSlots =
         "SELECT s.slot, s.owner = ?, s.owner IS NOT NULL AND "
             + heldByLiveMember

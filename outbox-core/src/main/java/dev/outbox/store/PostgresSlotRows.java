@@ -29,8 +29,23 @@ import javax.sql.DataSource;
  * be sent ({@link #load}). While few rows are pending, {@link #prefetch} reads the same rows with
  * their payloads in one statement. Completions touch only rows of slots still held under the tokens
  * they were read with.
+ *
+ * <p>The deletion of published rows commits without waiting for its WAL to reach the disk ({@link
+ * #NO_FLUSH_WAIT}). If PostgreSQL crashes before the WAL writer flushes it (within about three
+ * {@code wal_writer_delay}), the rows come back pending and are published again: a duplicate, which
+ * consumers already drop by id, as after a relay crash between the send and the delete. Retries and
+ * dead events are recorded durably.
  */
 final class PostgresSlotRows {
+
+  /**
+   * A condition that makes the transaction of its statement commit asynchronously ({@code
+   * synchronous_commit} off for that transaction only, whatever the session or server sets), so an
+   * autocommit statement of the relay never waits for the WAL fsync. An uncorrelated subquery,
+   * evaluated once and before the statement changes any row; always true.
+   */
+  static final String NO_FLUSH_WAIT =
+      "(SELECT set_config('synchronous_commit', 'off', true)) = 'off'";
 
   private final DataSource dataSource;
   private final TableName table;
@@ -94,7 +109,7 @@ final class PostgresSlotRows {
         " AND e.slot = ANY(ARRAY(SELECT s.slot FROM "
             + slots
             + " s WHERE s.owner = ? AND s.token = ANY(?)))";
-    this.delete = "DELETE FROM " + t + " e WHERE e.id = ANY(?)" + fence;
+    this.delete = "DELETE FROM " + t + " e WHERE e.id = ANY(?)" + fence + " AND " + NO_FLUSH_WAIT;
     this.retry =
         "UPDATE "
             + t

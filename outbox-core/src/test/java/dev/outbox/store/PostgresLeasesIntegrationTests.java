@@ -5,6 +5,8 @@ import static org.awaitility.Awaitility.await;
 
 import dev.outbox.store.RelayStore.Leases;
 import dev.outbox.test.TestPostgres;
+import java.sql.Connection;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
@@ -140,6 +142,47 @@ class PostgresLeasesIntegrationTests {
     Leases all = settle(b, "b", TTL);
     assertThat(all.liveMembers()).isEqualTo(1);
     assertThat(all.tokens()).hasSize(RelayStore.SLOTS);
+  }
+
+  /**
+   * A renewal (once per poll interval on every instance, idle or not) commits without waiting for
+   * the WAL fsync: 200 renewals, against 200 autocommit updates of the same member row (the
+   * control, one fsync per commit). The joining rebalance and the leave stay durable: a few fsyncs.
+   */
+  @Test
+  void renewalsDoNotWaitForTheWalFlush() throws Exception {
+    int count = 200;
+    WalSyncs member = new WalSyncs();
+    PostgresOutboxRepository c = new PostgresOutboxRepository(member.dataSource(), table);
+    long renewalSyncs =
+        member.during(
+            () -> {
+              settle(c, "c", TTL);
+              for (int i = 0; i < count; i++) {
+                c.renewLeases("c", TTL);
+              }
+              c.leave("c");
+            });
+    settle(a, "a", TTL);
+    WalSyncs application = new WalSyncs();
+    long controlSyncs =
+        application.during(
+            () -> {
+              try (Connection connection = application.dataSource().getConnection();
+                  Statement update = connection.createStatement()) {
+                for (int i = 0; i < count; i++) {
+                  update.executeUpdate(
+                      "UPDATE " + table + "_relay SET expires_at = expires_at WHERE member = 'a'");
+                }
+              }
+            });
+
+    assertThat(controlSyncs)
+        .as("fsyncs of the application's updates")
+        .isGreaterThanOrEqualTo(count);
+    assertThat(renewalSyncs)
+        .as("fsyncs of the renewals (the WAL writer's own flushes included)")
+        .isLessThan(count / 2);
   }
 
   @Test

@@ -238,6 +238,54 @@ class PostgresSlotRowsIntegrationTests {
             });
   }
 
+  /**
+   * Published rows are deleted by statements that commit without waiting for the WAL fsync: 200
+   * completions of one event each, against 200 deletes of one row each by an application's
+   * autocommit statements on the same table (the control, one fsync per commit).
+   */
+  @Test
+  void deletingPublishedEventsDoesNotWaitForTheWalFlush() throws Exception {
+    int count = 200;
+    List<OutboxEvent> control = IntStream.range(0, count).mapToObj(n -> event("c" + n)).toList();
+    List<OutboxEvent> published = IntStream.range(0, count).mapToObj(n -> event("p" + n)).toList();
+    append(control.toArray(OutboxEvent[]::new));
+    append(published.toArray(OutboxEvent[]::new));
+
+    WalSyncs application = new WalSyncs();
+    long controlSyncs =
+        application.during(
+            () ->
+                application.deleteEachOnItsOwn(
+                    table, control.stream().map(OutboxEvent::id).toList()));
+    WalSyncs relay = new WalSyncs();
+    PostgresSlotRows rows =
+        new PostgresSlotRows(relay.dataSource(), table, StoreOptions.defaults());
+    List<Integer> deleted = new ArrayList<>();
+    long relaySyncs =
+        relay.during(
+            () -> {
+              for (OutboxEvent event : published) {
+                deleted.add(
+                    rows.complete(
+                            "me",
+                            leases.tokens().values(),
+                            List.of(event.id()),
+                            List.of(),
+                            List.of())
+                        .deleted());
+              }
+            });
+
+    assertThat(deleted).as("every completion deleted its row").containsOnly(1).hasSize(count);
+    assertThat(repository.stats().pending()).isZero();
+    assertThat(controlSyncs)
+        .as("fsyncs of the application's deletes")
+        .isGreaterThanOrEqualTo(count);
+    assertThat(relaySyncs)
+        .as("fsyncs of the relay's deletes (the WAL writer's own flushes included)")
+        .isLessThan(count / 2);
+  }
+
   @Test
   void aCompletionUnderATokenThatIsNoLongerHeldTouchesNothing() throws Exception {
     OutboxEvent event = event("K");
