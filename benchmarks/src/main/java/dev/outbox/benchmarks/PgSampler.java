@@ -31,7 +31,10 @@ import javax.sql.DataSource;
  *       {@code wait_event} of each such sample ({@code none} = not waiting, on a CPU or queued for
  *       one), counted per event;
  *   <li>the checkpoints PostgreSQL started during the case (delta of {@code pg_stat_bgwriter}),
- *       those requested because of WAL volume apart: their writes compete with the relay's commits.
+ *       those requested because of WAL volume apart: their writes compete with the relay's commits;
+ *   <li>the WAL written during the case and the full-page images in it (delta of {@code
+ *       pg_stat_wal}, the whole server's, read like the temp bytes): the first change of a page
+ *       after a checkpoint logs the whole 8 KB page.
  * </ul>
  */
 final class PgSampler implements AutoCloseable {
@@ -56,6 +59,7 @@ final class PgSampler implements AutoCloseable {
   private final DataSource admin;
   private final long tempBytesBefore;
   private final long[] checkpointsBefore;
+  private final long[] walBefore;
   private final Map<String, Integer> slowWaits = new ConcurrentHashMap<>();
   private final String loadAverage;
   private final Thread thread;
@@ -69,6 +73,7 @@ final class PgSampler implements AutoCloseable {
     this.admin = admin;
     this.tempBytesBefore = tempBytes(admin);
     this.checkpointsBefore = checkpoints(admin);
+    this.walBefore = wal(admin);
     this.loadAverage = loadAverage();
     thread = new Thread(() -> sample(jdbcUrl, user), "pg-sampler");
     thread.setDaemon(true);
@@ -94,6 +99,13 @@ final class PgSampler implements AutoCloseable {
     return new long[] {
       Db.queryLong(admin, "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"),
       Db.queryLong(admin, "SELECT checkpoints_req FROM pg_stat_bgwriter")
+    };
+  }
+
+  private static long[] wal(DataSource admin) {
+    return new long[] {
+      Db.queryLong(admin, "SELECT wal_bytes::bigint FROM pg_stat_wal"),
+      Db.queryLong(admin, "SELECT wal_fpi FROM pg_stat_wal")
     };
   }
 
@@ -154,6 +166,9 @@ final class PgSampler implements AutoCloseable {
     long[] checkpointsAfter = checkpoints(admin);
     out.put("checkpoints", checkpointsAfter[0] - checkpointsBefore[0]);
     out.put("checkpointsRequested", checkpointsAfter[1] - checkpointsBefore[1]);
+    long[] walAfter = wal(admin);
+    out.put("walBytes", walAfter[0] - walBefore[0]);
+    out.put("walFullPageImages", walAfter[1] - walBefore[1]);
     if (error != null) {
       out.put("samplerError", error);
     }

@@ -181,7 +181,11 @@ public final class Suite {
         + r.get("tempBytes")
         + ", longest relay tx "
         + r.get("longestRelayTxMs")
-        + " ms, load "
+        + " ms, WAL "
+        + (r.get("walBytes") instanceof Number n ? n.longValue() / 1_000_000 : "?")
+        + " MB, full-page images "
+        + r.get("walFullPageImages")
+        + ", load "
         + r.get("loadAverageAtStart")
         + "]";
   }
