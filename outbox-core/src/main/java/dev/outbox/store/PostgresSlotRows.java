@@ -40,9 +40,10 @@ final class PostgresSlotRows {
 
   /**
    * A condition that makes the transaction of its statement commit asynchronously ({@code
-   * synchronous_commit} off for that transaction only, whatever the session or server sets), so an
+   * synchronous_commit} off for that transaction only; the session keeps its own setting), so an
    * autocommit statement of the relay never waits for the WAL fsync. An uncorrelated subquery,
-   * evaluated once and before the statement changes any row; always true.
+   * evaluated once, before the commit; always true. For autocommit statements only: inside a
+   * transaction block it would make the whole transaction asynchronous.
    */
   static final String NO_FLUSH_WAIT =
       "(SELECT set_config('synchronous_commit', 'off', true)) = 'off'";

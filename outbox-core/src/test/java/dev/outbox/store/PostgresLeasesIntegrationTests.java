@@ -5,9 +5,8 @@ import static org.awaitility.Awaitility.await;
 
 import dev.outbox.store.RelayStore.Leases;
 import dev.outbox.test.TestPostgres;
-import java.sql.Connection;
-import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -146,14 +145,17 @@ class PostgresLeasesIntegrationTests {
 
   /**
    * A renewal (once per poll interval on every instance, idle or not) commits without waiting for
-   * the WAL fsync: 200 renewals, against 200 autocommit updates of the same member row (the
-   * control, one fsync per commit). The joining rebalance and the leave stay durable: a few fsyncs.
+   * the WAL fsync: 200 renewals, against 200 autocommit updates of a member row by another session
+   * (the control, one fsync per commit). The joining rebalance and the leave stay durable: a few
+   * fsyncs. The anchor session keeps the server's setting after the renewals.
    */
   @Test
   void renewalsDoNotWaitForTheWalFlush() throws Exception {
     int count = 200;
     WalSyncs member = new WalSyncs();
+    String serverSetting = member.setting("synchronous_commit");
     PostgresOutboxRepository c = new PostgresOutboxRepository(member.dataSource(), table);
+    List<String> settingAfter = new ArrayList<>();
     long renewalSyncs =
         member.during(
             () -> {
@@ -161,22 +163,19 @@ class PostgresLeasesIntegrationTests {
               for (int i = 0; i < count; i++) {
                 c.renewLeases("c", TTL);
               }
+              settingAfter.add(member.setting("synchronous_commit"));
               c.leave("c");
             });
     settle(a, "a", TTL);
     WalSyncs application = new WalSyncs();
     long controlSyncs =
         application.during(
-            () -> {
-              try (Connection connection = application.dataSource().getConnection();
-                  Statement update = connection.createStatement()) {
-                for (int i = 0; i < count; i++) {
-                  update.executeUpdate(
-                      "UPDATE " + table + "_relay SET expires_at = expires_at WHERE member = 'a'");
-                }
-              }
-            });
+            () ->
+                application.updateEachOnItsOwn(
+                    "UPDATE " + table + "_relay SET expires_at = expires_at WHERE member = 'a'",
+                    count));
 
+    assertThat(settingAfter).containsExactly(serverSetting);
     assertThat(controlSyncs)
         .as("fsyncs of the application's updates")
         .isGreaterThanOrEqualTo(count);

@@ -241,15 +241,20 @@ class PostgresSlotRowsIntegrationTests {
   /**
    * Published rows are deleted by statements that commit without waiting for the WAL fsync: 200
    * completions of one event each, against 200 deletes of one row each by an application's
-   * autocommit statements on the same table (the control, one fsync per commit).
+   * autocommit statements (the control, one fsync per commit). The setting does not outlive the
+   * statement: the session (reused, as a pool would) still has the server's setting afterwards.
+   * Retries and dead events stay durable: 100 completions of one each make at least 100 fsyncs.
    */
   @Test
-  void deletingPublishedEventsDoesNotWaitForTheWalFlush() throws Exception {
+  void deletingPublishedEventsDoesNotWaitForTheWalFlushWhileRetriesAndDeadEventsDo()
+      throws Exception {
     int count = 200;
     List<OutboxEvent> control = IntStream.range(0, count).mapToObj(n -> event("c" + n)).toList();
     List<OutboxEvent> published = IntStream.range(0, count).mapToObj(n -> event("p" + n)).toList();
+    List<OutboxEvent> failed = IntStream.range(0, 100).mapToObj(n -> event("f" + n)).toList();
     append(control.toArray(OutboxEvent[]::new));
     append(published.toArray(OutboxEvent[]::new));
+    append(failed.toArray(OutboxEvent[]::new));
 
     WalSyncs application = new WalSyncs();
     long controlSyncs =
@@ -258,9 +263,11 @@ class PostgresSlotRowsIntegrationTests {
                 application.deleteEachOnItsOwn(
                     table, control.stream().map(OutboxEvent::id).toList()));
     WalSyncs relay = new WalSyncs();
+    String serverSetting = relay.setting("synchronous_commit");
     PostgresSlotRows rows =
         new PostgresSlotRows(relay.dataSource(), table, StoreOptions.defaults());
     List<Integer> deleted = new ArrayList<>();
+    List<String> settingAfter = new ArrayList<>();
     long relaySyncs =
         relay.during(
             () -> {
@@ -274,16 +281,40 @@ class PostgresSlotRowsIntegrationTests {
                             List.of())
                         .deleted());
               }
+              settingAfter.add(relay.setting("synchronous_commit"));
+            });
+    WalSyncs failing = new WalSyncs();
+    PostgresSlotRows failingRows =
+        new PostgresSlotRows(failing.dataSource(), table, StoreOptions.defaults());
+    long failureSyncs =
+        failing.during(
+            () -> {
+              for (int i = 0; i < failed.size(); i++) {
+                UUID id = failed.get(i).id();
+                failingRows.complete(
+                    "me",
+                    leases.tokens().values(),
+                    List.of(),
+                    i % 2 == 0
+                        ? List.of(new RelayStore.Retry(id, 1, Duration.ofHours(1), "timeout"))
+                        : List.of(),
+                    i % 2 == 0 ? List.of() : List.of(new RelayStore.Dead(id, 4, "too large")));
+              }
             });
 
     assertThat(deleted).as("every completion deleted its row").containsOnly(1).hasSize(count);
-    assertThat(repository.stats().pending()).isZero();
+    assertThat(repository.stats().pending()).isEqualTo(50);
+    assertThat(repository.stats().dead()).isEqualTo(50);
+    assertThat(settingAfter).containsExactly(serverSetting);
     assertThat(controlSyncs)
         .as("fsyncs of the application's deletes")
         .isGreaterThanOrEqualTo(count);
     assertThat(relaySyncs)
         .as("fsyncs of the relay's deletes (the WAL writer's own flushes included)")
         .isLessThan(count / 2);
+    assertThat(failureSyncs)
+        .as("fsyncs of 100 retries and dead events")
+        .isGreaterThanOrEqualTo(100);
   }
 
   @Test

@@ -64,6 +64,9 @@ public final class TestPostgres {
     }
     if (!"local".equals(System.getenv("OUTBOX_TEST_SERVICES")) && dockerAvailable()) {
       PostgreSQLContainer container = new PostgreSQLContainer("postgres:15-alpine");
+      // The server's own defaults, fsync on (the container would turn it off): some tests count
+      // the WAL fsyncs of the relay's statements against an application's.
+      container.setCommand("postgres");
       container.start();
       return check(
           new TestPostgres(
