@@ -30,11 +30,11 @@ import javax.sql.DataSource;
  * their payloads in one statement. Completions touch only rows of slots still held under the tokens
  * they were read with.
  *
- * <p>The deletion of published rows commits without waiting for its WAL to reach the disk ({@link
- * #NO_FLUSH_WAIT}). If PostgreSQL crashes before the WAL writer flushes it (within about three
- * {@code wal_writer_delay}), the rows come back pending and are published again: a duplicate, which
- * consumers already drop by id, as after a relay crash between the send and the delete. Retries and
- * dead events are recorded durably.
+ * <p>The deletion of published rows commits without waiting for its WAL to reach the disk or a
+ * standby ({@link #NO_FLUSH_WAIT}). A deletion lost in a crash or failover of PostgreSQL brings its
+ * acknowledged rows back pending, and they are published again: duplicates with the same ids, which
+ * consumers already drop, as after a relay crash between the send and the delete (see
+ * docs/guarantees.md, guarantee 2). Retries and dead events keep the session's setting.
  */
 final class PostgresSlotRows {
 
