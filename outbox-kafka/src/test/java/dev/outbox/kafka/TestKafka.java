@@ -17,6 +17,7 @@ import java.util.UUID;
 import java.util.function.Predicate;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ListOffsetsResult.ListOffsetsResultInfo;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -191,6 +192,21 @@ final class TestKafka implements AutoCloseable {
       admin.createAcls(bindings).all().get();
     } catch (Exception ex) {
       throw new IllegalStateException("Could not grant write on " + topic, ex);
+    }
+  }
+
+  /** How many records {@code topic} holds: the sum of its partitions' end offsets. */
+  long records(String topic) {
+    Map<TopicPartition, OffsetSpec> partitions = new HashMap<>();
+    for (int p = 0; p < PARTITIONS; p++) {
+      partitions.put(new TopicPartition(topic, p), OffsetSpec.latest());
+    }
+    try (Admin admin = admin()) {
+      return admin.listOffsets(partitions).all().get().values().stream()
+          .mapToLong(ListOffsetsResultInfo::offset)
+          .sum();
+    } catch (Exception ex) {
+      throw new IllegalStateException("Could not read the end offsets of " + topic, ex);
     }
   }
 
