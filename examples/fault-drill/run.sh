@@ -2,7 +2,9 @@
 # A fault drill of the order-service example against real services: two instances place orders
 # under load while the broker goes away (Kafka: kill -9 of the broker, then a restart on the same
 # data; RabbitMQ: `rabbitmqctl stop_app`, then `start_app`) and one instance is killed with kill -9
-# and started again. Then it checks, with plain broker clients, that every committed order has its
+# and started again; with CRASH_POSTGRES=1, PostgreSQL then crashes (an immediate stop: every
+# backend ends at once, no checkpoint, crash recovery from the WAL at the next start) and is started
+# again. Then it checks, with plain broker clients, that every committed order has its
 # event on the broker and that every event belongs to a committed order. Duplicates are expected
 # (at least once) and counted.
 #
@@ -12,7 +14,9 @@
 # RabbitMQ broker on 127.0.0.1:5672 (guest/guest) that `rabbitmqctl` controls. For `kafka` it starts
 # its own broker on 127.0.0.1:29092 from Maven Central jars. Exits 1 if anything is missing.
 # Settings (environment): LOAD_THREADS (per instance, 4), DOWN_SECONDS (broker down, 20),
-# DRAIN_SECONDS (the most to wait for the outbox to empty at the end, 180).
+# DRAIN_SECONDS (the most to wait for the outbox to empty at the end, 180), CRASH_POSTGRES (1 to
+# crash PostgreSQL too, 0), PG_DOWN_SECONDS (PostgreSQL down, 5), PG_CLUSTER (the cluster that
+# `pg_ctlcluster` crashes and starts, "<the only version under /etc/postgresql> main").
 set -uo pipefail
 broker="${1:-}"
 [[ "$broker" == kafka || "$broker" == rabbit ]] || { echo "usage: $0 kafka|rabbit" >&2; exit 2; }
@@ -22,17 +26,28 @@ WORK="$HERE/.work/$broker"
 THREADS="${LOAD_THREADS:-4}"
 DOWN="${DOWN_SECONDS:-20}"
 DRAIN="${DRAIN_SECONDS:-180}"
+CRASH_PG="${CRASH_POSTGRES:-0}"
+PG_DOWN="${PG_DOWN_SECONDS:-5}"
 DB=outbox_fault_drill
 PSQL=(psql -h 127.0.0.1 -U "${PGUSER:-postgres}" -qAt)
 KAFKA=127.0.0.1:29092
 log() { printf '%s %s\n' "$(date +%T)" "$*"; }
 pids=()
 rabbit_stopped=false
-# On any exit: stop the load, start RabbitMQ again if the drill stopped it, stop every process the
-# drill started and that is still its own (a pid is dropped from the list once it was waited for).
+pg_stopped=false
+if [[ "$CRASH_PG" == 1 ]]; then
+  read -r -a pg_cluster <<< "${PG_CLUSTER:-$(ls /etc/postgresql 2>/dev/null | head -1) main}"
+  pg_ctl() { pg_ctlcluster --skip-systemctl-redirect "${pg_cluster[@]}" "$@"; }
+  pg_ctl status > /dev/null 2>&1 \
+    || { echo "CRASH_POSTGRES=1 needs pg_ctlcluster to control cluster '${pg_cluster[*]}' (set PG_CLUSTER)" >&2; exit 1; }
+fi
+# On any exit: stop the load, start RabbitMQ and PostgreSQL again if the drill stopped them, stop
+# every process the drill started and that is still its own (a pid is dropped from the list once it
+# was waited for).
 cleanup() {
   [[ -d "$WORK" ]] && touch "$WORK/stop"
   if $rabbit_stopped; then rabbitmqctl start_app > /dev/null 2>&1; fi
+  if $pg_stopped; then pg_ctl start > /dev/null 2>&1; fi
   for pid in ${pids[@]+"${pids[@]}"}; do kill "$pid" 2>/dev/null; done
   for pid in ${pids[@]+"${pids[@]}"}; do
     for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
@@ -150,6 +165,16 @@ first=$started
 await_service instance-1-restarted
 log "instance 1 started again"
 sleep 15
+if [[ "$CRASH_PG" == 1 ]]; then
+  log "PostgreSQL crashes (pg_ctlcluster ${pg_cluster[*]} stop -m immediate); it stays down ${PG_DOWN}s"
+  pg_ctl stop -m immediate > /dev/null || { echo "pg_ctlcluster stop failed" >&2; exit 1; }
+  pg_stopped=true
+  sleep "$PG_DOWN"
+  pg_ctl start > /dev/null || { echo "pg_ctlcluster start failed" >&2; exit 1; }
+  pg_stopped=false
+  log "PostgreSQL started again (crash recovery)"
+  sleep 15
+fi
 touch "$WORK/stop"
 wait "$load1" "$load2"
 forget "$load1"
