@@ -37,8 +37,8 @@ rabbit_stopped=false
 pg_stopped=false
 if [[ "$CRASH_PG" == 1 ]]; then
   read -r -a pg_cluster <<< "${PG_CLUSTER:-$(ls /etc/postgresql 2>/dev/null | head -1) main}"
-  pg_ctl() { pg_ctlcluster --skip-systemctl-redirect "${pg_cluster[@]}" "$@"; }
-  pg_ctl status > /dev/null 2>&1 \
+  cluster_ctl() { pg_ctlcluster --skip-systemctl-redirect "${pg_cluster[@]}" "$@"; }
+  cluster_ctl status > /dev/null 2>&1 \
     || { echo "CRASH_POSTGRES=1 needs pg_ctlcluster to control cluster '${pg_cluster[*]}' (set PG_CLUSTER)" >&2; exit 1; }
 fi
 # On any exit: stop the load, start RabbitMQ and PostgreSQL again if the drill stopped them, stop
@@ -47,7 +47,7 @@ fi
 cleanup() {
   [[ -d "$WORK" ]] && touch "$WORK/stop"
   if $rabbit_stopped; then rabbitmqctl start_app > /dev/null 2>&1; fi
-  if $pg_stopped; then pg_ctl start > /dev/null 2>&1; fi
+  if $pg_stopped; then cluster_ctl start > /dev/null 2>&1; fi
   for pid in ${pids[@]+"${pids[@]}"}; do kill "$pid" 2>/dev/null; done
   for pid in ${pids[@]+"${pids[@]}"}; do
     for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
@@ -167,10 +167,10 @@ log "instance 1 started again"
 sleep 15
 if [[ "$CRASH_PG" == 1 ]]; then
   log "PostgreSQL crashes (pg_ctlcluster ${pg_cluster[*]} stop -m immediate); it stays down ${PG_DOWN}s"
-  pg_ctl stop -m immediate > /dev/null || { echo "pg_ctlcluster stop failed" >&2; exit 1; }
+  cluster_ctl stop -m immediate > /dev/null || { echo "pg_ctlcluster stop failed" >&2; exit 1; }
   pg_stopped=true
   sleep "$PG_DOWN"
-  pg_ctl start > /dev/null || { echo "pg_ctlcluster start failed" >&2; exit 1; }
+  cluster_ctl start > /dev/null || { echo "pg_ctlcluster start failed" >&2; exit 1; }
   pg_stopped=false
   log "PostgreSQL started again (crash recovery)"
   sleep 15

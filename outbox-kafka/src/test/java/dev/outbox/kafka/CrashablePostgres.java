@@ -14,7 +14,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.stream.Stream;
 import javax.sql.DataSource;
 import org.postgresql.ds.PGSimpleDataSource;
@@ -123,7 +125,7 @@ final class CrashablePostgres implements AutoCloseable {
     for (ProcessHandle process : processes) {
       try {
         process.onExit().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-      } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException ex) {
+      } catch (ExecutionException | TimeoutException ex) {
         throw new IllegalStateException(
             "PostgreSQL process " + process.pid() + " still runs after SIGKILL", ex);
       }

@@ -65,7 +65,6 @@ class PostgresCrashIntegrationTests {
   private final int[] next = new int[KEYS];
   private CrashablePostgres postgres;
   private HikariDataSource pool;
-  private DefaultKafkaProducerFactory<String, String> producers;
   private KafkaOutboxTransport transport;
   private OutboxRelay relay;
   private TopicTail tail;
@@ -189,8 +188,10 @@ class PostgresCrashIntegrationTests {
     pool.setUsername("postgres");
     pool.setMaximumPoolSize(4);
     pool.setPoolName("pg-crash-relay");
-    producers = new DefaultKafkaProducerFactory<>(kafka.producerConfig());
-    transport = KafkaOutboxTransport.create(producers, KafkaTransportOptions.defaults());
+    transport =
+        KafkaOutboxTransport.create(
+            new DefaultKafkaProducerFactory<>(kafka.producerConfig()),
+            KafkaTransportOptions.defaults());
     relay =
         OutboxRelay.builder()
             .repository(new PostgresOutboxRepository(pool, table))

@@ -197,12 +197,8 @@ final class TestKafka implements AutoCloseable {
 
   /** How many records {@code topic} holds: the sum of its partitions' end offsets. */
   long records(String topic) {
-    Map<TopicPartition, OffsetSpec> partitions = new HashMap<>();
-    for (int p = 0; p < PARTITIONS; p++) {
-      partitions.put(new TopicPartition(topic, p), OffsetSpec.latest());
-    }
     try (Admin admin = admin()) {
-      return admin.listOffsets(partitions).all().get().values().stream()
+      return admin.listOffsets(endOffsets(topic)).all().get().values().stream()
           .mapToLong(ListOffsetsResultInfo::offset)
           .sum();
     } catch (Exception ex) {
@@ -292,17 +288,23 @@ final class TestKafka implements AutoCloseable {
    * delivery timeout. Applications create their topics ahead of time; tests do it here.
    */
   private static void awaitLeaders(Admin admin, String... topics) {
+    Map<TopicPartition, OffsetSpec> partitions = endOffsets(topics);
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofMillis(50))
+        .ignoreExceptions()
+        .until(() -> admin.listOffsets(partitions).all().get().size() == partitions.size());
+  }
+
+  /** A request for the end offset of every partition of {@code topics}. */
+  private static Map<TopicPartition, OffsetSpec> endOffsets(String... topics) {
     Map<TopicPartition, OffsetSpec> partitions = new HashMap<>();
     for (String topic : topics) {
       for (int p = 0; p < PARTITIONS; p++) {
         partitions.put(new TopicPartition(topic, p), OffsetSpec.latest());
       }
     }
-    await()
-        .atMost(Duration.ofSeconds(30))
-        .pollInterval(Duration.ofMillis(50))
-        .ignoreExceptions()
-        .until(() -> admin.listOffsets(partitions).all().get().size() == partitions.size());
+    return partitions;
   }
 
   /**
