@@ -31,8 +31,12 @@ public final class OutboxDefaults {
   /** Whether a dead event holds back the later events of its key until an operator acts. */
   public static final boolean DEAD_EVENT_BLOCKS_KEY = false;
 
-  /** The longest pause after the database or the relay itself failed. */
-  public static final Duration MAX_ERROR_BACKOFF = Duration.ofSeconds(30);
+  /**
+   * The longest pause of a relay worker after the database, the broker or the relay itself failed
+   * (the pause starts at 100 ms and doubles). It bounds how long the relay takes to resume once the
+   * failure is over.
+   */
+  public static final Duration MAX_ERROR_BACKOFF = Duration.ofSeconds(5);
 
   /**
    * The level of the relay's one line per batch whose events failed and will be retried (a

@@ -109,7 +109,7 @@ public final class OutboxRelay implements AutoCloseable {
               publisher,
               heldKeys,
               health,
-              settings.maxErrorBackoff,
+              timing.maxErrorBackoff(),
               settings.onBacklog));
     }
     LeaseKeeper keeper =
@@ -332,6 +332,12 @@ public final class OutboxRelay implements AutoCloseable {
       return this;
     }
 
+    /**
+     * The longest pause of a worker after a failure of the database, the broker or the relay
+     * itself; the pause starts at 100 ms and doubles up to this ({@link
+     * OutboxDefaults#MAX_ERROR_BACKOFF} by default). It bounds how long the relay takes to resume
+     * once the failure is over.
+     */
     public Builder maxErrorBackoff(Duration maxErrorBackoff) {
       this.maxErrorBackoff = maxErrorBackoff;
       return this;
@@ -381,9 +387,6 @@ public final class OutboxRelay implements AutoCloseable {
       require(
           batchSize >= 1 && batchSize <= 10_000, "batchSize must be 1..10000, was " + batchSize);
       require(workers >= 1 && workers <= 16, "workers must be 1..16, was " + workers);
-      require(
-          maxErrorBackoff != null && !maxErrorBackoff.isNegative() && !maxErrorBackoff.isZero(),
-          "maxErrorBackoff must be positive");
       Objects.requireNonNull(retryPolicy, "retryPolicy");
       Objects.requireNonNull(listener, "listener");
       Objects.requireNonNull(clock, "clock");
@@ -400,7 +403,8 @@ public final class OutboxRelay implements AutoCloseable {
                 : OutboxDefaults.LEASE_TIMEOUT;
       }
       RelayTiming timing =
-          new RelayTiming(pollInterval, publishTimeout, lease, transport.maxBlock());
+          new RelayTiming(
+              pollInterval, publishTimeout, lease, transport.maxBlock(), maxErrorBackoff);
       return new OutboxRelay(copy(), timing);
     }
 

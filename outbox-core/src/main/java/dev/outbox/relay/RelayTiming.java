@@ -15,12 +15,16 @@ import java.util.Objects;
  *     the keys of a frozen (not killed) relay stall before another instance takes over
  * @param transportMaxBlock the longest a single send may block in the transport (Kafka's {@code
  *     max.block.ms}); zero if sends never block
+ * @param maxErrorBackoff the longest pause of a worker after a failure of the database, the broker
+ *     or the relay itself (the pause starts at 100 ms and doubles): the bound on how long the relay
+ *     takes to resume once the failure is over
  */
 public record RelayTiming(
     Duration pollInterval,
     Duration publishTimeout,
     Duration leaseTimeout,
-    Duration transportMaxBlock) {
+    Duration transportMaxBlock,
+    Duration maxErrorBackoff) {
 
   /** The fewest lease renewals that must fit in one lease timeout. */
   static final int RENEWALS_PER_LEASE = 3;
@@ -40,6 +44,7 @@ public record RelayTiming(
     require(positive(leaseTimeout), "leaseTimeout must be positive, was " + leaseTimeout);
     Objects.requireNonNull(transportMaxBlock, "transportMaxBlock");
     require(!transportMaxBlock.isNegative(), "transportMaxBlock must not be negative");
+    require(positive(maxErrorBackoff), "maxErrorBackoff must be positive, was " + maxErrorBackoff);
     require(
         leaseTimeout.compareTo(pollInterval.multipliedBy(RENEWALS_PER_LEASE)) >= 0,
         "leaseTimeout ("

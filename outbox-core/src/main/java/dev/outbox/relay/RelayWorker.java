@@ -81,11 +81,11 @@ final class RelayWorker implements Runnable {
             // The worker itself works; the broker is what fails, for every worker alike.
             health.ok(component);
             failures = health.failed(RelayHealth.BROKER, ex);
-            stopping.await(errorBackoff(failures));
+            stopping.await(errorBackoff(failures, maxErrorBackoff));
             continue;
           } catch (RuntimeException ex) {
             failures = health.failed(component, ex);
-            stopping.await(errorBackoff(failures));
+            stopping.await(errorBackoff(failures, maxErrorBackoff));
             continue;
           }
           if (outcome == null) {
@@ -117,8 +117,9 @@ final class RelayWorker implements Runnable {
     }
   }
 
-  private Duration errorBackoff(int failures) {
-    long millis = 100L << Math.min(failures - 1, 20);
-    return Duration.ofMillis(Math.min(millis, maxErrorBackoff.toMillis()));
+  /** The pause after the given number of failures in a row: 100 ms, doubling up to {@code max}. */
+  static Duration errorBackoff(int failures, Duration max) {
+    long millis = 100L << Math.min(Math.max(failures, 1) - 1, 20);
+    return Duration.ofMillis(Math.min(millis, max.toMillis()));
   }
 }

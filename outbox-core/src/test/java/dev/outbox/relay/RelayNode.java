@@ -57,7 +57,13 @@ final class RelayNode {
       RetryPolicy retries,
       int batchSize) {
     this.member = member;
-    this.timing = new RelayTiming(POLL_INTERVAL, publishTimeout, LEASE_TIMEOUT, Duration.ZERO);
+    this.timing =
+        new RelayTiming(
+            POLL_INTERVAL,
+            publishTimeout,
+            LEASE_TIMEOUT,
+            Duration.ZERO,
+            OutboxDefaults.MAX_ERROR_BACKOFF);
     this.scheduler = new SlotScheduler(1, clock.nanos());
     this.heldKeys = new HeldKeys(clock.nanos());
     this.health = new RelayHealth(member, clock, RelayListener.none());

@@ -11,13 +11,18 @@ import org.junit.jupiter.api.Test;
 class RelayTimingTests {
 
   private static final Duration ZERO = Duration.ZERO;
+  private static final Duration MAX_ERROR_BACKOFF = OutboxDefaults.MAX_ERROR_BACKOFF;
 
   @Test
   void rejectsALeaseTimeoutShorterThanThreePollIntervalsNamingBothValues() {
     assertThatThrownBy(
             () ->
                 new RelayTiming(
-                    Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofMillis(2999), ZERO))
+                    Duration.ofSeconds(1),
+                    Duration.ofSeconds(5),
+                    Duration.ofMillis(2999),
+                    ZERO,
+                    MAX_ERROR_BACKOFF))
         .isInstanceOf(OutboxException.class)
         .hasMessage(
             "Invalid outbox relay setting: leaseTimeout (2999 ms) must be at least 3 x"
@@ -27,7 +32,12 @@ class RelayTimingTests {
   @Test
   void acceptsALeaseTimeoutOfExactlyThreePollIntervals() {
     RelayTiming timing =
-        new RelayTiming(Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofSeconds(3), ZERO);
+        new RelayTiming(
+            Duration.ofSeconds(1),
+            Duration.ofSeconds(5),
+            Duration.ofSeconds(3),
+            ZERO,
+            MAX_ERROR_BACKOFF);
 
     assertThat(timing.renewInterval()).isEqualTo(Duration.ofSeconds(1));
   }
@@ -40,7 +50,8 @@ class RelayTimingTests {
                     Duration.ofSeconds(1),
                     Duration.ofMillis(1999),
                     Duration.ofSeconds(10),
-                    Duration.ofSeconds(1)))
+                    Duration.ofSeconds(1),
+                    MAX_ERROR_BACKOFF))
         .isInstanceOf(OutboxException.class)
         .hasMessage(
             "Invalid outbox relay setting: publishTimeout (1999 ms) must be at least twice the"
@@ -55,7 +66,8 @@ class RelayTimingTests {
             Duration.ofSeconds(1),
             Duration.ofSeconds(2),
             Duration.ofSeconds(10),
-            Duration.ofSeconds(1));
+            Duration.ofSeconds(1),
+            MAX_ERROR_BACKOFF);
 
     assertThat(timing.publishTimeout()).isEqualTo(Duration.ofSeconds(2));
   }
@@ -96,13 +108,28 @@ class RelayTimingTests {
   @Test
   void rejectsNonPositiveDurations() {
     assertThatThrownBy(
-            () -> new RelayTiming(ZERO, Duration.ofSeconds(5), Duration.ofSeconds(10), ZERO))
+            () ->
+                new RelayTiming(
+                    ZERO, Duration.ofSeconds(5), Duration.ofSeconds(10), ZERO, MAX_ERROR_BACKOFF))
         .hasMessage("Invalid outbox relay setting: pollInterval must be positive, was PT0S");
     assertThatThrownBy(
             () ->
                 new RelayTiming(
-                    Duration.ofSeconds(1), Duration.ofMillis(-1), Duration.ofSeconds(10), ZERO))
+                    Duration.ofSeconds(1),
+                    Duration.ofMillis(-1),
+                    Duration.ofSeconds(10),
+                    ZERO,
+                    MAX_ERROR_BACKOFF))
         .hasMessage("Invalid outbox relay setting: publishTimeout must be positive, was PT-0.001S");
+    assertThatThrownBy(
+            () ->
+                new RelayTiming(
+                    Duration.ofSeconds(1),
+                    Duration.ofSeconds(5),
+                    Duration.ofSeconds(10),
+                    ZERO,
+                    ZERO))
+        .hasMessage("Invalid outbox relay setting: maxErrorBackoff must be positive, was PT0S");
   }
 
   @Test
@@ -113,7 +140,8 @@ class RelayTimingTests {
   }
 
   private static Duration settleIntervalFor(Duration pollInterval) {
-    return new RelayTiming(pollInterval, Duration.ofSeconds(5), Duration.ofSeconds(10), ZERO)
+    return new RelayTiming(
+            pollInterval, Duration.ofSeconds(5), Duration.ofSeconds(10), ZERO, MAX_ERROR_BACKOFF)
         .settleInterval();
   }
 }

@@ -224,6 +224,7 @@ public class OutboxAutoConfiguration {
             .publishTimeout(relay.getPublishTimeout())
             .leaseTimeout(relay.getLeaseTimeout())
             .transientFailureLogLevel(relay.getTransientFailureLogLevel())
+            .maxErrorBackoff(relay.getMaxErrorBackoff())
             .listener(CompositeRelayListener.of(all))
             .onBacklog(() -> wakeups.ifAvailable(PostgresWakeups::signal));
     customizers.orderedStream().forEach(customizer -> customizer.customize(builder));

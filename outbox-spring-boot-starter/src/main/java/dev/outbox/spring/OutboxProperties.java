@@ -180,6 +180,21 @@ public class OutboxProperties {
       this.transientFailureLogLevel = transientFailureLogLevel;
     }
 
+    /**
+     * The longest pause of a relay worker after the database, the broker or the relay itself
+     * failed; the pause starts at 100 ms and doubles up to this. It bounds how long the relay takes
+     * to resume once the failure is over.
+     */
+    private Duration maxErrorBackoff = OutboxDefaults.MAX_ERROR_BACKOFF;
+
+    public Duration getMaxErrorBackoff() {
+      return maxErrorBackoff;
+    }
+
+    public void setMaxErrorBackoff(Duration maxErrorBackoff) {
+      this.maxErrorBackoff = maxErrorBackoff;
+    }
+
     /** How long shutdown waits for the batch in flight. */
     private Duration shutdownTimeout = OutboxDefaults.SHUTDOWN_TIMEOUT;
 

@@ -88,7 +88,8 @@ final class OutboxRelayLifecycle implements SmartLifecycle, OutboxRelayControl {
       return null;
     }
     Signal stopped = stopping;
-    Thread startup = threads.thread("relay-startup", () -> startWhenSchemaReady(stopped));
+    OutboxRelay started = relay;
+    Thread startup = threads.thread("relay-startup", () -> startWhenSchemaReady(started, stopped));
     waiter = startup;
     return startup;
   }
@@ -166,22 +167,27 @@ final class OutboxRelayLifecycle implements SmartLifecycle, OutboxRelayControl {
         + " or outbox.cdc.enabled=true)";
   }
 
-  private void startWhenSchemaReady(Signal stopped) {
-    long pause = 500;
+  /**
+   * Waits for the outbox table (created by a migration that may run after this instance started):
+   * 500 ms between tries, doubling up to the relay's {@code maxErrorBackoff}.
+   */
+  private void startWhenSchemaReady(OutboxRelay toStart, Signal stopped) {
+    long maxPause = toStart.timing().maxErrorBackoff().toMillis();
+    long pause = Math.min(500, maxPause);
     try {
       while (!stopped.isClosed()) {
         try {
           schema.initialize();
           synchronized (this) {
             if (running && !paused && !stopped.isClosed()) {
-              relay.start();
+              toStart.start();
             }
           }
           return;
         } catch (RuntimeException ex) {
           log.warn("Outbox table not ready yet; retrying in {} ms: {}", pause, ex.getMessage());
           stopped.await(Duration.ofMillis(pause));
-          pause = Math.min(pause * 2, 30_000);
+          pause = Math.min(pause * 2, maxPause);
         }
       }
     } catch (InterruptedException ex) {

@@ -11,6 +11,7 @@ import dev.outbox.test.TestPostgres;
 import dev.outbox.transport.OutboxTransport;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -111,6 +112,33 @@ class OutboxAutoConfigurationTests {
               assertThat(context).hasSingleBean(OutboxRelay.class);
               assertThat(customized).isTrue();
             });
+  }
+
+  @Test
+  void theMaxErrorBackoffPropertyReachesTheRelay() {
+    withDatabase()
+        .withBean(OutboxTransport.class, RecordingTransport::new)
+        .withPropertyValues("outbox.relay.max-error-backoff=750ms")
+        .run(
+            context ->
+                assertThat(context.getBean(OutboxRelay.class).timing().maxErrorBackoff())
+                    .isEqualTo(Duration.ofMillis(750)));
+  }
+
+  @Test
+  void aMaxErrorBackoffThatIsNotPositiveFailsStartupNamingTheValue() {
+    withDatabase()
+        .withBean(OutboxTransport.class, RecordingTransport::new)
+        .withPropertyValues("outbox.relay.max-error-backoff=0s")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .isInstanceOf(OutboxException.class)
+                    .hasMessage(
+                        "Invalid outbox relay setting: maxErrorBackoff must be positive, was"
+                            + " PT0S"));
   }
 
   @Test

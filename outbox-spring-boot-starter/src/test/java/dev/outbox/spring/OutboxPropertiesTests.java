@@ -21,6 +21,8 @@ class OutboxPropertiesTests {
     assertThat(properties.getTable().getName()).isEqualTo(TableName.DEFAULT_TABLE);
     assertThat(properties.getRelay().getBatchSize()).isEqualTo(OutboxDefaults.BATCH_SIZE);
     assertThat(properties.getRelay().getPublishTimeout()).isEqualTo(OutboxDefaults.PUBLISH_TIMEOUT);
+    assertThat(properties.getRelay().getMaxErrorBackoff())
+        .isEqualTo(OutboxDefaults.MAX_ERROR_BACKOFF);
     assertThat(properties.getRetry().toPolicy()).isEqualTo(dev.outbox.relay.RetryPolicy.defaults());
     assertThat(properties.getHealth().getProblemStatus())
         .isEqualTo(OutboxDefaults.HEALTH_PROBLEM_STATUS);
@@ -49,6 +51,8 @@ class OutboxPropertiesTests {
         .isEqualTo(OutboxDefaults.POLL_INTERVAL);
     assertThat(duration(metadata, "outbox.relay.publish-timeout"))
         .isEqualTo(OutboxDefaults.PUBLISH_TIMEOUT);
+    assertThat(duration(metadata, "outbox.relay.max-error-backoff"))
+        .isEqualTo(OutboxDefaults.MAX_ERROR_BACKOFF);
     assertThat(duration(metadata, "outbox.relay.shutdown-timeout"))
         .isEqualTo(OutboxDefaults.SHUTDOWN_TIMEOUT);
     assertThat(value(metadata, "outbox.relay.dead-event-blocks-key"))
