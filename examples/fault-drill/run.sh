@@ -31,7 +31,7 @@ PG_DOWN="${PG_DOWN_SECONDS:-5}"
 DB=outbox_fault_drill
 PSQL=(psql -h 127.0.0.1 -U "${PGUSER:-postgres}" -qAt)
 KAFKA=127.0.0.1:29092
-log() { printf '%s %s\n' "$(date +%T)" "$*"; }
+log() { printf '%s %s\n' "$(date +%T.%3N)" "$*"; }
 pids=()
 rabbit_stopped=false
 pg_stopped=false
