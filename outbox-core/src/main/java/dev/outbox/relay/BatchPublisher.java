@@ -315,7 +315,7 @@ final class BatchPublisher {
     List<Failed> dead = new ArrayList<>();
     List<Failed> retried = new ArrayList<>();
     Throwable brokerUnavailable = null;
-    int kept = 0;
+    List<OutboxEvent> kept = new ArrayList<>();
     Instant now = clock.instant();
     boolean owner = scheduler.holds(grant);
     for (Failed failedSend : sent.failed) {
@@ -323,7 +323,7 @@ final class BatchPublisher {
       Throwable failure = failedSend.failure;
       if (transport.isBrokerUnavailable(failure)) {
         brokerUnavailable = brokerUnavailable == null ? failure : brokerUnavailable;
-        kept++;
+        kept.add(event);
         continue;
       }
       int attempts = event.attempts() + 1;
@@ -374,7 +374,7 @@ final class BatchPublisher {
     List<RelayStore.Dead> deadRows = new ArrayList<>(deadLetters.rows);
     if (deadLetters.unavailable != null) {
       brokerUnavailable = brokerUnavailable == null ? deadLetters.unavailable : brokerUnavailable;
-      kept += deadLetters.kept;
+      kept.addAll(deadLetters.kept);
     }
     for (Undecodable row : undecodable) {
       log.error(
@@ -400,8 +400,49 @@ final class BatchPublisher {
           expected);
     }
     recordPublished(sent.published);
+    settle(sent.published, retried, dead, kept);
     if (brokerUnavailable != null) {
-      throw new BrokerUnavailableException(kept, brokerUnavailable);
+      List<String> keptKeys = new ArrayList<>(kept.size());
+      for (OutboxEvent event : kept) {
+        if (event.key() != null) {
+          keptKeys.add(event.key());
+        }
+      }
+      throw new BrokerUnavailableException(kept.size(), keptKeys, expected, brokerUnavailable);
+    }
+  }
+
+  /**
+   * The keys whose events went through (published, set to retry or dead-lettered) no longer wait
+   * for an unavailable destination ({@link HeldKeys#settled}).
+   */
+  private void settle(
+      List<OutboxEvent> published,
+      List<Failed> retried,
+      List<Failed> dead,
+      List<OutboxEvent> kept) {
+    for (OutboxEvent event : published) {
+      settled(event);
+    }
+    for (Failed failed : retried) {
+      settled(failed.event);
+    }
+    if (!dead.isEmpty()) {
+      Set<UUID> keptIds = new HashSet<>();
+      for (OutboxEvent event : kept) {
+        keptIds.add(event.id());
+      }
+      for (Failed failed : dead) {
+        if (!keptIds.contains(failed.event.id())) {
+          settled(failed.event);
+        }
+      }
+    }
+  }
+
+  private void settled(OutboxEvent event) {
+    if (event.key() != null) {
+      heldKeys.settled(event.key());
     }
   }
 
@@ -447,13 +488,13 @@ final class BatchPublisher {
     List<RelayStore.Dead> rows = new ArrayList<>(dead.size());
     List<Failed> deadLettered = new ArrayList<>(dead.size());
     Throwable unavailable = null;
-    int kept = 0;
+    List<OutboxEvent> kept = new ArrayList<>();
     for (int i = 0; i < dead.size(); i++) {
       Failed failed = dead.get(i);
       Throwable dlqFailure = await(sends.get(i), deadline);
       if (dlqFailure != null && transport.isBrokerUnavailable(dlqFailure)) {
         unavailable = unavailable == null ? dlqFailure : unavailable;
-        kept++;
+        kept.add(failed.event);
         continue;
       }
       if (log.isDebugEnabled()) {
@@ -493,8 +534,8 @@ final class BatchPublisher {
 
   /** The events marked DEAD, and those kept because their dead letter could not be sent now. */
   private record DeadLetters(
-      List<RelayStore.Dead> rows, int kept, @Nullable Throwable unavailable) {
-    static final DeadLetters NONE = new DeadLetters(List.of(), 0, null);
+      List<RelayStore.Dead> rows, List<OutboxEvent> kept, @Nullable Throwable unavailable) {
+    static final DeadLetters NONE = new DeadLetters(List.of(), List.of(), null);
   }
 
   private @Nullable Throwable await(CompletableFuture<?> future, long deadline) {
