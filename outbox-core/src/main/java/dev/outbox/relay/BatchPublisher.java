@@ -134,7 +134,9 @@ final class BatchPublisher {
       candidates = store.candidates(grant.slots(), perSlot, heldKeys.current());
     }
     if (candidates.isEmpty()) {
-      return Outcome.IDLE;
+      // Every key left in these slots may be held back for an unavailable destination, so that
+      // other keys went first: with none left, they are tried again now, not when their holds end.
+      return heldKeys.releaseUnavailable() ? publishOnce(grant) : Outcome.IDLE;
     }
     Plan plan = plan(candidates, perSlot, truncated);
     if (plan.chains.isEmpty()) {
@@ -402,10 +404,16 @@ final class BatchPublisher {
     recordPublished(sent.published);
     settle(sent.published, retried, dead, kept);
     if (brokerUnavailable != null) {
-      List<String> keptKeys = new ArrayList<>(kept.size());
+      // Each kept key with the destination that did not take its event.
+      Map<String, String> keptKeys = new HashMap<>();
       for (OutboxEvent event : kept) {
         if (event.key() != null) {
-          keptKeys.add(event.key());
+          keptKeys.put(event.key(), event.destination());
+        }
+      }
+      for (OutboxEvent event : deadLetters.kept) {
+        if (event.key() != null) {
+          keptKeys.put(event.key(), transport.deadLetterDestination(event));
         }
       }
       throw new BrokerUnavailableException(kept.size(), keptKeys, expected, brokerUnavailable);
@@ -414,15 +422,21 @@ final class BatchPublisher {
 
   /**
    * The keys whose events went through (published, set to retry or dead-lettered) no longer wait
-   * for an unavailable destination ({@link HeldKeys#settled}).
+   * for an unavailable destination ({@link HeldKeys#settled}); nor do the keys held back for a
+   * destination that took an event now ({@link HeldKeys#available}).
    */
   private void settle(
       List<OutboxEvent> published,
       List<Failed> retried,
       List<Failed> dead,
       List<OutboxEvent> kept) {
+    String last = null;
     for (OutboxEvent event : published) {
       settled(event);
+      if (!event.destination().equals(last)) {
+        last = event.destination();
+        heldKeys.available(last);
+      }
     }
     for (Failed failed : retried) {
       settled(failed.event);

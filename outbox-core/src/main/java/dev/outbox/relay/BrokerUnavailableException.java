@@ -1,7 +1,7 @@
 package dev.outbox.relay;
 
 import dev.outbox.OutboxException;
-import java.util.List;
+import java.util.Map;
 
 /**
  * A relay cycle found the broker unreachable, for its whole batch or for some destinations only.
@@ -11,18 +11,18 @@ import java.util.List;
  */
 public final class BrokerUnavailableException extends OutboxException {
 
-  private final transient List<String> keptKeys;
+  private final transient Map<String, String> kept;
   private final int settled;
 
-  BrokerUnavailableException(int kept, List<String> keptKeys, int settled, Throwable cause) {
-    super("The broker cannot be reached; " + kept + " event(s) kept for the next attempt", cause);
-    this.keptKeys = keptKeys;
+  BrokerUnavailableException(int count, Map<String, String> kept, int settled, Throwable cause) {
+    super("The broker cannot be reached; " + count + " event(s) kept for the next attempt", cause);
+    this.kept = kept;
     this.settled = settled;
   }
 
-  /** The keys of the events kept (events without a key have none). */
-  List<String> keptKeys() {
-    return keptKeys;
+  /** The keys of the events kept, each to its event's destination (unkeyed events left out). */
+  Map<String, String> kept() {
+    return kept;
   }
 
   /**

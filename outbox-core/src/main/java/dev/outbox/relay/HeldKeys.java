@@ -39,29 +39,59 @@ final class HeldKeys {
 
   /**
    * Holds back the keys whose oldest event was kept because the broker or its destination was
-   * unavailable: each for twice the longer of {@code pause} (how long the worker now pauses) and
-   * the error backoff for as many times in a row as the key was kept (200 ms, doubling up to twice
-   * {@code maxErrorBackoff}). Longer than the worker's pause, so its next batch reads other keys.
+   * unavailable ({@code kept}: key to that event's destination): each for twice the longer of
+   * {@code pause} (how long the worker now pauses) and the error backoff for as many times in a row
+   * as the key was kept (200 ms, doubling up to twice {@code maxErrorBackoff}). Longer than the
+   * worker's pause, so its next batch reads other keys.
    */
-  void holdUnavailable(List<String> keys, Duration pause, Duration maxErrorBackoff) {
+  void holdUnavailable(Map<String, String> kept, Duration pause, Duration maxErrorBackoff) {
     long now = nanoTime.getAsLong();
-    for (String key : keys) {
-      Unavailable entry =
-          unavailable.compute(
-              key,
-              (k, previous) -> {
-                int times = previous == null || previous.expired(now) ? 1 : previous.times + 1;
-                Duration step = RelayWorker.errorBackoff(times, maxErrorBackoff);
-                long millis = 2 * Math.max(pause.toMillis(), step.toMillis());
-                return new Unavailable(times, millis, now + 2 * millis * 1_000_000);
-              });
-      hold(key, entry.holdMillis);
-    }
+    kept.forEach(
+        (key, destination) -> {
+          Unavailable entry =
+              unavailable.compute(
+                  key,
+                  (k, previous) -> {
+                    int times = previous == null || previous.expired(now) ? 1 : previous.times + 1;
+                    Duration step = RelayWorker.errorBackoff(times, maxErrorBackoff);
+                    long hold = 2 * Math.max(pause.toNanos(), step.toNanos());
+                    return new Unavailable(destination, times, now + hold, now + 2 * hold);
+                  });
+          until.merge(key, entry.heldUntil, Math::max);
+        });
   }
 
   /** The key's event went through (published, set to retry or dead-lettered). */
   void settled(String key) {
     unavailable.remove(key);
+  }
+
+  /**
+   * An event to {@code destination} went through: the keys held back because that destination was
+   * unavailable are free to go at once.
+   */
+  void available(String destination) {
+    if (unavailable.isEmpty()) {
+      return;
+    }
+    unavailable.forEach(
+        (key, entry) -> {
+          if (entry.destination.equals(destination) && unavailable.remove(key, entry)) {
+            until.remove(key, entry.heldUntil);
+          }
+        });
+  }
+
+  /**
+   * Ends the holds of the keys held back for an unavailable destination, which still count as
+   * unavailable until their events go through. Returns whether there was such a hold.
+   */
+  boolean releaseUnavailable() {
+    boolean released = false;
+    for (Map.Entry<String, Unavailable> entry : unavailable.entrySet()) {
+      released |= until.remove(entry.getKey(), entry.getValue().heldUntil);
+    }
+    return released;
   }
 
   /**
@@ -85,7 +115,7 @@ final class HeldKeys {
     return next == Long.MAX_VALUE ? -1 : next;
   }
 
-  private record Unavailable(int times, long holdMillis, long forgetAt) {
+  private record Unavailable(String destination, int times, long heldUntil, long forgetAt) {
     boolean expired(long now) {
       return forgetAt - now <= 0;
     }

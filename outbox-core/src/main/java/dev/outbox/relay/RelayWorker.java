@@ -130,7 +130,7 @@ final class RelayWorker implements Runnable {
    */
   Duration afterUnavailable(BrokerUnavailableException ex, int failures) {
     Duration pause = errorBackoff(failures, maxErrorBackoff);
-    heldKeys.holdUnavailable(ex.keptKeys(), pause, maxErrorBackoff);
+    heldKeys.holdUnavailable(ex.kept(), pause, maxErrorBackoff);
     return ex.settled() > 0 ? Duration.ZERO : pause;
   }
 

@@ -377,13 +377,9 @@ class BatchPublisherTests {
     assertThat(store.row(elsewhere.id())).isEmpty();
     assertThat(transport.deadLetters()).isEmpty();
 
+    // No backoff in the table; the key is held back by this relay, but as nothing else is
+    // pending it is tried again at once, in order.
     node.cycle();
-    assertThat(transport.sentIds())
-        .as("the key is held back by this relay for 200 ms: twice the first backoff step")
-        .containsExactly(kept.id(), elsewhere.id());
-
-    clock.advance(Duration.ofMillis(200));
-    node.cycle(); // no backoff in the table: the key goes again, in order
 
     assertThat(transport.sentIds())
         .containsExactly(kept.id(), elsewhere.id(), kept.id(), later.id());

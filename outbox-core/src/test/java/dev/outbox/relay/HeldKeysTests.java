@@ -3,7 +3,7 @@ package dev.outbox.relay;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
-import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
@@ -16,7 +16,7 @@ class HeldKeysTests {
   private final HeldKeys keys = new HeldKeys(nanos::get);
 
   private void hold(String key, Duration workerPause) {
-    keys.holdUnavailable(List.of(key), workerPause, MAX_ERROR_BACKOFF);
+    keys.holdUnavailable(Map.of(key, "orders"), workerPause, MAX_ERROR_BACKOFF);
   }
 
   private void advanceMillis(long millis) {
@@ -72,9 +72,39 @@ class HeldKeysTests {
   }
 
   @Test
+  void anEventThatWentThroughToTheSameDestinationFreesTheKeysHeldForItButNoOthers() {
+    keys.holdUnavailable(
+        Map.of("order-1", "orders", "order-2", "orders", "audit-1", "audit"),
+        Duration.ZERO,
+        MAX_ERROR_BACKOFF);
+
+    keys.available("orders");
+
+    assertThat(keys.current()).containsExactly("audit-1");
+    assertThat(keys.anyUnavailable()).isTrue();
+    keys.available("audit");
+    assertThat(keys.current()).isEmpty();
+    assertThat(keys.anyUnavailable()).isFalse();
+  }
+
+  @Test
+  void releasingEndsTheHoldsButTheKeysStillCountAsUnavailable() {
+    hold("order-1", Duration.ZERO);
+    keys.hold("order-2", 60_000); // a retry not yet due
+
+    assertThat(keys.releaseUnavailable()).isTrue();
+
+    assertThat(keys.current()).containsExactly("order-2");
+    assertThat(keys.anyUnavailable()).isTrue();
+    assertThat(keys.releaseUnavailable()).as("nothing left to release").isFalse();
+  }
+
+  @Test
   void aHoldForARetryIsNotShortenedByAShorterOneForAnUnavailableDestination() {
     keys.hold("order-1", 60_000);
     hold("order-1", Duration.ZERO);
+    keys.releaseUnavailable();
+    keys.available("orders");
 
     assertThat(keys.nanosUntilNextDue()).isEqualTo(60_000_000_000L);
   }
