@@ -115,7 +115,7 @@ start_service() { # port, log name; sets $started
   java -Xmx512m -jar "$JAR" --server.port="$1" --order-service.embedded.enabled=false \
     --spring.datasource.url="jdbc:postgresql://127.0.0.1:5432/$DB" \
     --spring.datasource.username="${PGUSER:-postgres}" --spring.datasource.password="${PGPASSWORD:-}" \
-    "${service_args[@]}" > "$WORK/$2.log" 2>&1 &
+    "${service_args[@]}" ${SERVICE_ARGS:-} > "$WORK/$2.log" 2>&1 &
   started=$!
   pids+=("$started")
 }

@@ -430,14 +430,15 @@ final class BatchPublisher {
       List<Failed> retried,
       List<Failed> dead,
       List<OutboxEvent> kept) {
-    String last = null;
+    if (!heldKeys.holdsUnavailable()) {
+      return; // the common case: no key waits for an unavailable destination
+    }
+    Set<String> destinations = new HashSet<>();
     for (OutboxEvent event : published) {
       settled(event);
-      if (!event.destination().equals(last)) {
-        last = event.destination();
-        heldKeys.available(last);
-      }
+      destinations.add(event.destination());
     }
+    destinations.forEach(heldKeys::available);
     for (Failed failed : retried) {
       settled(failed.event);
     }

@@ -61,6 +61,11 @@ final class HeldKeys {
         });
   }
 
+  /** Whether some key is remembered as waiting for an unavailable destination; no clock read. */
+  boolean holdsUnavailable() {
+    return !unavailable.isEmpty();
+  }
+
   /** The key's event went through (published, set to retry or dead-lettered). */
   void settled(String key) {
     unavailable.remove(key);
@@ -71,9 +76,6 @@ final class HeldKeys {
    * unavailable are free to go at once.
    */
   void available(String destination) {
-    if (unavailable.isEmpty()) {
-      return;
-    }
     unavailable.forEach(
         (key, entry) -> {
           if (entry.destination.equals(destination) && unavailable.remove(key, entry)) {
