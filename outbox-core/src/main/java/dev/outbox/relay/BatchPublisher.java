@@ -134,9 +134,7 @@ final class BatchPublisher {
       candidates = store.candidates(grant.slots(), perSlot, heldKeys.current());
     }
     if (candidates.isEmpty()) {
-      // Every key left in these slots may be held back for an unavailable destination, so that
-      // other keys went first: with none left, they are tried again now, not when their holds end.
-      return heldKeys.releaseUnavailable() ? publishOnce(grant) : Outcome.IDLE;
+      return Outcome.IDLE;
     }
     Plan plan = plan(candidates, perSlot, truncated);
     if (plan.chains.isEmpty()) {
@@ -317,7 +315,7 @@ final class BatchPublisher {
     List<Failed> dead = new ArrayList<>();
     List<Failed> retried = new ArrayList<>();
     Throwable brokerUnavailable = null;
-    List<OutboxEvent> kept = new ArrayList<>();
+    int kept = 0;
     Instant now = clock.instant();
     boolean owner = scheduler.holds(grant);
     for (Failed failedSend : sent.failed) {
@@ -325,7 +323,7 @@ final class BatchPublisher {
       Throwable failure = failedSend.failure;
       if (transport.isBrokerUnavailable(failure)) {
         brokerUnavailable = brokerUnavailable == null ? failure : brokerUnavailable;
-        kept.add(event);
+        kept++;
         continue;
       }
       int attempts = event.attempts() + 1;
@@ -376,7 +374,7 @@ final class BatchPublisher {
     List<RelayStore.Dead> deadRows = new ArrayList<>(deadLetters.rows);
     if (deadLetters.unavailable != null) {
       brokerUnavailable = brokerUnavailable == null ? deadLetters.unavailable : brokerUnavailable;
-      kept.addAll(deadLetters.kept);
+      kept += deadLetters.kept;
     }
     for (Undecodable row : undecodable) {
       log.error(
@@ -402,62 +400,8 @@ final class BatchPublisher {
           expected);
     }
     recordPublished(sent.published);
-    settle(sent.published, retried, dead, kept);
     if (brokerUnavailable != null) {
-      // Each kept key with the destination that did not take its event.
-      Map<String, String> keptKeys = new HashMap<>();
-      for (OutboxEvent event : kept) {
-        if (event.key() != null) {
-          keptKeys.put(event.key(), event.destination());
-        }
-      }
-      for (OutboxEvent event : deadLetters.kept) {
-        if (event.key() != null) {
-          keptKeys.put(event.key(), transport.deadLetterDestination(event));
-        }
-      }
-      throw new BrokerUnavailableException(kept.size(), keptKeys, expected, brokerUnavailable);
-    }
-  }
-
-  /**
-   * The keys whose events went through (published, set to retry or dead-lettered) no longer wait
-   * for an unavailable destination ({@link HeldKeys#settled}); nor do the keys held back for a
-   * destination that took an event now ({@link HeldKeys#available}).
-   */
-  private void settle(
-      List<OutboxEvent> published,
-      List<Failed> retried,
-      List<Failed> dead,
-      List<OutboxEvent> kept) {
-    if (!heldKeys.holdsUnavailable()) {
-      return; // the common case: no key waits for an unavailable destination
-    }
-    Set<String> destinations = new HashSet<>();
-    for (OutboxEvent event : published) {
-      settled(event);
-      destinations.add(event.destination());
-    }
-    destinations.forEach(heldKeys::available);
-    for (Failed failed : retried) {
-      settled(failed.event);
-    }
-    if (!dead.isEmpty()) {
-      Set<UUID> keptIds = new HashSet<>();
-      for (OutboxEvent event : kept) {
-        keptIds.add(event.id());
-      }
-      for (Failed failed : dead) {
-        if (!keptIds.contains(failed.event.id())) {
-          settled(failed.event);
-        }
-      }
-    }
-  }
-
-  private void settled(OutboxEvent event) {
-    if (event.key() != null) {
-      heldKeys.settled(event.key());
+      throw new BrokerUnavailableException(kept, brokerUnavailable);
     }
   }
 
@@ -503,13 +447,13 @@ final class BatchPublisher {
     List<RelayStore.Dead> rows = new ArrayList<>(dead.size());
     List<Failed> deadLettered = new ArrayList<>(dead.size());
     Throwable unavailable = null;
-    List<OutboxEvent> kept = new ArrayList<>();
+    int kept = 0;
     for (int i = 0; i < dead.size(); i++) {
       Failed failed = dead.get(i);
       Throwable dlqFailure = await(sends.get(i), deadline);
       if (dlqFailure != null && transport.isBrokerUnavailable(dlqFailure)) {
         unavailable = unavailable == null ? dlqFailure : unavailable;
-        kept.add(failed.event);
+        kept++;
         continue;
       }
       if (log.isDebugEnabled()) {
@@ -549,8 +493,8 @@ final class BatchPublisher {
 
   /** The events marked DEAD, and those kept because their dead letter could not be sent now. */
   private record DeadLetters(
-      List<RelayStore.Dead> rows, List<OutboxEvent> kept, @Nullable Throwable unavailable) {
-    static final DeadLetters NONE = new DeadLetters(List.of(), List.of(), null);
+      List<RelayStore.Dead> rows, int kept, @Nullable Throwable unavailable) {
+    static final DeadLetters NONE = new DeadLetters(List.of(), 0, null);
   }
 
   private @Nullable Throwable await(CompletableFuture<?> future, long deadline) {

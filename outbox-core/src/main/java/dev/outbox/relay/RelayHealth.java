@@ -20,9 +20,8 @@ final class RelayHealth {
 
   /**
    * The broker as the whole relay sees it: unavailable when a batch ends with the broker
-   * unreachable (or degraded, or a destination unavailable), available again only when a batch
-   * publishes while no key waits for an unavailable destination, or when no event is waiting in
-   * this instance's slots. Kept apart from the workers' own state, so a worker that next finds
+   * unreachable (or degraded), available again only when a batch publishes or no event is waiting
+   * in this instance's slots. Kept apart from the workers' own state, so a worker that next finds
    * nothing to do in other slots does not make an outage look over.
    */
   static final String BROKER = "broker";

@@ -72,9 +72,8 @@ final class RelayWorker implements Runnable {
             outcome = cycle();
             if (outcome != null) {
               health.ok(component);
-              if (outcome.attempted() > 0 && !heldKeys.anyUnavailable()) {
-                // A batch went through and no key waits for an unavailable destination.
-                health.ok(RelayHealth.BROKER);
+              if (outcome.attempted() > 0) {
+                health.ok(RelayHealth.BROKER); // a batch went through: the broker is there
               }
             }
             failures = 0;
@@ -82,10 +81,7 @@ final class RelayWorker implements Runnable {
             // The worker itself works; the broker is what fails, for every worker alike.
             health.ok(component);
             failures = health.failed(RelayHealth.BROKER, ex);
-            Duration pause = afterUnavailable(ex, failures);
-            if (!pause.isZero()) {
-              stopping.await(pause);
-            }
+            stopping.await(errorBackoff(failures, maxErrorBackoff));
             continue;
           } catch (RuntimeException ex) {
             failures = health.failed(component, ex);
@@ -119,19 +115,6 @@ final class RelayWorker implements Runnable {
     } finally {
       scheduler.done(grant, again);
     }
-  }
-
-  /**
-   * After a batch whose events the broker did not all take because it, or their destination, was
-   * unavailable: holds the kept events' keys back for longer than this worker pauses, so that its
-   * next batch reads other keys (one destination that fails on its own does not stall the keys of
-   * the others), and returns the pause. None if some of the batch went through, since then only
-   * some destinations fail; the error backoff if nothing did, since the broker may be away.
-   */
-  Duration afterUnavailable(BrokerUnavailableException ex, int failures) {
-    Duration pause = errorBackoff(failures, maxErrorBackoff);
-    heldKeys.holdUnavailable(ex.kept(), pause, maxErrorBackoff);
-    return ex.settled() > 0 ? Duration.ZERO : pause;
   }
 
   /** The pause after the given number of failures in a row: 100 ms, doubling up to {@code max}. */

@@ -20,7 +20,6 @@ import dev.outbox.store.StoreOptions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -325,7 +324,6 @@ class BatchPublisherTests {
     assertThat(store.row(other.id())).as("other keys are not affected").isEmpty();
     assertThat(transport.deadLetters()).isEmpty();
 
-    clock.advance(Duration.ofMillis(200)); // the key's hold: twice the first backoff step
     node.cycle(); // the dead-letter destination takes it now
 
     assertThat(row(poison).status()).isEqualTo(Status.DEAD);
@@ -377,68 +375,12 @@ class BatchPublisherTests {
     assertThat(store.row(elsewhere.id())).isEmpty();
     assertThat(transport.deadLetters()).isEmpty();
 
-    // No backoff in the table; the key is held back by this relay, but as nothing else is
-    // pending it is tried again at once, in order.
-    node.cycle();
+    node.cycle(); // no backoff in the table: the next cycle sends the key again, in order
 
     assertThat(transport.sentIds())
         .containsExactly(kept.id(), elsewhere.id(), kept.id(), later.id());
     assertThat(transport.sends().get(2).attempts()).isZero();
     assertThat(store.rows()).isEmpty();
-  }
-
-  /**
-   * One destination unavailable on its own (a topic without permission, say) while its events fill
-   * whole batches: the keys of its kept events are held back, so the next batches read other keys,
-   * and the other destination's events go out, in key order, while the clock stands still. Once the
-   * holds end and the destination takes events again, its keys go, uncharged.
-   */
-  @Test
-  void aDestinationUnavailableOnItsOwnDoesNotStallTheKeysOfOthersBehindItsEvents() {
-    // More than 16 (the rows read per slot) for each of the 64 slots: the oldest rows of every
-    // slot are events of "shut", and a batch of 100 that reads them again and again never reaches
-    // the others.
-    List<OutboxEvent> shut = new ArrayList<>();
-    for (int i = 0; i < 1_100; i++) {
-      shut.add(events.event("shut", "shut-" + i));
-    }
-    OutboxEvent firstOpen = events.event("open", "open-1");
-    OutboxEvent laterOpen = events.event("open", "open-1");
-    OutboxEvent otherOpen = events.event("open", "open-2");
-    store.append(shut.toArray(OutboxEvent[]::new));
-    store.append(firstOpen, laterOpen, otherOpen);
-    transport.failDestination("shut", Integer.MAX_VALUE, Kind.BROKER_UNAVAILABLE);
-
-    int cycles = 0;
-    while (store.row(otherOpen.id()).isPresent() || store.row(laterOpen.id()).isPresent()) {
-      assertThat(cycles++)
-          .as("cycles until the other destination's events went out")
-          .isLessThan(30);
-      try {
-        node.cycle();
-      } catch (BrokerUnavailableException expected) {
-        // the batch held events of "shut"
-      }
-    }
-
-    assertThat(store.row(firstOpen.id())).isEmpty();
-    List<UUID> sent = transport.sentIds();
-    assertThat(sent.indexOf(firstOpen.id())).isLessThan(sent.indexOf(laterOpen.id()));
-    assertThat(shut).allMatch(event -> row(event).status() == Status.PENDING);
-    assertThat(node.heldKeys.anyUnavailable())
-        .as("the keys of \"shut\" still wait for their destination")
-        .isTrue();
-
-    transport.failDestination("shut", 0, Kind.BROKER_UNAVAILABLE);
-    clock.advance(Duration.ofSeconds(2)); // twice the node's longest error backoff: holds end
-    cycles = 0;
-    while (!store.rows().isEmpty()) {
-      assertThat(cycles++).as("cycles until every event of \"shut\" went out").isLessThan(30);
-      node.cycle();
-    }
-
-    assertThat(transport.sends()).allMatch(send -> send.attempts() == 0, "nothing charged");
-    assertThat(node.heldKeys.anyUnavailable()).isFalse();
   }
 
   /**

@@ -108,19 +108,10 @@ final class RelayNode {
     keeper.tick();
   }
 
-  /**
-   * One batch on the worker's share of the slots; null when it was granted none. A batch that found
-   * the broker or a destination unavailable holds its keys back as the worker does.
-   */
+  /** One batch on the worker's share of the slots; null when it was granted none. */
   @Nullable Outcome cycle() {
     scheduler.markDirty(dev.outbox.store.Slots.ALL); // as a wake-up for every slot does
-    try {
-      return worker.cycle();
-    } catch (BrokerUnavailableException ex) {
-      // What the worker's loop does next (it would then pause; the test moves the clock itself).
-      worker.afterUnavailable(ex, health.failed(RelayHealth.BROKER, ex));
-      throw ex;
-    }
+    return worker.cycle();
   }
 
   int owned() {

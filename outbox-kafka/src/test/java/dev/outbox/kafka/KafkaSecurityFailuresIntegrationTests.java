@@ -150,63 +150,6 @@ class KafkaSecurityFailuresIntegrationTests {
     }
   }
 
-  /**
-   * The events of a topic without permission fill the oldest rows of every slot (more than the 31
-   * rows per slot a relay with batches of 500 reads): the relay holds their keys back and reaches
-   * the other topic's events queued behind them, while its health stays DOWN without flapping.
-   */
-  @Test
-  void theEventsOfATopicWithoutPermissionDoNotHoldUpAnotherTopicsEventsQueuedBehindThem()
-      throws Exception {
-    String open = kafka.newTopic("open");
-    String shut = kafka.newTopic("shut");
-    kafka.allowWrite(open);
-    kafka.allowWrite(open + KafkaOutboxDefaults.DEAD_LETTER_SUFFIX);
-    List<OutboxMessage> toShut = new ArrayList<>();
-    for (int i = 0; i < 2_500; i++) {
-      toShut.add(OutboxMessage.of(shut, "shut-" + i, "{}"));
-    }
-    List<OutboxMessage> toOpen = new ArrayList<>();
-    for (int i = 0; i < 500; i++) {
-      toOpen.add(OutboxMessage.of(open, "order-" + i, "{}"));
-    }
-    List<UUID> shutIds = table.write(toShut);
-    List<UUID> openIds = table.write(toOpen);
-    OutboxTable.OutageCycles outages = new OutboxTable.OutageCycles();
-
-    try (LogLines logs = LogLines.capture();
-        KafkaOutboxTransport transport =
-            KafkaOutboxTransport.create(
-                kafka.saslProducerConfig(TestKafka.APP_USER, TestKafka.APP_PASSWORD),
-                KafkaTransportOptions.defaults());
-        OutboxRelay relay = table.relay(transport, STRICT, outages)) {
-      relay.start();
-
-      assertThat(ids(kafka.read(open, openIds.size(), Duration.ofSeconds(60))))
-          .as("the other topic's events, queued behind 2,500 that cannot go")
-          .containsExactlyInAnyOrderElementsOf(asStrings(openIds));
-      assertThat(table.pending()).isEqualTo(shutIds.size());
-      assertThat(relay.isHealthy()).isFalse();
-      assertThat(relay.lastFailure()).contains("TopicAuthorizationException");
-      assertThat(table.maxAttempts()).as("no attempt charged").isZero();
-      assertThat(table.dead()).isZero();
-      assertThat(logs.warnings("TopicAuthorizationException"))
-          .as("one line per worker when it starts failing")
-          .hasSizeBetween(1, 2);
-      assertThat(logs.lines("broker recovered"))
-          .as("not reported recovered while events wait for their topic")
-          .isEmpty();
-
-      kafka.allowWrite(shut);
-
-      await().atMost(Duration.ofSeconds(60)).until(() -> table.pending() == 0);
-      assertThat(table.dead()).isZero();
-      assertThat(ids(kafka.read(shut, shutIds.size(), Duration.ofSeconds(30))))
-          .containsExactlyInAnyOrderElementsOf(asStrings(shutIds));
-      await().atMost(Duration.ofSeconds(30)).until(relay::isHealthy);
-    }
-  }
-
   @Test
   void anEventIsNotDeadWithoutItsDeadLetterWhileTheDeadLetterTopicMayNotBeWritten()
       throws Exception {
