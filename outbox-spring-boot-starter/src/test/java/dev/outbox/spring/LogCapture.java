@@ -18,10 +18,13 @@ final class LogCapture implements AutoCloseable {
     logger.addAppender(appender);
   }
 
+  /** The lines so far; safe while the logger is still being written to from other threads. */
   List<String> lines() {
-    return appender.list.stream()
-        .map(event -> event.getLevel() + " " + event.getFormattedMessage())
-        .toList();
+    synchronized (appender) { // the appender adds under its own lock
+      return appender.list.stream()
+          .map(event -> event.getLevel() + " " + event.getFormattedMessage())
+          .toList();
+    }
   }
 
   @Override

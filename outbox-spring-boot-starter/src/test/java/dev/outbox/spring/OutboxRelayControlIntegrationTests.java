@@ -9,6 +9,10 @@ import dev.outbox.relay.OutboxRelay;
 import dev.outbox.test.TestPostgres;
 import dev.outbox.transport.OutboxTransport;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -113,10 +117,13 @@ class OutboxRelayControlIntegrationTests {
     int realPort = switchable.getPortNumbers()[0] == 0 ? 5432 : switchable.getPortNumbers()[0];
     switchable.setPortNumbers(new int[] {1}); // nothing listens there: the database is "down"
     String schema = TestPostgres.get().createSchema("down");
-    try {
+    try (LogCapture log = new LogCapture(OutboxRelayLifecycle.class)) {
       new ApplicationContextRunner()
           .withConfiguration(AutoConfigurations.of(OutboxAutoConfiguration.class))
-          .withPropertyValues("outbox.table.schema=" + schema, "outbox.relay.poll-interval=1h")
+          .withPropertyValues(
+              "outbox.table.schema=" + schema,
+              "outbox.relay.poll-interval=1h",
+              "outbox.relay.max-error-backoff=1s")
           .withBean(DataSource.class, () -> switchable)
           .withBean(
               PlatformTransactionManager.class, () -> new DataSourceTransactionManager(switchable))
@@ -127,9 +134,15 @@ class OutboxRelayControlIntegrationTests {
                 OutboxRelay relay = context.getBean(OutboxRelay.class);
                 assertThat(relay.isRunning()).as("waits for the table").isFalse();
 
+                // The pauses between tries: 500 ms, doubling up to max-error-backoff (1 s here).
+                // The four take 3.5 s; DRAIN_TIMEOUT only bounds a test that would otherwise hang.
+                await().atMost(DRAIN_TIMEOUT).until(() -> startupPauses(log).size() >= 4);
+                assertThat(startupPauses(log).subList(0, 4))
+                    .containsExactly(500L, 1000L, 1000L, 1000L);
+
                 switchable.setPortNumbers(new int[] {realPort});
-                // The startup thread retries with a backoff of at most 30 s.
-                await().atMost(Duration.ofSeconds(90)).until(relay::isRunning);
+                // The next try comes within one pause (at most 1 s).
+                await().atMost(DRAIN_TIMEOUT).until(relay::isRunning);
                 new TransactionTemplate(context.getBean(PlatformTransactionManager.class))
                     .executeWithoutResult(
                         status -> context.getBean(Outbox.class).publish("orders", "down-1", "{}"));
@@ -139,6 +152,19 @@ class OutboxRelayControlIntegrationTests {
     } finally {
       TestPostgres.get().dropSchema(schema);
     }
+  }
+
+  /** The pauses the relay's startup logged while it waited for the table, in milliseconds. */
+  private static List<Long> startupPauses(LogCapture log) {
+    Pattern pause = Pattern.compile("Outbox table not ready yet; retrying in (\\d+) ms");
+    List<Long> pauses = new ArrayList<>();
+    for (String line : log.lines()) {
+      Matcher matcher = pause.matcher(line);
+      if (matcher.find()) {
+        pauses.add(Long.parseLong(matcher.group(1)));
+      }
+    }
+    return pauses;
   }
 
   private static void write(Outbox outbox, PlatformTransactionManager transactions) {
