@@ -30,6 +30,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.LongSupplier;
+import java.util.stream.IntStream;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,6 +53,9 @@ final class BatchPublisher {
 
   /** The fewest rows read per slot, so a slot with a few held-back keys still yields work. */
   static final int MIN_ROWS_PER_SLOT = 16;
+
+  private static final List<Integer> ALL_SLOTS =
+      IntStream.range(0, RelayStore.SLOTS).boxed().toList();
 
   private final RelayStore store;
   private final OutboxTransport transport;
@@ -316,6 +320,8 @@ final class BatchPublisher {
     List<Failed> retried = new ArrayList<>();
     Throwable brokerUnavailable = null;
     int kept = 0;
+    boolean allHeldBack = true;
+    Map<String, List<String>> closedKeys = new HashMap<>();
     Instant now = clock.instant();
     boolean owner = scheduler.holds(grant);
     for (Failed failedSend : sent.failed) {
@@ -324,6 +330,11 @@ final class BatchPublisher {
       if (transport.isBrokerUnavailable(failure)) {
         brokerUnavailable = brokerUnavailable == null ? failure : brokerUnavailable;
         kept++;
+        if (event.key() != null && transport.isDestinationUnavailable(failure)) {
+          closedKeys.computeIfAbsent(event.destination(), d -> new ArrayList<>()).add(event.key());
+        } else {
+          allHeldBack = false;
+        }
         continue;
       }
       int attempts = event.attempts() + 1;
@@ -375,6 +386,7 @@ final class BatchPublisher {
     if (deadLetters.unavailable != null) {
       brokerUnavailable = brokerUnavailable == null ? deadLetters.unavailable : brokerUnavailable;
       kept += deadLetters.kept;
+      allHeldBack = false;
     }
     for (Undecodable row : undecodable) {
       log.error(
@@ -400,9 +412,49 @@ final class BatchPublisher {
           expected);
     }
     recordPublished(sent.published);
-    if (brokerUnavailable != null) {
-      throw new BrokerUnavailableException(kept, brokerUnavailable);
+    if (heldKeys.anyClosures()) {
+      for (OutboxEvent event : sent.published) {
+        heldKeys.opened(event.destination());
+      }
     }
+    closedKeys.forEach(this::holdBack);
+    if (brokerUnavailable != null) {
+      throw new BrokerUnavailableException(kept, allHeldBack, brokerUnavailable);
+    }
+  }
+
+  /**
+   * Holds back the keys of a destination that refused events on its own ({@link
+   * OutboxTransport#isDestinationUnavailable}): those of the events just refused and, when its
+   * closure is new, those of its pending events among the next rows of every slot, so that the next
+   * batches read the events of other destinations behind them instead of its events again.
+   */
+  private void holdBack(String destination, List<String> refused) {
+    HeldKeys.Closing closing = heldKeys.close(destination, timing.maxErrorBackoff());
+    long millis = closing.hold().toMillis();
+    refused.forEach(key -> heldKeys.hold(key, millis));
+    if (!closing.lookUpKeys()) {
+      return;
+    }
+    List<String> pending;
+    try {
+      pending = store.pendingKeys(destination, ALL_SLOTS, keyLookupDepth());
+    } catch (RuntimeException ex) {
+      log.debug(
+          "Could not look up the keys of pending events to {}: {}", destination, ex.getMessage());
+      return;
+    }
+    pending.forEach(key -> heldKeys.hold(key, millis));
+    log.debug(
+        "Destination {} refuses events: {} key(s) held back for {} ms",
+        destination,
+        pending.size(),
+        millis);
+  }
+
+  /** How many of each slot's oldest rows the look-up of a closed destination's keys reads. */
+  private int keyLookupDepth() {
+    return Math.max(MIN_ROWS_PER_SLOT, batchSize / 8);
   }
 
   private void recordPublished(List<OutboxEvent> published) {

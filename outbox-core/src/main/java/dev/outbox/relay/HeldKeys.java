@@ -1,5 +1,6 @@
 package dev.outbox.relay;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -7,17 +8,34 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.LongSupplier;
 
 /**
- * Keys held back by a retry that is not yet due, until when (by the relay's monotonic clock). The
- * table is the truth — a row's attempts and due time hold its key back for any relay that reads it
- * — this only lets the relay skip those keys' rows when it reads.
+ * Keys held back, until when (by the relay's monotonic clock): by a retry that is not yet due, or
+ * by a destination that does not take events for now. The table is the truth — a row's attempts and
+ * due time hold its key back for any relay that reads it — this only lets the relay skip those
+ * keys' rows when it reads, so that the rows behind them are reached.
+ *
+ * <p>A closed destination ({@link #close}) is one that refused events on its own while others took
+ * theirs (Kafka: a topic without write permission). Its keys are held for the closure; when it
+ * ends, its events are read and tried again (the probe). A probe that fails again closes it for
+ * twice as long, up to the relay's longest pause after a failure; an event that goes through opens
+ * it.
  */
 final class HeldKeys {
 
-  private final Map<String, Long> until = new ConcurrentHashMap<>();
-  private final LongSupplier nanoTime;
+  /** The first closure of a destination. */
+  static final Duration FIRST_CLOSURE = Duration.ofSeconds(1);
 
-  HeldKeys(LongSupplier nanoTime) {
+  private final Map<String, Long> until = new ConcurrentHashMap<>();
+  private final Map<String, Closure> closed = new ConcurrentHashMap<>();
+  private final LongSupplier nanoTime;
+  private final long probeNanos;
+
+  /**
+   * @param probe the longest a batch that tries a closed destination's events again may take (the
+   *     publish timeout)
+   */
+  HeldKeys(LongSupplier nanoTime, Duration probe) {
     this.nanoTime = nanoTime;
+    this.probeNanos = probe.toNanos();
   }
 
   void hold(String key, long millis) {
@@ -41,4 +59,58 @@ final class HeldKeys {
     }
     return next == Long.MAX_VALUE ? -1 : next;
   }
+
+  /**
+   * Notes that {@code destination} refused an event on its own. While an earlier closure lasts, it
+   * goes on, and the keys of newly read events are held for what is left of it. Otherwise a new
+   * closure starts, {@link #FIRST_CLOSURE} long the first time, twice the last one after a probe
+   * failed, at most {@code longest}; the caller then looks up the keys of the destination's pending
+   * events and holds them for its length.
+   */
+  synchronized Closing close(String destination, Duration longest) {
+    long now = nanoTime.getAsLong();
+    Closure last = closed.get(destination);
+    if (last != null && last.until - now > 0) {
+      return new Closing(Duration.ofNanos(last.until - now), false);
+    }
+    long cap = Math.max(1, longest.toMillis());
+    long millis =
+        last == null
+            ? Math.min(FIRST_CLOSURE.toMillis(), cap)
+            : Math.min(Math.max(1, last.millis) * 2, cap);
+    closed.put(destination, new Closure(now + millis * 1_000_000, millis));
+    return new Closing(Duration.ofMillis(millis), true);
+  }
+
+  /** An event went to {@code destination}: it takes events again. */
+  void opened(String destination) {
+    closed.remove(destination);
+  }
+
+  /** Whether any destination was closed lately, so that {@link #opened} is worth calling. */
+  boolean anyClosures() {
+    return !closed.isEmpty();
+  }
+
+  /**
+   * Whether a destination is closed, or its probe may be under way: a closure counts from its start
+   * to a probe's longest time after its end, while its events are read and tried again. Forgets
+   * closures that ended longer ago than that without a new one (nothing was left to try).
+   */
+  boolean anyClosed() {
+    if (closed.isEmpty()) {
+      return false;
+    }
+    long now = nanoTime.getAsLong();
+    closed.values().removeIf(closure -> closure.until + probeNanos - now <= 0);
+    return !closed.isEmpty();
+  }
+
+  /**
+   * How long to hold a closed destination's keys, and whether to look up the keys of its pending
+   * events (a new closure) or only hold those of the events just read (one under way).
+   */
+  record Closing(Duration hold, boolean lookUpKeys) {}
+
+  private record Closure(long until, long millis) {}
 }

@@ -58,7 +58,7 @@ public final class OutboxRelay implements AutoCloseable {
     this.timing = timing;
     this.threads = new NamedThreads(builder.name);
     this.health = new RelayHealth(builder.name, builder.clock, builder.listener);
-    this.heldKeys = new HeldKeys(builder.nanoTime);
+    this.heldKeys = new HeldKeys(builder.nanoTime, timing.publishTimeout());
     this.scheduler = new SlotScheduler(builder.workers, builder.nanoTime);
   }
 

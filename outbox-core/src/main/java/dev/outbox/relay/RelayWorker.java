@@ -72,8 +72,9 @@ final class RelayWorker implements Runnable {
             outcome = cycle();
             if (outcome != null) {
               health.ok(component);
-              if (outcome.attempted() > 0) {
-                health.ok(RelayHealth.BROKER); // a batch went through: the broker is there
+              if (outcome.attempted() > 0 && !heldKeys.anyClosed()) {
+                // A batch went through and no destination is closed: the broker is there.
+                health.ok(RelayHealth.BROKER);
               }
             }
             failures = 0;
@@ -81,7 +82,9 @@ final class RelayWorker implements Runnable {
             // The worker itself works; the broker is what fails, for every worker alike.
             health.ok(component);
             failures = health.failed(RelayHealth.BROKER, ex);
-            stopping.await(errorBackoff(failures, maxErrorBackoff));
+            if (!ex.heldBack()) {
+              stopping.await(errorBackoff(failures, maxErrorBackoff));
+            }
             continue;
           } catch (RuntimeException ex) {
             failures = health.failed(component, ex);

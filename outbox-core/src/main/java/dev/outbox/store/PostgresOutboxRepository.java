@@ -232,6 +232,11 @@ public final class PostgresOutboxRepository implements OutboxRepository {
   }
 
   @Override
+  public List<String> pendingKeys(String destination, Collection<Integer> slots, int depth) {
+    return rows.pendingKeys(destination, slots, depth);
+  }
+
+  @Override
   public Loaded load(Collection<UUID> ids) {
     return rows.load(ids);
   }

@@ -53,6 +53,7 @@ final class PostgresSlotRows {
   private final String candidates;
   private final String prefetch;
   private final String load;
+  private final String pendingKeys;
   private final String delete;
   private final String retry;
   private final String dead;
@@ -73,11 +74,14 @@ final class PostgresSlotRows {
     String waitMillis =
         "CASE WHEN h.attempts = 0 THEN 0 ELSE ceil(extract(epoch FROM h.available_at - now()) *"
             + " 1000)::bigint END";
+    // Held keys are left out through a hashed subplan: a prepared statement's generic plan would
+    // compare each row with every held key of a "<> ALL(array)", and a closed destination holds
+    // thousands (8,000 keys against 200,000 rows: 39 ms instead of 16 s).
     String oldestPerSlot =
         " FROM "
             + t
             + " e WHERE e.slot = g.slot AND e.status = 'PENDING' AND (e.event_key IS NULL OR"
-            + " e.event_key <> ALL(?::text[]))"
+            + " e.event_key NOT IN (SELECT unnest(?::text[])))"
             + deadBlocks
             + " ORDER BY e.seq LIMIT ?) h";
     this.candidates =
@@ -97,6 +101,14 @@ final class PostgresSlotRows {
             + " FROM unnest(?::int2[]) AS g(slot) CROSS JOIN LATERAL (SELECT e.*"
             + oldestPerSlot
             + " LIMIT ?";
+    // The oldest rows of each slot, whatever their destination, over the (slot, seq) index: the
+    // rows a relay reads next, so its cost does not grow with the backlog behind them.
+    this.pendingKeys =
+        "SELECT DISTINCT h.event_key FROM unnest(?::int2[]) AS g(slot) CROSS JOIN LATERAL (SELECT"
+            + " e.event_key, e.destination FROM "
+            + t
+            + " e WHERE e.slot = g.slot AND e.status = 'PENDING' ORDER BY e.seq LIMIT ?) h WHERE"
+            + " h.destination = ? AND h.event_key IS NOT NULL";
     this.load =
         "SELECT "
             + PostgresOutboxRepository.COLUMNS
@@ -195,6 +207,34 @@ final class PostgresSlotRows {
     } catch (SQLException ex) {
       throw new OutboxException(
           "Could not read pending events from " + table + ": " + ex.getMessage(), ex);
+    }
+  }
+
+  List<String> pendingKeys(String destination, Collection<Integer> slotList, int depth) {
+    if (slotList.isEmpty()) {
+      return List.of();
+    }
+    try (Connection connection = autocommit();
+        PreparedStatement statement = connection.prepareStatement(pendingKeys)) {
+      statement.setArray(1, connection.createArrayOf("int2", slotList.toArray()));
+      statement.setInt(2, depth);
+      statement.setString(3, destination);
+      List<String> keys = new ArrayList<>();
+      try (ResultSet rs = statement.executeQuery()) {
+        while (rs.next()) {
+          keys.add(rs.getString(1));
+        }
+      }
+      return keys;
+    } catch (SQLException ex) {
+      throw new OutboxException(
+          "Could not read the keys of pending events to "
+              + destination
+              + " from "
+              + table
+              + ": "
+              + ex.getMessage(),
+          ex);
     }
   }
 

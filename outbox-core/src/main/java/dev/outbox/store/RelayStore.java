@@ -49,6 +49,13 @@ public interface RelayStore {
   List<Candidate> candidates(Collection<Integer> slots, int perSlot, Collection<String> heldKeys);
 
   /**
+   * The distinct keys of the pending events to {@code destination} among the oldest {@code depth}
+   * pending rows of each slot in {@code slots}. While that destination refuses events, the relay
+   * holds these keys back, so that it reads the rows of other destinations behind them.
+   */
+  List<String> pendingKeys(String destination, Collection<Integer> slots, int depth);
+
+  /**
    * The full events of {@code ids} that are still pending, in write order, and the pending rows
    * among them that no event can be made of (written by another writer: malformed headers, an event
    * version below 1, ...), which the relay sets DEAD with the reason.

@@ -51,6 +51,11 @@ public abstract class ForwardingOutboxTransport implements OutboxTransport {
   }
 
   @Override
+  public boolean isDestinationUnavailable(Throwable failure) {
+    return delegate.isDestinationUnavailable(failure);
+  }
+
+  @Override
   public Duration maxBlock() {
     return delegate.maxBlock();
   }

@@ -47,6 +47,17 @@ public interface OutboxTransport {
   }
 
   /**
+   * Whether a failure that {@link #isBrokerUnavailable} reports concerns the event's destination
+   * only, while other destinations take events (Kafka: no write permission on that one topic). The
+   * relay keeps such events as it keeps all unavailable ones, and also holds back for a while the
+   * keys with events pending for that destination, so that the events of other destinations queued
+   * behind them are read and published meanwhile. By default no failure is.
+   */
+  default boolean isDestinationUnavailable(Throwable failure) {
+    return false;
+  }
+
+  /**
    * The longest a single {@link #send} may block in the client library before it returns (Kafka's
    * {@code max.block.ms} while metadata or buffer space is missing). The relay checks its publish
    * timeout against it. Zero by default: the send never blocks.

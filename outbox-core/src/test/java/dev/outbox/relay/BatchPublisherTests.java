@@ -384,6 +384,88 @@ class BatchPublisherTests {
   }
 
   /**
+   * One destination refuses its events on its own (a topic without write permission) while they
+   * fill the oldest rows of every slot (about 17 a slot, more than the 16 a batch of 100 reads per
+   * slot): its keys are held back, so the next batches reach the other destination's events behind
+   * them, in key order, with the clock standing still; nothing is charged. Once the destination
+   * takes events again, its events go at the end of the closure (1 s, the first one), uncharged.
+   */
+  @Test
+  void aDestinationThatRefusesEventsOnItsOwnDoesNotHoldUpOtherDestinationsQueuedBehindIt() {
+    List<OutboxEvent> shut = new ArrayList<>();
+    for (int i = 0; i < 1_100; i++) {
+      shut.add(events.event("shut", "shut-" + i));
+    }
+    OutboxEvent firstOpen = events.event("open", "open-1");
+    OutboxEvent laterOpen = events.event("open", "open-1");
+    OutboxEvent otherOpen = events.event("open", "open-2");
+    store.append(shut.toArray(OutboxEvent[]::new));
+    store.append(firstOpen, laterOpen, otherOpen);
+    transport.failDestination("shut", Integer.MAX_VALUE, Kind.DESTINATION_UNAVAILABLE);
+
+    int cycles = 0;
+    List<BrokerUnavailableException> refusals = new ArrayList<>();
+    while (store.row(otherOpen.id()).isPresent() || store.row(laterOpen.id()).isPresent()) {
+      assertThat(cycles++)
+          .as("batches until the other destination's events went out")
+          .isLessThan(5);
+      try {
+        node.cycle();
+      } catch (BrokerUnavailableException refused) {
+        refusals.add(refused);
+      }
+    }
+
+    assertThat(refusals)
+        .as("each batch that held events of \"shut\" says so, and that their keys are held back")
+        .isNotEmpty()
+        .allMatch(BrokerUnavailableException::heldBack);
+    List<java.util.UUID> sent = transport.sentIds();
+    assertThat(sent.indexOf(firstOpen.id())).isLessThan(sent.indexOf(laterOpen.id()));
+    assertThat(shut).allMatch(event -> row(event).status() == Status.PENDING);
+    assertThat(store.rows()).hasSize(shut.size());
+    assertThat(node.heldKeys.anyClosed()).isTrue();
+    int sendsToShut =
+        (int)
+            transport.sends().stream().filter(s -> s.event().destination().equals("shut")).count();
+    node.cycle();
+    assertThat(transport.sends())
+        .as("while closed, its events are not read again")
+        .filteredOn(send -> send.event().destination().equals("shut"))
+        .hasSize(sendsToShut);
+
+    transport.failDestination("shut", 0, Kind.DESTINATION_UNAVAILABLE);
+    clock.advance(HeldKeys.FIRST_CLOSURE);
+    cycles = 0;
+    while (!store.rows().isEmpty()) {
+      assertThat(cycles++).as("batches until every event of \"shut\" went out").isLessThan(30);
+      node.cycle();
+    }
+
+    assertThat(transport.sends()).allMatch(send -> send.attempts() == 0, "nothing charged");
+    assertThat(node.heldKeys.anyClosed()).as("opened by the events that went through").isFalse();
+  }
+
+  /**
+   * An unkeyed event refused by its destination cannot be held back by its key: the batch says so,
+   * and the worker pauses as after an outage instead of reading the same event again at once.
+   */
+  @Test
+  void anUnkeyedEventRefusedByItsDestinationIsNotHeldBackSoTheWorkerPauses() {
+    OutboxEvent unkeyed = events.event("shut", null);
+    OutboxEvent keyed = events.event("shut", "order-1");
+    store.append(unkeyed, keyed);
+    transport.failDestination("shut", 2, Kind.DESTINATION_UNAVAILABLE);
+
+    assertThatThrownBy(node::cycle)
+        .isInstanceOfSatisfying(
+            BrokerUnavailableException.class, refused -> assertThat(refused.heldBack()).isFalse())
+        .hasMessage("The broker cannot be reached; 2 event(s) kept for the next attempt");
+    assertThat(row(unkeyed).attempts()).isZero();
+    assertThat(row(keyed).attempts()).isZero();
+  }
+
+  /**
    * The deadline runs from the batch's first send by the relay's monotonic clock. Here the broker
    * "takes" 199 ms and 1 ms for the two acknowledged sends (the transport advances the settable
    * clock as it is handed each event), so the deadline has passed when the relay looks again and it

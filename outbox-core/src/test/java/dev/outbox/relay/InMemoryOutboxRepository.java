@@ -14,6 +14,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -237,6 +238,26 @@ final class InMemoryOutboxRepository implements OutboxRepository {
     List<Candidate> candidates = pendingRows(slots, perSlot, heldKeys);
     candidates = candidates.subList(0, Math.min(limit, candidates.size()));
     return new Prefetched(candidates, load(candidates.stream().map(Candidate::id).toList()));
+  }
+
+  @Override
+  public synchronized List<String> pendingKeys(
+      String destination, Collection<Integer> slots, int depth) {
+    Set<Integer> wanted = new HashSet<>(slots);
+    Map<Integer, Integer> perSlotCount = new HashMap<>();
+    Set<String> keys = new LinkedHashSet<>();
+    for (Row row : inWriteOrder()) {
+      if (!row.pending() || !wanted.contains(row.slot)) {
+        continue;
+      }
+      if (perSlotCount.merge(row.slot, 1, Integer::sum) > depth) {
+        continue;
+      }
+      if (row.event.destination().equals(destination) && row.event.key() != null) {
+        keys.add(row.event.key());
+      }
+    }
+    return new ArrayList<>(keys);
   }
 
   private List<Candidate> pendingRows(

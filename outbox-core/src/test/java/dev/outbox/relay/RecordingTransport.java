@@ -26,13 +26,17 @@ final class RecordingTransport implements OutboxTransport {
   enum Kind {
     RETRYABLE,
     NON_RETRYABLE,
-    BROKER_UNAVAILABLE;
+    BROKER_UNAVAILABLE,
+    /** The destination alone refuses it (a topic without write permission, say). */
+    DESTINATION_UNAVAILABLE;
 
     RuntimeException failure(OutboxEvent event) {
       return switch (this) {
         case RETRYABLE -> new Retryable("broker busy, event " + event.id());
         case NON_RETRYABLE -> new NonRetryable("record too large, event " + event.id());
         case BROKER_UNAVAILABLE -> new Unavailable("connection refused");
+        case DESTINATION_UNAVAILABLE ->
+            new Refused("not authorized to write to " + event.destination());
       };
     }
   }
@@ -49,8 +53,14 @@ final class RecordingTransport implements OutboxTransport {
     }
   }
 
-  static final class Unavailable extends RuntimeException {
+  static class Unavailable extends RuntimeException {
     Unavailable(String message) {
+      super(message);
+    }
+  }
+
+  static final class Refused extends Unavailable {
+    Refused(String message) {
       super(message);
     }
   }
@@ -203,6 +213,11 @@ final class RecordingTransport implements OutboxTransport {
   @Override
   public boolean isBrokerUnavailable(Throwable failure) {
     return failure instanceof Unavailable;
+  }
+
+  @Override
+  public boolean isDestinationUnavailable(Throwable failure) {
+    return failure instanceof Refused;
   }
 
   @Override

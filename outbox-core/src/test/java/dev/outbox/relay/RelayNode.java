@@ -65,7 +65,7 @@ final class RelayNode {
             Duration.ZERO,
             OutboxDefaults.MAX_ERROR_BACKOFF);
     this.scheduler = new SlotScheduler(1, clock.nanos());
-    this.heldKeys = new HeldKeys(clock.nanos());
+    this.heldKeys = new HeldKeys(clock.nanos(), publishTimeout);
     this.health = new RelayHealth(member, clock, RelayListener.none());
     this.keeper =
         new LeaseKeeper(

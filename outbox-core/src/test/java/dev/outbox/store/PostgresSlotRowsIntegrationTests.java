@@ -135,6 +135,65 @@ class PostgresSlotRowsIntegrationTests {
     assertThat(read.loaded().undecodable()).isEmpty();
   }
 
+  private static OutboxEvent event(String destination, String key) {
+    OutboxEvent event = event(key);
+    return new OutboxEvent(
+        event.id(),
+        0,
+        destination,
+        key,
+        event.aggregateType(),
+        event.type(),
+        event.version(),
+        event.payload(),
+        event.headers(),
+        event.createdAt(),
+        0);
+  }
+
+  /**
+   * The keys a relay holds back while a destination refuses events: the distinct keys of that
+   * destination's pending events among each slot's oldest rows, unkeyed ones left out; a row deeper
+   * in its slot than asked is not read.
+   */
+  @Test
+  void pendingKeysAreTheDistinctKeysOfADestinationAmongEachSlotsOldestRows() throws Exception {
+    append(event("shut", "a"), event("shut", "a"), event("orders", "a"), event("shut", "b"));
+    append(event("shut", null), event("orders", "c"));
+    append(event("orders", "deep"), event("orders", "deep"), event("orders", "deep"));
+    append(event("shut", "deep"));
+
+    assertThat(repository.pendingKeys("shut", ALL_SLOTS, 100))
+        .containsExactlyInAnyOrder("a", "b", "deep");
+    assertThat(repository.pendingKeys("shut", ALL_SLOTS, 3))
+        .as("the fourth row of its slot, read only from a depth of 4")
+        .doesNotContain("deep")
+        .contains("a", "b");
+    assertThat(repository.pendingKeys("shut", List.of(Slots.ofText("a")), 100)).contains("a");
+    assertThat(repository.pendingKeys("orders", ALL_SLOTS, 100))
+        .containsExactlyInAnyOrder("a", "c", "deep");
+    assertThat(repository.pendingKeys("nowhere", ALL_SLOTS, 100)).isEmpty();
+  }
+
+  /** Thousands of held keys (a closed destination's) leave out exactly their rows. */
+  @Test
+  void thousandsOfHeldKeysLeaveOutExactlyTheirRows() throws Exception {
+    seedBacklog();
+    List<String> held = new ArrayList<>();
+    for (int i = 0; i < 10_000; i++) {
+      if (i != 7 && i != 4_242) {
+        held.add("k" + i);
+      }
+    }
+
+    for (int read = 0; read < 7; read++) { // past the driver's and the server's plan caching
+      assertThat(repository.candidates(ALL_SLOTS, 100, held))
+          .extracting(Candidate::key)
+          .containsOnly("k7", "k4242")
+          .hasSize(4);
+    }
+  }
+
   /**
    * Input: a row another writer stored with {@code event_version} 0 (possible on a table without
    * the version constraint). Both reads report it as undecodable with the reason, and still return

@@ -14,6 +14,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.jspecify.annotations.Nullable;
@@ -273,6 +274,22 @@ public final class KafkaOutboxTransport implements OutboxTransport, AutoCloseabl
       return !clusterAnswering() || rejections.explain(missing.topic()) != null;
     }
     return KafkaFailures.isSystemic(cause);
+  }
+
+  /**
+   * Whether the failure is the refusal of one topic's write permission ({@link
+   * TopicAuthorizationException}, or a wait for that topic's metadata that such a refusal
+   * explains): the other topics may take events, so the relay holds back the keys of this topic's
+   * pending events for a while and publishes the others meanwhile. Rejected credentials and a
+   * cluster-wide refusal concern every topic, and are not.
+   */
+  @Override
+  public boolean isDestinationUnavailable(Throwable failure) {
+    Throwable cause = KafkaFailures.unwrap(failure);
+    if (cause instanceof TopicNotAvailableException missing) {
+      return rejections.explain(missing.topic()) instanceof TopicAuthorizationException;
+    }
+    return cause instanceof TopicAuthorizationException;
   }
 
   /** Whether the producer has a connection and its metadata is fresh (see above). */

@@ -13,6 +13,10 @@ import java.util.List;
 import java.util.Set;
 import java.util.UUID;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.errors.ClusterAuthorizationException;
+import org.apache.kafka.common.errors.SaslAuthenticationException;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -147,6 +151,83 @@ class KafkaSecurityFailuresIntegrationTests {
       assertThat(ids(kafka.read(denied, toDenied.size(), Duration.ofSeconds(30))))
           .containsExactlyInAnyOrderElementsOf(asStrings(toDenied));
       await().atMost(Duration.ofSeconds(30)).until(relay::isHealthy);
+    }
+  }
+
+  /**
+   * The events of a topic without write permission fill the oldest rows of every slot (2,500 of
+   * them, about 39 a slot, more than the 31 a slot that a worker with batches of 500 reads): the
+   * relay holds their keys back and publishes the 500 events of another topic queued behind them,
+   * with no attempt charged and its health DOWN throughout, naming the topic, without a "recovered"
+   * line in between. Once the permission is granted, they go out at the next probe.
+   */
+  @Test
+  void theEventsOfATopicWithoutPermissionDoNotHoldUpAnotherTopicsEventsQueuedBehindThem()
+      throws Exception {
+    String open = kafka.newTopic("open");
+    String shut = kafka.newTopic("shut");
+    kafka.allowWrite(open);
+    kafka.allowWrite(open + KafkaOutboxDefaults.DEAD_LETTER_SUFFIX);
+    List<OutboxMessage> toShut = new ArrayList<>();
+    for (int i = 0; i < 2_500; i++) {
+      toShut.add(OutboxMessage.of(shut, "shut-" + i, "{}"));
+    }
+    List<OutboxMessage> toOpen = new ArrayList<>();
+    for (int i = 0; i < 500; i++) {
+      toOpen.add(OutboxMessage.of(open, "order-" + i, "{}"));
+    }
+    List<UUID> shutIds = table.write(toShut);
+    List<UUID> openIds = table.write(toOpen);
+    OutboxTable.OutageCycles outages = new OutboxTable.OutageCycles();
+
+    try (LogLines logs = LogLines.capture();
+        KafkaOutboxTransport transport =
+            KafkaOutboxTransport.create(
+                kafka.saslProducerConfig(TestKafka.APP_USER, TestKafka.APP_PASSWORD),
+                KafkaTransportOptions.defaults());
+        OutboxRelay relay = table.relay(transport, STRICT, outages)) {
+      relay.start();
+
+      assertThat(ids(kafka.read(open, openIds.size(), Duration.ofSeconds(60))))
+          .as("the other topic's events, queued behind 2,500 that cannot go")
+          .containsExactlyInAnyOrderElementsOf(asStrings(openIds));
+      assertThat(table.pending()).isEqualTo(shutIds.size());
+      assertThat(relay.isHealthy()).isFalse();
+      assertThat(relay.lastFailure()).contains("TopicAuthorizationException").contains(shut);
+      assertThat(table.maxAttempts()).as("no attempt charged").isZero();
+      assertThat(table.dead()).isZero();
+      assertThat(logs.lines("broker recovered"))
+          .as("not reported recovered while events wait for their topic")
+          .isEmpty();
+
+      kafka.allowWrite(shut);
+
+      await().atMost(Duration.ofSeconds(60)).until(() -> table.pending() == 0);
+      assertThat(table.dead()).isZero();
+      assertThat(table.maxAttempts()).as("no attempt charged").isZero();
+      assertThat(ids(kafka.read(shut, shutIds.size(), Duration.ofSeconds(30))))
+          .containsExactlyInAnyOrderElementsOf(asStrings(shutIds));
+      await().atMost(Duration.ofSeconds(30)).until(relay::isHealthy);
+    }
+  }
+
+  /**
+   * Only one topic's refused permission is that topic's failure; the others concern every topic.
+   */
+  @Test
+  void onlyATopicsRefusedPermissionIsReportedAsThatDestinationsFailure() {
+    try (KafkaOutboxTransport transport =
+        KafkaOutboxTransport.create(
+            kafka.saslProducerConfig(TestKafka.APP_USER, TestKafka.APP_PASSWORD),
+            KafkaTransportOptions.defaults())) {
+      TopicAuthorizationException topic = new TopicAuthorizationException(Set.of("orders"));
+      assertThat(transport.isBrokerUnavailable(topic)).isTrue();
+      assertThat(transport.isDestinationUnavailable(topic)).isTrue();
+      assertThat(transport.isDestinationUnavailable(new ClusterAuthorizationException("cluster")))
+          .isFalse();
+      assertThat(transport.isDestinationUnavailable(new SaslAuthenticationException("login")))
+          .isFalse();
+      assertThat(transport.isDestinationUnavailable(new TimeoutException("no broker"))).isFalse();
     }
   }
 

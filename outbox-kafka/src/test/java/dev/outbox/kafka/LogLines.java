@@ -7,7 +7,7 @@ import ch.qos.logback.core.read.ListAppender;
 import java.util.List;
 import org.slf4j.LoggerFactory;
 
-/** Collects the WARN and ERROR lines the outbox logs while open. */
+/** Collects the lines the outbox logs while open. */
 final class LogLines implements AutoCloseable {
 
   private final Logger logger = (Logger) LoggerFactory.getLogger("dev.outbox");
@@ -35,6 +35,16 @@ final class LogLines implements AutoCloseable {
   /** The WARN and ERROR lines that contain {@code text}. */
   List<String> warnings(String text) {
     return warnings().stream().filter(line -> line.contains(text)).toList();
+  }
+
+  /** The lines of any level that contain {@code text}. */
+  List<String> lines(String text) {
+    synchronized (appender.list) {
+      return appender.list.stream()
+          .map(event -> event.getLevel() + " " + event.getFormattedMessage())
+          .filter(line -> line.contains(text))
+          .toList();
+    }
   }
 
   @Override

@@ -1,0 +1,92 @@
+package dev.outbox.relay;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.outbox.relay.HeldKeys.Closing;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/** Keys held back, and the closures of destinations that refuse events, on the settable clock. */
+class HeldKeysTests {
+
+  private static final Duration LONGEST = Duration.ofSeconds(5);
+  private static final Duration PROBE = Duration.ofSeconds(3);
+
+  private final SettableClock clock = new SettableClock();
+  private final HeldKeys held = new HeldKeys(clock.nanos(), PROBE);
+
+  @Test
+  void aKeyIsHeldUntilItsTimeIsUpAndTheWorkerIsToldWhen() {
+    held.hold("order-1", 300);
+    held.hold("order-1", 100); // a shorter hold does not cut a longer one short
+
+    assertThat(held.current()).containsExactly("order-1");
+    assertThat(held.nanosUntilNextDue()).isEqualTo(Duration.ofMillis(300).toNanos());
+
+    clock.advance(Duration.ofMillis(300));
+
+    assertThat(held.current()).isEmpty();
+    assertThat(held.nanosUntilNextDue()).isEqualTo(-1);
+  }
+
+  /**
+   * 1 s the first time; while a closure lasts, what is left of it and no new look-up of keys; after
+   * each probe that fails again, twice as long, up to the longest pause after a failure.
+   */
+  @Test
+  void aClosureDoublesAfterEachProbeThatFailsAgainUpToTheLongestPause() {
+    assertThat(held.close("shut", LONGEST)).isEqualTo(new Closing(Duration.ofSeconds(1), true));
+
+    clock.advance(Duration.ofMillis(400));
+    assertThat(held.close("shut", LONGEST))
+        .as("refused again while closed: held for the rest of the closure")
+        .isEqualTo(new Closing(Duration.ofMillis(600), false));
+
+    clock.advance(Duration.ofMillis(600)); // it ended; the probe read its events: refused again
+    assertThat(held.close("shut", LONGEST)).isEqualTo(new Closing(Duration.ofSeconds(2), true));
+
+    clock.advance(Duration.ofSeconds(2));
+    assertThat(held.close("shut", LONGEST)).isEqualTo(new Closing(Duration.ofSeconds(4), true));
+
+    clock.advance(Duration.ofSeconds(4));
+    assertThat(held.close("shut", LONGEST)).isEqualTo(new Closing(Duration.ofSeconds(5), true));
+
+    clock.advance(Duration.ofSeconds(5));
+    assertThat(held.close("shut", LONGEST)).isEqualTo(new Closing(Duration.ofSeconds(5), true));
+  }
+
+  @Test
+  void anEventThatGoesThroughOpensTheDestinationAndTheNextClosureStartsAgainAtOneSecond() {
+    held.close("shut", LONGEST);
+    clock.advance(Duration.ofSeconds(1));
+    assertThat(held.close("shut", LONGEST).hold()).isEqualTo(Duration.ofSeconds(2));
+
+    held.opened("shut");
+
+    assertThat(held.anyClosed()).isFalse();
+    assertThat(held.close("shut", LONGEST)).isEqualTo(new Closing(Duration.ofSeconds(1), true));
+  }
+
+  @Test
+  void aLongestPauseBelowOneSecondBoundsTheFirstClosure() {
+    assertThat(held.close("shut", Duration.ofMillis(250)))
+        .isEqualTo(new Closing(Duration.ofMillis(250), true));
+  }
+
+  /**
+   * A closure counts until a probe's longest time (the publish timeout) after its end, while its
+   * events are read and tried again; one that ended longer ago without a new one is forgotten:
+   * nothing was left to try.
+   */
+  @Test
+  void aClosureIsForgottenWhenItsProbeFoundNothingToTry() {
+    held.close("shut", LONGEST);
+
+    clock.advance(Duration.ofSeconds(1).plus(PROBE).minusMillis(1));
+    assertThat(held.anyClosed()).isTrue();
+
+    clock.advance(Duration.ofMillis(1));
+    assertThat(held.anyClosed()).isFalse();
+    assertThat(held.anyClosures()).isFalse();
+  }
+}
