@@ -386,7 +386,10 @@ final class BatchPublisher {
     if (deadLetters.unavailable != null) {
       brokerUnavailable = brokerUnavailable == null ? deadLetters.unavailable : brokerUnavailable;
       kept += deadLetters.kept;
-      allHeldBack = false;
+      allHeldBack &= deadLetters.allHeldBack;
+      deadLetters.closedKeys.forEach(
+          (destination, keys) ->
+              closedKeys.computeIfAbsent(destination, d -> new ArrayList<>()).addAll(keys));
     }
     for (Undecodable row : undecodable) {
       log.error(
@@ -500,13 +503,26 @@ final class BatchPublisher {
     List<Failed> deadLettered = new ArrayList<>(dead.size());
     Throwable unavailable = null;
     int kept = 0;
+    boolean allHeldBack = true;
+    Map<String, List<String>> closedKeys = new HashMap<>();
     for (int i = 0; i < dead.size(); i++) {
       Failed failed = dead.get(i);
       Throwable dlqFailure = await(sends.get(i), deadline);
+      String deadLetterDestination = transport.deadLetterDestination(failed.event);
       if (dlqFailure != null && transport.isBrokerUnavailable(dlqFailure)) {
         unavailable = unavailable == null ? dlqFailure : unavailable;
         kept++;
+        if (failed.event.key() != null && transport.isDestinationUnavailable(dlqFailure)) {
+          closedKeys
+              .computeIfAbsent(deadLetterDestination, d -> new ArrayList<>())
+              .add(failed.event.key());
+        } else {
+          allHeldBack = false;
+        }
         continue;
+      }
+      if (dlqFailure == null && heldKeys.anyClosures()) {
+        heldKeys.opened(deadLetterDestination);
       }
       if (log.isDebugEnabled()) {
         try (EventContext context = EventContext.of(failed.event)) {
@@ -516,7 +532,7 @@ final class BatchPublisher {
               failed.event.destination(),
               failed.attempts,
               failed.retryable ? "retries exhausted" : "not retryable",
-              transport.deadLetterDestination(failed.event),
+              deadLetterDestination,
               Failures.describe(failed.failure));
         }
       }
@@ -527,7 +543,7 @@ final class BatchPublisher {
         log.error(
             "Dead-letter send of event {} to {} failed; it stays DEAD in the table: {}",
             failed.event.id(),
-            transport.deadLetterDestination(failed.event),
+            deadLetterDestination,
             Failures.describe(dlqFailure));
       }
       rows.add(new RelayStore.Dead(failed.event.id(), failed.attempts, error));
@@ -540,13 +556,21 @@ final class BatchPublisher {
           deadLettered.size(),
           FailureSummary.of(deadLettered, f -> f.event, f -> f.failure));
     }
-    return new DeadLetters(rows, kept, unavailable);
+    return new DeadLetters(rows, kept, unavailable, allHeldBack, closedKeys);
   }
 
-  /** The events marked DEAD, and those kept because their dead letter could not be sent now. */
+  /**
+   * The events marked DEAD, and those kept because their dead letter could not be sent now: how
+   * many, the first failure, whether each was held back with its dead-letter destination, and the
+   * keys of those that were, per dead-letter destination.
+   */
   private record DeadLetters(
-      List<RelayStore.Dead> rows, int kept, @Nullable Throwable unavailable) {
-    static final DeadLetters NONE = new DeadLetters(List.of(), 0, null);
+      List<RelayStore.Dead> rows,
+      int kept,
+      @Nullable Throwable unavailable,
+      boolean allHeldBack,
+      Map<String, List<String>> closedKeys) {
+    static final DeadLetters NONE = new DeadLetters(List.of(), 0, null, true, Map.of());
   }
 
   private @Nullable Throwable await(CompletableFuture<?> future, long deadline) {

@@ -447,6 +447,46 @@ class BatchPublisherTests {
   }
 
   /**
+   * Events that failed for good while their dead-letter destination refuses them on its own stay
+   * pending, uncharged, and their keys are held back, so the next batch goes on with other keys
+   * instead of sending them again; when the closure ends and the dead-letter destination takes
+   * them, they are dead-lettered and DEAD.
+   */
+  @Test
+  void eventsWhoseDeadLetterDestinationRefusesThemAreHeldBackWhileOthersGoOn() {
+    OutboxEvent poison = events.event("orders", "order-1");
+    OutboxEvent later = events.event("orders", "order-1");
+    OutboxEvent other = events.event("orders", "order-2");
+    store.append(poison, later);
+    transport.failEvent(poison.id(), 2, Kind.NON_RETRYABLE);
+    transport.failDeadLetters(1, Kind.DESTINATION_UNAVAILABLE);
+
+    assertThatThrownBy(node::cycle)
+        .isInstanceOfSatisfying(
+            BrokerUnavailableException.class, refused -> assertThat(refused.heldBack()).isTrue());
+    store.append(other);
+    node.cycle();
+
+    assertThat(transport.sentIds())
+        .as("the held key is not sent again while its dead-letter destination is closed")
+        .containsExactly(poison.id(), other.id());
+    assertThat(row(poison).attempts()).isZero();
+    assertThat(row(later).status()).isEqualTo(Status.PENDING);
+    assertThat(node.heldKeys.anyClosed()).isTrue();
+
+    clock.advance(HeldKeys.FIRST_CLOSURE);
+    node.cycle();
+
+    assertThat(row(poison).status()).isEqualTo(Status.DEAD);
+    assertThat(transport.deadLetters())
+        .extracting(d -> d.event().id())
+        .containsExactly(poison.id());
+    node.cycle(); // the key goes on with its next event
+    assertThat(store.row(later.id())).as("the key went on after its dead event").isEmpty();
+    assertThat(node.heldKeys.anyClosed()).as("opened by the dead letter that went").isFalse();
+  }
+
+  /**
    * An unkeyed event refused by its destination cannot be held back by its key: the batch says so,
    * and the worker pauses as after an outage instead of reading the same event again at once.
    */

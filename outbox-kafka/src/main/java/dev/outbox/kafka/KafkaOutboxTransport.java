@@ -277,15 +277,25 @@ public final class KafkaOutboxTransport implements OutboxTransport, AutoCloseabl
   }
 
   /**
-   * Whether the failure is the refusal of one topic's write permission ({@link
-   * TopicAuthorizationException}, or a wait for that topic's metadata that such a refusal
-   * explains): the other topics may take events, so the relay holds back the keys of this topic's
-   * pending events for a while and publishes the others meanwhile. Rejected credentials and a
-   * cluster-wide refusal concern every topic, and are not.
+   * Whether the failure concerns one topic only while the others may take events: its write
+   * permission was refused ({@link TopicAuthorizationException}, or a wait for its metadata that
+   * such a refusal explains), or it is a dead letter whose topic may not be written or is missing
+   * while the cluster answers. The relay then holds back the keys of that topic's pending events
+   * for a while and publishes the others meanwhile. Rejected credentials, a cluster-wide refusal
+   * and a cluster that does not answer concern every topic, and are not.
    */
   @Override
   public boolean isDestinationUnavailable(Throwable failure) {
     Throwable cause = KafkaFailures.unwrap(failure);
+    if (cause instanceof DeadLetterNotSentException notSent && notSent.getCause() != null) {
+      Throwable reason = KafkaFailures.unwrap(notSent.getCause());
+      return refusesTopic(reason)
+          || (reason instanceof TopicNotAvailableException && !isBrokerUnavailable(reason));
+    }
+    return refusesTopic(cause);
+  }
+
+  private boolean refusesTopic(Throwable cause) {
     if (cause instanceof TopicNotAvailableException missing) {
       return rejections.explain(missing.topic()) instanceof TopicAuthorizationException;
     }

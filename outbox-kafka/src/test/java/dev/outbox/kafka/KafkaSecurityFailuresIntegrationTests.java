@@ -228,6 +228,16 @@ class KafkaSecurityFailuresIntegrationTests {
       assertThat(transport.isDestinationUnavailable(new SaslAuthenticationException("login")))
           .isFalse();
       assertThat(transport.isDestinationUnavailable(new TimeoutException("no broker"))).isFalse();
+      assertThat(
+              transport.isDestinationUnavailable(
+                  new DeadLetterNotSentException("orders-dlt", topic)))
+          .as("a dead-letter topic that may not be written")
+          .isTrue();
+      assertThat(
+              transport.isDestinationUnavailable(
+                  new DeadLetterNotSentException("orders-dlt", new TimeoutException("no broker"))))
+          .as("a dead letter the cluster did not take")
+          .isFalse();
     }
   }
 
