@@ -182,8 +182,9 @@ public class OutboxProperties {
 
     /**
      * The longest pause of a relay worker after the database, the broker or the relay itself
-     * failed; the pause starts at 100 ms and doubles up to this. It bounds how long the relay takes
-     * to resume once the failure is over.
+     * failed; the pause starts at 100 ms and doubles up to this, as does the closure of a
+     * destination that refuses events on its own (from 1 s). It bounds how long the relay takes to
+     * resume once the failure is over.
      */
     private Duration maxErrorBackoff = OutboxDefaults.MAX_ERROR_BACKOFF;
 
