@@ -330,8 +330,13 @@ final class BatchPublisher {
       if (transport.isBrokerUnavailable(failure)) {
         brokerUnavailable = brokerUnavailable == null ? failure : brokerUnavailable;
         kept++;
-        if (event.key() != null && transport.isDestinationUnavailable(failure)) {
-          closedKeys.computeIfAbsent(event.destination(), d -> new ArrayList<>()).add(event.key());
+        if (transport.isDestinationUnavailable(failure)) {
+          // Held back with its key, or, unkeyed, with its destination
+          List<String> keys =
+              closedKeys.computeIfAbsent(event.destination(), d -> new ArrayList<>());
+          if (event.key() != null) {
+            keys.add(event.key());
+          }
         } else {
           allHeldBack = false;
         }
@@ -427,10 +432,11 @@ final class BatchPublisher {
   }
 
   /**
-   * Holds back the keys of a destination that refused events on its own ({@link
-   * OutboxTransport#isDestinationUnavailable}): those of the events just refused and, when its
-   * closure is new, those of its pending events among the next rows of every slot, so that the next
-   * batches read the events of other destinations behind them instead of its events again.
+   * Closes a destination that refused events on its own ({@link
+   * OutboxTransport#isDestinationUnavailable}), which leaves its unkeyed events out of the next
+   * reads, and holds back keys: those of the events just refused and, when its closure is new,
+   * those of its pending events among the next rows of every slot, so that the next batches read
+   * the events of other destinations behind them instead of its events again.
    */
   private void holdBack(String destination, List<String> refused) {
     HeldKeys.Closing closing = heldKeys.close(destination, timing.maxErrorBackoff());

@@ -1,5 +1,6 @@
 package dev.outbox.relay;
 
+import dev.outbox.store.RelayStore.Held;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,10 +15,10 @@ import java.util.function.LongSupplier;
  * keys' rows when it reads, so that the rows behind them are reached.
  *
  * <p>A closed destination ({@link #close}) is one that refused events on its own while others took
- * theirs (Kafka: a topic without write permission). Its keys are held for the closure; when it
- * ends, its events are read and tried again (the probe). A probe that fails again closes it for
- * twice as long, up to the relay's longest pause after a failure; an event that goes through opens
- * it.
+ * theirs (Kafka: a topic without write permission). Its keys are held for the closure, and its
+ * unkeyed events are left out by their destination; when it ends, its events are read and tried
+ * again (the probe). A probe that fails again closes it for twice as long, up to the relay's
+ * longest pause after a failure; an event that goes through opens it.
  */
 final class HeldKeys {
 
@@ -43,19 +44,34 @@ final class HeldKeys {
     until.merge(key, end, Math::max);
   }
 
-  /** The keys still held; forgets the others. */
-  List<String> current() {
+  /**
+   * What the next read leaves out: the keys still held (the others are forgotten) and the
+   * destinations whose closure lasts, whose unkeyed events are left out with it.
+   */
+  Held current() {
     long now = nanoTime.getAsLong();
     until.values().removeIf(end -> end - now <= 0);
-    return new ArrayList<>(until.keySet());
+    List<String> destinations = new ArrayList<>();
+    closed.forEach(
+        (destination, closure) -> {
+          if (closure.until - now > 0) {
+            destinations.add(destination);
+          }
+        });
+    return new Held(until.keySet(), destinations);
   }
 
-  /** Nanoseconds until the first held key is due, or -1 if none is held. */
+  /** Nanoseconds until the first held key is due or a closure ends, or -1 if neither is pending. */
   long nanosUntilNextDue() {
     long now = nanoTime.getAsLong();
     long next = Long.MAX_VALUE;
     for (long end : until.values()) {
       next = Math.min(next, Math.max(0, end - now));
+    }
+    for (Closure closure : closed.values()) {
+      if (closure.until - now > 0) {
+        next = Math.min(next, closure.until - now);
+      }
     }
     return next == Long.MAX_VALUE ? -1 : next;
   }

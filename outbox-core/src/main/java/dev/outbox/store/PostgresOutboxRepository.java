@@ -220,15 +220,13 @@ public final class PostgresOutboxRepository implements OutboxRepository {
   }
 
   @Override
-  public List<Candidate> candidates(
-      Collection<Integer> slots, int perSlot, Collection<String> heldKeys) {
-    return rows.candidates(slots, perSlot, heldKeys);
+  public List<Candidate> candidates(Collection<Integer> slots, int perSlot, Held held) {
+    return rows.candidates(slots, perSlot, held);
   }
 
   @Override
-  public Prefetched prefetch(
-      Collection<Integer> slots, int perSlot, int limit, Collection<String> heldKeys) {
-    return rows.prefetch(slots, perSlot, limit, heldKeys);
+  public Prefetched prefetch(Collection<Integer> slots, int perSlot, int limit, Held held) {
+    return rows.prefetch(slots, perSlot, limit, held);
   }
 
   @Override

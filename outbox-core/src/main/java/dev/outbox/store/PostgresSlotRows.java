@@ -5,6 +5,7 @@ import dev.outbox.OutboxException;
 import dev.outbox.store.RelayStore.Candidate;
 import dev.outbox.store.RelayStore.Completion;
 import dev.outbox.store.RelayStore.Dead;
+import dev.outbox.store.RelayStore.Held;
 import dev.outbox.store.RelayStore.Loaded;
 import dev.outbox.store.RelayStore.Prefetched;
 import dev.outbox.store.RelayStore.Retry;
@@ -76,12 +77,14 @@ final class PostgresSlotRows {
             + " 1000)::bigint END";
     // Held keys are left out through a hashed subplan: a prepared statement's generic plan would
     // compare each row with every held key of a "<> ALL(array)", and a closed destination holds
-    // thousands (8,000 keys against 200,000 rows: 39 ms instead of 16 s).
+    // thousands (8,000 keys against 200,000 rows: 39 ms instead of 16 s). Unkeyed rows are left
+    // out by their destination while it is closed: a few destinations at most.
     String oldestPerSlot =
         " FROM "
             + t
             + " e WHERE e.slot = g.slot AND e.status = 'PENDING' AND (e.event_key IS NULL OR"
-            + " e.event_key NOT IN (SELECT unnest(?::text[])))"
+            + " e.event_key NOT IN (SELECT unnest(?::text[]))) AND (e.event_key IS NOT NULL OR"
+            + " e.destination <> ALL(?::text[]))"
             + deadBlocks
             + " ORDER BY e.seq LIMIT ?) h";
     this.candidates =
@@ -145,15 +148,16 @@ final class PostgresSlotRows {
     return delete;
   }
 
-  List<Candidate> candidates(Collection<Integer> slotList, int perSlot, Collection<String> held) {
+  List<Candidate> candidates(Collection<Integer> slotList, int perSlot, Held held) {
     if (slotList.isEmpty()) {
       return List.of();
     }
     try (Connection connection = autocommit();
         PreparedStatement statement = connection.prepareStatement(candidates)) {
       statement.setArray(1, connection.createArrayOf("int2", slotList.toArray()));
-      statement.setArray(2, connection.createArrayOf("text", held.toArray()));
-      statement.setInt(3, perSlot);
+      statement.setArray(2, connection.createArrayOf("text", held.keys().toArray()));
+      statement.setArray(3, connection.createArrayOf("text", held.destinations().toArray()));
+      statement.setInt(4, perSlot);
       List<Candidate> result = new ArrayList<>();
       try (ResultSet rs = statement.executeQuery()) {
         while (rs.next()) {
@@ -176,17 +180,17 @@ final class PostgresSlotRows {
   }
 
   /** At most {@code limit} of the rows {@link #candidates} reads, with their events. */
-  Prefetched prefetch(
-      Collection<Integer> slotList, int perSlot, int limit, Collection<String> held) {
+  Prefetched prefetch(Collection<Integer> slotList, int perSlot, int limit, Held held) {
     if (slotList.isEmpty()) {
       return new Prefetched(List.of(), Loaded.of(List.of()));
     }
     try (Connection connection = autocommit();
         PreparedStatement statement = connection.prepareStatement(prefetch)) {
       statement.setArray(1, connection.createArrayOf("int2", slotList.toArray()));
-      statement.setArray(2, connection.createArrayOf("text", held.toArray()));
-      statement.setInt(3, perSlot);
-      statement.setInt(4, limit);
+      statement.setArray(2, connection.createArrayOf("text", held.keys().toArray()));
+      statement.setArray(3, connection.createArrayOf("text", held.destinations().toArray()));
+      statement.setInt(4, perSlot);
+      statement.setInt(5, limit);
       List<Candidate> candidates = new ArrayList<>();
       Decoded decoded = new Decoded();
       try (ResultSet rs = statement.executeQuery()) {

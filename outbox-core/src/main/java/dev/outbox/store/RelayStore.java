@@ -44,9 +44,9 @@ public interface RelayStore {
 
   /**
    * The oldest pending rows of each slot in {@code slots}, at most {@code perSlot} per slot,
-   * leaving out the rows of {@code heldKeys}, in write order. Narrow: no payload is read.
+   * leaving out the rows {@code held} names, in write order. Narrow: no payload is read.
    */
-  List<Candidate> candidates(Collection<Integer> slots, int perSlot, Collection<String> heldKeys);
+  List<Candidate> candidates(Collection<Integer> slots, int perSlot, Held held);
 
   /**
    * The distinct keys of the pending events to {@code destination} among the oldest {@code depth}
@@ -69,9 +69,8 @@ public interface RelayStore {
    * held back by an older row), so a relay asks for it only when its last batch was small, and with
    * {@code limit} at most a batch.
    */
-  default Prefetched prefetch(
-      Collection<Integer> slots, int perSlot, int limit, Collection<String> heldKeys) {
-    List<Candidate> candidates = candidates(slots, perSlot, heldKeys);
+  default Prefetched prefetch(Collection<Integer> slots, int perSlot, int limit, Held held) {
+    List<Candidate> candidates = candidates(slots, perSlot, held);
     candidates = candidates.subList(0, Math.min(limit, candidates.size()));
     return new Prefetched(candidates, load(candidates.stream().map(Candidate::id).toList()));
   }
@@ -113,6 +112,35 @@ public interface RelayStore {
     /** Whether a rebalance would change anything: slots to take, or more than the fair share. */
     public boolean unbalanced() {
       return (orphanedSlots > 0 && tokens.size() < fairShare()) || tokens.size() > fairShare();
+    }
+  }
+
+  /**
+   * The rows the relay leaves out when it reads, so that it reaches the rows behind them: those of
+   * the keys it holds back, and the unkeyed ones of the destinations it has closed (they keep no
+   * order, so only their destination holds them).
+   *
+   * @param keys keys held back: by a retry not yet due, or by a destination that refuses events
+   * @param destinations destinations that refuse events on their own for now
+   */
+  record Held(Collection<String> keys, Collection<String> destinations) {
+
+    /** Nothing held. */
+    public static final Held NONE = new Held(Set.of(), Set.of());
+
+    public Held {
+      keys = Set.copyOf(keys);
+      destinations = Set.copyOf(destinations);
+    }
+
+    /** Only {@code keys} held, no destination closed. */
+    public static Held keys(Collection<String> keys) {
+      return new Held(keys, Set.of());
+    }
+
+    /** Whether the row of an event to {@code destination} with {@code key} is left out. */
+    public boolean holds(String destination, @Nullable String key) {
+      return key == null ? destinations.contains(destination) : keys.contains(key);
     }
   }
 

@@ -487,22 +487,81 @@ class BatchPublisherTests {
   }
 
   /**
-   * An unkeyed event refused by its destination cannot be held back by its key: the batch says so,
+   * Unkeyed events keep no order, so a destination that refuses them on its own is left out of the
+   * reads with them for its closure: the events queued behind them go on at once, without a pause,
+   * and when the closure ends they are read and tried again, uncharged.
+   */
+  @Test
+  void unkeyedEventsOfARefusingDestinationAreLeftOutWithItWhileOthersGoOn() {
+    List<OutboxEvent> shut = new ArrayList<>();
+    for (int i = 0; i < 1_100; i++) {
+      shut.add(events.event("shut", null));
+    }
+    OutboxEvent keyedShut = events.event("shut", "order-1");
+    OutboxEvent unkeyedOpen = events.event("open", null);
+    OutboxEvent keyedOpen = events.event("open", "order-2");
+    store.append(shut.toArray(OutboxEvent[]::new));
+    store.append(keyedShut, unkeyedOpen, keyedOpen);
+    transport.failDestination("shut", Integer.MAX_VALUE, Kind.DESTINATION_UNAVAILABLE);
+
+    int cycles = 0;
+    List<BrokerUnavailableException> refusals = new ArrayList<>();
+    while (store.row(unkeyedOpen.id()).isPresent() || store.row(keyedOpen.id()).isPresent()) {
+      assertThat(cycles++)
+          .as("batches until the other destination's events went out")
+          .isLessThan(5);
+      try {
+        node.cycle();
+      } catch (BrokerUnavailableException refused) {
+        refusals.add(refused);
+      }
+    }
+
+    assertThat(refusals)
+        .as("each batch that held events of \"shut\" says they are held back: no pause")
+        .isNotEmpty()
+        .allMatch(BrokerUnavailableException::heldBack);
+    assertThat(shut).allMatch(event -> row(event).status() == Status.PENDING);
+    assertThat(row(keyedShut).status()).isEqualTo(Status.PENDING);
+    int sendsToShut =
+        (int)
+            transport.sends().stream().filter(s -> s.event().destination().equals("shut")).count();
+    node.cycle();
+    assertThat(transport.sends())
+        .as("while closed, its events are not read again")
+        .filteredOn(send -> send.event().destination().equals("shut"))
+        .hasSize(sendsToShut);
+
+    transport.failDestination("shut", 0, Kind.DESTINATION_UNAVAILABLE);
+    clock.advance(HeldKeys.FIRST_CLOSURE);
+    cycles = 0;
+    while (!store.rows().isEmpty()) {
+      assertThat(cycles++).as("batches until every event of \"shut\" went out").isLessThan(30);
+      node.cycle();
+    }
+
+    assertThat(transport.sends()).allMatch(send -> send.attempts() == 0, "nothing charged");
+    assertThat(node.heldKeys.anyClosed()).as("opened by the events that went through").isFalse();
+  }
+
+  /**
+   * An unkeyed event whose dead letter its dead-letter destination refuses cannot be held back:
+   * neither by a key nor by its own destination, which takes the other events. The batch says so,
    * and the worker pauses as after an outage instead of reading the same event again at once.
    */
   @Test
-  void anUnkeyedEventRefusedByItsDestinationIsNotHeldBackSoTheWorkerPauses() {
-    OutboxEvent unkeyed = events.event("shut", null);
-    OutboxEvent keyed = events.event("shut", "order-1");
-    store.append(unkeyed, keyed);
-    transport.failDestination("shut", 2, Kind.DESTINATION_UNAVAILABLE);
+  void anUnkeyedEventWhoseDeadLetterIsRefusedIsNotHeldBackSoTheWorkerPauses() {
+    OutboxEvent poison = events.event("orders", null);
+    store.append(poison);
+    transport.failEvent(poison.id(), 1, Kind.NON_RETRYABLE);
+    transport.failDeadLetters(1, Kind.DESTINATION_UNAVAILABLE);
 
     assertThatThrownBy(node::cycle)
         .isInstanceOfSatisfying(
             BrokerUnavailableException.class, refused -> assertThat(refused.heldBack()).isFalse())
-        .hasMessage("The broker cannot be reached; 2 event(s) kept for the next attempt");
-    assertThat(row(unkeyed).attempts()).isZero();
-    assertThat(row(keyed).attempts()).isZero();
+        .hasMessage("The broker cannot be reached; 1 event(s) kept for the next attempt");
+    assertThat(row(poison).attempts()).isZero();
+    assertThat(row(poison).status()).isEqualTo(Status.PENDING);
   }
 
   /**

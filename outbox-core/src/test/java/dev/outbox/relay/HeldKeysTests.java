@@ -3,7 +3,9 @@ package dev.outbox.relay;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.outbox.relay.HeldKeys.Closing;
+import dev.outbox.store.RelayStore.Held;
 import java.time.Duration;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /** Keys held back, and the closures of destinations that refuse events, on the settable clock. */
@@ -20,13 +22,32 @@ class HeldKeysTests {
     held.hold("order-1", 300);
     held.hold("order-1", 100); // a shorter hold does not cut a longer one short
 
-    assertThat(held.current()).containsExactly("order-1");
+    assertThat(held.current().keys()).containsExactly("order-1");
     assertThat(held.nanosUntilNextDue()).isEqualTo(Duration.ofMillis(300).toNanos());
 
     clock.advance(Duration.ofMillis(300));
 
-    assertThat(held.current()).isEmpty();
+    assertThat(held.current()).isEqualTo(Held.NONE);
     assertThat(held.nanosUntilNextDue()).isEqualTo(-1);
+  }
+
+  /**
+   * A closed destination's unkeyed events have no key to hold: the destination itself is left out
+   * of the reads while its closure lasts, and the worker is told when it ends, so that it reads
+   * them again (the probe) even when no key is held.
+   */
+  @Test
+  void aClosedDestinationIsLeftOutUntilItsClosureEndsAndTheWorkerIsToldWhen() {
+    held.close("shut", LONGEST);
+
+    assertThat(held.current()).isEqualTo(new Held(Set.of(), Set.of("shut")));
+    assertThat(held.nanosUntilNextDue()).isEqualTo(Duration.ofSeconds(1).toNanos());
+
+    clock.advance(Duration.ofSeconds(1));
+
+    assertThat(held.current()).isEqualTo(Held.NONE);
+    assertThat(held.nanosUntilNextDue()).isEqualTo(-1);
+    assertThat(held.anyClosed()).as("its probe may be under way").isTrue();
   }
 
   /**

@@ -226,16 +226,16 @@ final class InMemoryOutboxRepository implements OutboxRepository {
 
   @Override
   public synchronized List<Candidate> candidates(
-      Collection<Integer> slots, int perSlot, Collection<String> heldKeys) {
+      Collection<Integer> slots, int perSlot, Held held) {
     candidateReads++;
-    return pendingRows(slots, perSlot, heldKeys);
+    return pendingRows(slots, perSlot, held);
   }
 
   @Override
   public synchronized Prefetched prefetch(
-      Collection<Integer> slots, int perSlot, int limit, Collection<String> heldKeys) {
+      Collection<Integer> slots, int perSlot, int limit, Held held) {
     prefetches++;
-    List<Candidate> candidates = pendingRows(slots, perSlot, heldKeys);
+    List<Candidate> candidates = pendingRows(slots, perSlot, held);
     candidates = candidates.subList(0, Math.min(limit, candidates.size()));
     return new Prefetched(candidates, load(candidates.stream().map(Candidate::id).toList()));
   }
@@ -260,13 +260,11 @@ final class InMemoryOutboxRepository implements OutboxRepository {
     return new ArrayList<>(keys);
   }
 
-  private List<Candidate> pendingRows(
-      Collection<Integer> slots, int perSlot, Collection<String> heldKeys) {
+  private List<Candidate> pendingRows(Collection<Integer> slots, int perSlot, Held held) {
     if (failCandidatesOn != null && failCandidatesOn.test(Thread.currentThread())) {
       throw new OutboxException("Could not read pending events: connection reset (scripted)");
     }
     Set<Integer> wanted = new HashSet<>(slots);
-    Set<String> held = new HashSet<>(heldKeys);
     Map<Integer, Integer> perSlotCount = new HashMap<>();
     List<Candidate> result = new ArrayList<>();
     Instant now = now();
@@ -275,7 +273,7 @@ final class InMemoryOutboxRepository implements OutboxRepository {
         continue;
       }
       String key = row.event.key();
-      if (key != null && held.contains(key)) {
+      if (held.holds(row.event.destination(), key)) {
         continue;
       }
       if (options.deadEventBlocksKey() && key != null && deadBefore(key, row.seq)) {

@@ -61,7 +61,7 @@ class PostgresOutboxRepositoryIntegrationTests {
   /** The pending events a relay holding every slot would read now, in write order. */
   private List<UUID> pendingIds() {
     var slots = java.util.stream.IntStream.range(0, RelayStore.SLOTS).boxed().toList();
-    return repository.candidates(slots, 100, List.of()).stream()
+    return repository.candidates(slots, 100, RelayStore.Held.NONE).stream()
         .map(RelayStore.Candidate::id)
         .toList();
   }
@@ -160,7 +160,7 @@ class PostgresOutboxRepositoryIntegrationTests {
     assertThat(repository.discard(b.id())).isTrue();
     assertThat(repository.discard(UUID.randomUUID())).isFalse();
 
-    var pending = repository.candidates(leases.tokens().keySet(), 10, List.of());
+    var pending = repository.candidates(leases.tokens().keySet(), 10, RelayStore.Held.NONE);
     assertThat(pending)
         .singleElement()
         .satisfies(

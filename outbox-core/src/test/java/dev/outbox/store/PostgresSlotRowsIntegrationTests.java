@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.outbox.EventIds;
 import dev.outbox.OutboxEvent;
 import dev.outbox.store.RelayStore.Candidate;
+import dev.outbox.store.RelayStore.Held;
 import dev.outbox.store.RelayStore.Leases;
 import dev.outbox.store.RelayStore.Loaded;
 import dev.outbox.store.RelayStore.Prefetched;
@@ -55,10 +56,14 @@ class PostgresSlotRowsIntegrationTests {
   }
 
   private static OutboxEvent event(String key) {
+    return event("orders", key);
+  }
+
+  private static OutboxEvent event(String destination, String key) {
     return new OutboxEvent(
         EventIds.next(),
         0,
-        "orders",
+        destination,
         key,
         "Order",
         "OrderPlaced",
@@ -76,7 +81,7 @@ class PostgresSlotRowsIntegrationTests {
   }
 
   private List<Candidate> candidates(List<String> held) {
-    return repository.candidates(ALL_SLOTS, 100, held);
+    return repository.candidates(ALL_SLOTS, 100, Held.keys(held));
   }
 
   @Test
@@ -119,7 +124,7 @@ class PostgresSlotRowsIntegrationTests {
     append(held);
     append(third);
 
-    Prefetched read = repository.prefetch(ALL_SLOTS, 100, 1000, List.of("held"));
+    Prefetched read = repository.prefetch(ALL_SLOTS, 100, 1000, Held.keys(List.of("held")));
 
     assertThat(read.candidates()).isEqualTo(candidates(List.of("held")));
     assertThat(read.candidates())
@@ -133,22 +138,6 @@ class PostgresSlotRowsIntegrationTests {
         .ignoringFields("sequence")
         .isEqualTo(first);
     assertThat(read.loaded().undecodable()).isEmpty();
-  }
-
-  private static OutboxEvent event(String destination, String key) {
-    OutboxEvent event = event(key);
-    return new OutboxEvent(
-        event.id(),
-        0,
-        destination,
-        key,
-        event.aggregateType(),
-        event.type(),
-        event.version(),
-        event.payload(),
-        event.headers(),
-        event.createdAt(),
-        0);
   }
 
   /**
@@ -175,6 +164,31 @@ class PostgresSlotRowsIntegrationTests {
     assertThat(repository.pendingKeys("nowhere", ALL_SLOTS, 100)).isEmpty();
   }
 
+  /**
+   * A closed destination leaves out its unkeyed rows, in both reads; its keyed rows are left out
+   * only by their keys, and other destinations' unkeyed rows not at all.
+   */
+  @Test
+  void aClosedDestinationLeavesOutItsUnkeyedRowsOnly() throws Exception {
+    OutboxEvent shutUnkeyed = event("shut", null);
+    OutboxEvent shutKeyed = event("shut", "k1");
+    OutboxEvent openUnkeyed = event("open", null);
+    append(shutUnkeyed, shutKeyed, openUnkeyed);
+    Held closed = new Held(List.of(), List.of("shut"));
+
+    for (int read = 0; read < 7; read++) { // past the driver's and the server's plan caching
+      assertThat(repository.candidates(ALL_SLOTS, 100, closed))
+          .extracting(Candidate::id)
+          .containsExactly(shutKeyed.id(), openUnkeyed.id());
+      assertThat(repository.prefetch(ALL_SLOTS, 100, 1000, closed).candidates())
+          .extracting(Candidate::id)
+          .containsExactly(shutKeyed.id(), openUnkeyed.id());
+    }
+    assertThat(repository.candidates(ALL_SLOTS, 100, new Held(List.of("k1"), List.of("shut"))))
+        .extracting(Candidate::id)
+        .containsExactly(openUnkeyed.id());
+  }
+
   /** Thousands of held keys (a closed destination's) leave out exactly their rows. */
   @Test
   void thousandsOfHeldKeysLeaveOutExactlyTheirRows() throws Exception {
@@ -187,7 +201,7 @@ class PostgresSlotRowsIntegrationTests {
     }
 
     for (int read = 0; read < 7; read++) { // past the driver's and the server's plan caching
-      assertThat(repository.candidates(ALL_SLOTS, 100, held))
+      assertThat(repository.candidates(ALL_SLOTS, 100, Held.keys(held)))
           .extracting(Candidate::key)
           .containsOnly("k7", "k4242")
           .hasSize(4);
@@ -218,7 +232,7 @@ class PostgresSlotRowsIntegrationTests {
             bad, "k", 0, "Cannot decode the stored event: event_version must be at least 1, was 0");
 
     Loaded loaded = repository.load(List.of(bad, good.id()));
-    Prefetched prefetched = repository.prefetch(ALL_SLOTS, 100, 1000, List.of());
+    Prefetched prefetched = repository.prefetch(ALL_SLOTS, 100, 1000, Held.NONE);
 
     assertThat(loaded.undecodable()).containsExactly(expected);
     assertThat(loaded.events()).extracting(OutboxEvent::id).containsExactly(good.id());
@@ -239,13 +253,13 @@ class PostgresSlotRowsIntegrationTests {
     List<Integer> half = ALL_SLOTS.subList(0, 32);
     long before = tempBytes();
 
-    Prefetched read = repository.prefetch(half, 63, 1000, List.of());
+    Prefetched read = repository.prefetch(half, 63, 1000, Held.NONE);
 
     assertThat(tempBytes() - before).as("temp bytes written by the read").isZero();
     assertThat(read.candidates()).hasSize(1000);
     assertThat(read.loaded().events()).hasSize(1000);
     Map<Integer, List<UUID>> oldest = new HashMap<>();
-    for (Candidate candidate : repository.candidates(half, 63, List.of())) {
+    for (Candidate candidate : repository.candidates(half, 63, Held.NONE)) {
       oldest.computeIfAbsent(candidate.slot(), slot -> new ArrayList<>()).add(candidate.id());
     }
     Map<Integer, List<UUID>> prefetched = new HashMap<>();
@@ -418,7 +432,7 @@ class PostgresSlotRowsIntegrationTests {
         List.of(new RelayStore.Retry(head.id(), 1, Duration.ofHours(1), "x")),
         List.of());
 
-    assertThat(repository.candidates(ALL_SLOTS, 16, List.of("stuck")))
+    assertThat(repository.candidates(ALL_SLOTS, 16, Held.keys(List.of("stuck"))))
         .extracting(Candidate::id)
         .containsExactly(other.id());
   }
@@ -440,7 +454,7 @@ class PostgresSlotRowsIntegrationTests {
             table,
             StoreOptions.defaults().withDeadEventBlocksKey(true));
 
-    assertThat(blocking.candidates(ALL_SLOTS, 10, List.of())).isEmpty();
+    assertThat(blocking.candidates(ALL_SLOTS, 10, Held.NONE)).isEmpty();
     assertThat(candidates(List.of())).extracting(Candidate::id).containsExactly(later.id());
   }
 
@@ -454,7 +468,7 @@ class PostgresSlotRowsIntegrationTests {
     }
     append(written.toArray(OutboxEvent[]::new));
     Map<UUID, Integer> slots = new HashMap<>();
-    for (Candidate candidate : repository.candidates(ALL_SLOTS, 10_000, List.of())) {
+    for (Candidate candidate : repository.candidates(ALL_SLOTS, 10_000, Held.NONE)) {
       slots.put(candidate.id(), candidate.slot());
     }
     assertThat(slots).hasSize(written.size());
@@ -471,7 +485,7 @@ class PostgresSlotRowsIntegrationTests {
     seedBacklog();
     long before = tempBytes();
     List<Integer> half = ALL_SLOTS.subList(0, 32);
-    List<Candidate> read = repository.candidates(half, 63, List.of());
+    List<Candidate> read = repository.candidates(half, 63, Held.NONE);
     repository.load(read.stream().map(Candidate::id).toList());
     assertThat(read).hasSize(32 * 63);
     assertThat(tempBytes() - before).as("temp bytes written by the reads").isZero();
@@ -490,7 +504,7 @@ class PostgresSlotRowsIntegrationTests {
     List<Integer> half = ALL_SLOTS.subList(0, RelayStore.SLOTS / 2);
     List<Long> tokens = half.stream().map(leases.tokens()::get).toList();
     List<UUID> batch =
-        repository.candidates(half, 32, List.of()).stream().map(Candidate::id).limit(1000).toList();
+        repository.candidates(half, 32, Held.NONE).stream().map(Candidate::id).limit(1000).toList();
     PostgresSlotRows rows =
         new PostgresSlotRows(TestPostgres.get().dataSource(), table, StoreOptions.defaults());
     for (String mode : List.of("force_custom_plan", "force_generic_plan")) {

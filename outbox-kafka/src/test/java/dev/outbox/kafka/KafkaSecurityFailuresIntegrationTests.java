@@ -66,9 +66,7 @@ class KafkaSecurityFailuresIntegrationTests {
   @Test
   void wrongCredentialsChargeNothingDeadLetterNothingAndEverythingArrivesWithTheRightOnes()
       throws Exception {
-    String topic = kafka.newTopic("creds");
-    kafka.allowWrite(topic);
-    kafka.allowWrite(topic + KafkaOutboxDefaults.DEAD_LETTER_SUFFIX);
+    String topic = writableTopic("creds");
     List<UUID> ids = table.write(messages(topic, 20));
     OutboxTable.OutageCycles outages = new OutboxTable.OutageCycles();
 
@@ -92,10 +90,7 @@ class KafkaSecurityFailuresIntegrationTests {
           .hasSizeBetween(1, 2);
     }
 
-    try (KafkaOutboxTransport fixed =
-            KafkaOutboxTransport.create(
-                kafka.saslProducerConfig(TestKafka.APP_USER, TestKafka.APP_PASSWORD),
-                KafkaTransportOptions.defaults());
+    try (KafkaOutboxTransport fixed = appTransport();
         OutboxRelay relay = table.relay(fixed, STRICT, outages)) {
       relay.start();
       await().atMost(Duration.ofSeconds(60)).until(() -> table.pending() == 0);
@@ -108,10 +103,8 @@ class KafkaSecurityFailuresIntegrationTests {
   @Test
   void aTopicWithoutWritePermissionChargesNothingAndIsDeliveredOnceGrantedWhileOthersFlow()
       throws Exception {
-    String allowed = kafka.newTopic("allowed");
+    String allowed = writableTopic("allowed");
     String denied = kafka.newTopic("denied");
-    kafka.allowWrite(allowed);
-    kafka.allowWrite(allowed + KafkaOutboxDefaults.DEAD_LETTER_SUFFIX);
     List<OutboxMessage> messages = new ArrayList<>();
     for (int i = 0; i < 20; i++) {
       messages.add(OutboxMessage.of(i % 2 == 0 ? allowed : denied, "order-" + i, "{}"));
@@ -125,10 +118,7 @@ class KafkaSecurityFailuresIntegrationTests {
     OutboxTable.OutageCycles outages = new OutboxTable.OutageCycles();
 
     try (LogLines logs = LogLines.capture();
-        KafkaOutboxTransport transport =
-            KafkaOutboxTransport.create(
-                kafka.saslProducerConfig(TestKafka.APP_USER, TestKafka.APP_PASSWORD),
-                KafkaTransportOptions.defaults());
+        KafkaOutboxTransport transport = appTransport();
         OutboxRelay relay = table.relay(transport, STRICT, outages)) {
       relay.start();
       await()
@@ -157,20 +147,20 @@ class KafkaSecurityFailuresIntegrationTests {
   /**
    * The events of a topic without write permission fill the oldest rows of every slot (2,500 of
    * them, about 39 a slot, more than the 31 a slot that a worker with batches of 500 reads): the
-   * relay holds their keys back and publishes the 500 events of another topic queued behind them,
-   * with no attempt charged and its health DOWN throughout, naming the topic, without a "recovered"
-   * line in between. Once the permission is granted, they go out at the next probe.
+   * relay holds their keys back (one in five is unkeyed: held back with the topic) and publishes
+   * the 500 events of another topic queued behind them, with no attempt charged and its health DOWN
+   * throughout, naming the topic, without a "recovered" line in between. Once the permission is
+   * granted, they go out at the next probe.
    */
   @Test
   void theEventsOfATopicWithoutPermissionDoNotHoldUpAnotherTopicsEventsQueuedBehindThem()
       throws Exception {
-    String open = kafka.newTopic("open");
+    String open = writableTopic("open");
     String shut = kafka.newTopic("shut");
-    kafka.allowWrite(open);
-    kafka.allowWrite(open + KafkaOutboxDefaults.DEAD_LETTER_SUFFIX);
     List<OutboxMessage> toShut = new ArrayList<>();
     for (int i = 0; i < 2_500; i++) {
-      toShut.add(OutboxMessage.of(shut, "shut-" + i, "{}"));
+      // every fifth unkeyed: held back with its topic, having no key to hold
+      toShut.add(OutboxMessage.of(shut, i % 5 == 0 ? null : "shut-" + i, "{}"));
     }
     List<OutboxMessage> toOpen = new ArrayList<>();
     for (int i = 0; i < 500; i++) {
@@ -181,10 +171,7 @@ class KafkaSecurityFailuresIntegrationTests {
     OutboxTable.OutageCycles outages = new OutboxTable.OutageCycles();
 
     try (LogLines logs = LogLines.capture();
-        KafkaOutboxTransport transport =
-            KafkaOutboxTransport.create(
-                kafka.saslProducerConfig(TestKafka.APP_USER, TestKafka.APP_PASSWORD),
-                KafkaTransportOptions.defaults());
+        KafkaOutboxTransport transport = appTransport();
         OutboxRelay relay = table.relay(transport, STRICT, outages)) {
       relay.start();
 
@@ -216,10 +203,7 @@ class KafkaSecurityFailuresIntegrationTests {
    */
   @Test
   void onlyATopicsRefusedPermissionIsReportedAsThatDestinationsFailure() {
-    try (KafkaOutboxTransport transport =
-        KafkaOutboxTransport.create(
-            kafka.saslProducerConfig(TestKafka.APP_USER, TestKafka.APP_PASSWORD),
-            KafkaTransportOptions.defaults())) {
+    try (KafkaOutboxTransport transport = appTransport()) {
       TopicAuthorizationException topic = new TopicAuthorizationException(Set.of("orders"));
       assertThat(transport.isBrokerUnavailable(topic)).isTrue();
       assertThat(transport.isDestinationUnavailable(topic)).isTrue();
@@ -251,10 +235,7 @@ class KafkaSecurityFailuresIntegrationTests {
     List<UUID> neighbours = table.write(messages(topic, 10));
     OutboxTable.OutageCycles outages = new OutboxTable.OutageCycles();
 
-    try (KafkaOutboxTransport transport =
-            KafkaOutboxTransport.create(
-                kafka.saslProducerConfig(TestKafka.APP_USER, TestKafka.APP_PASSWORD),
-                KafkaTransportOptions.defaults());
+    try (KafkaOutboxTransport transport = appTransport();
         OutboxRelay relay = table.relay(transport, STRICT, outages)) {
       relay.start();
       await()
@@ -280,6 +261,21 @@ class KafkaSecurityFailuresIntegrationTests {
           kafka.read(topic + "-dlt", 1, Duration.ofSeconds(30)).get(0);
       assertThat(TestKafka.header(deadLetter, CloudEventHeaders.ID)).isEqualTo(poison.toString());
     }
+  }
+
+  /** A new topic the application's user may write, with its dead-letter topic. */
+  private static String writableTopic(String prefix) {
+    String topic = kafka.newTopic(prefix);
+    kafka.allowWrite(topic);
+    kafka.allowWrite(topic + KafkaOutboxDefaults.DEAD_LETTER_SUFFIX);
+    return topic;
+  }
+
+  /** A transport logged in as the application's user, with the right password. */
+  private static KafkaOutboxTransport appTransport() {
+    return KafkaOutboxTransport.create(
+        kafka.saslProducerConfig(TestKafka.APP_USER, TestKafka.APP_PASSWORD),
+        KafkaTransportOptions.defaults());
   }
 
   static List<OutboxMessage> messages(String topic, int count) {
