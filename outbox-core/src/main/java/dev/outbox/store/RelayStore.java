@@ -134,7 +134,7 @@ public interface RelayStore {
     }
 
     /** Only {@code keys} held, no destination closed. */
-    public static Held keys(Collection<String> keys) {
+    public static Held ofKeys(Collection<String> keys) {
       return new Held(keys, Set.of());
     }
 

@@ -19,6 +19,7 @@ import dev.outbox.store.RelayStore.Completion;
 import dev.outbox.store.StoreOptions;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -403,18 +404,7 @@ class BatchPublisherTests {
     store.append(firstOpen, laterOpen, otherOpen);
     transport.failDestination("shut", Integer.MAX_VALUE, Kind.DESTINATION_UNAVAILABLE);
 
-    int cycles = 0;
-    List<BrokerUnavailableException> refusals = new ArrayList<>();
-    while (store.row(otherOpen.id()).isPresent() || store.row(laterOpen.id()).isPresent()) {
-      assertThat(cycles++)
-          .as("batches until the other destination's events went out")
-          .isLessThan(5);
-      try {
-        node.cycle();
-      } catch (BrokerUnavailableException refused) {
-        refusals.add(refused);
-      }
-    }
+    List<BrokerUnavailableException> refusals = cycleUntilPublished(otherOpen, laterOpen);
 
     assertThat(refusals)
         .as("each batch that held events of \"shut\" says so, and that their keys are held back")
@@ -425,25 +415,7 @@ class BatchPublisherTests {
     assertThat(shut).allMatch(event -> row(event).status() == Status.PENDING);
     assertThat(store.rows()).hasSize(shut.size());
     assertThat(node.heldKeys.anyClosed()).isTrue();
-    int sendsToShut =
-        (int)
-            transport.sends().stream().filter(s -> s.event().destination().equals("shut")).count();
-    node.cycle();
-    assertThat(transport.sends())
-        .as("while closed, its events are not read again")
-        .filteredOn(send -> send.event().destination().equals("shut"))
-        .hasSize(sendsToShut);
-
-    transport.failDestination("shut", 0, Kind.DESTINATION_UNAVAILABLE);
-    clock.advance(HeldKeys.FIRST_CLOSURE);
-    cycles = 0;
-    while (!store.rows().isEmpty()) {
-      assertThat(cycles++).as("batches until every event of \"shut\" went out").isLessThan(30);
-      node.cycle();
-    }
-
-    assertThat(transport.sends()).allMatch(send -> send.attempts() == 0, "nothing charged");
-    assertThat(node.heldKeys.anyClosed()).as("opened by the events that went through").isFalse();
+    shutIsNotReadAgainWhileClosedAndGoesOutUnchargedOnceOpen();
   }
 
   /**
@@ -504,18 +476,7 @@ class BatchPublisherTests {
     store.append(keyedShut, unkeyedOpen, keyedOpen);
     transport.failDestination("shut", Integer.MAX_VALUE, Kind.DESTINATION_UNAVAILABLE);
 
-    int cycles = 0;
-    List<BrokerUnavailableException> refusals = new ArrayList<>();
-    while (store.row(unkeyedOpen.id()).isPresent() || store.row(keyedOpen.id()).isPresent()) {
-      assertThat(cycles++)
-          .as("batches until the other destination's events went out")
-          .isLessThan(5);
-      try {
-        node.cycle();
-      } catch (BrokerUnavailableException refused) {
-        refusals.add(refused);
-      }
-    }
+    List<BrokerUnavailableException> refusals = cycleUntilPublished(unkeyedOpen, keyedOpen);
 
     assertThat(refusals)
         .as("each batch that held events of \"shut\" says they are held back: no pause")
@@ -523,25 +484,7 @@ class BatchPublisherTests {
         .allMatch(BrokerUnavailableException::heldBack);
     assertThat(shut).allMatch(event -> row(event).status() == Status.PENDING);
     assertThat(row(keyedShut).status()).isEqualTo(Status.PENDING);
-    int sendsToShut =
-        (int)
-            transport.sends().stream().filter(s -> s.event().destination().equals("shut")).count();
-    node.cycle();
-    assertThat(transport.sends())
-        .as("while closed, its events are not read again")
-        .filteredOn(send -> send.event().destination().equals("shut"))
-        .hasSize(sendsToShut);
-
-    transport.failDestination("shut", 0, Kind.DESTINATION_UNAVAILABLE);
-    clock.advance(HeldKeys.FIRST_CLOSURE);
-    cycles = 0;
-    while (!store.rows().isEmpty()) {
-      assertThat(cycles++).as("batches until every event of \"shut\" went out").isLessThan(30);
-      node.cycle();
-    }
-
-    assertThat(transport.sends()).allMatch(send -> send.attempts() == 0, "nothing charged");
-    assertThat(node.heldKeys.anyClosed()).as("opened by the events that went through").isFalse();
+    shutIsNotReadAgainWhileClosedAndGoesOutUnchargedOnceOpen();
   }
 
   /**
@@ -660,5 +603,48 @@ class BatchPublisherTests {
     assertThat(transport.sentIds()).containsExactly(first.id());
     assertThat(store.row(first.id())).as("nobody took the slot over: recorded").isEmpty();
     assertThat(row(second).attempts()).isZero();
+  }
+
+  /** Cycles the node, at most 5 batches, until {@code events} went out; returns the refusals. */
+  private List<BrokerUnavailableException> cycleUntilPublished(OutboxEvent... events) {
+    int cycles = 0;
+    List<BrokerUnavailableException> refusals = new ArrayList<>();
+    while (Arrays.stream(events).anyMatch(event -> store.row(event.id()).isPresent())) {
+      assertThat(cycles++)
+          .as("batches until the other destination's events went out")
+          .isLessThan(5);
+      try {
+        node.cycle();
+      } catch (BrokerUnavailableException refused) {
+        refusals.add(refused);
+      }
+    }
+    return refusals;
+  }
+
+  /**
+   * While "shut" is closed, a batch sends none of its events; once it takes events and its closure
+   * ended, all of them go out, none charged, and it is open again.
+   */
+  private void shutIsNotReadAgainWhileClosedAndGoesOutUnchargedOnceOpen() {
+    int sendsToShut =
+        (int)
+            transport.sends().stream().filter(s -> s.event().destination().equals("shut")).count();
+    node.cycle();
+    assertThat(transport.sends())
+        .as("while closed, its events are not read again")
+        .filteredOn(send -> send.event().destination().equals("shut"))
+        .hasSize(sendsToShut);
+
+    transport.failDestination("shut", 0, Kind.DESTINATION_UNAVAILABLE);
+    clock.advance(HeldKeys.FIRST_CLOSURE);
+    int cycles = 0;
+    while (!store.rows().isEmpty()) {
+      assertThat(cycles++).as("batches until every event of \"shut\" went out").isLessThan(30);
+      node.cycle();
+    }
+
+    assertThat(transport.sends()).allMatch(send -> send.attempts() == 0, "nothing charged");
+    assertThat(node.heldKeys.anyClosed()).as("opened by the events that went through").isFalse();
   }
 }

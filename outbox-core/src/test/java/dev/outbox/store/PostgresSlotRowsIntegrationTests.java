@@ -81,7 +81,7 @@ class PostgresSlotRowsIntegrationTests {
   }
 
   private List<Candidate> candidates(List<String> held) {
-    return repository.candidates(ALL_SLOTS, 100, Held.keys(held));
+    return repository.candidates(ALL_SLOTS, 100, Held.ofKeys(held));
   }
 
   @Test
@@ -124,7 +124,7 @@ class PostgresSlotRowsIntegrationTests {
     append(held);
     append(third);
 
-    Prefetched read = repository.prefetch(ALL_SLOTS, 100, 1000, Held.keys(List.of("held")));
+    Prefetched read = repository.prefetch(ALL_SLOTS, 100, 1000, Held.ofKeys(List.of("held")));
 
     assertThat(read.candidates()).isEqualTo(candidates(List.of("held")));
     assertThat(read.candidates())
@@ -201,7 +201,7 @@ class PostgresSlotRowsIntegrationTests {
     }
 
     for (int read = 0; read < 7; read++) { // past the driver's and the server's plan caching
-      assertThat(repository.candidates(ALL_SLOTS, 100, Held.keys(held)))
+      assertThat(repository.candidates(ALL_SLOTS, 100, Held.ofKeys(held)))
           .extracting(Candidate::key)
           .containsOnly("k7", "k4242")
           .hasSize(4);
@@ -432,7 +432,7 @@ class PostgresSlotRowsIntegrationTests {
         List.of(new RelayStore.Retry(head.id(), 1, Duration.ofHours(1), "x")),
         List.of());
 
-    assertThat(repository.candidates(ALL_SLOTS, 16, Held.keys(List.of("stuck"))))
+    assertThat(repository.candidates(ALL_SLOTS, 16, Held.ofKeys(List.of("stuck"))))
         .extracting(Candidate::id)
         .containsExactly(other.id());
   }
