@@ -392,9 +392,6 @@ final class BatchPublisher {
       brokerUnavailable = brokerUnavailable == null ? deadLetters.unavailable : brokerUnavailable;
       kept += deadLetters.kept;
       allHeldBack &= deadLetters.allHeldBack;
-      deadLetters.closedKeys.forEach(
-          (destination, keys) ->
-              closedKeys.computeIfAbsent(destination, d -> new ArrayList<>()).addAll(keys));
     }
     for (Undecodable row : undecodable) {
       log.error(
@@ -425,7 +422,9 @@ final class BatchPublisher {
         heldKeys.opened(event.destination());
       }
     }
-    closedKeys.forEach(this::holdBack);
+    closedKeys.forEach((destination, keys) -> holdBack(destination, keys, true));
+    // No event is written to a dead-letter destination: no pending keys to look up.
+    deadLetters.closedKeys.forEach((destination, keys) -> holdBack(destination, keys, false));
     if (brokerUnavailable != null) {
       throw new BrokerUnavailableException(kept, allHeldBack, brokerUnavailable);
     }
@@ -434,15 +433,15 @@ final class BatchPublisher {
   /**
    * Closes a destination that refused events on its own ({@link
    * OutboxTransport#isDestinationUnavailable}), which leaves its unkeyed events out of the next
-   * reads, and holds back keys: those of the events just refused and, when its closure is new,
-   * those of its pending events among the next rows of every slot, so that the next batches read
-   * the events of other destinations behind them instead of its events again.
+   * reads, and holds back keys: those of the events just refused and, with {@code lookUp} when its
+   * closure is new, those of its pending events among the next rows of every slot, so that the next
+   * batches read the events of other destinations behind them instead of its events again.
    */
-  private void holdBack(String destination, List<String> refused) {
+  private void holdBack(String destination, List<String> refused, boolean lookUp) {
     HeldKeys.Closing closing = heldKeys.close(destination, timing.maxErrorBackoff());
     long millis = closing.hold().toMillis();
     refused.forEach(key -> heldKeys.hold(key, millis));
-    if (!closing.lookUpKeys()) {
+    if (!lookUp || !closing.lookUpKeys()) {
       return;
     }
     List<String> pending;

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.LongSupplier;
 
 /**
@@ -30,6 +31,12 @@ final class HeldKeys {
   private final LongSupplier nanoTime;
   private final long probeNanos;
 
+  /** Set when a read forgot a key whose time was up, until {@link #nanosUntilNextDue} says so. */
+  private final AtomicBoolean fellDue = new AtomicBoolean();
+
+  /** When {@link #nanosUntilNextDue} last looked (the relay's monotonic clock). */
+  private long lookedAt;
+
   /**
    * @param probe the longest a batch that tries a closed destination's events again may take (the
    *     publish timeout)
@@ -37,6 +44,7 @@ final class HeldKeys {
   HeldKeys(LongSupplier nanoTime, Duration probe) {
     this.nanoTime = nanoTime;
     this.probeNanos = probe.toNanos();
+    this.lookedAt = nanoTime.getAsLong();
   }
 
   void hold(String key, long millis) {
@@ -50,7 +58,9 @@ final class HeldKeys {
    */
   Held current() {
     long now = nanoTime.getAsLong();
-    until.values().removeIf(end -> end - now <= 0);
+    if (until.values().removeIf(end -> end - now <= 0)) {
+      fellDue.set(true);
+    }
     List<String> destinations = new ArrayList<>();
     closed.forEach(
         (destination, closure) -> {
@@ -61,18 +71,29 @@ final class HeldKeys {
     return new Held(until.keySet(), destinations);
   }
 
-  /** Nanoseconds until the first held key is due or a closure ends, or -1 if neither is pending. */
-  long nanosUntilNextDue() {
+  /**
+   * Nanoseconds until the first held key is due or a closure ends, or -1 if neither is pending; 0
+   * when one of them fell due since the last call, once for each time: the slots that may hold
+   * their events are to be read again now. Neither a worker that cannot read (no slot held, or its
+   * lease not known to be valid) nor one kept busy by other slots misses it or is told over and
+   * over.
+   */
+  synchronized long nanosUntilNextDue() {
     long now = nanoTime.getAsLong();
-    long next = Long.MAX_VALUE;
+    boolean due = until.values().removeIf(end -> end - now <= 0) | fellDue.getAndSet(false);
+    long next = due ? 0 : Long.MAX_VALUE;
     for (long end : until.values()) {
-      next = Math.min(next, Math.max(0, end - now));
+      next = Math.min(next, end - now);
     }
     for (Closure closure : closed.values()) {
-      if (closure.until - now > 0) {
-        next = Math.min(next, closure.until - now);
+      long left = closure.until - now;
+      if (left > 0) {
+        next = Math.min(next, left);
+      } else if (closure.until - lookedAt > 0) {
+        next = 0; // ended since the last call: its probe is due
       }
     }
+    lookedAt = now;
     return next == Long.MAX_VALUE ? -1 : next;
   }
 

@@ -23,6 +23,9 @@ final class RelayWorker implements Runnable {
   private final Duration maxErrorBackoff;
   private final Runnable onBacklog;
 
+  /** This worker's failed batches since its last batch that did not fail (its thread only). */
+  private int failuresInARow;
+
   RelayWorker(
       String component,
       Signal stopping,
@@ -58,14 +61,12 @@ final class RelayWorker implements Runnable {
   public void run() {
     try {
       while (!stopping.isClosed()) {
-        long due = heldKeys.nanosUntilNextDue();
-        boolean woken =
-            wake.await(
-                due < 0 ? Duration.ofNanos(Long.MAX_VALUE) : Duration.ofNanos(due + 1_000_000));
-        if (!woken && due >= 0) {
-          scheduler.markDirty(Slots.ALL); // a held-back key is due; its slot is not known here
+        long due = readAgainWhatFellDue();
+        if (due != 0) {
+          wake.await(
+              due < 0 ? Duration.ofNanos(Long.MAX_VALUE) : Duration.ofNanos(due + 1_000_000));
+          readAgainWhatFellDue();
         }
-        int failures = 0;
         while (!stopping.isClosed()) {
           Outcome outcome;
           try {
@@ -77,18 +78,12 @@ final class RelayWorker implements Runnable {
                 health.ok(RelayHealth.BROKER);
               }
             }
-            failures = 0;
-          } catch (BrokerUnavailableException ex) {
-            // The worker itself works; the broker is what fails, for every worker alike.
-            health.ok(component);
-            failures = health.failed(RelayHealth.BROKER, ex);
-            if (!ex.heldBack()) {
-              stopping.await(errorBackoff(failures, maxErrorBackoff));
-            }
-            continue;
+            failuresInARow = 0;
           } catch (RuntimeException ex) {
-            failures = health.failed(component, ex);
-            stopping.await(errorBackoff(failures, maxErrorBackoff));
+            Duration pause = pauseAfter(ex);
+            if (!pause.isZero()) {
+              stopping.await(pause);
+            }
             continue;
           }
           if (outcome == null) {
@@ -97,11 +92,45 @@ final class RelayWorker implements Runnable {
           if (outcome.more()) {
             onBacklog.run();
           }
+          readAgainWhatFellDue();
         }
       }
     } catch (InterruptedException ex) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /**
+   * Marks every slot to be read again when a held-back key fell due or a closure ended since the
+   * last look (their slots are not known here); returns {@link HeldKeys#nanosUntilNextDue}.
+   */
+  private long readAgainWhatFellDue() {
+    long due = heldKeys.nanosUntilNextDue();
+    if (due == 0) {
+      scheduler.markDirty(Slots.ALL);
+    }
+    return due;
+  }
+
+  /**
+   * Reports a failed batch to the health and returns how long to pause: 100 ms after the first of
+   * this worker's failures in a row, doubling up to the longest pause. A batch that ended with its
+   * events held back (a destination refusing them on its own) reports the broker failing but does
+   * not pause, and does not count towards the next pause: a destination closed for hours must not
+   * make the first pause after a later outage the longest one.
+   */
+  Duration pauseAfter(RuntimeException failure) {
+    if (failure instanceof BrokerUnavailableException unavailable) {
+      // The worker itself works; the broker is what fails, for every worker alike.
+      health.ok(component);
+      health.failed(RelayHealth.BROKER, unavailable);
+      if (unavailable.heldBack()) {
+        return Duration.ZERO;
+      }
+    } else {
+      health.failed(component, failure);
+    }
+    return errorBackoff(++failuresInARow, maxErrorBackoff);
   }
 
   /** One batch on a share of the free slots that may hold events; null when there is none. */

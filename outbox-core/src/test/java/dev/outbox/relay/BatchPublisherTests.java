@@ -415,6 +415,7 @@ class BatchPublisherTests {
     assertThat(shut).allMatch(event -> row(event).status() == Status.PENDING);
     assertThat(store.rows()).hasSize(shut.size());
     assertThat(node.heldKeys.anyClosed()).isTrue();
+    assertThat(store.keyLookUps()).as("the keys of a new closure are looked up").isPositive();
     shutIsNotReadAgainWhileClosedAndGoesOutUnchargedOnceOpen();
   }
 
@@ -445,6 +446,9 @@ class BatchPublisherTests {
     assertThat(row(poison).attempts()).isZero();
     assertThat(row(later).status()).isEqualTo(Status.PENDING);
     assertThat(node.heldKeys.anyClosed()).isTrue();
+    assertThat(store.keyLookUps())
+        .as("no event is written to a dead-letter destination: no keys to look up")
+        .isZero();
 
     clock.advance(HeldKeys.FIRST_CLOSURE);
     node.cycle();

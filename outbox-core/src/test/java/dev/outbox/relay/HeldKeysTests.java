@@ -28,6 +28,30 @@ class HeldKeysTests {
     clock.advance(Duration.ofMillis(300));
 
     assertThat(held.current()).isEqualTo(Held.NONE);
+    assertThat(held.nanosUntilNextDue())
+        .as("forgotten by a read, it is still reported due once: its slot is to be read again")
+        .isZero();
+    assertThat(held.nanosUntilNextDue()).isEqualTo(-1);
+  }
+
+  /**
+   * A worker that cannot read (no slot held, or its lease not known to be valid) does not forget
+   * held keys by reading: a key whose time is up is reported due once, so the worker looks once,
+   * and not every millisecond until its next read.
+   */
+  @Test
+  void aKeyWhoseTimeIsUpIsReportedDueOnceEvenWhenNoReadForgetsIt() {
+    held.hold("order-1", 100);
+    held.hold("order-2", 500);
+    clock.advance(Duration.ofMillis(200));
+
+    assertThat(held.nanosUntilNextDue()).isZero();
+    assertThat(held.nanosUntilNextDue()).isEqualTo(Duration.ofMillis(300).toNanos());
+    assertThat(held.current().keys()).containsExactly("order-2");
+
+    clock.advance(Duration.ofMillis(300));
+
+    assertThat(held.nanosUntilNextDue()).isZero();
     assertThat(held.nanosUntilNextDue()).isEqualTo(-1);
   }
 
@@ -46,6 +70,9 @@ class HeldKeysTests {
     clock.advance(Duration.ofSeconds(1));
 
     assertThat(held.current()).isEqualTo(Held.NONE);
+    assertThat(held.nanosUntilNextDue())
+        .as("its end is reported once, also to a worker that did not wait for it")
+        .isZero();
     assertThat(held.nanosUntilNextDue()).isEqualTo(-1);
     assertThat(held.anyClosed()).as("its probe may be under way").isTrue();
   }

@@ -56,6 +56,7 @@ final class InMemoryOutboxRepository implements OutboxRepository {
   private final List<Completion> completions = new ArrayList<>();
   private @Nullable Predicate<Thread> failCandidatesOn;
   private int candidateReads;
+  private int keyLookUps;
   private int prefetches;
 
   InMemoryOutboxRepository(Clock clock) {
@@ -243,6 +244,7 @@ final class InMemoryOutboxRepository implements OutboxRepository {
   @Override
   public synchronized List<String> pendingKeys(
       String destination, Collection<Integer> slots, int depth) {
+    keyLookUps++;
     Set<Integer> wanted = new HashSet<>(slots);
     Map<Integer, Integer> perSlotCount = new HashMap<>();
     Set<String> keys = new LinkedHashSet<>();
@@ -444,6 +446,11 @@ final class InMemoryOutboxRepository implements OutboxRepository {
   /** How many times {@link #candidates} (the narrow read) was called. */
   synchronized int candidateReads() {
     return candidateReads;
+  }
+
+  /** How many times {@link #pendingKeys} (the key look-up of a closed destination) was called. */
+  synchronized int keyLookUps() {
+    return keyLookUps;
   }
 
   /** How many times {@link #prefetch} was called. */

@@ -3,6 +3,7 @@ package dev.outbox.relay;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
+import java.util.concurrent.TimeoutException;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
@@ -32,5 +33,33 @@ class RelayWorkerBackoffTests {
   void aFailureCountBelowOneStillPausesTheFirstStep() {
     assertThat(RelayWorker.errorBackoff(0, Duration.ofSeconds(5)))
         .isEqualTo(Duration.ofMillis(100));
+  }
+
+  /**
+   * A destination that refuses events on its own ends batches "held back" for as long as it stays
+   * closed, maybe hours; those batches report the broker failing but do not pause the worker. They
+   * must not count towards the next pause either: after them, an outage's first pause is still 100
+   * ms, not the longest one. (Counted, a thousand of them would make it 1 s here.)
+   */
+  @Test
+  void batchesHeldBackByARefusingDestinationDoNotLengthenTheNextOutagesPause() {
+    SettableClock clock = new SettableClock();
+    RelayNode node =
+        new RelayNode(
+            new InMemoryOutboxRepository(clock), new RecordingTransport(), clock, "node-a");
+    RuntimeException refused = new IllegalStateException("Not authorized to access topics: [shut]");
+    RuntimeException unreachable = new IllegalStateException(new TimeoutException("no broker"));
+
+    for (int i = 0; i < 1_000; i++) {
+      assertThat(node.worker.pauseAfter(new BrokerUnavailableException(1, true, refused))).isZero();
+    }
+    assertThat(node.health.failure()).contains("broker").contains("Not authorized");
+
+    assertThat(node.worker.pauseAfter(new BrokerUnavailableException(1, false, unreachable)))
+        .isEqualTo(Duration.ofMillis(100));
+    assertThat(node.worker.pauseAfter(new BrokerUnavailableException(1, false, unreachable)))
+        .isEqualTo(Duration.ofMillis(200));
+    assertThat(node.worker.pauseAfter(new IllegalStateException("connection reset")))
+        .isEqualTo(Duration.ofMillis(400));
   }
 }
