@@ -31,7 +31,7 @@ final class HeldKeys {
   private final LongSupplier nanoTime;
   private final long probeNanos;
 
-  /** Set when a read forgot a key whose time was up, until {@link #nanosUntilNextDue} says so. */
+  /** Set when a key whose time was up is forgotten, until {@link #nanosUntilNextDue} says so. */
   private final AtomicBoolean fellDue = new AtomicBoolean();
 
   /** When {@link #nanosUntilNextDue} last looked (the relay's monotonic clock). */
@@ -58,9 +58,7 @@ final class HeldKeys {
    */
   Held current() {
     long now = nanoTime.getAsLong();
-    if (until.values().removeIf(end -> end - now <= 0)) {
-      fellDue.set(true);
-    }
+    forgetKeysDueBy(now);
     List<String> destinations = new ArrayList<>();
     closed.forEach(
         (destination, closure) -> {
@@ -80,8 +78,8 @@ final class HeldKeys {
    */
   synchronized long nanosUntilNextDue() {
     long now = nanoTime.getAsLong();
-    boolean due = until.values().removeIf(end -> end - now <= 0) | fellDue.getAndSet(false);
-    long next = due ? 0 : Long.MAX_VALUE;
+    forgetKeysDueBy(now);
+    long next = fellDue.getAndSet(false) ? 0 : Long.MAX_VALUE;
     for (long end : until.values()) {
       next = Math.min(next, end - now);
     }
@@ -95,6 +93,13 @@ final class HeldKeys {
     }
     lookedAt = now;
     return next == Long.MAX_VALUE ? -1 : next;
+  }
+
+  /** Forgets the keys whose time is up by {@code now}, noting that they fell due. */
+  private void forgetKeysDueBy(long now) {
+    if (until.values().removeIf(end -> end - now <= 0)) {
+      fellDue.set(true);
+    }
   }
 
   /**

@@ -60,18 +60,18 @@ final class RelayHealth {
 
   /**
    * Records a failure; logs it as WARN when the component was healthy or failed differently (by
-   * exception type) before, else at DEBUG. Returns the number of failures in a row.
+   * exception type) before, else at DEBUG.
    */
-  int failed(String component, Throwable cause) {
+  void failed(String component, Throwable cause) {
     try {
       listener.cycleFailed(cause);
     } catch (RuntimeException ex) {
       log.warn("A relay listener failed; ignoring it", ex);
     }
-    return record(component, cause);
+    record(component, cause);
   }
 
-  private synchronized int record(String component, Throwable cause) {
+  private synchronized void record(String component, Throwable cause) {
     String failure = Failures.describe(cause);
     String kind = Failures.unwrap(cause).getClass().getName();
     State previous = states.getOrDefault(component, State.OK);
@@ -83,7 +83,6 @@ final class RelayHealth {
       log.debug(
           "Outbox relay '{}' {} still failing ({}): {}", relay, component, next.failures, failure);
     }
-    return next.failures;
   }
 
   synchronized void died(String component, Throwable failure) {
