@@ -104,6 +104,12 @@ final class BatchPublisher {
    */
   private boolean prefetch = true;
 
+  /**
+   * When the batch under way started (the relay's monotonic clock): a destination closed since then
+   * is not opened by an event of this batch that went through. Confined to the worker's thread.
+   */
+  private long batchStarted;
+
   /** The level of the one line per batch that says how many events failed and will be retried. */
   BatchPublisher transientFailureLevel(Level level) {
     this.transientFailureLevel = level;
@@ -123,6 +129,7 @@ final class BatchPublisher {
 
   private Outcome publishOnce(Grant grant) {
     long started = nanoTime.getAsLong();
+    batchStarted = started;
     int perSlot =
         Math.min(batchSize, Math.max(MIN_ROWS_PER_SLOT, 2 * batchSize / grant.slots().size()));
     List<Candidate> candidates;
@@ -419,7 +426,7 @@ final class BatchPublisher {
     recordPublished(sent.published);
     if (heldKeys.anyClosures()) {
       for (OutboxEvent event : sent.published) {
-        heldKeys.opened(event.destination());
+        heldKeys.opened(event.destination(), batchStarted);
       }
     }
     closedKeys.forEach((destination, keys) -> holdBack(destination, keys, true));
@@ -527,7 +534,7 @@ final class BatchPublisher {
         continue;
       }
       if (dlqFailure == null && heldKeys.anyClosures()) {
-        heldKeys.opened(deadLetterDestination);
+        heldKeys.opened(deadLetterDestination, batchStarted);
       }
       if (log.isDebugEnabled()) {
         try (EventContext context = EventContext.of(failed.event)) {

@@ -105,9 +105,9 @@ final class HeldKeys {
   /**
    * Notes that {@code destination} refused an event on its own. While an earlier closure lasts, it
    * goes on, and the keys of newly read events are held for what is left of it. Otherwise a new
-   * closure starts, {@link #FIRST_CLOSURE} long the first time, twice the last one after a probe
-   * failed, at most {@code longest}; the caller then looks up the keys of the destination's pending
-   * events and holds them for its length.
+   * closure starts, twice the last one when it follows that one's probe (it ended at most a probe's
+   * longest time ago), else {@link #FIRST_CLOSURE}, at most {@code longest}; the caller then looks
+   * up the keys of the destination's pending events and holds them for its length.
    */
   synchronized Closing close(String destination, Duration longest) {
     long now = nanoTime.getAsLong();
@@ -115,18 +115,26 @@ final class HeldKeys {
     if (last != null && last.until - now > 0) {
       return new Closing(Duration.ofNanos(last.until - now), false);
     }
+    if (last != null && last.until + probeNanos - now <= 0) {
+      last = null; // ended longer ago than a probe takes: the refusal before it is no longer news
+    }
     long cap = Math.max(1, longest.toMillis());
     long millis =
         last == null
             ? Math.min(FIRST_CLOSURE.toMillis(), cap)
             : Math.min(Math.max(1, last.millis) * 2, cap);
-    closed.put(destination, new Closure(now + millis * 1_000_000, millis));
+    closed.put(destination, new Closure(now, now + millis * 1_000_000, millis));
     return new Closing(Duration.ofMillis(millis), true);
   }
 
-  /** An event went to {@code destination}: it takes events again. */
-  void opened(String destination) {
-    closed.remove(destination);
+  /**
+   * An event went to {@code destination} in a batch that started at {@code batchStarted} (the
+   * relay's monotonic clock): it takes events again. A closure that started after that batch is
+   * kept: the event may have gone through before the refusal that closed the destination.
+   */
+  void opened(String destination, long batchStarted) {
+    closed.computeIfPresent(
+        destination, (d, closure) -> closure.since - batchStarted < 0 ? null : closure);
   }
 
   /** Whether any destination was closed lately, so that {@link #opened} is worth calling. */
@@ -154,5 +162,5 @@ final class HeldKeys {
    */
   record Closing(Duration hold, boolean lookUpKeys) {}
 
-  private record Closure(long until, long millis) {}
+  private record Closure(long since, long until, long millis) {}
 }

@@ -420,6 +420,30 @@ class BatchPublisherTests {
   }
 
   /**
+   * Another worker may close a destination while this worker's batch, started before, still sends
+   * to it: an event of that batch that went through may have gone before the refusal, so it does
+   * not open the destination, and the closure and its doubling stand.
+   */
+  @Test
+  void anEventOfABatchThatStartedBeforeAnotherWorkersClosureDoesNotOpenIt() {
+    OutboxEvent sentBefore = events.event("shut", "shut-1");
+    store.append(sentBefore);
+    transport.onSend(
+        event -> {
+          clock.advance(Duration.ofMillis(1));
+          node.heldKeys.close("shut", Duration.ofSeconds(5)); // the other worker's refused batch
+          clock.advance(Duration.ofMillis(1));
+        });
+
+    node.cycle();
+
+    assertThat(store.rows()).as("the event went through").isEmpty();
+    assertThat(node.heldKeys.current().destinations())
+        .as("still closed by the other worker's refusal")
+        .containsExactly("shut");
+  }
+
+  /**
    * Events that failed for good while their dead-letter destination refuses them on its own stay
    * pending, uncharged, and their keys are held back, so the next batch goes on with other keys
    * instead of sending them again; when the closure ends and the dead-letter destination takes

@@ -108,8 +108,11 @@ class HeldKeysTests {
     held.close("shut", LONGEST);
     clock.advance(Duration.ofSeconds(1));
     assertThat(held.close("shut", LONGEST).hold()).isEqualTo(Duration.ofSeconds(2));
+    clock.advance(Duration.ofSeconds(2)); // it ended: the probe's batch starts
+    long probeStarted = clock.nanoTime();
+    clock.advance(Duration.ofMillis(20));
 
-    held.opened("shut");
+    held.opened("shut", probeStarted);
 
     assertThat(held.anyClosed()).isFalse();
     assertThat(held.close("shut", LONGEST)).isEqualTo(new Closing(Duration.ofSeconds(1), true));
@@ -136,5 +139,44 @@ class HeldKeysTests {
     clock.advance(Duration.ofMillis(1));
     assertThat(held.anyClosed()).isFalse();
     assertThat(held.anyClosures()).isFalse();
+  }
+
+  /**
+   * Another worker's batch that started before the refusal may report an event of that destination
+   * gone through after the destination was closed: sent before the refusal, it does not show that
+   * the destination takes events again, so the closure and its doubling stand.
+   */
+  @Test
+  void anEventOfABatchThatStartedBeforeTheClosureDoesNotOpenIt() {
+    long otherWorkersBatchStarted = clock.nanoTime();
+    clock.advance(Duration.ofMillis(10));
+    held.close("shut", LONGEST);
+    clock.advance(Duration.ofMillis(10));
+
+    held.opened("shut", otherWorkersBatchStarted);
+
+    assertThat(held.current().destinations()).containsExactly("shut");
+    clock.advance(Duration.ofSeconds(1));
+    assertThat(held.close("shut", LONGEST))
+        .as("its probe failed again: twice as long, not a new first closure")
+        .isEqualTo(new Closing(Duration.ofSeconds(2), true));
+  }
+
+  /**
+   * A refusal long after the last closure ended (no worker sent events since, so none forgot it)
+   * starts a new first closure: the doubling is only for a probe that failed again.
+   */
+  @Test
+  void aRefusalLongAfterTheLastClosureEndedStartsAgainAtOneSecond() {
+    held.close("shut", LONGEST);
+    clock.advance(Duration.ofSeconds(1).plus(PROBE).minusMillis(1));
+    assertThat(held.close("shut", LONGEST))
+        .as("within a probe's time of its end: the probe failed again")
+        .isEqualTo(new Closing(Duration.ofSeconds(2), true));
+
+    clock.advance(Duration.ofSeconds(2).plus(PROBE));
+
+    assertThat(held.anyClosures()).as("not forgotten: no batch asked").isTrue();
+    assertThat(held.close("shut", LONGEST)).isEqualTo(new Closing(Duration.ofSeconds(1), true));
   }
 }
