@@ -128,8 +128,7 @@ final class BatchPublisher {
   }
 
   private Outcome publishOnce(Grant grant) {
-    long started = nanoTime.getAsLong();
-    batchStarted = started;
+    batchStarted = nanoTime.getAsLong();
     int perSlot =
         Math.min(batchSize, Math.max(MIN_ROWS_PER_SLOT, 2 * batchSize / grant.slots().size()));
     List<Candidate> candidates;
@@ -179,7 +178,7 @@ final class BatchPublisher {
     }
     Sent sent = send(grant, chains);
     record(grant, sent, read.undecodable());
-    Duration took = Duration.ofNanos(nanoTime.getAsLong() - started);
+    Duration took = Duration.ofNanos(nanoTime.getAsLong() - batchStarted);
     safely(() -> listener.batchCompleted(sent.attempted, took));
     return new Outcome(
         sent.attempted, plan.more || plan.ids.size() >= batchSize || !read.undecodable().isEmpty());

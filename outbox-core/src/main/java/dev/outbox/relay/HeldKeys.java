@@ -115,7 +115,7 @@ final class HeldKeys {
     if (last != null && last.until - now > 0) {
       return new Closing(Duration.ofNanos(last.until - now), false);
     }
-    if (last != null && last.until + probeNanos - now <= 0) {
+    if (last != null && probeOver(last, now)) {
       last = null; // ended longer ago than a probe takes: the refusal before it is no longer news
     }
     long cap = Math.max(1, longest.toMillis());
@@ -152,8 +152,13 @@ final class HeldKeys {
       return false;
     }
     long now = nanoTime.getAsLong();
-    closed.values().removeIf(closure -> closure.until + probeNanos - now <= 0);
+    closed.values().removeIf(closure -> probeOver(closure, now));
     return !closed.isEmpty();
+  }
+
+  /** Whether {@code closure} ended longer ago than its probe may take. */
+  private boolean probeOver(Closure closure, long now) {
+    return closure.until + probeNanos - now <= 0;
   }
 
   /**
