@@ -8,6 +8,7 @@ import dev.outbox.EventIds;
 import dev.outbox.OutboxEvent;
 import dev.outbox.OutboxException;
 import dev.outbox.test.TestPostgres;
+import dev.outbox.test.TestThreads;
 import java.sql.Connection;
 import java.time.Duration;
 import java.time.Instant;
@@ -94,7 +95,8 @@ class PostgresOutboxRepositoryIntegrationTests {
                 } catch (Exception ex) {
                   throw new IllegalStateException(ex);
                 }
-              });
+              },
+              TestThreads.OWN_THREAD);
 
       await()
           .atMost(Duration.ofSeconds(10))
@@ -136,7 +138,8 @@ class PostgresOutboxRepositoryIntegrationTests {
                 } catch (Exception ex) {
                   throw new IllegalStateException(ex);
                 }
-              });
+              },
+              TestThreads.OWN_THREAD);
       t1.rollback();
       t2Writes.get(10, TimeUnit.SECONDS);
       assertThat(pendingIds()).containsExactly(fromT2.id());
@@ -227,7 +230,8 @@ class PostgresOutboxRepositoryIntegrationTests {
                 } catch (Exception ex) {
                   throw new IllegalStateException(ex);
                 }
-              });
+              },
+              TestThreads.OWN_THREAD);
       t1.commit();
       t2Writes.get(10, TimeUnit.SECONDS);
     }
@@ -257,14 +261,16 @@ class PostgresOutboxRepositoryIntegrationTests {
               () -> {
                 awaitLatch(start);
                 repository.append(t1, List.of(event("B")));
-              });
+              },
+              TestThreads.OWN_THREAD);
       CompletableFuture<Void> t2Second =
           CompletableFuture.runAsync(
               () -> {
                 awaitLatch(start);
                 waitUntilWaitingForALock(t1Pid);
                 repository.append(t2, List.of(event("A")));
-              });
+              },
+              TestThreads.OWN_THREAD);
       start.countDown();
 
       List<Throwable> failures = new java.util.ArrayList<>();

@@ -9,6 +9,7 @@ import dev.outbox.inbox.spring.InboxCleaner;
 import dev.outbox.inbox.spring.InboxSchemaInitializer;
 import dev.outbox.inbox.spring.SpringInbox;
 import dev.outbox.test.TestPostgres;
+import dev.outbox.test.TestThreads;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -182,10 +183,12 @@ class InboxIntegrationTests {
                       effect(id);
                       firstRecorded.countDown();
                       awaitLatch(release);
-                    }));
+                    }),
+            TestThreads.OWN_THREAD);
     assertThat(firstRecorded.await(30, TimeUnit.SECONDS)).isTrue();
     CompletableFuture<Boolean> second =
-        CompletableFuture.supplyAsync(() -> inbox.handleOnce(id, "stock", () -> effect(id)));
+        CompletableFuture.supplyAsync(
+            () -> inbox.handleOnce(id, "stock", () -> effect(id)), TestThreads.OWN_THREAD);
     awaitInsertBlocked();
     assertThat(second).as("the duplicate waits for the first transaction").isNotDone();
 
@@ -213,10 +216,12 @@ class InboxIntegrationTests {
                       firstRecorded.countDown();
                       awaitLatch(release);
                       throw new IllegalStateException("first attempt fails");
-                    }));
+                    }),
+            TestThreads.OWN_THREAD);
     assertThat(firstRecorded.await(30, TimeUnit.SECONDS)).isTrue();
     CompletableFuture<Boolean> second =
-        CompletableFuture.supplyAsync(() -> inbox.handleOnce(id, "stock", () -> effect(id)));
+        CompletableFuture.supplyAsync(
+            () -> inbox.handleOnce(id, "stock", () -> effect(id)), TestThreads.OWN_THREAD);
     awaitInsertBlocked();
 
     release.countDown();

@@ -18,6 +18,7 @@ import dev.outbox.store.OutboxSchema;
 import dev.outbox.store.PostgresOutboxRepository;
 import dev.outbox.store.TableName;
 import dev.outbox.test.TestPostgres;
+import dev.outbox.test.TestThreads;
 import dev.outbox.transport.DeadLetter;
 import dev.outbox.transport.Failures;
 import java.sql.Connection;
@@ -369,7 +370,8 @@ class KafkaOutboxTransportIntegrationTests {
       first.start();
       assertThat(paused.await(60, TimeUnit.SECONDS)).isTrue();
       CompletableFuture<Void> stopping =
-          CompletableFuture.runAsync(() -> first.stop(Duration.ofSeconds(30)));
+          CompletableFuture.runAsync(
+              () -> first.stop(Duration.ofSeconds(30)), TestThreads.OWN_THREAD);
       await().atMost(Duration.ofSeconds(10)).until(() -> !first.isRunning());
       resume.countDown();
       stopping.get(30, TimeUnit.SECONDS);
