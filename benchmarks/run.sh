@@ -14,6 +14,7 @@
 #   benchmarks/run.sh --report-only   rewrite docs/benchmarks.md from the last results (and NOTES.md)
 #   -Doutbox.* and -Dspring.kafka.producer.* options reach every application JVM the suite starts
 #   -Dbench.relay-jvm-options=-XX:+UseSerialGC,...  JVM options for the relay JVMs of B4, B6, B7
+#   -Dbench.app-java=/usr/lib/jvm/<jdk>/bin/java   the java of the application JVMs (default: the suite's)
 #
 # Needs Java 17+, PostgreSQL on 127.0.0.1:5432 (trust, user postgres) and RabbitMQ on
 # 127.0.0.1:5672 (guest/guest); starts either if it is installed but stopped. Starts its own Kafka

@@ -21,9 +21,18 @@ final class ChildProcess implements AutoCloseable {
   private final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
   private volatile String lastProgress = "0";
 
+  /**
+   * The {@code java} command of the application JVMs: {@code -Dbench.app-java} (another JDK's
+   * {@code bin/java}, to compare JDKs on the same broker and database), else the suite's own.
+   */
+  static String java() {
+    String java = System.getProperty("bench.app-java", "");
+    return java.isBlank() ? Path.of(System.getProperty("java.home"), "bin", "java").toString() : java;
+  }
+
   ChildProcess(List<String> jvmOptions, List<String> arguments, Path log) {
     List<String> command = new ArrayList<>();
-    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.add(java());
     command.addAll(jvmOptions);
     command.add("-cp");
     command.add(classpath(arguments.get(0).equals("modulith")));

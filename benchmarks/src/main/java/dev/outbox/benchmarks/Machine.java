@@ -20,6 +20,7 @@ final class Machine {
     out.put("memory", firstLine("/proc/meminfo", "MemTotal"));
     out.put("kernel", read("/proc/version").split(" ")[2]);
     out.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+    out.put("applicationJava", applicationJava());
     out.put("postgresql", Db.queryString(dataSource, "SHOW server_version"));
     out.put(
         "postgresqlSettings",
@@ -40,6 +41,23 @@ final class Machine {
         "Kafka transport defaults (KafkaOutboxDefaults)",
         constants("dev.outbox.kafka.KafkaOutboxDefaults"));
     return out;
+  }
+
+  /** The first line of {@code java -version} of the application JVMs. */
+  private static String applicationJava() {
+    try {
+      Process process =
+          new ProcessBuilder(ChildProcess.java(), "-version").redirectErrorStream(true).start();
+      String out = new String(process.getInputStream().readAllBytes()).trim();
+      process.waitFor();
+      String[] lines = out.split("\n");
+      return lines.length > 2 ? lines[2].trim() : out;
+    } catch (IOException ex) {
+      return "unknown (" + ex.getMessage() + ")";
+    } catch (InterruptedException ex) {
+      Thread.currentThread().interrupt();
+      return "unknown";
+    }
   }
 
   private static String rabbitVersion(Settings settings) {
