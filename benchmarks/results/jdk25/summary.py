@@ -1,6 +1,5 @@
-import sys
 # Prints the Java 17 / Java 25 table of benchmarks/NOTES.md: summary.py benchmarks/results/jdk25
-import json,glob,statistics as st,re
+import sys,json,glob,statistics as st,re
 cases=['b4-kafka-100k','b4-kafka-100k-warm','b4-kafka','b6-1','b6-3']
 data={'A':{c:[] for c in cases},'B':{c:[] for c in cases}}
 for f in sorted(glob.glob(sys.argv[1] + '/results-*.json')):

@@ -43,7 +43,7 @@ final class Machine {
     return out;
   }
 
-  /** The first line of {@code java -version} of the application JVMs. */
+  /** The VM line (the third) of {@code java -version} of the application JVMs' java. */
   private static String applicationJava() {
     try {
       Process process =
