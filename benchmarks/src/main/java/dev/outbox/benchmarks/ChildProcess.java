@@ -27,7 +27,9 @@ final class ChildProcess implements AutoCloseable {
    */
   static String java() {
     String java = System.getProperty("bench.app-java", "");
-    return java.isBlank() ? Path.of(System.getProperty("java.home"), "bin", "java").toString() : java;
+    return java.isBlank()
+        ? Path.of(System.getProperty("java.home"), "bin", "java").toString()
+        : java;
   }
 
   ChildProcess(List<String> jvmOptions, List<String> arguments, Path log) {
