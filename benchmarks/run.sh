@@ -162,7 +162,10 @@ port_open "$KAFKA_PORT" || { tail -30 "$WORK/logs/kafka.log"; echo "Kafka did no
 # --- the suite ----------------------------------------------------------------------------------
 # The JVMs append to their logs: start each run with none from an earlier run.
 find "$WORK/logs" -name '*.log' ! -name 'build.log' ! -name 'kafka*.log' -delete
-CP="$ROOT/benchmarks/target/classes:$(cat "$ROOT/benchmarks/target/classpath.txt")"
+# Jars only (the benchmarks' own jar, not target/classes): a JVM option of
+# -Dbench.relay-jvm-options can then name an AOT cache or a CDS archive, which refuse a classpath
+# with a non-empty directory.
+CP="$ROOT/benchmarks/target/outbox-benchmarks-0.1.0-SNAPSHOT.jar:$(cat "$ROOT/benchmarks/target/classpath.txt")"
 log "running the suite (progress below; raw results in benchmarks/.work/results.json)"
 java -Xmx1g -cp "$CP" \
   -Dbench.jdbc-url="jdbc:postgresql://$PGHOST:$PGPORT/$DB?prepareThreshold=1" \

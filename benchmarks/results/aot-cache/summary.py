@@ -1,0 +1,30 @@
+# Prints the figures of benchmarks/NOTES.md, "An AOT cache for the relay JVMs" (A: no cache, B: the
+# cache): summary.py benchmarks/results/aot-cache/round-1 (round-2, round-3)
+import sys,json,glob,statistics as st,re
+cases=['b4-kafka-100k','b4-kafka-100k-warm','b4-kafka','b6-1','b6-3']
+data={'A':{c:[] for c in cases},'B':{c:[] for c in cases}}
+for f in sorted(glob.glob(sys.argv[1] + '/results-*.json')):
+    side=re.search(r'-([AB])\.json',f).group(1)
+    r=json.load(open(f))
+    for c in cases:
+        for run in r.get(c,[]):
+            data[side][c].append(run)
+def fmt(xs,d=0):
+    xs=sorted(xs); return f"{st.median(xs):,.{d}f} ({xs[0]:,.{d}f}–{xs[-1]:,.{d}f})"
+for c in cases:
+    for side in 'AB':
+        runs=data[side][c]
+        if not runs: continue
+        rate=[x['rate'] for x in runs]; tx=[x['longestRelayTxMs'] for x in runs]
+        jit=[x['cpuCores'].get('JIT compilers',0) for x in runs]; jvm=[x['cpuCores'].get('benchmark JVM',0) for x in runs]
+        mid=[x['middleRate'] for x in runs if 'middleRate' in x]
+        fp=[x['firstPublishAfterMs'] for x in runs if 'firstPublishAfterMs' in x]
+        print(f"{c:20s} {side} n={len(runs)} rate {fmt(rate)} mid {fmt(mid) if mid else '-'} tx {fmt(tx,1)} jvm {fmt(jvm,2)} jit {fmt(jit,2)} first {fmt(fp) if fp else '-'}")
+# ratios
+for side in 'AB':
+    one=[x['rate'] for x in data[side]['b6-1']]; three=[x['rate'] for x in data[side]['b6-3']]
+    if one and three: print(side,'b6 3/1 medians', round(st.median(three)/st.median(one),2))
+    m=[x['rate'] for x in data[side]['b4-kafka']]; c=[x['rate'] for x in data[side]['b4-kafka-100k']]
+    if m and c: print(side,'100k cold / 1M', round(st.median(c)/st.median(m),2))
+    heap=[x['maxHeapUsedMb'] for x in data[side]['b4-kafka-100k']]
+    if heap: print(side,'100k peak heap used, MB', fmt(heap,1))
