@@ -1,9 +1,10 @@
 # Prints the figures of benchmarks/NOTES.md, "An AOT cache for the relay JVMs" (A: no cache, B: the
-# cache): summary.py benchmarks/results/aot-cache/round-1 (round-2, round-3)
+# cache), over the rounds named: summary.py round-1 (round 1), summary.py round-1 round-2 round-3
+# (the 16 drains of 100,000 per side)
 import sys,json,glob,statistics as st,re
 cases=['b4-kafka-100k','b4-kafka-100k-warm','b4-kafka','b6-1','b6-3']
 data={'A':{c:[] for c in cases},'B':{c:[] for c in cases}}
-for f in sorted(glob.glob(sys.argv[1] + '/results-*.json')):
+for f in sorted(f for d in sys.argv[1:] for f in glob.glob(d + '/results-*.json')):
     side=re.search(r'-([AB])\.json',f).group(1)
     r=json.load(open(f))
     for c in cases:
@@ -28,3 +29,5 @@ for side in 'AB':
     if m and c: print(side,'100k cold / 1M', round(st.median(c)/st.median(m),2))
     heap=[x['maxHeapUsedMb'] for x in data[side]['b4-kafka-100k']]
     if heap: print(side,'100k peak heap used, MB', fmt(heap,1))
+a=[x['rate'] for x in data['A']['b4-kafka-100k']]; b=[x['rate'] for x in data['B']['b4-kafka-100k']]
+print('100k: a run of B faster than a run of A in', sum(1 for x in b for y in a if x > y), 'of', len(a)*len(b), 'pairs')
