@@ -58,8 +58,15 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 mkdir -p "$WORK/logs"
 
+# The suite's classpath, read once the build below (or an earlier one) has written it. Jars only
+# (the benchmarks' own jar, not target/classes): a JVM option of -Dbench.relay-jvm-options can then
+# name an AOT cache or a CDS archive, which refuse a classpath with a non-empty directory.
+suite_classpath() {
+  echo "$ROOT/benchmarks/target/outbox-benchmarks.jar:$(cat "$ROOT/benchmarks/target/classpath.txt")"
+}
+
 if [[ "$REPORT_ONLY" == 1 ]]; then
-  CP="$ROOT/benchmarks/target/classes:$(cat "$ROOT/benchmarks/target/classpath.txt")"
+  CP="$(suite_classpath)"
   exec java -cp "$CP" -Dbench.report-only=true -Dbench.work="$WORK" \
     -Dbench.report="$ROOT/docs/benchmarks.md" -Dbench.notes="$ROOT/benchmarks/NOTES.md" \
     dev.outbox.benchmarks.Suite
@@ -162,10 +169,7 @@ port_open "$KAFKA_PORT" || { tail -30 "$WORK/logs/kafka.log"; echo "Kafka did no
 # --- the suite ----------------------------------------------------------------------------------
 # The JVMs append to their logs: start each run with none from an earlier run.
 find "$WORK/logs" -name '*.log' ! -name 'build.log' ! -name 'kafka*.log' -delete
-# Jars only (the benchmarks' own jar, not target/classes): a JVM option of
-# -Dbench.relay-jvm-options can then name an AOT cache or a CDS archive, which refuse a classpath
-# with a non-empty directory.
-CP="$ROOT/benchmarks/target/outbox-benchmarks-0.1.0-SNAPSHOT.jar:$(cat "$ROOT/benchmarks/target/classpath.txt")"
+CP="$(suite_classpath)"
 log "running the suite (progress below; raw results in benchmarks/.work/results.json)"
 java -Xmx1g -cp "$CP" \
   -Dbench.jdbc-url="jdbc:postgresql://$PGHOST:$PGPORT/$DB?prepareThreshold=1" \
