@@ -1,9 +1,9 @@
 package dev.outbox.kafka;
 
+import dev.outbox.test.TestPorts;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -54,7 +54,7 @@ final class CrashablePostgres implements AutoCloseable {
       Files.createDirectories(parent);
       CrashablePostgres postgres =
           new CrashablePostgres(
-              Files.createTempDirectory(parent, "crashable-postgres-"), freePort());
+              Files.createTempDirectory(parent, "crashable-postgres-"), TestPorts.unused());
       postgres.requireDurableCommits();
       return postgres;
     } catch (IOException ex) {
@@ -145,12 +145,6 @@ final class CrashablePostgres implements AutoCloseable {
       return Long.parseLong(Files.readAllLines(data.resolve("postmaster.pid")).get(0).trim());
     } catch (IOException ex) {
       throw new UncheckedIOException(ex);
-    }
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
     }
   }
 

@@ -13,6 +13,7 @@ import dev.outbox.OutboxMessage;
 import dev.outbox.relay.OutboxRelay;
 import dev.outbox.relay.RetryPolicy;
 import dev.outbox.store.OutboxRepository.DeadEvent;
+import dev.outbox.test.TestPorts;
 import dev.outbox.transport.Failures;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -83,10 +84,11 @@ class KafkaDegradedBrokerIntegrationTests {
   @Test
   void aBrokerThatStopsAnsweringChargesNothingAndEverythingArrivesWhenItAnswersAgain()
       throws Exception {
-    int proxyPort = TestKafka.freePort();
-    int brokerPort = TestKafka.freePort();
-    try (TestKafka hung = TestKafka.startAdvertising(brokerPort, proxyPort);
-        FreezingProxy proxy = new FreezingProxy(proxyPort, brokerPort)) {
+    int proxyPort = TestPorts.unused();
+    int brokerPort = TestPorts.unused();
+    // The proxy holds its port before the broker starts; it connects to the broker per client.
+    try (FreezingProxy proxy = new FreezingProxy(proxyPort, brokerPort);
+        TestKafka hung = TestKafka.startAdvertising(brokerPort, proxyPort)) {
       String topic = hung.newTopic("hung");
       Map<String, Object> config = TestKafka.producerConfig("127.0.0.1:" + proxyPort);
       config.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 4000);

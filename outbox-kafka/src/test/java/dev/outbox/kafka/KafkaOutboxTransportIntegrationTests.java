@@ -17,6 +17,7 @@ import dev.outbox.store.OutboxRepository;
 import dev.outbox.store.OutboxSchema;
 import dev.outbox.store.PostgresOutboxRepository;
 import dev.outbox.store.TableName;
+import dev.outbox.test.TestPorts;
 import dev.outbox.test.TestPostgres;
 import dev.outbox.test.TestThreads;
 import dev.outbox.transport.DeadLetter;
@@ -229,7 +230,7 @@ class KafkaOutboxTransportIntegrationTests {
 
   @Test
   void deliversEveryEventWithItsIdOnceTheBrokerComesUp() throws Exception {
-    int port = TestKafka.freePort();
+    int port = TestPorts.unused();
     String topic = "recovery-" + UUID.randomUUID();
     List<OutboxMessage> messages = new ArrayList<>();
     for (int i = 0; i < 40; i++) {
@@ -281,7 +282,7 @@ class KafkaOutboxTransportIntegrationTests {
   @Test
   void aBrokerStoppedMidRunUsesUpAtMostOneAttemptAndEverythingArrivesWhenItIsBack()
       throws Exception {
-    int port = TestKafka.freePort();
+    int port = TestPorts.unused();
     String topic = "outage-" + UUID.randomUUID();
     RetryPolicy strict =
         RetryPolicy.defaults()

@@ -2,9 +2,7 @@ package dev.outbox.kafka;
 
 import static org.awaitility.Awaitility.await;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.ServerSocket;
+import dev.outbox.test.TestPorts;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -125,7 +123,7 @@ final class TestKafka implements AutoCloseable {
    * listener at {@link #bootstrapServers()} (the tests' admin and consumers) is a super user.
    */
   static TestKafka startSecured() {
-    int port = freePort();
+    int port = TestPorts.unused();
     EmbeddedKafkaKraftBroker broker = newBroker();
     broker.brokerProperty(
         "listeners",
@@ -217,15 +215,6 @@ final class TestKafka implements AutoCloseable {
     broker.brokerProperty("auto.create.topics.enable", "false");
     broker.brokerListProperty("outbox.test.kafka.bootstrap-servers");
     return broker;
-  }
-
-  /** A port nothing listens on right now. */
-  static int freePort() {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
-    } catch (IOException ex) {
-      throw new UncheckedIOException(ex);
-    }
   }
 
   String bootstrapServers() {

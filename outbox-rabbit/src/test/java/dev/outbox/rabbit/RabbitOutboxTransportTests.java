@@ -5,9 +5,8 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 
 import dev.outbox.EventIds;
 import dev.outbox.OutboxEvent;
+import dev.outbox.test.TestPorts;
 import dev.outbox.transport.Failures;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,15 +19,10 @@ import org.springframework.amqp.rabbit.connection.CachingConnectionFactory;
 /** The transport without a broker to talk to. */
 class RabbitOutboxTransportTests {
 
-  private static int closedPort() throws Exception {
-    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
-    }
-  }
-
   @Test
   void sendsFailAsUnavailableWhileTheBrokerCannotBeReached() throws Exception {
-    CachingConnectionFactory factory = new CachingConnectionFactory("127.0.0.1", closedPort());
+    CachingConnectionFactory factory =
+        new CachingConnectionFactory("127.0.0.1", TestPorts.unused());
     factory.setPublisherConfirmType(CachingConnectionFactory.ConfirmType.CORRELATED);
     factory.setPublisherReturns(true);
     try (RabbitOutboxTransport transport =

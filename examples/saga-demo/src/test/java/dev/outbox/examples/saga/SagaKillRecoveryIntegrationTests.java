@@ -14,8 +14,8 @@ import dev.outbox.examples.order.OrderServiceApplication;
 import dev.outbox.examples.order.OrderStatus;
 import dev.outbox.examples.order.PlaceOrder;
 import dev.outbox.examples.order.StockReplyListener;
+import dev.outbox.test.TestPorts;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -181,7 +181,7 @@ class SagaKillRecoveryIntegrationTests {
       SagaTrace trace = new SagaTrace(broker.name(), broker.idName());
       String inventoryDb = infrastructure.startPostgres();
       String ordersDb = infrastructure.startPostgres();
-      int port = freePort();
+      int port = TestPorts.unused();
       String[] orderArguments =
           SagaDemo.serviceArguments(ordersDb, broker, "--server.port=" + port);
 
@@ -318,12 +318,6 @@ class SagaKillRecoveryIntegrationTests {
             HttpResponse.BodyHandlers.ofString());
     assertThat(response.statusCode()).as(response.body()).isEqualTo(201);
     return UUID.fromString(JSON.readTree(response.body()).get("orderId").asString());
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
-    }
   }
 
   private static Connection connect(String url) throws SQLException {
