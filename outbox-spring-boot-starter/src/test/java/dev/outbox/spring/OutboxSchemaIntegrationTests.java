@@ -5,9 +5,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.outbox.OutboxException;
 import dev.outbox.store.TableName;
 import dev.outbox.test.TestPostgres;
+import dev.outbox.test.TestThreads;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 
@@ -61,6 +70,74 @@ class OutboxSchemaIntegrationTests {
                         + ".outbox_event_schema_history WHERE success"
                         + " AND version = '1'"))
         .isEqualTo(1);
+  }
+
+  /**
+   * Instances of a service deployed together start at once against a database that has no outbox
+   * yet: each runs the migrations, and Flyway's lock lets one create the history table and the
+   * outbox table while the others wait, then find nothing left to do. Every instance starts, and
+   * every migration ran once. Also when the configured schema does not exist yet, so that the
+   * instances race to create it too.
+   */
+  @ParameterizedTest(name = "schema exists: {0}")
+  @ValueSource(booleans = {true, false})
+  void instancesStartingAtOnceOnAnEmptyDatabaseAllStartAndEachMigrationRunsOnce(
+      boolean schemaExists) throws Exception {
+    String target = schemaExists ? schema : schema + "_new";
+    int instances = 4;
+    CyclicBarrier together = new CyclicBarrier(instances);
+    List<CompletableFuture<Throwable>> starts = new ArrayList<>();
+    for (int i = 0; i < instances; i++) {
+      starts.add(
+          CompletableFuture.supplyAsync(
+              () -> {
+                AtomicReference<Throwable> failure = new AtomicReference<>();
+                awaitTogether(together);
+                runner
+                    .withPropertyValues("outbox.table.schema=" + target)
+                    .run(context -> failure.set(context.getStartupFailure()));
+                return failure.get();
+              },
+              TestThreads.OWN_THREAD));
+    }
+    try {
+      for (CompletableFuture<Throwable> start : starts) {
+        assertThat(start.get(2, TimeUnit.MINUTES)).as("startup failure of an instance").isNull();
+      }
+      assertThat(
+              TestPostgres.get()
+                  .queryLong(
+                      "SELECT count(*) FROM "
+                          + target
+                          + ".outbox_event_schema_history WHERE version IS NOT NULL"
+                          + " GROUP BY version ORDER BY count(*) DESC LIMIT 1"))
+          .as("runs of the most often run migration")
+          .isEqualTo(1);
+      assertThat(
+              TestPostgres.get()
+                  .queryLong(
+                      "SELECT count(*) FROM "
+                          + target
+                          + ".outbox_event_schema_history WHERE NOT success"))
+          .isZero();
+      assertThat(
+              TestPostgres.get()
+                  .queryLong(
+                      "SELECT count(*) FROM pg_tables WHERE schemaname = '"
+                          + target
+                          + "' AND tablename = 'outbox_event'"))
+          .isEqualTo(1);
+    } finally {
+      TestPostgres.get().dropSchema(target);
+    }
+  }
+
+  private static void awaitTogether(CyclicBarrier barrier) {
+    try {
+      barrier.await(1, TimeUnit.MINUTES);
+    } catch (Exception ex) {
+      throw new IllegalStateException("The instances did not start together", ex);
+    }
   }
 
   @Test
