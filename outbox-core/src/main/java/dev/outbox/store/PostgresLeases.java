@@ -23,7 +23,9 @@ import org.jspecify.annotations.Nullable;
  * registers that connection's backend ({@code pid} and {@code backend_start}). A member is alive
  * while its lease has not expired and that backend still exists: a killed instance's connection
  * closes, its backend ends, and the other members take its slots at their next renewal; a frozen
- * one keeps its backend but stops renewing, and loses its slots once the lease expires.
+ * one keeps its backend but stops renewing, and loses its slots once the lease expires. A member
+ * that sees another's backend without its start time (a session of another database role) knows it
+ * by its pid alone.
  *
  * <p>Renewal is one statement (also the idle poll: it says whether the member's slots hold events).
  * It commits without waiting for the WAL fsync ({@link PostgresSlotRows#NO_FLUSH_WAIT}): a renewal
@@ -53,9 +55,12 @@ final class PostgresLeases {
     String t = table.qualified();
     String members = t + "_relay";
     String slots = t + "_slot";
+    // A session of another role shows its pid but no backend_start (without pg_read_all_stats):
+    // the pid alone then stands for the backend. A pid reused after the member died only keeps the
+    // member alive until its lease expires, as if it were frozen.
     String alive =
         "(m.expires_at > now() AND EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = m.pid"
-            + " AND a.backend_start = m.backend_start))";
+            + " AND (a.backend_start = m.backend_start OR a.backend_start IS NULL)))";
     String heldByLiveMember =
         "(s.owner = ? OR EXISTS (SELECT 1 FROM "
             + members

@@ -10,9 +10,11 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.postgresql.ds.PGSimpleDataSource;
 
 /**
  * Slot leases between relay members, against the real database. Each member is a repository of its
@@ -102,6 +104,77 @@ class PostgresLeasesIntegrationTests {
     assertThat(after.liveMembers()).isEqualTo(1);
     assertThat(after.tokens()).hasSize(RelayStore.SLOTS);
     assertThat(after.tokens().values()).doesNotContainAnyElementsOf(before.tokens().values());
+  }
+
+  /**
+   * Instances that log in as different database roles: PostgreSQL shows a session of another role
+   * in {@code pg_stat_activity} with its pid but without its {@code backend_start} (unless the
+   * viewer has {@code pg_read_all_stats}). A live member of another role keeps its slots, renewal
+   * after renewal, and a killed one still loses them at the next renewal.
+   */
+  @Test
+  void membersLoggedInAsDifferentRolesKeepTheirSlotsWhileAliveAndLoseThemWhenKilled() {
+    String roleA = schema + "_a";
+    String roleB = schema + "_b";
+    for (String role : List.of(roleA, roleB)) {
+      TestPostgres.get().execute("CREATE ROLE " + role + " LOGIN");
+      TestPostgres.get().execute("GRANT USAGE ON SCHEMA " + schema + " TO " + role);
+      // The grants docs/schema.md lists, no more.
+      TestPostgres.get()
+          .execute(
+              "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "
+                  + schema
+                  + " TO "
+                  + role);
+      TestPostgres.get()
+          .execute("GRANT USAGE ON ALL SEQUENCES IN SCHEMA " + schema + " TO " + role);
+    }
+    PostgresOutboxRepository asA = new PostgresOutboxRepository(loggedInAs(roleA), table);
+    PostgresOutboxRepository asB = new PostgresOutboxRepository(loggedInAs(roleB), table);
+    try {
+      assertThat(settle(asA, "a", TTL).tokens()).hasSize(RelayStore.SLOTS);
+      assertThat(settle(asB, "b", TTL).liveMembers()).as("b sees a alive").isEqualTo(2);
+      Leases gaveUp = settle(asA, "a", TTL);
+      assertThat(gaveUp.liveMembers()).as("a sees b alive").isEqualTo(2);
+      Leases took = settle(asB, "b", TTL);
+      for (int renewal = 0; renewal < 3; renewal++) {
+        assertThat(settle(asA, "a", TTL).tokens()).isEqualTo(gaveUp.tokens());
+        assertThat(settle(asB, "b", TTL).tokens()).isEqualTo(took.tokens());
+      }
+      assertThat(gaveUp.tokens()).hasSize(RelayStore.SLOTS / 2);
+      assertThat(took.tokens()).hasSize(RelayStore.SLOTS / 2);
+
+      long pid = anchorPid("a");
+      TestPostgres.get().execute("SELECT pg_terminate_backend(" + pid + ")");
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .until(
+              () ->
+                  TestPostgres.get()
+                          .queryLong("SELECT count(*) FROM pg_stat_activity WHERE pid = " + pid)
+                      == 0);
+      Leases after = settle(asB, "b", TTL);
+      assertThat(after.liveMembers()).isEqualTo(1);
+      assertThat(after.tokens()).hasSize(RelayStore.SLOTS);
+    } finally {
+      asB.leave("b");
+      for (String role : List.of(roleA, roleB)) {
+        TestPostgres.get()
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '"
+                    + role
+                    + "'");
+        TestPostgres.get().execute("DROP OWNED BY " + role);
+        TestPostgres.get().execute("DROP ROLE " + role);
+      }
+    }
+  }
+
+  private static DataSource loggedInAs(String role) {
+    PGSimpleDataSource dataSource = new PGSimpleDataSource();
+    dataSource.setUrl(TestPostgres.get().url());
+    dataSource.setUser(role);
+    return dataSource;
   }
 
   @Test
