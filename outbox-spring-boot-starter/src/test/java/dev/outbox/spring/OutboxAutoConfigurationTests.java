@@ -18,6 +18,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
@@ -139,6 +141,33 @@ class OutboxAutoConfigurationTests {
                     .hasMessage(
                         "Invalid outbox relay setting: maxErrorBackoff must be positive, was"
                             + " PT0S"));
+  }
+
+  /**
+   * Batch size and workers out of their documented ranges (1-10,000 and 1-16): startup fails with
+   * the setting, its range and the value given; no relay runs.
+   */
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "outbox.relay.batch-size=0     | batchSize must be 1..10000, was 0",
+        "outbox.relay.batch-size=10001 | batchSize must be 1..10000, was 10001",
+        "outbox.relay.workers=0        | workers must be 1..16, was 0",
+        "outbox.relay.workers=17       | workers must be 1..16, was 17"
+      })
+  void aBatchSizeOrWorkerCountOutOfRangeFailsStartupNamingTheSettingAndValue(
+      String property, String message) {
+    withDatabase()
+        .withBean(OutboxTransport.class, RecordingTransport::new)
+        .withPropertyValues(property)
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .isInstanceOf(OutboxException.class)
+                    .hasMessage("Invalid outbox relay setting: " + message));
   }
 
   @Test

@@ -6,6 +6,7 @@ import static org.mockito.Mockito.mock;
 import dev.outbox.kafka.KafkaOutboxDefaults;
 import dev.outbox.kafka.KafkaOutboxTransport;
 import dev.outbox.transport.OutboxTransport;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.kafka.autoconfigure.KafkaAutoConfiguration;
@@ -102,6 +103,25 @@ class OutboxKafkaAutoConfigurationTests {
             context ->
                 assertThat(context.getBean(KafkaOutboxTransport.class).producerConfiguration())
                     .containsEntry("linger.ms", "20"));
+  }
+
+  /**
+   * The relay checks its publish timeout against the transport's longest blocking send at startup
+   * (at least twice it): that limit is the producer's {@code max.block.ms} as the application sets
+   * it in Boot's properties, or the library's default.
+   */
+  @Test
+  void theLongestBlockingSendIsTheMaxBlockTheApplicationSets() {
+    contextRunner.run(
+        context ->
+            assertThat(context.getBean(KafkaOutboxTransport.class).maxBlock())
+                .isEqualTo(Duration.ofMillis(KafkaOutboxDefaults.MAX_BLOCK_MS)));
+    contextRunner
+        .withPropertyValues("spring.kafka.producer.properties.max.block.ms=7000")
+        .run(
+            context ->
+                assertThat(context.getBean(KafkaOutboxTransport.class).maxBlock())
+                    .isEqualTo(Duration.ofSeconds(7)));
   }
 
   @Test
