@@ -27,6 +27,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -246,6 +247,67 @@ class RabbitOutboxRelayIntegrationTests {
     }
   }
 
+  /**
+   * The broker goes away for several of the relay's cycles (connections cut, new ones closed at
+   * once, as a stopped broker's would be) while events are pending: the relay charges no attempt
+   * (two would dead-letter them), dead-letters nothing and reports itself unhealthy; once the
+   * broker is back, every event arrives with its id, each key's events in write order, and the
+   * relay is healthy again.
+   */
+  @Test
+  void aBrokerDownForSeveralCyclesChargesNothingAndEverythingArrivesWhenItIsBack()
+      throws Exception {
+    TestRabbit rabbit = TestRabbit.get();
+    try (BrokerFixture broker = new BrokerFixture();
+        TcpProxy proxy = new TcpProxy(rabbit.host(), rabbit.port())) {
+      BrokerFixture.Route route = broker.route("relay-down", "#");
+      RabbitOutboxTransport transport =
+          new RabbitOutboxTransport(
+              broker.connectionFactory("127.0.0.1", proxy.port()), withDeadLetters(broker));
+      transport.send(warmUp(route.exchange())).get(30, TimeUnit.SECONDS);
+      broker.take(route.queue(), 1, TIMEOUT);
+      proxy.goDown();
+      List<UUID> written = write(route.exchange(), 300, 10);
+
+      try (OutboxRelay relay = relay(transport, quickRetries(2))) {
+        relay.start();
+        await().atMost(TIMEOUT).until(() -> listener.cyclesFailed.get() >= 3);
+        assertThat(relay.isHealthy()).isFalse();
+        assertThat(repository.stats().pending()).isEqualTo(300);
+        assertThat(repository.stats().dead()).isZero();
+        assertThat(
+                TestPostgres.get()
+                    .queryLong(
+                        "SELECT coalesce(max(attempts), 0) FROM " + schema + ".outbox_event"))
+            .as("a broker that is away uses up no attempts")
+            .isZero();
+
+        proxy.comeBack();
+
+        awaitDrained();
+        await().atMost(TIMEOUT).until(relay::isHealthy);
+      }
+
+      List<GetResponse> received = broker.drain(route.queue());
+      assertThat(new HashSet<>(ids(received)))
+          .containsExactlyInAnyOrderElementsOf(written.stream().map(UUID::toString).toList());
+      Map<String, List<Integer>> orderOfKey = new HashMap<>();
+      Set<String> seen = new HashSet<>();
+      for (GetResponse response : received) {
+        if (!seen.add(response.getProps().getMessageId())) {
+          continue; // a copy: consumers drop it by its id
+        }
+        String body = new String(response.getBody(), StandardCharsets.UTF_8);
+        int n = Integer.parseInt(body.replaceAll(".*\"n\":(\\d+).*", "$1"));
+        String key = response.getProps().getHeaders().get(RabbitHeaders.SUBJECT).toString();
+        orderOfKey.computeIfAbsent(key, k -> new ArrayList<>()).add(n);
+      }
+      assertThat(orderOfKey).hasSize(10);
+      orderOfKey.forEach((key, order) -> assertThat(order).as("order of %s", key).isSorted());
+      assertThat(listener.retried).as("a broker that is away is no event's fault").hasValue(0);
+    }
+  }
+
   @Test
   void brokerClosingTheConnectionMidBatchLosesNothing() throws Exception {
     TestRabbit rabbit = TestRabbit.get();
@@ -308,6 +370,12 @@ class RabbitOutboxRelayIntegrationTests {
   static final class Counting implements RelayListener {
     final AtomicInteger published = new AtomicInteger();
     final AtomicInteger retried = new AtomicInteger();
+    final AtomicInteger cyclesFailed = new AtomicInteger();
+
+    @Override
+    public void cycleFailed(Throwable failure) {
+      cyclesFailed.incrementAndGet();
+    }
 
     @Override
     public void published(OutboxEvent event, Duration sinceWrite) {

@@ -11,7 +11,8 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A loopback TCP proxy to the broker that can drop the broker's replies for a while (so publisher
- * confirms stay outstanding) and cut its connections, as a network failure would.
+ * confirms stay outstanding), cut its connections, as a network failure would, and refuse
+ * connections for a while, as a stopped broker would.
  */
 final class TcpProxy implements AutoCloseable {
 
@@ -19,6 +20,7 @@ final class TcpProxy implements AutoCloseable {
   private final int targetPort;
   private final ServerSocket server;
   private final Set<Link> links = ConcurrentHashMap.newKeySet();
+  private volatile boolean down;
 
   TcpProxy(String targetHost, int targetPort) throws IOException {
     this.targetHost = targetHost;
@@ -46,6 +48,20 @@ final class TcpProxy implements AutoCloseable {
     links.forEach(link -> link.held = false);
   }
 
+  /**
+   * Goes down like a stopped broker: cuts every connection and closes each new one as soon as it is
+   * accepted, until {@link #comeBack()}.
+   */
+  void goDown() {
+    down = true;
+    cutConnections();
+  }
+
+  /** Passes new connections to the broker again. */
+  void comeBack() {
+    down = false;
+  }
+
   /** Closes every current connection on both sides. */
   void cutConnections() {
     for (Link link : links) {
@@ -58,6 +74,10 @@ final class TcpProxy implements AutoCloseable {
     while (!server.isClosed()) {
       try {
         Socket client = server.accept();
+        if (down) {
+          client.close();
+          continue;
+        }
         Socket broker = new Socket(targetHost, targetPort);
         Link link = new Link(client, broker);
         links.add(link);
