@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * {@code java -jar saga-demo.jar [--saga.transport=kafka|rabbit] [--saga.timeout=120s] [Spring Boot
@@ -28,12 +29,10 @@ public final class SagaDemoApplication {
           System.exit(2);
         }
       } else if (arg.startsWith("--saga.timeout=")) {
-        String value = arg.substring("--saga.timeout=".length());
         try {
-          timeout = Duration.parse("PT" + value.toUpperCase());
-        } catch (RuntimeException ex) {
-          System.err.printf(
-              "Invalid --saga.timeout '%s': use a duration such as 120s or 3m%n", value);
+          timeout = parseTimeout(arg.substring("--saga.timeout=".length()));
+        } catch (IllegalArgumentException ex) {
+          System.err.println(ex.getMessage());
           System.exit(2);
         }
       } else {
@@ -54,5 +53,24 @@ public final class SagaDemoApplication {
     }
     System.out.printf("Exiting with status %d.%n", status);
     System.exit(status);
+  }
+
+  /**
+   * The value of {@code --saga.timeout}: a positive duration such as {@code 120s} or {@code 3m}.
+   *
+   * @throws IllegalArgumentException naming the value and the form expected
+   */
+  static Duration parseTimeout(String value) {
+    Duration timeout;
+    try {
+      timeout = Duration.parse("PT" + value.toUpperCase(Locale.ROOT));
+    } catch (RuntimeException ex) {
+      timeout = Duration.ZERO;
+    }
+    if (timeout.isNegative() || timeout.isZero()) {
+      throw new IllegalArgumentException(
+          "Invalid --saga.timeout '" + value + "': use a duration such as 120s or 3m");
+    }
+    return timeout;
   }
 }
