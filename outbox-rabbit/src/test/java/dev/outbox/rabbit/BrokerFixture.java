@@ -76,6 +76,12 @@ final class BrokerFixture implements AutoCloseable {
     return exchange;
   }
 
+  /** Declares a topic exchange named {@code exchange}, deleted with the fixture. */
+  void declareExchange(String exchange) {
+    call(() -> channel().exchangeDeclare(exchange, "topic", true));
+    exchanges.add(exchange);
+  }
+
   /** Declares a durable queue with a unique name. */
   String queue(String prefix) {
     return queue(prefix, Map.of());

@@ -95,12 +95,16 @@ class RabbitFailureIsolationIntegrationTests {
   }
 
   private OutboxRelay relay(RabbitOutboxTransport transport) {
+    return relay(transport, 1000);
+  }
+
+  private OutboxRelay relay(RabbitOutboxTransport transport, int maxAttempts) {
     return OutboxRelay.builder()
         .repository(repository)
         .transport(transport)
         .retryPolicy(
             RetryPolicy.defaults()
-                .withMaxAttempts(1000)
+                .withMaxAttempts(maxAttempts)
                 .withInitialBackoff(Duration.ofMillis(200))
                 .withMaxBackoff(Duration.ofMillis(500)))
         .pollInterval(Duration.ofMillis(50))
@@ -343,8 +347,13 @@ class RabbitFailureIsolationIntegrationTests {
     }
   }
 
+  /**
+   * While the dead-letter exchange is missing, failures are kept uncharged (three attempts would
+   * dead-letter both events); once it is declared, the relay finds it, charges the failures again
+   * and dead-letters both events to it, each row DEAD in the table.
+   */
   @Test
-  void aMissingDeadLetterExchangeIsUnavailableChargesNothingAndDeadLettersNothing()
+  void aMissingDeadLetterExchangeIsUnavailableChargesNothingAndDeadLettersNothingUntilDeclared()
       throws Exception {
     try (BrokerFixture broker = new BrokerFixture()) {
       String unbound = broker.unboundExchange("isolation-no-dlx");
@@ -360,7 +369,7 @@ class RabbitFailureIsolationIntegrationTests {
                   OutboxMessage.of(
                       TestRabbit.uniqueName("missing"), "order-2", new OrderPlaced("o2"))));
 
-      try (OutboxRelay relay = relay(transport)) {
+      try (OutboxRelay relay = relay(transport, 3)) {
         relay.start();
         await()
             .atMost(TIMEOUT)
@@ -376,6 +385,19 @@ class RabbitFailureIsolationIntegrationTests {
         assertThat(attempts()).containsOnlyKeys(ids).allSatisfy((id, n) -> assertThat(n).isZero());
         assertThat(listener.retried).isEmpty();
         assertThat(listener.dead).isEmpty();
+
+        broker.declareExchange(deadLetterExchange);
+        String deadLetters = broker.queue("isolation-dlq");
+        broker.channelBind(deadLetters, deadLetterExchange);
+
+        await().atMost(TIMEOUT).until(() -> listener.dead.keySet().containsAll(ids));
+        assertThat(
+                broker.take(deadLetters, 2, TIMEOUT).stream()
+                    .map(response -> UUID.fromString(response.getProps().getMessageId())))
+            .containsExactlyInAnyOrderElementsOf(ids);
+        assertThat(repository.findDead(10))
+            .extracting(dead -> dead.event().id())
+            .containsExactlyInAnyOrderElementsOf(ids);
       }
       transport.close();
     }
