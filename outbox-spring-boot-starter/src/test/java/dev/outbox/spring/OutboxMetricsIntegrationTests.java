@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.outbox.Outbox;
+import dev.outbox.OutboxEvent;
 import dev.outbox.relay.OutboxDefaults;
 import dev.outbox.test.TestPostgres;
 import dev.outbox.transport.OutboxTransport;
@@ -14,6 +15,7 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
@@ -87,5 +89,59 @@ class OutboxMetricsIntegrationTests {
     assertThat(scrape)
         .as("per-destination meters carry the destination tag")
         .contains("outbox_events_published_total{destination=\"orders\"} 1.0");
+  }
+
+  /**
+   * An event whose sends fail (retryable) until its two attempts are used up: each attempt counts
+   * as failed, the first is retried, the second is dead with its dead letter sent; the stored-dead
+   * gauge then counts its row.
+   */
+  @Test
+  void anEventThatFailsTwiceCountsTwoFailuresOneRetryAndOneDeadLetter() {
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    RecordingTransport refusing =
+        new RecordingTransport() {
+          @Override
+          public CompletableFuture<?> send(OutboxEvent event) {
+            return CompletableFuture.failedFuture(new IllegalStateException("refused"));
+          }
+        };
+    DataSource dataSource = TestPostgres.get().dataSource();
+    new ApplicationContextRunner()
+        .withConfiguration(AutoConfigurations.of(OutboxAutoConfiguration.class))
+        .withPropertyValues(
+            "outbox.table.schema=" + SCHEMA,
+            "outbox.table.name=failing_outbox",
+            "outbox.retry.max-attempts=2",
+            "outbox.retry.initial-backoff=10ms",
+            "outbox.retry.jitter=0")
+        .withBean(DataSource.class, () -> dataSource)
+        .withBean(
+            PlatformTransactionManager.class, () -> new DataSourceTransactionManager(dataSource))
+        .withBean(MeterRegistry.class, () -> registry)
+        .withBean(OutboxTransport.class, () -> refusing)
+        .run(
+            context -> {
+              Outbox outbox = context.getBean(Outbox.class);
+              new TransactionTemplate(context.getBean(PlatformTransactionManager.class))
+                  .executeWithoutResult(status -> outbox.publish("payments", "p-1", "{}"));
+              // The second attempt is due 10 ms after the first; the relay finds it within a
+              // poll interval. The gauge reads the table at most once per its cache time.
+              await()
+                  .atMost(
+                      OutboxDefaults.POLL_INTERVAL
+                          .multipliedBy(2)
+                          .plus(Duration.ofMillis(MicrometerRelayListener.STATS_TTL_MILLIS))
+                          .plus(Duration.ofSeconds(20)))
+                  .until(() -> registry.get("outbox.events.dead.stored").gauge().value() == 1.0);
+            });
+
+    String scrape = registry.scrape();
+    assertThat(scrape)
+        .contains("outbox_events_failed_total{destination=\"payments\"} 2.0")
+        .contains("outbox_events_retried_total{destination=\"payments\"} 1.0")
+        .contains(
+            "outbox_events_dead_total{dead_letter_sent=\"true\",destination=\"payments\"} 1.0")
+        .contains("outbox_events_published_total{destination=\"payments\"} 0.0");
   }
 }
