@@ -198,15 +198,7 @@ class RabbitOutboxRelayIntegrationTests {
           .hasSize(1000)
           .containsExactlyInAnyOrderElementsOf(written.stream().map(UUID::toString).toList());
       assertThat(listener.published).hasValue(1000);
-      Map<String, List<Integer>> orderOfKey = new HashMap<>();
-      for (GetResponse response : received) {
-        String key = response.getProps().getHeaders().get(RabbitHeaders.SUBJECT).toString();
-        String body = new String(response.getBody(), StandardCharsets.UTF_8);
-        int n = Integer.parseInt(body.replaceAll(".*\"n\":(\\d+).*", "$1"));
-        orderOfKey.computeIfAbsent(key, k -> new ArrayList<>()).add(n);
-      }
-      assertThat(orderOfKey).hasSize(50);
-      orderOfKey.forEach((key, order) -> assertThat(order).as("order of %s", key).isSorted());
+      assertEachKeyInWriteOrder(received, 50);
     }
   }
 
@@ -217,11 +209,7 @@ class RabbitOutboxRelayIntegrationTests {
     try (BrokerFixture broker = new BrokerFixture();
         TcpProxy proxy = new TcpProxy(rabbit.host(), rabbit.port())) {
       BrokerFixture.Route route = broker.route("relay-proxy", "#");
-      RabbitOutboxTransport transport =
-          new RabbitOutboxTransport(
-              broker.connectionFactory("127.0.0.1", proxy.port()), withDeadLetters(broker));
-      transport.send(warmUp(route.exchange())).get(30, TimeUnit.SECONDS);
-      broker.take(route.queue(), 1, TIMEOUT);
+      RabbitOutboxTransport transport = warmTransportThrough(proxy, broker, route);
       proxy.holdReplies();
       List<UUID> written = write(route.exchange(), 200, 0);
 
@@ -261,11 +249,7 @@ class RabbitOutboxRelayIntegrationTests {
     try (BrokerFixture broker = new BrokerFixture();
         TcpProxy proxy = new TcpProxy(rabbit.host(), rabbit.port())) {
       BrokerFixture.Route route = broker.route("relay-down", "#");
-      RabbitOutboxTransport transport =
-          new RabbitOutboxTransport(
-              broker.connectionFactory("127.0.0.1", proxy.port()), withDeadLetters(broker));
-      transport.send(warmUp(route.exchange())).get(30, TimeUnit.SECONDS);
-      broker.take(route.queue(), 1, TIMEOUT);
+      RabbitOutboxTransport transport = warmTransportThrough(proxy, broker, route);
       proxy.goDown();
       List<UUID> written = write(route.exchange(), 300, 10);
 
@@ -291,19 +275,7 @@ class RabbitOutboxRelayIntegrationTests {
       List<GetResponse> received = broker.drain(route.queue());
       assertThat(new HashSet<>(ids(received)))
           .containsExactlyInAnyOrderElementsOf(written.stream().map(UUID::toString).toList());
-      Map<String, List<Integer>> orderOfKey = new HashMap<>();
-      Set<String> seen = new HashSet<>();
-      for (GetResponse response : received) {
-        if (!seen.add(response.getProps().getMessageId())) {
-          continue; // a copy: consumers drop it by its id
-        }
-        String body = new String(response.getBody(), StandardCharsets.UTF_8);
-        int n = Integer.parseInt(body.replaceAll(".*\"n\":(\\d+).*", "$1"));
-        String key = response.getProps().getHeaders().get(RabbitHeaders.SUBJECT).toString();
-        orderOfKey.computeIfAbsent(key, k -> new ArrayList<>()).add(n);
-      }
-      assertThat(orderOfKey).hasSize(10);
-      orderOfKey.forEach((key, order) -> assertThat(order).as("order of %s", key).isSorted());
+      assertEachKeyInWriteOrder(received, 10);
       assertThat(listener.retried).as("a broker that is away is no event's fault").hasValue(0);
     }
   }
@@ -315,11 +287,7 @@ class RabbitOutboxRelayIntegrationTests {
     try (BrokerFixture broker = new BrokerFixture(vhost);
         TcpProxy proxy = new TcpProxy(rabbit.host(), rabbit.port())) {
       BrokerFixture.Route route = broker.route("relay-drop", "#");
-      RabbitOutboxTransport transport =
-          new RabbitOutboxTransport(
-              broker.connectionFactory("127.0.0.1", proxy.port()), withDeadLetters(broker));
-      transport.send(warmUp(route.exchange())).get(30, TimeUnit.SECONDS);
-      broker.take(route.queue(), 1, TIMEOUT);
+      RabbitOutboxTransport transport = warmTransportThrough(proxy, broker, route);
       proxy.holdReplies();
       List<UUID> written = write(route.exchange(), 2000, 20);
 
@@ -343,6 +311,37 @@ class RabbitOutboxRelayIntegrationTests {
     } finally {
       rabbit.deleteVirtualHost(vhost);
     }
+  }
+
+  /** A transport reaching the broker through {@code proxy}, its connection opened by one send. */
+  private static RabbitOutboxTransport warmTransportThrough(
+      TcpProxy proxy, BrokerFixture broker, BrokerFixture.Route route) throws Exception {
+    RabbitOutboxTransport transport =
+        new RabbitOutboxTransport(
+            broker.connectionFactory("127.0.0.1", proxy.port()), withDeadLetters(broker));
+    transport.send(warmUp(route.exchange())).get(30, TimeUnit.SECONDS);
+    broker.take(route.queue(), 1, TIMEOUT);
+    return transport;
+  }
+
+  /**
+   * Each of the {@code keys} keys' events, first copies only (consumers drop a copy by its id),
+   * arrived in write order: their numbers grow.
+   */
+  private static void assertEachKeyInWriteOrder(List<GetResponse> received, int keys) {
+    Map<String, List<Integer>> orderOfKey = new HashMap<>();
+    Set<String> seen = new HashSet<>();
+    for (GetResponse response : received) {
+      if (!seen.add(response.getProps().getMessageId())) {
+        continue;
+      }
+      String key = response.getProps().getHeaders().get(RabbitHeaders.SUBJECT).toString();
+      String body = new String(response.getBody(), StandardCharsets.UTF_8);
+      int n = Integer.parseInt(body.replaceAll(".*\"n\":(\\d+).*", "$1"));
+      orderOfKey.computeIfAbsent(key, k -> new ArrayList<>()).add(n);
+    }
+    assertThat(orderOfKey).hasSize(keys);
+    orderOfKey.forEach((key, order) -> assertThat(order).as("order of %s", key).isSorted());
   }
 
   /** Default options with a dead-letter exchange that exists (a queue bound to it). */
