@@ -57,6 +57,22 @@ class PostgresLeasesIntegrationTests {
         .queryLong("SELECT pid FROM " + table + "_relay WHERE member = '" + member + "'");
   }
 
+  /**
+   * Ends the backend {@code pid} as a killed instance's ends. It leaves pg_stat_activity only once
+   * its process has exited, which on a loaded machine can take a while after the signal: a renewal
+   * after this method must see it gone.
+   */
+  private static void endSession(long pid) {
+    TestPostgres.get().execute("SELECT pg_terminate_backend(" + pid + ")");
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(
+            () ->
+                TestPostgres.get()
+                        .queryLong("SELECT count(*) FROM pg_stat_activity WHERE pid = " + pid)
+                    == 0);
+  }
+
   @Test
   void twoMembersSplitTheSlotsWithoutOverlapAfterARenewalEach() {
     assertThat(settle(a, "a", TTL).tokens()).hasSize(RelayStore.SLOTS);
@@ -89,16 +105,7 @@ class PostgresLeasesIntegrationTests {
             TestPostgres.get()
                 .queryLong("SELECT count(*) FROM pg_stat_activity WHERE pid = " + pid))
         .isEqualTo(1);
-    TestPostgres.get().execute("SELECT pg_terminate_backend(" + pid + ")");
-    // The backend leaves pg_stat_activity only when its process has exited, which on a loaded
-    // machine can take a while after the signal: the renewal below must see it gone.
-    await()
-        .atMost(Duration.ofSeconds(60))
-        .until(
-            () ->
-                TestPostgres.get()
-                        .queryLong("SELECT count(*) FROM pg_stat_activity WHERE pid = " + pid)
-                    == 0);
+    endSession(pid);
 
     Leases after = settle(b, "b", TTL);
     assertThat(after.liveMembers()).isEqualTo(1);
@@ -144,15 +151,7 @@ class PostgresLeasesIntegrationTests {
       assertThat(gaveUp.tokens()).hasSize(RelayStore.SLOTS / 2);
       assertThat(took.tokens()).hasSize(RelayStore.SLOTS / 2);
 
-      long pid = anchorPid("a");
-      TestPostgres.get().execute("SELECT pg_terminate_backend(" + pid + ")");
-      await()
-          .atMost(Duration.ofSeconds(60))
-          .until(
-              () ->
-                  TestPostgres.get()
-                          .queryLong("SELECT count(*) FROM pg_stat_activity WHERE pid = " + pid)
-                      == 0);
+      endSession(anchorPid("a"));
       Leases after = settle(asB, "b", TTL);
       assertThat(after.liveMembers()).isEqualTo(1);
       assertThat(after.tokens()).hasSize(RelayStore.SLOTS);

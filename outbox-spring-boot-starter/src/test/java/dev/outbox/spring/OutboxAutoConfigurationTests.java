@@ -127,25 +127,10 @@ class OutboxAutoConfigurationTests {
                     .isEqualTo(Duration.ofMillis(750)));
   }
 
-  @Test
-  void aMaxErrorBackoffThatIsNotPositiveFailsStartupNamingTheValue() {
-    withDatabase()
-        .withBean(OutboxTransport.class, RecordingTransport::new)
-        .withPropertyValues("outbox.relay.max-error-backoff=0s")
-        .run(
-            context ->
-                assertThat(context)
-                    .getFailure()
-                    .rootCause()
-                    .isInstanceOf(OutboxException.class)
-                    .hasMessage(
-                        "Invalid outbox relay setting: maxErrorBackoff must be positive, was"
-                            + " PT0S"));
-  }
-
   /**
-   * Batch size and workers out of their documented ranges (1-10,000 and 1-16): startup fails with
-   * the setting, its range and the value given; no relay runs.
+   * Batch size and workers out of their documented ranges (1-10,000 and 1-16), a maximum error
+   * backoff that is not positive: startup fails with the setting, its range and the value given; no
+   * relay runs.
    */
   @ParameterizedTest(name = "{0}")
   @CsvSource(
@@ -154,9 +139,10 @@ class OutboxAutoConfigurationTests {
         "outbox.relay.batch-size=0     | batchSize must be 1..10000, was 0",
         "outbox.relay.batch-size=10001 | batchSize must be 1..10000, was 10001",
         "outbox.relay.workers=0        | workers must be 1..16, was 0",
-        "outbox.relay.workers=17       | workers must be 1..16, was 17"
+        "outbox.relay.workers=17       | workers must be 1..16, was 17",
+        "outbox.relay.max-error-backoff=0s | maxErrorBackoff must be positive, was PT0S"
       })
-  void aBatchSizeOrWorkerCountOutOfRangeFailsStartupNamingTheSettingAndValue(
+  void aRelaySettingOutOfRangeFailsStartupNamingTheSettingAndValue(
       String property, String message) {
     withDatabase()
         .withBean(OutboxTransport.class, RecordingTransport::new)

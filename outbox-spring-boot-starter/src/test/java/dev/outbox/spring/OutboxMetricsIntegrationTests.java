@@ -42,6 +42,20 @@ class OutboxMetricsIntegrationTests {
     TestPostgres.get().dropSchema(SCHEMA);
   }
 
+  /** The starter over the test schema, publishing through {@code transport}, metered. */
+  private static ApplicationContextRunner publishingThrough(
+      OutboxTransport transport, MeterRegistry registry) {
+    DataSource dataSource = TestPostgres.get().dataSource();
+    return new ApplicationContextRunner()
+        .withConfiguration(AutoConfigurations.of(OutboxAutoConfiguration.class))
+        .withPropertyValues("outbox.table.schema=" + SCHEMA)
+        .withBean(DataSource.class, () -> dataSource)
+        .withBean(
+            PlatformTransactionManager.class, () -> new DataSourceTransactionManager(dataSource))
+        .withBean(MeterRegistry.class, () -> registry)
+        .withBean(OutboxTransport.class, () -> transport);
+  }
+
   @Test
   void scrapeHoldsEveryDocumentedMeterOnceAndNothingUndocumented() throws IOException {
     DocumentedMeters documented = DocumentedMeters.read();
@@ -54,15 +68,7 @@ class OutboxMetricsIntegrationTests {
 
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     RecordingTransport transport = new RecordingTransport();
-    DataSource dataSource = TestPostgres.get().dataSource();
-    new ApplicationContextRunner()
-        .withConfiguration(AutoConfigurations.of(OutboxAutoConfiguration.class))
-        .withPropertyValues("outbox.table.schema=" + SCHEMA)
-        .withBean(DataSource.class, () -> dataSource)
-        .withBean(
-            PlatformTransactionManager.class, () -> new DataSourceTransactionManager(dataSource))
-        .withBean(MeterRegistry.class, () -> registry)
-        .withBean(OutboxTransport.class, () -> transport)
+    publishingThrough(transport, registry)
         .run(
             context -> {
               Outbox outbox = context.getBean(Outbox.class);
@@ -106,20 +112,12 @@ class OutboxMetricsIntegrationTests {
             return CompletableFuture.failedFuture(new IllegalStateException("refused"));
           }
         };
-    DataSource dataSource = TestPostgres.get().dataSource();
-    new ApplicationContextRunner()
-        .withConfiguration(AutoConfigurations.of(OutboxAutoConfiguration.class))
+    publishingThrough(refusing, registry)
         .withPropertyValues(
-            "outbox.table.schema=" + SCHEMA,
             "outbox.table.name=failing_outbox",
             "outbox.retry.max-attempts=2",
             "outbox.retry.initial-backoff=10ms",
             "outbox.retry.jitter=0")
-        .withBean(DataSource.class, () -> dataSource)
-        .withBean(
-            PlatformTransactionManager.class, () -> new DataSourceTransactionManager(dataSource))
-        .withBean(MeterRegistry.class, () -> registry)
-        .withBean(OutboxTransport.class, () -> refusing)
         .run(
             context -> {
               Outbox outbox = context.getBean(Outbox.class);
