@@ -80,7 +80,7 @@ class OutboxSchemaIntegrationTests {
    * that the instances race to create it too. Without the lock, an instance that looked at the
    * schema just after another had created the history table tried to baseline it and failed to
    * start ("Unable to baseline schema history table … as it already exists, and is empty"): seen in
-   * one of two fresh-clone runs of the suite; a race, so several rounds of several instances.
+   * a fresh-clone run of the suite; a race, so several rounds of several instances.
    */
   @ParameterizedTest(name = "schema exists: {0}")
   @ValueSource(booleans = {true, false})
