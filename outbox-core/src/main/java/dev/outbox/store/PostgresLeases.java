@@ -24,8 +24,9 @@ import org.jspecify.annotations.Nullable;
  * while its lease has not expired and that backend still exists: a killed instance's connection
  * closes, its backend ends, and the other members take its slots at their next renewal; a frozen
  * one keeps its backend but stops renewing, and loses its slots once the lease expires. A member
- * that sees another's backend without its start time (a session of another database role) knows it
- * by its pid alone.
+ * that sees another's backend without its start time (a session of another database role), or that
+ * cannot see its own (a session acting as another role than it logged in as), is known by its pid
+ * alone.
  *
  * <p>Renewal is one statement (also the idle poll: it says whether the member's slots hold events).
  * It commits without waiting for the WAL fsync ({@link PostgresSlotRows#NO_FLUSH_WAIT}): a renewal
@@ -55,12 +56,14 @@ final class PostgresLeases {
     String t = table.qualified();
     String members = t + "_relay";
     String slots = t + "_slot";
-    // A session of another role shows its pid but no backend_start (without pg_read_all_stats):
-    // the pid alone then stands for the backend. A pid reused after the member died only keeps the
-    // member alive until its lease expires, as if it were frozen.
+    // A session of another role shows its pid but no backend_start (without pg_read_all_stats),
+    // and a session acting as another role than it logged in as (SET ROLE) does not see its own:
+    // it registers -infinity. The pid alone then stands for the backend. A pid reused after the
+    // member died only keeps the member alive until its lease expires, as if it were frozen.
     String alive =
         "(m.expires_at > now() AND EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = m.pid"
-            + " AND (a.backend_start = m.backend_start OR a.backend_start IS NULL)))";
+            + " AND (a.backend_start = m.backend_start OR a.backend_start IS NULL"
+            + " OR m.backend_start = '-infinity')))";
     String heldByLiveMember =
         "(s.owner = ? OR EXISTS (SELECT 1 FROM "
             + members
@@ -70,7 +73,8 @@ final class PostgresLeases {
     this.renew =
         "WITH me AS (INSERT INTO "
             + members
-            + " (member, pid, backend_start, expires_at) SELECT ?, a.pid, a.backend_start, now() + ?"
+            + " (member, pid, backend_start, expires_at) SELECT ?, a.pid, coalesce(a.backend_start,"
+            + " '-infinity'), now() + ?"
             + " * interval '1 millisecond' FROM pg_stat_activity a WHERE a.pid = pg_backend_pid()"
             + " ON CONFLICT (member) DO UPDATE SET pid = excluded.pid, backend_start ="
             + " excluded.backend_start, expires_at = excluded.expires_at RETURNING 1)"

@@ -11,6 +11,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -123,21 +124,44 @@ class PostgresLeasesIntegrationTests {
   void membersLoggedInAsDifferentRolesKeepTheirSlotsWhileAliveAndLoseThemWhenKilled() {
     String roleA = schema + "_a";
     String roleB = schema + "_b";
-    for (String role : List.of(roleA, roleB)) {
-      TestPostgres.get().execute("CREATE ROLE " + role + " LOGIN");
-      TestPostgres.get().execute("GRANT USAGE ON SCHEMA " + schema + " TO " + role);
-      // The grants docs/schema.md lists, no more.
-      TestPostgres.get()
-          .execute(
-              "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "
-                  + schema
-                  + " TO "
-                  + role);
-      TestPostgres.get()
-          .execute("GRANT USAGE ON ALL SEQUENCES IN SCHEMA " + schema + " TO " + role);
+    try {
+      for (String role : List.of(roleA, roleB)) {
+        TestPostgres.get().execute("CREATE ROLE " + role + " LOGIN");
+        grantWhatTheRelayNeeds(role);
+      }
+      membersKeepTheirSlotsWhileAliveAndLoseThemWhenKilled(
+          loggedInAs(roleA, null), loggedInAs(roleB, null));
+    } finally {
+      dropRoles(roleA, roleB);
     }
-    PostgresOutboxRepository asA = new PostgresOutboxRepository(loggedInAs(roleA), table);
-    PostgresOutboxRepository asB = new PostgresOutboxRepository(loggedInAs(roleB), table);
+  }
+
+  /**
+   * Instances that log in as one role and act as another ({@code SET ROLE}, here through the
+   * connection's {@code options}; also Hikari's {@code connection-init-sql} or a role's default
+   * {@code role} setting): PostgreSQL then hides even the session's own {@code backend_start} from
+   * it. The members register without it, by their pid, and behave as above (the registration failed
+   * on its NOT NULL column before, and no slot was ever taken).
+   */
+  @Test
+  void membersActingAsAnotherRoleThanTheyLoggedInAsKeepTheirSlotsAndLoseThemWhenKilled() {
+    String login = schema + "_login";
+    String app = schema + "_app";
+    try {
+      TestPostgres.get().execute("CREATE ROLE " + app + " NOLOGIN");
+      grantWhatTheRelayNeeds(app);
+      TestPostgres.get().execute("CREATE ROLE " + login + " LOGIN IN ROLE " + app);
+      membersKeepTheirSlotsWhileAliveAndLoseThemWhenKilled(
+          loggedInAs(login, app), loggedInAs(login, app));
+    } finally {
+      dropRoles(login, app);
+    }
+  }
+
+  private void membersKeepTheirSlotsWhileAliveAndLoseThemWhenKilled(
+      DataSource first, DataSource second) {
+    PostgresOutboxRepository asA = new PostgresOutboxRepository(first, table);
+    PostgresOutboxRepository asB = new PostgresOutboxRepository(second, table);
     try {
       assertThat(settle(asA, "a", TTL).tokens()).hasSize(RelayStore.SLOTS);
       assertThat(settle(asB, "b", TTL).liveMembers()).as("b sees a alive").isEqualTo(2);
@@ -157,22 +181,43 @@ class PostgresLeasesIntegrationTests {
       assertThat(after.tokens()).hasSize(RelayStore.SLOTS);
     } finally {
       asB.leave("b");
-      for (String role : List.of(roleA, roleB)) {
-        TestPostgres.get()
-            .execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '"
-                    + role
-                    + "'");
-        TestPostgres.get().execute("DROP OWNED BY " + role);
-        TestPostgres.get().execute("DROP ROLE " + role);
-      }
     }
   }
 
-  private static DataSource loggedInAs(String role) {
+  /** The grants docs/schema.md lists, no more. */
+  private void grantWhatTheRelayNeeds(String role) {
+    TestPostgres.get().execute("GRANT USAGE ON SCHEMA " + schema + " TO " + role);
+    TestPostgres.get()
+        .execute(
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "
+                + schema
+                + " TO "
+                + role);
+    TestPostgres.get().execute("GRANT USAGE ON ALL SEQUENCES IN SCHEMA " + schema + " TO " + role);
+  }
+
+  private static void dropRoles(String... roles) {
+    for (String role : roles) {
+      TestPostgres.get()
+          .execute(
+              "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '"
+                  + role
+                  + "'");
+    }
+    for (String role : roles) {
+      TestPostgres.get().execute("DROP OWNED BY " + role);
+      TestPostgres.get().execute("DROP ROLE IF EXISTS " + role);
+    }
+  }
+
+  /** Connections logging in as {@code login}, acting as {@code role} if it is not null. */
+  private static DataSource loggedInAs(String login, @Nullable String role) {
     PGSimpleDataSource dataSource = new PGSimpleDataSource();
     dataSource.setUrl(TestPostgres.get().url());
-    dataSource.setUser(role);
+    dataSource.setUser(login);
+    if (role != null) {
+      dataSource.setOptions("-c role=" + role);
+    }
     return dataSource;
   }
 
