@@ -233,6 +233,10 @@ final class PostgresLeases {
     try {
       Connection connection = dataSource.getConnection();
       connection.setAutoCommit(true);
+      // A rebalance that waited for another's lock on the slot table must then see the slots as
+      // they are, whatever the database's default isolation: under repeatable read or serializable
+      // it would fail with a serialization error instead.
+      connection.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
       anchor = connection;
       return connection;
     } catch (SQLException ex) {

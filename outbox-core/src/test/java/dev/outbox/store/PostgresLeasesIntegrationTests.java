@@ -5,11 +5,16 @@ import static org.awaitility.Awaitility.await;
 
 import dev.outbox.store.RelayStore.Leases;
 import dev.outbox.test.TestPostgres;
+import dev.outbox.test.TestThreads;
+import java.sql.Connection;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
@@ -155,6 +160,50 @@ class PostgresLeasesIntegrationTests {
           loggedInAs(login, app), loggedInAs(login, app));
     } finally {
       dropRoles(login, app);
+    }
+  }
+
+  /**
+   * A database whose default isolation is serializable (or repeatable read): a rebalance that had
+   * to wait for another session's lock on the slot table, which then changed the slots, still goes
+   * through, as it does under read committed (it failed with "could not serialize access due to
+   * concurrent update" and left the instance without slots until a later try).
+   */
+  @Test
+  void aRebalanceThatWaitedForAnotherStillGoesThroughWhenTheDefaultIsolationIsSerializable()
+      throws Exception {
+    PGSimpleDataSource serializable =
+        (PGSimpleDataSource) loggedInAs(TestPostgres.get().user(), null);
+    serializable.setPassword(TestPostgres.get().password());
+    serializable.setOptions("-c default_transaction_isolation=serializable");
+    PostgresOutboxRepository member = new PostgresOutboxRepository(serializable, table);
+    try (Connection other = TestPostgres.get().connect()) {
+      member.renewLeases("s", TTL);
+      long pid = anchorPid("s");
+      other.setAutoCommit(false);
+      try (Statement statement = other.createStatement()) {
+        statement.execute("SELECT slot FROM " + table + "_slot FOR UPDATE");
+      }
+      CompletableFuture<Leases> rebalance =
+          CompletableFuture.supplyAsync(
+              () -> member.rebalanceLeases("s", TTL, List.of()), TestThreads.OWN_THREAD);
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .until(
+              () ->
+                  TestPostgres.get()
+                          .queryLong(
+                              "SELECT count(*) FROM pg_stat_activity WHERE pid = "
+                                  + pid
+                                  + " AND wait_event_type = 'Lock'")
+                      == 1);
+      try (Statement statement = other.createStatement()) {
+        statement.execute("UPDATE " + table + "_slot SET owner = owner");
+      }
+      other.commit();
+      assertThat(rebalance.get(60, TimeUnit.SECONDS).tokens()).hasSize(RelayStore.SLOTS);
+    } finally {
+      member.leave("s");
     }
   }
 
