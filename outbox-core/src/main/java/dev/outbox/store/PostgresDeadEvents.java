@@ -201,37 +201,42 @@ final class PostgresDeadEvents {
             + " < now() - ? * interval '1 millisecond' ORDER BY "
             + DEAD_AT
             + ", seq LIMIT ?)) AND e.status = 'DEAD'";
-    try (Connection connection = autocommit()) {
-      if (!advisoryLock(connection, "pg_try_advisory_lock")) {
-        return OptionalLong.empty();
-      }
-      try (PreparedStatement statement = connection.prepareStatement(delete)) {
+    // Each batch is a transaction of its own that first takes a transaction-level lock: it ends
+    // with the transaction, also behind a pooler in transaction mode, where a session-level lock
+    // and its unlock could land on different server connections and the lock stay held.
+    try (Connection connection = dataSource.getConnection()) {
+      connection.setAutoCommit(false);
+      try (PreparedStatement lock =
+              connection.prepareStatement("SELECT pg_try_advisory_xact_lock(?, 0)");
+          PreparedStatement statement = connection.prepareStatement(delete)) {
+        lock.setInt(1, retentionLockClass);
         long deleted = 0;
         int batch;
         do {
+          boolean locked;
+          try (ResultSet rs = lock.executeQuery()) {
+            rs.next();
+            locked = rs.getBoolean(1);
+          }
+          if (!locked) {
+            connection.rollback();
+            // Another purge runs: it deletes what is left
+            return deleted == 0 ? OptionalLong.empty() : OptionalLong.of(deleted);
+          }
           statement.setLong(1, olderThan.toMillis());
           statement.setInt(2, batchSize);
           batch = statement.executeUpdate();
+          connection.commit();
           deleted += batch;
         } while (batch == batchSize && !Thread.currentThread().isInterrupted());
         return OptionalLong.of(deleted);
-      } finally {
-        advisoryLock(connection, "pg_advisory_unlock");
+      } catch (SQLException ex) {
+        connection.rollback();
+        throw ex;
       }
     } catch (SQLException ex) {
       throw new OutboxException(
           "Could not delete dead events older than " + olderThan + " from " + table, ex);
-    }
-  }
-
-  private boolean advisoryLock(Connection connection, String function) throws SQLException {
-    try (PreparedStatement statement =
-        connection.prepareStatement("SELECT " + function + "(?, 0)")) {
-      statement.setInt(1, retentionLockClass);
-      try (ResultSet rs = statement.executeQuery()) {
-        rs.next();
-        return rs.getBoolean(1);
-      }
     }
   }
 
