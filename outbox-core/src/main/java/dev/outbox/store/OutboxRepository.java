@@ -76,8 +76,9 @@ public interface OutboxRepository extends RelayStore {
 
   /**
    * Deletes the dead events that were dead-lettered more than {@code olderThan} ago, at most {@code
-   * batchSize} per statement, and returns how many. At most one instance purges a table at a time:
-   * while another one does, this returns empty without deleting anything.
+   * batchSize} per statement, and returns how many. At most one instance deletes a batch of a table
+   * at a time: one that finds another purging returns empty without deleting anything, and one that
+   * finds another has taken over between two of its batches returns what it deleted.
    */
   default OptionalLong purgeDead(Duration olderThan, int batchSize) {
     throw unsupported("purgeDead(olderThan, batchSize)");

@@ -180,8 +180,9 @@ final class PostgresDeadEvents {
 
   /**
    * Deletes the dead events that died more than {@code olderThan} ago (by the database clock), in
-   * statements of at most {@code batchSize} rows. Only one caller per table runs at a time, across
-   * all instances: returns empty, without deleting, while another one runs.
+   * statements of at most {@code batchSize} rows, each its own transaction. Only one batch per
+   * table runs at a time, across all instances: returns empty, without deleting, while another
+   * purge holds the lock, and what it deleted so far if another takes the lock between two batches.
    */
   OptionalLong purge(Duration olderThan, int batchSize) {
     if (olderThan.isNegative() || olderThan.isZero()) {
@@ -231,7 +232,11 @@ final class PostgresDeadEvents {
         } while (batch == batchSize && !Thread.currentThread().isInterrupted());
         return OptionalLong.of(deleted);
       } catch (SQLException ex) {
-        connection.rollback();
+        try {
+          connection.rollback();
+        } catch (SQLException rollback) {
+          ex.addSuppressed(rollback);
+        }
         throw ex;
       }
     } catch (SQLException ex) {

@@ -3,12 +3,15 @@ package dev.outbox.spring;
 import dev.outbox.OutboxException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
 import java.util.Map;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Runs the Flyway migrations of a table the library owns (the outbox table, the inbox table) with a
@@ -16,6 +19,8 @@ import org.jspecify.annotations.Nullable;
  * library's schema initializers; not meant for applications.
  */
 public final class TableMigrations {
+
+  private static final Logger log = LoggerFactory.getLogger(TableMigrations.class);
 
   /** The first key of the migration lock (the second is the table's name, hashed). */
   private static final int LOCK_CLASS = "dev.outbox:migrations".hashCode();
@@ -34,7 +39,8 @@ public final class TableMigrations {
    * the history table found the schema not empty, tried to baseline it, and failed ("Unable to
    * baseline schema history table … as it already exists, and is empty"). A transaction-level lock
    * also holds behind a pooler in transaction mode, which keeps the transaction on one server
-   * connection.
+   * connection. The lock takes a connection of its own: a run needs three at once, with Flyway's
+   * two.
    *
    * @param placeholders the values of the migration scripts' placeholders (the table's names)
    * @return how many migrations ran
@@ -45,37 +51,75 @@ public final class TableMigrations {
       @Nullable String schema,
       String table,
       Map<String, String> placeholders) {
-    try (Connection lock = dataSource.getConnection()) {
-      lock.setAutoCommit(false);
+    String name = (schema == null ? "" : schema + ".") + table;
+    Connection lock;
+    try {
+      lock = dataSource.getConnection();
+    } catch (SQLException ex) {
+      throw new OutboxException("Could not migrate " + name + ": " + ex.getMessage(), ex);
+    }
+    try {
+      lockFor(lock, name);
+      return Flyway.configure()
+          .dataSource(dataSource)
+          .locations(location)
+          .table(table + "_schema_history")
+          .placeholders(placeholders)
+          .schemas(schema == null ? new String[0] : new String[] {schema})
+          .baselineOnMigrate(true)
+          .baselineVersion("0")
+          .load()
+          .migrate()
+          .migrationsExecuted;
+    } finally {
+      // Ends the transaction, and with it the lock; it changed nothing. A failure here (the
+      // session already gone) must not hide the migration's own outcome.
       try {
-        try (PreparedStatement statement =
-            lock.prepareStatement("SELECT pg_advisory_xact_lock(?, hashtext(?))")) {
-          statement.setInt(1, LOCK_CLASS);
-          statement.setString(2, (schema == null ? "" : schema + ".") + table);
-          statement.execute();
-        }
-        return Flyway.configure()
-            .dataSource(dataSource)
-            .locations(location)
-            .table(table + "_schema_history")
-            .placeholders(placeholders)
-            .schemas(schema == null ? new String[0] : new String[] {schema})
-            .baselineOnMigrate(true)
-            .baselineVersion("0")
-            .load()
-            .migrate()
-            .migrationsExecuted;
-      } finally {
-        lock.rollback(); // ends the transaction and with it the lock; it changed nothing
+        lock.rollback();
+      } catch (SQLException ex) {
+        log.debug("Ending the migration lock of {} failed: {}", name, ex.toString());
+      }
+      try {
+        lock.close();
+      } catch (SQLException ex) {
+        log.debug("Closing the migration lock's connection of {} failed: {}", name, ex.toString());
+      }
+    }
+  }
+
+  /**
+   * Takes the migration lock of {@code name} in a transaction on {@code lock}, waiting for another
+   * instance's migration if need be (said once at INFO). The transaction stays idle while Flyway
+   * works on its own connections, so the server must not end it for idling.
+   */
+  private static void lockFor(Connection lock, String name) {
+    try {
+      lock.setAutoCommit(false);
+      try (PreparedStatement statement =
+          lock.prepareStatement("SET LOCAL idle_in_transaction_session_timeout = 0")) {
+        statement.execute();
+      }
+      if (!advisoryLock(lock, "pg_try_advisory_xact_lock", name)) {
+        log.info("Waiting for another instance's migration of {}", name);
+        advisoryLock(lock, "pg_advisory_xact_lock", name);
       }
     } catch (SQLException ex) {
       throw new OutboxException(
-          "Could not take the migration lock of "
-              + (schema == null ? "" : schema + ".")
-              + table
-              + ": "
-              + ex.getMessage(),
-          ex);
+          "Could not take the migration lock of " + name + ": " + ex.getMessage(), ex);
+    }
+  }
+
+  private static boolean advisoryLock(Connection lock, String function, String name)
+      throws SQLException {
+    try (PreparedStatement statement =
+        lock.prepareStatement("SELECT " + function + "(?, hashtext(?))::text")) {
+      statement.setInt(1, LOCK_CLASS);
+      statement.setString(2, name);
+      try (ResultSet rs = statement.executeQuery()) {
+        rs.next();
+        // pg_advisory_xact_lock returns void (an empty text): taken
+        return !"false".equals(rs.getString(1));
+      }
     }
   }
 
