@@ -172,8 +172,7 @@ class PostgresLeasesIntegrationTests {
   @Test
   void aRebalanceThatWaitedForAnotherStillGoesThroughWhenTheDefaultIsolationIsSerializable()
       throws Exception {
-    PGSimpleDataSource serializable =
-        (PGSimpleDataSource) loggedInAs(TestPostgres.get().user(), null);
+    PGSimpleDataSource serializable = loggedInAs(TestPostgres.get().user(), null);
     serializable.setPassword(TestPostgres.get().password());
     serializable.setOptions("-c default_transaction_isolation=serializable");
     PostgresOutboxRepository member = new PostgresOutboxRepository(serializable, table);
@@ -260,7 +259,7 @@ class PostgresLeasesIntegrationTests {
   }
 
   /** Connections logging in as {@code login}, acting as {@code role} if it is not null. */
-  private static DataSource loggedInAs(String login, @Nullable String role) {
+  private static PGSimpleDataSource loggedInAs(String login, @Nullable String role) {
     PGSimpleDataSource dataSource = new PGSimpleDataSource();
     dataSource.setUrl(TestPostgres.get().url());
     dataSource.setUser(login);

@@ -99,9 +99,16 @@ public final class TableMigrations {
           lock.prepareStatement("SET LOCAL idle_in_transaction_session_timeout = 0")) {
         statement.execute();
       }
-      if (!advisoryLock(lock, "pg_try_advisory_xact_lock", name)) {
+      boolean taken;
+      try (PreparedStatement tryLock = lockStatement(lock, "pg_try_advisory_xact_lock", name);
+          ResultSet rs = tryLock.executeQuery()) {
+        taken = rs.next() && rs.getBoolean(1);
+      }
+      if (!taken) {
         log.info("Waiting for another instance's migration of {}", name);
-        advisoryLock(lock, "pg_advisory_xact_lock", name);
+        try (PreparedStatement waitForLock = lockStatement(lock, "pg_advisory_xact_lock", name)) {
+          waitForLock.execute();
+        }
       }
     } catch (SQLException ex) {
       throw new OutboxException(
@@ -109,18 +116,12 @@ public final class TableMigrations {
     }
   }
 
-  private static boolean advisoryLock(Connection lock, String function, String name)
+  private static PreparedStatement lockStatement(Connection lock, String function, String name)
       throws SQLException {
-    try (PreparedStatement statement =
-        lock.prepareStatement("SELECT " + function + "(?, hashtext(?))::text")) {
-      statement.setInt(1, LOCK_CLASS);
-      statement.setString(2, name);
-      try (ResultSet rs = statement.executeQuery()) {
-        rs.next();
-        // pg_advisory_xact_lock returns void (an empty text): taken
-        return !"false".equals(rs.getString(1));
-      }
-    }
+    PreparedStatement statement = lock.prepareStatement("SELECT " + function + "(?, hashtext(?))");
+    statement.setInt(1, LOCK_CLASS);
+    statement.setString(2, name);
+    return statement;
   }
 
   /**
