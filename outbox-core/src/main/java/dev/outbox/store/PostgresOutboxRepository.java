@@ -80,7 +80,12 @@ public final class PostgresOutboxRepository implements OutboxRepository {
     this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
     this.table = Objects.requireNonNull(table, "table");
     String t = table.qualified();
-    this.lockClass = ("dev.outbox:" + t).hashCode();
+    // The key locks' class comes from the bare table name, not from its spelling: instances that
+    // name the table with its schema and instances that find it through the search path must
+    // serialize the writers of one key all the same. Tables of one name in different schemas
+    // share it; their writers of one key string then wait for each other, which costs a wait and
+    // never order.
+    this.lockClass = ("dev.outbox:" + table.table()).hashCode();
     String insertColumns =
         "INSERT INTO "
             + t

@@ -6,9 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import dev.outbox.OutboxEvent;
 import dev.outbox.relay.BatchPublisher.Outcome;
 import dev.outbox.relay.InMemoryOutboxRepository.Status;
@@ -17,6 +15,7 @@ import dev.outbox.relay.RecordingTransport.Kind;
 import dev.outbox.store.OutboxRepository.DeadEvent;
 import dev.outbox.store.RelayStore.Completion;
 import dev.outbox.store.StoreOptions;
+import dev.outbox.test.LogCapture;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -27,7 +26,6 @@ import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.slf4j.LoggerFactory;
 
 /**
  * One relay instance's batches, driven synchronously on the settable clock: per-key order, retries,
@@ -236,24 +234,14 @@ class BatchPublisherTests {
     store.append(failing.toArray(OutboxEvent[]::new));
     store.append(poison);
 
-    Logger logger = (Logger) LoggerFactory.getLogger(BatchPublisher.class);
-    ListAppender<ILoggingEvent> appender = new ListAppender<>();
-    appender.start();
-    logger.addAppender(appender);
-    Level before = logger.getLevel();
-    logger.setLevel(Level.DEBUG);
-    try {
+    List<ILoggingEvent> logged;
+    List<String> warnOrAbove;
+    try (LogCapture log = LogCapture.of(BatchPublisher.class, Level.DEBUG)) {
       node.cycle();
-    } finally {
-      logger.setLevel(before);
-      logger.detachAppender(appender);
+      logged = log.events();
+      warnOrAbove = log.warnings();
     }
 
-    List<String> warnOrAbove =
-        appender.list.stream()
-            .filter(e -> e.getLevel().isGreaterOrEqual(Level.WARN))
-            .map(e -> e.getLevel() + " " + e.getFormattedMessage())
-            .toList();
     assertThat(warnOrAbove).hasSize(2);
     assertThat(warnOrAbove.get(0))
         .startsWith("WARN Outbox relay: 5 event(s) failed and will be retried: payments: 5 (event ")
@@ -266,7 +254,7 @@ class BatchPublisherTests {
                 + poison.id()
                 + ") NonRetryable: record too large");
     List<ILoggingEvent> perEvent =
-        appender.list.stream()
+        logged.stream()
             .filter(e -> e.getLevel() == Level.DEBUG)
             .filter(e -> e.getFormattedMessage().startsWith("Publishing event "))
             .toList();
@@ -288,20 +276,10 @@ class BatchPublisherTests {
     store.append(failing);
     node.publisher.transientFailureLevel(org.slf4j.event.Level.INFO);
 
-    Logger logger = (Logger) LoggerFactory.getLogger(BatchPublisher.class);
-    ListAppender<ILoggingEvent> appender = new ListAppender<>();
-    appender.start();
-    logger.addAppender(appender);
-    try {
+    try (LogCapture log = LogCapture.of(BatchPublisher.class)) {
       node.cycle();
-    } finally {
-      logger.detachAppender(appender);
+      assertThat(log.lines("will be retried")).singleElement().asString().startsWith("INFO ");
     }
-
-    assertThat(appender.list)
-        .filteredOn(e -> e.getFormattedMessage().contains("will be retried"))
-        .extracting(ILoggingEvent::getLevel)
-        .containsExactly(Level.INFO);
   }
 
   @Test

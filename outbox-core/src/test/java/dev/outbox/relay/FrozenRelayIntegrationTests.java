@@ -3,10 +3,6 @@ package dev.outbox.relay;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import dev.outbox.HeaderCapture;
 import dev.outbox.OutboxEvent;
 import dev.outbox.OutboxMessage;
@@ -20,6 +16,7 @@ import dev.outbox.store.RelayStore.Loaded;
 import dev.outbox.store.RelayStore.Prefetched;
 import dev.outbox.store.RelayStore.Retry;
 import dev.outbox.store.TableName;
+import dev.outbox.test.LogCapture;
 import dev.outbox.test.TestPostgres;
 import dev.outbox.transport.DeadLetter;
 import dev.outbox.transport.OutboxTransport;
@@ -44,7 +41,6 @@ import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.slf4j.LoggerFactory;
 
 /**
  * A relay frozen (as by SIGSTOP: every thread stops, the monotonic clock runs on, its database
@@ -69,13 +65,10 @@ class FrozenRelayIntegrationTests {
   private OutboxWriter writer;
   private OutboxRelay frozen;
   private OutboxRelay successor;
-  private final Logger batchLog = (Logger) LoggerFactory.getLogger(BatchPublisher.class);
-  private final ListAppender<ILoggingEvent> logged = new ListAppender<>();
+  private final LogCapture batchLog = LogCapture.of(BatchPublisher.class);
 
   @BeforeEach
   void setUp() {
-    logged.start();
-    batchLog.addAppender(logged);
     OutboxSchema.create(TestPostgres.get().dataSource(), table);
     repository = new PostgresOutboxRepository(TestPostgres.get().dataSource(), table);
     writer =
@@ -84,7 +77,7 @@ class FrozenRelayIntegrationTests {
 
   @AfterEach
   void tearDown() {
-    batchLog.detachAppender(logged);
+    batchLog.close();
     gate.release();
     if (frozen != null) {
       frozen.close();
@@ -93,17 +86,6 @@ class FrozenRelayIntegrationTests {
       successor.close();
     }
     TestPostgres.get().dropSchema(schema);
-  }
-
-  /** The lines the relays logged at WARN that contain {@code text}. */
-  private List<String> warnings(String text) {
-    synchronized (logged.list) {
-      return logged.list.stream()
-          .filter(event -> event.getLevel() == Level.WARN)
-          .map(ILoggingEvent::getFormattedMessage)
-          .filter(line -> line.contains(text))
-          .toList();
-    }
   }
 
   /** Three events of key {@code k} and one of each of a few other keys; ids in write order. */
@@ -137,10 +119,10 @@ class FrozenRelayIntegrationTests {
     assertThat(stale).as("the stale batch recorded its outcome").hasSize(1);
     assertThat(stale.get(0).published()).containsExactly(first);
     assertThat(stale.get(0).completion().total()).as("rows touched by the stale owner").isZero();
-    assertThat(warnings("lost the lease"))
+    assertThat(batchLog.warnings("lost the lease"))
         .singleElement()
         .asString()
-        .startsWith("Outbox relay lost the lease of some of the ")
+        .startsWith("WARN Outbox relay lost the lease of some of the ")
         .contains(
             " slot(s) of a batch to another instance: 1 of 1 outcome(s) not recorded; those events"
                 + " stay pending and are published again by the slots' new owner (same ids)");
@@ -196,11 +178,11 @@ class FrozenRelayIntegrationTests {
     gate.release();
     frozen.close();
     assertThat(a.transport.deadLetters).as("dead letters of the stale owner").isEmpty();
-    assertThat(warnings("not dead-lettered"))
+    assertThat(batchLog.warnings("not dead-lettered"))
         .singleElement()
         .asString()
         .startsWith(
-            "Publishing event "
+            "WARN Publishing event "
                 + first
                 + " to orders failed (attempt 1, not retryable); not dead-lettered, since this"
                 + " relay no longer knows it holds the event's slot: left pending for the slot's"

@@ -8,6 +8,7 @@ import dev.outbox.OutboxEvent;
 import dev.outbox.relay.BatchPublisher.Outcome;
 import dev.outbox.store.RelayStore;
 import dev.outbox.store.RelayStore.Completion;
+import dev.outbox.test.LogCapture;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
@@ -163,6 +164,30 @@ class SlotLeaseTests {
     a.cycle();
     assertThat(transport.sentIds()).containsExactly(stranded.id());
     assertThat(store.rows()).isEmpty();
+  }
+
+  /**
+   * The survivor's line docs/guarantees.md and docs/operations.md quote: logged when the number of
+   * slots it holds or of instances alive changes, not at every renewal.
+   */
+  @Test
+  void survivorLogsTheSlotsItHoldsAndTheInstancesAliveWhenEitherChanges() {
+    try (LogCapture log = LogCapture.of(LeaseKeeper.class)) {
+      converge();
+      store.kill(b.member);
+      a.tick();
+      a.tick();
+
+      assertThat(log.lines("'member-a' holds"))
+          .containsExactly(
+              "INFO Outbox relay 'member-a' holds 64 of 64 slots (1 relay instance(s) alive)",
+              "INFO Outbox relay 'member-a' holds 32 of 64 slots (2 relay instance(s) alive)",
+              "INFO Outbox relay 'member-a' holds 64 of 64 slots (1 relay instance(s) alive)");
+      assertThat(log.lines("'member-b' holds"))
+          .containsExactly(
+              "INFO Outbox relay 'member-b' holds 0 of 64 slots (2 relay instance(s) alive)",
+              "INFO Outbox relay 'member-b' holds 32 of 64 slots (2 relay instance(s) alive)");
+    }
   }
 
   @Test

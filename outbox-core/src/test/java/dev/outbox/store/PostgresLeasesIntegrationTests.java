@@ -188,14 +188,7 @@ class PostgresLeasesIntegrationTests {
               () -> member.rebalanceLeases("s", TTL, List.of()), TestThreads.OWN_THREAD);
       await()
           .atMost(Duration.ofSeconds(60))
-          .until(
-              () ->
-                  TestPostgres.get()
-                          .queryLong(
-                              "SELECT count(*) FROM pg_stat_activity WHERE pid = "
-                                  + pid
-                                  + " AND wait_event_type = 'Lock'")
-                      == 1);
+          .until(() -> TestPostgres.get().sessionsWaitingForALock(pid) == 1);
       try (Statement statement = other.createStatement()) {
         statement.execute("UPDATE " + table + "_slot SET owner = owner");
       }

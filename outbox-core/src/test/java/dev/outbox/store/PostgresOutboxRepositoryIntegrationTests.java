@@ -75,50 +75,63 @@ class PostgresOutboxRepositoryIntegrationTests {
 
   @Test
   void writersOfTheSameKeyAreSerializedSoTheLateCommitCannotBeOvertaken() throws Exception {
-    // T1 writes key K and stays open; T2 writes K too and tries to commit first.
-    Connection t1 = TestPostgres.get().connect();
-    Connection t2 = TestPostgres.get().connect();
-    try {
-      t1.setAutoCommit(false);
-      t2.setAutoCommit(false);
-      OutboxEvent fromT1 = event("K");
-      OutboxEvent fromT2 = event("K");
-      repository.append(t1, List.of(fromT1));
-      int t2Pid = pid(t2);
-
-      CompletableFuture<Void> t2Writes =
-          CompletableFuture.runAsync(
-              () -> {
-                try {
-                  repository.append(t2, List.of(fromT2));
-                  t2.commit();
-                } catch (Exception ex) {
-                  throw new IllegalStateException(ex);
-                }
-              },
-              TestThreads.OWN_THREAD);
-
-      await()
-          .atMost(Duration.ofSeconds(10))
-          .until(
-              () ->
-                  TestPostgres.get()
-                          .queryLong(
-                              "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT"
-                                  + " granted AND pid = "
-                                  + t2Pid)
-                      == 1);
-      assertThat(t2Writes).isNotDone();
-      assertThat(pendingIds()).as("nothing of K is visible while T1 is open").isEmpty();
-
-      t1.commit();
-      t2Writes.get(10, TimeUnit.SECONDS);
-
-      assertThat(pendingIds()).containsExactly(fromT1.id(), fromT2.id());
-    } finally {
-      t1.close();
-      t2.close();
+    try (Connection t1 = TestPostgres.get().connect();
+        Connection t2 = TestPostgres.get().connect()) {
+      assertSecondWriterOfAKeyWaitsForTheFirst(repository, t1, repository, t2);
     }
+  }
+
+  /**
+   * Instances may name one table with its schema or without it (found through the search path),
+   * e.g. while a change of configuration rolls out: their writers of one key must still wait for
+   * each other, so the key lock cannot depend on how the table is spelled.
+   */
+  @Test
+  void writersNamingTheTableWithAndWithoutItsSchemaAreSerializedToo() throws Exception {
+    PostgresOutboxRepository throughSearchPath =
+        new PostgresOutboxRepository(
+            TestPostgres.get().dataSource(), TableName.of(null, "outbox_event"));
+    try (Connection t1 = TestPostgres.get().connect();
+        Connection t2 = TestPostgres.get().connect()) {
+      TestPostgres.get().execute(t1, "SET search_path TO " + schema);
+      assertSecondWriterOfAKeyWaitsForTheFirst(throughSearchPath, t1, repository, t2);
+    }
+  }
+
+  /**
+   * T1 writes key K through {@code first} and stays open; T2 writes K through {@code second} and
+   * tries to commit first: it waits for T1's key lock, and K's events are pending in commit order.
+   */
+  private void assertSecondWriterOfAKeyWaitsForTheFirst(
+      PostgresOutboxRepository first, Connection t1, PostgresOutboxRepository second, Connection t2)
+      throws Exception {
+    t1.setAutoCommit(false);
+    t2.setAutoCommit(false);
+    OutboxEvent fromT1 = event("K");
+    OutboxEvent fromT2 = event("K");
+    first.append(t1, List.of(fromT1));
+    int t2Pid = pid(t2);
+
+    CompletableFuture<Void> t2Writes =
+        CompletableFuture.runAsync(
+            () -> {
+              try {
+                second.append(t2, List.of(fromT2));
+                t2.commit();
+              } catch (Exception ex) {
+                throw new IllegalStateException(ex);
+              }
+            },
+            TestThreads.OWN_THREAD);
+
+    waitUntilWaitingForALock(t2Pid);
+    assertThat(t2Writes).isNotDone();
+    assertThat(pendingIds()).as("nothing of K is visible while T1 is open").isEmpty();
+
+    t1.commit();
+    t2Writes.get(10, TimeUnit.SECONDS);
+
+    assertThat(pendingIds()).containsExactly(fromT1.id(), fromT2.id());
   }
 
   @Test
@@ -319,16 +332,9 @@ class PostgresOutboxRepositoryIntegrationTests {
   }
 
   private static void waitUntilWaitingForALock(int pid) {
-    await()
+    await("session " + pid + " waiting for a lock")
         .atMost(Duration.ofSeconds(30))
-        .until(
-            () ->
-                TestPostgres.get()
-                        .queryLong(
-                            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT"
-                                + " granted AND pid = "
-                                + pid)
-                    == 1);
+        .until(() -> TestPostgres.get().sessionsWaitingForALock(pid) == 1);
   }
 
   private static int pid(Connection connection) throws Exception {

@@ -341,15 +341,7 @@ class InboxIntegrationTests {
   static void awaitInsertBlocked() {
     await()
         .atMost(TIMEOUT)
-        .until(
-            () ->
-                jdbc.sql(
-                            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                                + " AND query LIKE ?")
-                        .param("INSERT INTO " + table + " %")
-                        .query(Long.class)
-                        .single()
-                    > 0);
+        .until(() -> TestPostgres.get().sessionsWaitingForALock("INSERT INTO " + table + " ") > 0);
   }
 
   private static void awaitLatch(CountDownLatch latch) {

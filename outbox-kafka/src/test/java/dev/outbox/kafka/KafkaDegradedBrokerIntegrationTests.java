@@ -13,6 +13,7 @@ import dev.outbox.OutboxMessage;
 import dev.outbox.relay.OutboxRelay;
 import dev.outbox.relay.RetryPolicy;
 import dev.outbox.store.OutboxRepository.DeadEvent;
+import dev.outbox.test.LogCapture;
 import dev.outbox.test.TestPorts;
 import dev.outbox.transport.Failures;
 import java.security.SecureRandom;
@@ -106,7 +107,7 @@ class KafkaDegradedBrokerIntegrationTests {
         proxy.freeze();
         List<UUID> ids = table.write(messages(topic, 20));
 
-        try (LogLines logs = LogLines.capture();
+        try (LogCapture logs = LogCapture.of("dev.outbox");
             OutboxRelay relay = table.relay(slow, strict, outages)) {
           relay.start();
           await().atMost(Duration.ofSeconds(90)).until(() -> outages.count() >= 3);
@@ -227,7 +228,7 @@ class KafkaDegradedBrokerIntegrationTests {
     List<UUID> neighbours = table.write(messages(topic, 10));
     OutboxTable.OutageCycles outages = new OutboxTable.OutageCycles();
 
-    try (LogLines logs = LogLines.capture();
+    try (LogCapture logs = LogCapture.of("dev.outbox");
         OutboxRelay relay = table.relay(transport, RetryPolicy.defaults(), outages)) {
       relay.start();
       await()

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.outbox.OutboxMessage;
 import dev.outbox.relay.OutboxRelay;
 import dev.outbox.relay.RetryPolicy;
+import dev.outbox.test.LogCapture;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -70,7 +71,7 @@ class KafkaSecurityFailuresIntegrationTests {
     List<UUID> ids = table.write(messages(topic, 20));
     OutboxTable.OutageCycles outages = new OutboxTable.OutageCycles();
 
-    try (LogLines logs = LogLines.capture();
+    try (LogCapture logs = LogCapture.of("dev.outbox");
         KafkaOutboxTransport rotated =
             KafkaOutboxTransport.create(
                 kafka.saslProducerConfig(TestKafka.APP_USER, "rotated-away"),
@@ -117,7 +118,7 @@ class KafkaSecurityFailuresIntegrationTests {
     }
     OutboxTable.OutageCycles outages = new OutboxTable.OutageCycles();
 
-    try (LogLines logs = LogLines.capture();
+    try (LogCapture logs = LogCapture.of("dev.outbox");
         KafkaOutboxTransport transport = appTransport();
         OutboxRelay relay = table.relay(transport, STRICT, outages)) {
       relay.start();
@@ -170,7 +171,7 @@ class KafkaSecurityFailuresIntegrationTests {
     List<UUID> openIds = table.write(toOpen);
     OutboxTable.OutageCycles outages = new OutboxTable.OutageCycles();
 
-    try (LogLines logs = LogLines.capture();
+    try (LogCapture logs = LogCapture.of("dev.outbox");
         KafkaOutboxTransport transport = appTransport();
         OutboxRelay relay = table.relay(transport, STRICT, outages)) {
       relay.start();

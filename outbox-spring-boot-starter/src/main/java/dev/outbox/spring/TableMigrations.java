@@ -22,7 +22,7 @@ public final class TableMigrations {
 
   private static final Logger log = LoggerFactory.getLogger(TableMigrations.class);
 
-  /** The first key of the migration lock (the second is the table's name, hashed). */
+  /** The first key of the migration lock (the second is the table's bare name, hashed). */
   private static final int LOCK_CLASS = "dev.outbox:migrations".hashCode();
 
   private TableMigrations() {}
@@ -34,11 +34,13 @@ public final class TableMigrations {
    * instead of refusing the non-empty schema, and every migration still runs once.
    *
    * <p>Instances starting at once migrate one after the other: each holds a transaction-level
-   * advisory lock on the table's name for its whole run. Flyway's own lock covers the migrations
-   * but not its first look at the schema: an instance that looked while another had just created
-   * the history table found the schema not empty, tried to baseline it, and failed ("Unable to
-   * baseline schema history table … as it already exists, and is empty"). A transaction-level lock
-   * also holds behind a pooler in transaction mode, which keeps the transaction on one server
+   * advisory lock on the table's bare name for its whole run (bare, so that instances naming the
+   * schema and instances relying on the search path take the same lock; same-named tables in other
+   * schemas then merely migrate one after the other). Flyway's own lock covers the migrations but
+   * not its first look at the schema: an instance that looked while another had just created the
+   * history table found the schema not empty, tried to baseline it, and failed ("Unable to baseline
+   * schema history table … as it already exists, and is empty"). A transaction-level lock also
+   * holds behind a pooler in transaction mode, which keeps the transaction on one server
    * connection. The lock takes a connection of its own: a run needs three at once, with Flyway's
    * two.
    *
@@ -59,7 +61,7 @@ public final class TableMigrations {
       throw new OutboxException("Could not migrate " + name + ": " + ex.getMessage(), ex);
     }
     try {
-      lockFor(lock, name);
+      lockFor(lock, table, name);
       return Flyway.configure()
           .dataSource(dataSource)
           .locations(location)
@@ -88,11 +90,12 @@ public final class TableMigrations {
   }
 
   /**
-   * Takes the migration lock of {@code name} in a transaction on {@code lock}, waiting for another
-   * instance's migration if need be (said once at INFO). The transaction stays idle while Flyway
-   * works on its own connections, so the server must not end it for idling.
+   * Takes the migration lock of {@code table} in a transaction on {@code lock}, waiting for another
+   * instance's migration if need be (said once at INFO, with the {@code name} the run migrates).
+   * The transaction stays idle while Flyway works on its own connections, so the server must not
+   * end it for idling.
    */
-  private static void lockFor(Connection lock, String name) {
+  private static void lockFor(Connection lock, String table, String name) {
     try {
       lock.setAutoCommit(false);
       try (PreparedStatement statement =
@@ -100,13 +103,13 @@ public final class TableMigrations {
         statement.execute();
       }
       boolean taken;
-      try (PreparedStatement tryLock = lockStatement(lock, "pg_try_advisory_xact_lock", name);
+      try (PreparedStatement tryLock = lockStatement(lock, "pg_try_advisory_xact_lock", table);
           ResultSet rs = tryLock.executeQuery()) {
         taken = rs.next() && rs.getBoolean(1);
       }
       if (!taken) {
         log.info("Waiting for another instance's migration of {}", name);
-        try (PreparedStatement waitForLock = lockStatement(lock, "pg_advisory_xact_lock", name)) {
+        try (PreparedStatement waitForLock = lockStatement(lock, "pg_advisory_xact_lock", table)) {
           waitForLock.execute();
         }
       }
@@ -116,11 +119,11 @@ public final class TableMigrations {
     }
   }
 
-  private static PreparedStatement lockStatement(Connection lock, String function, String name)
+  private static PreparedStatement lockStatement(Connection lock, String function, String table)
       throws SQLException {
     PreparedStatement statement = lock.prepareStatement("SELECT " + function + "(?, hashtext(?))");
     statement.setInt(1, LOCK_CLASS);
-    statement.setString(2, name);
+    statement.setString(2, table);
     return statement;
   }
 

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.jayway.jsonpath.JsonPath;
 import dev.outbox.spring.webapp.WebTestApplication;
+import dev.outbox.test.LogCapture;
 import dev.outbox.test.TestPostgres;
 import java.lang.management.ManagementFactory;
 import java.net.URI;
@@ -181,7 +182,7 @@ class OutboxEndpointWebIntegrationTests {
 
     start("management.endpoint.outbox.access=unrestricted");
     control = context.getBean(OutboxRelayControl.class);
-    try (LogCapture log = new LogCapture(OutboxEndpoint.class)) {
+    try (LogCapture log = LogCapture.of(OutboxEndpoint.class)) {
       HttpResponse<String> paused = send("POST", "/actuator/outbox/relay/pause", "", "alice");
       assertThat(paused.statusCode()).isEqualTo(200);
       assertThat(paused.body()).contains("\"paused\":true");
@@ -223,7 +224,7 @@ class OutboxEndpointWebIntegrationTests {
     UUID payment = insert("DEAD", "payments", "boom", "1 minute");
     UUID other = insert("DEAD", "invoices", "boom", "1 minute");
 
-    try (LogCapture log = new LogCapture(OutboxEndpoint.class)) {
+    try (LogCapture log = LogCapture.of(OutboxEndpoint.class)) {
       HttpResponse<String> replay = send("POST", "/actuator/outbox/" + single, "", "alice");
       assertThat(replay.statusCode()).isEqualTo(200);
       assertThat(replay.body()).contains("\"replayed\":true");
@@ -315,7 +316,7 @@ class OutboxEndpointWebIntegrationTests {
         "management.endpoints.jmx.exposure.include=outbox",
         "management.endpoint.outbox.access=unrestricted");
     UUID dead = insert("DEAD", "orders", "boom", "1 minute");
-    try (LogCapture log = new LogCapture(OutboxEndpoint.class)) {
+    try (LogCapture log = LogCapture.of(OutboxEndpoint.class)) {
       Object result =
           server.invoke(
               name, "replay", new Object[] {dead.toString()}, new String[] {"java.lang.String"});

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.outbox.OutboxEvent;
 import dev.outbox.store.Slots;
+import dev.outbox.test.LogCapture;
 import dev.outbox.test.TestPostgres;
 import dev.outbox.transport.OutboxTransport;
 import java.net.ConnectException;
@@ -304,7 +305,7 @@ class OutboxOperationsIntegrationTests {
               .containsExactlyInAnyOrder(replayed.toString(), discarded.toString());
           assertThat(dead.get(0)).containsEntry("lastError", "boom").containsEntry("attempts", 3);
 
-          try (LogCapture log = new LogCapture(OutboxEndpoint.class)) {
+          try (LogCapture log = LogCapture.of(OutboxEndpoint.class)) {
             assertThat(web.replay(user("alice"), replayed.toString()))
                 .containsEntry("replayed", true);
             assertThat(web.discard(SecurityContext.NONE, discarded.toString()))
@@ -353,7 +354,7 @@ class OutboxOperationsIntegrationTests {
                   .minus(Duration.ofDays(1))
                   .truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
                   .toString();
-          try (LogCapture log = new LogCapture(OutboxEndpoint.class)) {
+          try (LogCapture log = LogCapture.of(OutboxEndpoint.class)) {
             assertThat(
                     web.replayMatching(
                         user("ops"), "orders", null, null, "timeout", null, null, null, null, null))
@@ -435,7 +436,7 @@ class OutboxOperationsIntegrationTests {
 
   @Test
   void retentionDeletesOnlyOldDeadEventsAndLogsHowMany() {
-    try (LogCapture log = new LogCapture(OutboxDeadEventRetention.class)) {
+    try (LogCapture log = LogCapture.of(OutboxDeadEventRetention.class)) {
       runner
           .withPropertyValues("outbox.dead.retention=14d", "outbox.dead.purge-interval=100ms")
           .run(

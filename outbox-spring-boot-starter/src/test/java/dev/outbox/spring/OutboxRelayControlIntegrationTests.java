@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.outbox.Outbox;
 import dev.outbox.relay.OutboxRelay;
+import dev.outbox.test.LogCapture;
 import dev.outbox.test.TestPostgres;
 import dev.outbox.transport.OutboxTransport;
 import java.time.Duration;
@@ -117,7 +118,7 @@ class OutboxRelayControlIntegrationTests {
     int realPort = switchable.getPortNumbers()[0] == 0 ? 5432 : switchable.getPortNumbers()[0];
     switchable.setPortNumbers(new int[] {1}); // nothing listens there: the database is "down"
     String schema = TestPostgres.get().createSchema("down");
-    try (LogCapture log = new LogCapture(OutboxRelayLifecycle.class)) {
+    try (LogCapture log = LogCapture.of(OutboxRelayLifecycle.class)) {
       new ApplicationContextRunner()
           .withConfiguration(AutoConfigurations.of(OutboxAutoConfiguration.class))
           .withPropertyValues(

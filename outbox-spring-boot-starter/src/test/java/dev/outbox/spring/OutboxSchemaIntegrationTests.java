@@ -1,15 +1,17 @@
 package dev.outbox.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.outbox.OutboxException;
 import dev.outbox.store.TableName;
+import dev.outbox.test.LogCapture;
 import dev.outbox.test.TestPostgres;
 import dev.outbox.test.TestThreads;
-import java.util.ArrayList;
+import java.sql.Connection;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import javax.sql.DataSource;
@@ -99,24 +101,18 @@ class OutboxSchemaIntegrationTests {
 
   /** Starts {@code instances} contexts at once on {@code target}; checks what they migrated. */
   private void startTogether(int instances, String target) throws Exception {
-    CyclicBarrier together = new CyclicBarrier(instances);
-    List<CompletableFuture<Throwable>> starts = new ArrayList<>();
-    for (int i = 0; i < instances; i++) {
-      starts.add(
-          CompletableFuture.supplyAsync(
-              () -> {
-                AtomicReference<Throwable> failure = new AtomicReference<>();
-                awaitTogether(together);
-                runner
-                    .withPropertyValues("outbox.table.schema=" + target)
-                    .run(context -> failure.set(context.getStartupFailure()));
-                return failure.get();
-              },
-              TestThreads.OWN_THREAD));
-    }
-    for (CompletableFuture<Throwable> start : starts) {
-      assertThat(start.get(2, TimeUnit.MINUTES)).as("startup failure of an instance").isNull();
-    }
+    List<Throwable> failures =
+        TestThreads.allAtOnce(
+            instances,
+            instance -> {
+              AtomicReference<Throwable> failure = new AtomicReference<>();
+              runner
+                  .withPropertyValues("outbox.table.schema=" + target)
+                  .run(context -> failure.set(context.getStartupFailure()));
+              return failure.get();
+            },
+            Duration.ofMinutes(2));
+    assertThat(failures).as("startup failures of the instances").containsOnlyNulls();
     assertThat(
             TestPostgres.get()
                 .queryLong(
@@ -142,12 +138,54 @@ class OutboxSchemaIntegrationTests {
         .isEqualTo(1);
   }
 
-  private static void awaitTogether(CyclicBarrier barrier) {
-    try {
-      barrier.await(1, TimeUnit.MINUTES);
-    } catch (Exception ex) {
-      throw new IllegalStateException("The instances did not start together", ex);
+  /**
+   * An instance that finds another's migration of the same table under way waits for it, says so
+   * once, and starts when the other's run ends. The test plays the other instance by holding the
+   * migration lock, whose keys (the class {@code "dev.outbox:migrations".hashCode()} and the
+   * table's bare name, hashed) instances of different versions must share during a rolling upgrade:
+   * if they change, this test fails.
+   */
+  @Test
+  void anInstanceWaitsUntilAnotherInstancesMigrationOfTheTableEndsAndSaysSo() throws Exception {
+    String name = schema + ".outbox_event";
+    CompletableFuture<Throwable> start;
+    try (LogCapture log = LogCapture.of(TableMigrations.class);
+        Connection otherInstance =
+            TestPostgres.get().openTransactionThatRan(migrationLockOf("outbox_event"))) {
+      start =
+          CompletableFuture.supplyAsync(
+              () -> {
+                AtomicReference<Throwable> failure = new AtomicReference<>();
+                runner.run(context -> failure.set(context.getStartupFailure()));
+                return failure.get();
+              },
+              TestThreads.OWN_THREAD);
+      await("the instance waiting for the migration lock, or started")
+          .atMost(Duration.ofMinutes(1))
+          .until(
+              () ->
+                  start.isDone()
+                      || TestPostgres.get().sessionsWaitingForALock("SELECT pg_advisory_xact_lock(")
+                          > 0);
+      assertThat(start).as("started while another instance's migration lasts").isNotDone();
+
+      assertThat(exists("outbox_event")).as("migrated while the other's run lasts").isFalse();
+      assertThat(log.lines("Waiting"))
+          .containsExactly("INFO Waiting for another instance's migration of " + name);
     }
+    assertThat(start.get(1, TimeUnit.MINUTES)).as("startup failure").isNull();
+    assertThat(exists("outbox_event")).isTrue();
+  }
+
+  /**
+   * The statement that takes the migration lock of the table {@code table}, as an instance does.
+   */
+  static String migrationLockOf(String table) {
+    return "SELECT pg_advisory_xact_lock("
+        + "dev.outbox:migrations".hashCode()
+        + ", hashtext('"
+        + table
+        + "'))";
   }
 
   @Test

@@ -4,6 +4,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -155,10 +156,72 @@ public final class TestPostgres {
     execute("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
   }
 
+  /** Runs {@code sql} on {@code connection}, which stays open. */
+  public void execute(Connection connection, String sql) {
+    try (Statement statement = connection.createStatement()) {
+      statement.execute(sql);
+    } catch (SQLException ex) {
+      throw new IllegalStateException("Could not run: " + sql + ": " + ex.getMessage(), ex);
+    }
+  }
+
   public void execute(String sql) {
     try (Connection connection = connect();
         Statement statement = connection.createStatement()) {
       statement.execute(sql);
+    } catch (SQLException ex) {
+      throw new IllegalStateException("Could not run: " + sql + ": " + ex.getMessage(), ex);
+    }
+  }
+
+  /**
+   * How many sessions wait for a lock (a row lock, a table lock or an advisory lock, not a
+   * lightweight lock) while running a statement that starts with {@code statementStart}: a test
+   * awaits this to know that a step it started is blocked where it means it to be.
+   */
+  public long sessionsWaitingForALock(String statementStart) {
+    String sql =
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            + " AND left(query, length(?)) = ?";
+    try (Connection connection = connect();
+        PreparedStatement statement = connection.prepareStatement(sql)) {
+      statement.setString(1, statementStart);
+      statement.setString(2, statementStart);
+      try (ResultSet rs = statement.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    } catch (SQLException ex) {
+      throw new IllegalStateException("Could not run: " + sql + ": " + ex.getMessage(), ex);
+    }
+  }
+
+  /** How many sessions with the backend process id {@code pid} wait for a lock (0 or 1). */
+  public long sessionsWaitingForALock(long pid) {
+    return queryLong(
+        "SELECT count(*) FROM pg_stat_activity WHERE pid = "
+            + pid
+            + " AND wait_event_type = 'Lock'");
+  }
+
+  /**
+   * Runs {@code sql} (a statement that takes a lock, say) in a transaction that stays open, holding
+   * what it took, until the returned connection is closed: another instance in the middle of its
+   * work, as the server sees it.
+   */
+  public Connection openTransactionThatRan(String sql) {
+    try {
+      Connection connection = connect();
+      try {
+        connection.setAutoCommit(false);
+        try (Statement statement = connection.createStatement()) {
+          statement.execute(sql);
+        }
+        return connection;
+      } catch (SQLException ex) {
+        connection.close();
+        throw ex;
+      }
     } catch (SQLException ex) {
       throw new IllegalStateException("Could not run: " + sql + ": " + ex.getMessage(), ex);
     }

@@ -1,7 +1,14 @@
 package dev.outbox.test;
 
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntFunction;
 
 /**
  * Where a test runs the steps it starts in the background ({@code CompletableFuture.runAsync(step,
@@ -25,4 +32,34 @@ public final class TestThreads {
       };
 
   private TestThreads() {}
+
+  /**
+   * Runs {@code count} steps, each on a thread of its own, released together once all of them are
+   * ready, and returns their results in order. Each step gets its index. Fails if the threads are
+   * not all ready within {@code timeout}, or if a step has not finished within it.
+   */
+  public static <T> List<T> allAtOnce(int count, IntFunction<T> step, Duration timeout)
+      throws Exception {
+    CyclicBarrier together = new CyclicBarrier(count);
+    List<CompletableFuture<T>> steps = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      int index = i;
+      steps.add(
+          CompletableFuture.supplyAsync(
+              () -> {
+                try {
+                  together.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+                } catch (Exception ex) {
+                  throw new IllegalStateException("The steps did not start together", ex);
+                }
+                return step.apply(index);
+              },
+              OWN_THREAD));
+    }
+    List<T> results = new ArrayList<>();
+    for (CompletableFuture<T> started : steps) {
+      results.add(started.get(timeout.toMillis(), TimeUnit.MILLISECONDS));
+    }
+    return results;
+  }
 }

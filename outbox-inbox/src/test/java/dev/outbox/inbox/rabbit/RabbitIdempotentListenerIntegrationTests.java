@@ -261,12 +261,8 @@ class RabbitIdempotentListenerIntegrationTests {
         .atMost(TIMEOUT)
         .until(
             () ->
-                jdbc.sql(
-                            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                                + " AND query LIKE ?")
-                        .param("INSERT INTO " + SCHEMA + ".outbox_inbox %")
-                        .query(Long.class)
-                        .single()
+                TestPostgres.get()
+                        .sessionsWaitingForALock("INSERT INTO " + SCHEMA + ".outbox_inbox ")
                     > 0);
   }
 

@@ -2,11 +2,20 @@ package dev.outbox.inbox.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.outbox.OutboxException;
 import dev.outbox.inbox.IdempotentListener;
 import dev.outbox.inbox.Inbox;
+import dev.outbox.spring.TableMigrations;
+import dev.outbox.test.LogCapture;
 import dev.outbox.test.TestPostgres;
+import dev.outbox.test.TestThreads;
+import java.sql.Connection;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -101,6 +110,65 @@ class OutboxInboxAutoConfigurationIntegrationTests {
                               "SELECT count(*) FROM " + table + " WHERE message_id = 'kept'"))
                   .isOne();
             });
+  }
+
+  /**
+   * Instances of a consumer starting at once migrate the inbox one after the other, as the outbox
+   * does (the same lock; see {@code OutboxSchemaIntegrationTests}): one that finds another's
+   * migration of the table under way waits for it, says so, and starts when it ends. The test plays
+   * the other instance by holding the lock.
+   */
+  @Test
+  void anInstanceWaitsUntilAnotherInstancesMigrationOfTheInboxEndsAndSaysSo() throws Exception {
+    String name = SCHEMA + ".waiting_inbox";
+    CompletableFuture<Throwable> start;
+    try (LogCapture log = LogCapture.of(TableMigrations.class);
+        Connection otherInstance =
+            TestPostgres.get()
+                .openTransactionThatRan(
+                    "SELECT pg_advisory_xact_lock("
+                        + "dev.outbox:migrations".hashCode()
+                        + ", hashtext('waiting_inbox'))")) {
+      start =
+          CompletableFuture.supplyAsync(
+              () -> {
+                AtomicReference<Throwable> failure = new AtomicReference<>();
+                runner
+                    .withPropertyValues(
+                        "outbox.inbox.table.schema=" + SCHEMA,
+                        "outbox.inbox.table.name=waiting_inbox")
+                    .run(context -> failure.set(context.getStartupFailure()));
+                return failure.get();
+              },
+              TestThreads.OWN_THREAD);
+      await("the instance waiting for the migration lock, or started")
+          .atMost(Duration.ofMinutes(1))
+          .until(
+              () ->
+                  start.isDone()
+                      || TestPostgres.get().sessionsWaitingForALock("SELECT pg_advisory_xact_lock(")
+                          > 0);
+      assertThat(start).as("started while another instance's migration lasts").isNotDone();
+
+      assertThat(inboxTables("waiting_inbox")).as("created while the other's run lasts").isZero();
+      assertThat(log.lines("Waiting"))
+          .containsExactly("INFO Waiting for another instance's migration of " + name);
+    }
+    assertThat(start.get(1, TimeUnit.MINUTES)).as("startup failure").isNull();
+    assertThat(inboxTables("waiting_inbox")).isEqualTo(2);
+  }
+
+  /** How many of the table {@code name} and its history table exist in this test's schema. */
+  private static long inboxTables(String name) {
+    return TestPostgres.get()
+        .queryLong(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = '"
+                + SCHEMA
+                + "' AND table_name IN ('"
+                + name
+                + "', '"
+                + name
+                + "_schema_history')");
   }
 
   @Test
