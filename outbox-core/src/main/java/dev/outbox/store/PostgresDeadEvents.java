@@ -16,7 +16,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
-import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -38,12 +37,12 @@ final class PostgresDeadEvents {
   /** When an event was dead-lettered: its last attempt (or, if it never had one, its writing). */
   static final String DEAD_AT = "coalesce(last_attempt_at, created_at)";
 
-  private final DataSource dataSource;
+  private final StoreConnections connections;
   private final TableName table;
   private final int retentionLockClass;
 
-  PostgresDeadEvents(DataSource dataSource, TableName table) {
-    this.dataSource = dataSource;
+  PostgresDeadEvents(StoreConnections connections, TableName table) {
+    this.connections = connections;
     this.table = table;
     this.retentionLockClass = retentionLockClass(table);
   }
@@ -68,7 +67,7 @@ final class PostgresDeadEvents {
             + " WHERE status = 'DEAD'"
             + where.sql
             + " ORDER BY seq LIMIT ?";
-    try (Connection connection = dataSource.getConnection();
+    try (Connection connection = connections.autocommit();
         PreparedStatement statement = connection.prepareStatement(sql)) {
       int next = where.bind(statement, 1);
       statement.setInt(next, limit);
@@ -142,7 +141,7 @@ final class PostgresDeadEvents {
             + action
             + ")"
             + report;
-    try (Connection connection = autocommit()) {
+    try (Connection connection = connections.autocommit()) {
       Timestamp began = databaseNow(connection);
       long changed = 0;
       @Nullable Timestamp cursorDeadAt = null;
@@ -205,8 +204,7 @@ final class PostgresDeadEvents {
     // Each batch is a transaction of its own that first takes a transaction-level lock: it ends
     // with the transaction, also behind a pooler in transaction mode, where a session-level lock
     // and its unlock could land on different server connections and the lock stay held.
-    try (Connection connection = dataSource.getConnection()) {
-      connection.setAutoCommit(false);
+    try (Connection connection = connections.transaction()) {
       try (PreparedStatement lock =
               connection.prepareStatement("SELECT pg_try_advisory_xact_lock(?, 0)");
           PreparedStatement statement = connection.prepareStatement(delete)) {
@@ -266,7 +264,7 @@ final class PostgresDeadEvents {
             + ") AS g(slot) CROSS JOIN LATERAL (SELECT e.created_at FROM "
             + t
             + " e WHERE e.slot = g.slot AND e.status = 'PENDING' ORDER BY e.seq LIMIT 1) AS o)";
-    try (Connection connection = dataSource.getConnection();
+    try (Connection connection = connections.autocommit();
         PreparedStatement statement = connection.prepareStatement(sql)) {
       statement.setLong(1, countLimit);
       statement.setLong(2, countLimit);
@@ -278,19 +276,6 @@ final class PostgresDeadEvents {
       }
     } catch (SQLException ex) {
       throw new OutboxException("Could not read outbox statistics from " + table, ex);
-    }
-  }
-
-  private Connection autocommit() throws SQLException {
-    Connection connection = dataSource.getConnection();
-    try {
-      if (!connection.getAutoCommit()) {
-        connection.setAutoCommit(true);
-      }
-      return connection;
-    } catch (SQLException ex) {
-      PostgresOutboxRepository.closeQuietly(connection);
-      throw ex;
     }
   }
 

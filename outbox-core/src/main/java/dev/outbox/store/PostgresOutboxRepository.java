@@ -60,7 +60,7 @@ public final class PostgresOutboxRepository implements OutboxRepository {
           + " cycle: roll it back and retry it. One publishAll call locks its keys in a fixed"
           + " order; see docs/guarantees.md)";
 
-  private final DataSource dataSource;
+  private final StoreConnections connections;
   private final TableName table;
   private final int lockClass;
   private final String insertKeyed;
@@ -77,7 +77,7 @@ public final class PostgresOutboxRepository implements OutboxRepository {
   }
 
   public PostgresOutboxRepository(DataSource dataSource, TableName table, StoreOptions options) {
-    this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
+    this.connections = new StoreConnections(Objects.requireNonNull(dataSource, "dataSource"));
     this.table = Objects.requireNonNull(table, "table");
     String t = table.qualified();
     // The key locks' class comes from the bare table name, not from its spelling: instances that
@@ -100,10 +100,10 @@ public final class PostgresOutboxRepository implements OutboxRepository {
         "SELECT pg_advisory_xact_lock(?, s.h) FROM (SELECT DISTINCT hashtext(k) AS h FROM"
             + " unnest(?::text[]) AS k ORDER BY 1 OFFSET 0) AS s";
     this.leases = new PostgresLeases(dataSource, table);
-    this.rows = new PostgresSlotRows(dataSource, table, options);
+    this.rows = new PostgresSlotRows(connections, table, options);
     this.deleteAfterWrite = options.deleteAfterWrite();
-    this.deadEvents = new PostgresDeadEvents(dataSource, table);
-    this.overview = new PostgresOverview(dataSource, table);
+    this.deadEvents = new PostgresDeadEvents(connections, table);
+    this.overview = new PostgresOverview(connections, table);
   }
 
   public TableName table() {
@@ -310,7 +310,7 @@ public final class PostgresOutboxRepository implements OutboxRepository {
             + ", last_error, coalesce(last_attempt_at, created_at) FROM "
             + table.qualified()
             + " WHERE status = 'DEAD' ORDER BY seq LIMIT ?";
-    try (Connection connection = dataSource.getConnection();
+    try (Connection connection = connections.autocommit();
         PreparedStatement statement = connection.prepareStatement(sql)) {
       statement.setInt(1, limit);
       List<DeadEvent> result = new ArrayList<>();
@@ -344,11 +344,8 @@ public final class PostgresOutboxRepository implements OutboxRepository {
   }
 
   private boolean updateDead(String sql, UUID id) {
-    try (Connection connection = dataSource.getConnection();
+    try (Connection connection = connections.autocommit();
         PreparedStatement statement = connection.prepareStatement(sql)) {
-      if (!connection.getAutoCommit()) {
-        connection.setAutoCommit(true);
-      }
       statement.setObject(1, id);
       return statement.executeUpdate() == 1;
     } catch (SQLException ex) {
@@ -369,7 +366,7 @@ public final class PostgresOutboxRepository implements OutboxRepository {
             + ") AS g(slot) CROSS JOIN LATERAL (SELECT e.created_at FROM "
             + t
             + " e WHERE e.slot = g.slot AND e.status = 'PENDING' ORDER BY e.seq LIMIT 1) o)";
-    try (Connection connection = dataSource.getConnection();
+    try (Connection connection = connections.autocommit();
         PreparedStatement statement = connection.prepareStatement(sql);
         ResultSet rs = statement.executeQuery()) {
       rs.next();
@@ -387,7 +384,7 @@ public final class PostgresOutboxRepository implements OutboxRepository {
         "SELECT EXISTS (SELECT 1 FROM "
             + table.qualified()
             + " WHERE status = 'PENDING' AND (attempts = 0 OR available_at <= now()))";
-    try (Connection connection = dataSource.getConnection();
+    try (Connection connection = connections.autocommit();
         PreparedStatement statement = connection.prepareStatement(sql);
         ResultSet rs = statement.executeQuery()) {
       rs.next();
@@ -434,7 +431,7 @@ public final class PostgresOutboxRepository implements OutboxRepository {
 
   @Override
   public void verifySchema() {
-    try (Connection connection = dataSource.getConnection();
+    try (Connection connection = connections.autocommit();
         PreparedStatement statement = connection.prepareStatement("SELECT to_regclass(?)")) {
       statement.setString(1, table.qualified());
       try (ResultSet rs = statement.executeQuery()) {

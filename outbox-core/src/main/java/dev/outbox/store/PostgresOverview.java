@@ -13,7 +13,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import javax.sql.DataSource;
 
 /**
  * The operator's overview of the table: pending events per destination and dead events in groups.
@@ -24,11 +23,11 @@ import javax.sql.DataSource;
  */
 final class PostgresOverview {
 
-  private final DataSource dataSource;
+  private final StoreConnections connections;
   private final TableName table;
 
-  PostgresOverview(DataSource dataSource, TableName table) {
-    this.dataSource = dataSource;
+  PostgresOverview(StoreConnections connections, TableName table) {
+    this.connections = connections;
     this.table = table;
   }
 
@@ -47,7 +46,7 @@ final class PostgresOverview {
             + table.qualified()
             + " e WHERE e.slot = g.slot AND e.status = 'PENDING' ORDER BY e.seq LIMIT ?) o"
             + " GROUP BY o.destination";
-    try (Connection connection = dataSource.getConnection();
+    try (Connection connection = connections.autocommit();
         PreparedStatement statement = connection.prepareStatement(sql)) {
       statement.setInt(1, perSlotLimit);
       statement.setInt(2, perSlotLimit);
@@ -101,7 +100,7 @@ final class PostgresOverview {
             + " DESC, seq DESC LIMIT ?) d"
             + " GROUP BY d.destination, d.event_type, d.error"
             + " ORDER BY count(*) DESC, d.destination, d.event_type, d.error LIMIT ?";
-    try (Connection connection = dataSource.getConnection();
+    try (Connection connection = connections.autocommit();
         PreparedStatement statement = connection.prepareStatement(sql)) {
       statement.setInt(1, scanLimit);
       statement.setInt(2, groupLimit);

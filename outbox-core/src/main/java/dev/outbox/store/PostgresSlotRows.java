@@ -19,7 +19,6 @@ import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
 import java.util.UUID;
-import javax.sql.DataSource;
 
 /**
  * Reads and completes the rows of leased slots. Every statement runs on its own (autocommit): the
@@ -52,7 +51,7 @@ final class PostgresSlotRows {
   /** Above this many held keys, a read leaves them out through a hashed subplan. */
   static final int MANY_HELD_KEYS = 64;
 
-  private final DataSource dataSource;
+  private final StoreConnections connections;
   private final TableName table;
   private final String candidates;
   private final String candidatesManyHeld;
@@ -64,8 +63,8 @@ final class PostgresSlotRows {
   private final String retry;
   private final String dead;
 
-  PostgresSlotRows(DataSource dataSource, TableName table, StoreOptions options) {
-    this.dataSource = dataSource;
+  PostgresSlotRows(StoreConnections connections, TableName table, StoreOptions options) {
+    this.connections = connections;
     this.table = table;
     String t = table.qualified();
     String slots = t + "_slot";
@@ -178,7 +177,7 @@ final class PostgresSlotRows {
     if (slotList.isEmpty()) {
       return List.of();
     }
-    try (Connection connection = autocommit();
+    try (Connection connection = connections.autocommit();
         PreparedStatement statement =
             connection.prepareStatement(manyHeld(held) ? candidatesManyHeld : candidates)) {
       statement.setArray(1, connection.createArrayOf("int2", slotList.toArray()));
@@ -211,7 +210,7 @@ final class PostgresSlotRows {
     if (slotList.isEmpty()) {
       return new Prefetched(List.of(), Loaded.of(List.of()));
     }
-    try (Connection connection = autocommit();
+    try (Connection connection = connections.autocommit();
         PreparedStatement statement =
             connection.prepareStatement(manyHeld(held) ? prefetchManyHeld : prefetch)) {
       statement.setArray(1, connection.createArrayOf("int2", slotList.toArray()));
@@ -246,7 +245,7 @@ final class PostgresSlotRows {
     if (slotList.isEmpty()) {
       return List.of();
     }
-    try (Connection connection = autocommit();
+    try (Connection connection = connections.autocommit();
         PreparedStatement statement = connection.prepareStatement(pendingKeys)) {
       statement.setArray(1, connection.createArrayOf("int2", slotList.toArray()));
       statement.setInt(2, depth);
@@ -278,7 +277,7 @@ final class PostgresSlotRows {
     if (ids.isEmpty()) {
       return Loaded.of(List.of());
     }
-    try (Connection connection = autocommit();
+    try (Connection connection = connections.autocommit();
         PreparedStatement statement = connection.prepareStatement(load)) {
       statement.setArray(1, connection.createArrayOf("uuid", ids.toArray()));
       Decoded decoded = new Decoded();
@@ -300,7 +299,7 @@ final class PostgresSlotRows {
       Collection<UUID> published,
       List<Retry> retries,
       List<Dead> deadEvents) {
-    try (Connection connection = autocommit()) {
+    try (Connection connection = connections.autocommit()) {
       Long[] fence = tokens.toArray(new Long[0]);
       int deleted = 0;
       int retried = 0;
@@ -379,13 +378,5 @@ final class PostgresSlotRows {
       events.sort(Comparator.comparingLong(OutboxEvent::sequence));
       return new Loaded(events, undecodable);
     }
-  }
-
-  private Connection autocommit() throws SQLException {
-    Connection connection = dataSource.getConnection();
-    if (!connection.getAutoCommit()) {
-      connection.setAutoCommit(true);
-    }
-    return connection;
   }
 }

@@ -12,12 +12,16 @@ import dev.outbox.store.PostgresOutboxRepository;
 import dev.outbox.store.RelayStore;
 import dev.outbox.store.TableName;
 import dev.outbox.test.TestPostgres;
+import dev.outbox.test.TestThreads;
 import java.sql.Connection;
+import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -218,6 +222,72 @@ class OutboxRelayIntegrationTests {
     await().atMost(Duration.ofSeconds(10)).until(() -> transport.delivered().size() == 1);
     assertThat(transport.delivered().get(0).id()).isEqualTo(ids.get(0));
     await().atMost(Duration.ofSeconds(5)).until(relay::isHealthy);
+  }
+
+  /**
+   * A database (or role, or pool) whose default isolation is serializable: the application's
+   * transactions write events while the relay drains them. The relay's own statements run at read
+   * committed, so none of its cycles fails, no application transaction fails because of it, and
+   * every event is published once. When they ran at the default isolation, the deletions of
+   * published batches failed with "could not serialize access due to read/write dependencies" and
+   * their events went out again, and writers' commits failed with the same error.
+   */
+  @Test
+  void underASerializableDefaultIsolationNoCycleFailsAndEveryEventIsPublishedOnce()
+      throws Exception {
+    PGSimpleDataSource serializable = (PGSimpleDataSource) TestPostgres.get().dataSource();
+    serializable.setOptions("-c default_transaction_isolation=serializable");
+    PostgresOutboxRepository serializableStore = new PostgresOutboxRepository(serializable, table);
+    OutboxWriter serializableWriter =
+        new OutboxWriter(
+            serializableStore, Object::toString, HeaderCapture.none(), Clock.systemUTC());
+    List<String> cycleFailures = new CopyOnWriteArrayList<>();
+    relay =
+        relayBuilder()
+            .repository(serializableStore)
+            .listener(
+                new RelayListener() {
+                  @Override
+                  public void cycleFailed(Throwable failure) {
+                    cycleFailures.add(failure.toString());
+                  }
+                })
+            .build();
+    relay.start();
+
+    List<List<UUID>> written =
+        TestThreads.allAtOnce(
+            6,
+            writer -> {
+              List<UUID> ids = new ArrayList<>();
+              for (int i = 0; i < 500; i++) {
+                OutboxMessage message =
+                    OutboxMessage.of("orders", "key-" + ((writer * 500 + i) % 50), "{}");
+                ids.addAll(writeInOwnTransaction(serializable, serializableWriter, message));
+              }
+              return ids;
+            },
+            Duration.ofMinutes(2));
+    List<UUID> ids = written.stream().flatMap(List::stream).toList();
+
+    await().atMost(Duration.ofSeconds(60)).until(() -> rows() == 0);
+    assertThat(cycleFailures).isEmpty();
+    assertThat(transport.delivered())
+        .extracting(OutboxEvent::id)
+        .containsExactlyInAnyOrderElementsOf(ids);
+  }
+
+  /** Writes {@code message} in a transaction of its own and commits it. */
+  private static List<UUID> writeInOwnTransaction(
+      DataSource dataSource, OutboxWriter writer, OutboxMessage message) {
+    try (Connection connection = dataSource.getConnection()) {
+      connection.setAutoCommit(false);
+      List<UUID> ids = writer.write(connection, List.of(message));
+      connection.commit();
+      return ids;
+    } catch (SQLException ex) {
+      throw new IllegalStateException("An application transaction failed: " + ex.getMessage(), ex);
+    }
   }
 
   @Test

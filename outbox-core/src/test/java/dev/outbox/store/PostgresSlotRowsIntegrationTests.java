@@ -338,7 +338,8 @@ class PostgresSlotRowsIntegrationTests {
     WalSyncs relay = new WalSyncs();
     String serverSetting = relay.setting("synchronous_commit");
     PostgresSlotRows rows =
-        new PostgresSlotRows(relay.dataSource(), table, StoreOptions.defaults());
+        new PostgresSlotRows(
+            new StoreConnections(relay.dataSource()), table, StoreOptions.defaults());
     List<Integer> deleted = new ArrayList<>();
     List<String> settingAfter = new ArrayList<>();
     long relaySyncs =
@@ -358,7 +359,8 @@ class PostgresSlotRowsIntegrationTests {
             });
     WalSyncs failing = new WalSyncs();
     PostgresSlotRows failingRows =
-        new PostgresSlotRows(failing.dataSource(), table, StoreOptions.defaults());
+        new PostgresSlotRows(
+            new StoreConnections(failing.dataSource()), table, StoreOptions.defaults());
     long failureSyncs =
         failing.during(
             () -> {
@@ -506,7 +508,8 @@ class PostgresSlotRowsIntegrationTests {
     List<UUID> batch =
         repository.candidates(half, 32, Held.NONE).stream().map(Candidate::id).limit(1000).toList();
     PostgresSlotRows rows =
-        new PostgresSlotRows(TestPostgres.get().dataSource(), table, StoreOptions.defaults());
+        new PostgresSlotRows(
+            new StoreConnections(TestPostgres.get().dataSource()), table, StoreOptions.defaults());
     for (String mode : List.of("force_custom_plan", "force_generic_plan")) {
       try (Connection connection = TestPostgres.get().connect()) {
         connection.setAutoCommit(false);
