@@ -1,9 +1,10 @@
 package dev.outbox.store;
 
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.sql.Connection;
 import java.sql.SQLException;
 import javax.sql.DataSource;
-import org.jspecify.annotations.Nullable;
 
 /**
  * The connections of the library's own statements (the relay's reads and completions, statistics,
@@ -12,18 +13,23 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Under a default of repeatable read or serializable, the deletion of a published batch failed
  * with "could not serialize access due to read/write dependencies" while writers committed, and its
- * events were published again. At read committed a statement of the relay sees every row committed
- * before it starts, which is all its fencing and ordering rely on (the leases and the writers' key
- * locks, not the isolation level, keep two instances and two writers apart).
+ * events were published again; writers' commits failed with the same error. At read committed a
+ * statement of the relay sees every row committed before it starts, which is all its fencing and
+ * ordering rely on (the leases and the writers' key locks, not the isolation level, keep two
+ * instances and two writers apart).
  *
- * <p>The first connection tells whether the default needs changing; from then on a connection costs
- * nothing extra when it does not, and two statements when it does (the change, and the pool's reset
- * when the connection goes back).
+ * <p>A connection whose isolation this changes gets it back when it is closed, before it returns to
+ * the pool: not every pool resets it, and the application's next transaction on that connection
+ * must run at the isolation it expects. Connections already at read committed are handed out as
+ * they are: that is decided on the first connection, so in the usual case a connection costs
+ * nothing extra, and otherwise two statements (the change and the restore).
  */
 final class StoreConnections {
 
+  private static final int UNKNOWN = -1;
+
   private final DataSource dataSource;
-  private volatile @Nullable Boolean readCommittedByDefault;
+  private volatile int defaultIsolation = UNKNOWN;
 
   StoreConnections(DataSource dataSource) {
     this.dataSource = dataSource;
@@ -36,8 +42,7 @@ final class StoreConnections {
       if (!connection.getAutoCommit()) {
         connection.setAutoCommit(true);
       }
-      readCommitted(connection);
-      return connection;
+      return readCommitted(connection);
     } catch (SQLException | RuntimeException ex) {
       PostgresOutboxRepository.closeQuietly(connection);
       throw ex;
@@ -56,14 +61,47 @@ final class StoreConnections {
     }
   }
 
-  private void readCommitted(Connection connection) throws SQLException {
-    Boolean byDefault = readCommittedByDefault;
-    if (byDefault == null) {
-      byDefault = connection.getTransactionIsolation() == Connection.TRANSACTION_READ_COMMITTED;
-      readCommittedByDefault = byDefault;
+  private Connection readCommitted(Connection connection) throws SQLException {
+    int isolation = defaultIsolation;
+    if (isolation == UNKNOWN) {
+      isolation = connection.getTransactionIsolation();
+      defaultIsolation = isolation;
     }
-    if (!byDefault) {
-      connection.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
+    if (isolation == Connection.TRANSACTION_READ_COMMITTED) {
+      return connection;
     }
+    connection.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
+    return restoringOnClose(connection, isolation);
+  }
+
+  /**
+   * {@code connection}, whose {@code close()} first ends any transaction and sets back its
+   * isolation.
+   */
+  private static Connection restoringOnClose(Connection connection, int isolation) {
+    return (Connection)
+        Proxy.newProxyInstance(
+            StoreConnections.class.getClassLoader(),
+            new Class<?>[] {Connection.class},
+            (proxy, method, args) -> {
+              if (method.getName().equals("close") && method.getParameterCount() == 0) {
+                try {
+                  if (!connection.isClosed()) {
+                    if (!connection.getAutoCommit()) {
+                      connection.rollback();
+                    }
+                    connection.setTransactionIsolation(isolation);
+                  }
+                } finally {
+                  connection.close();
+                }
+                return null;
+              }
+              try {
+                return method.invoke(connection, args);
+              } catch (InvocationTargetException ex) {
+                throw ex.getCause();
+              }
+            });
   }
 }

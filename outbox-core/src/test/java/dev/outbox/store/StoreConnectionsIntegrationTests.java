@@ -1,0 +1,129 @@
+package dev.outbox.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.outbox.test.TestPostgres;
+import java.io.PrintWriter;
+import java.lang.reflect.Proxy;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.logging.Logger;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.postgresql.ds.PGSimpleDataSource;
+
+/**
+ * The library's own connections run at read committed, and give a connection back to its pool as
+ * they found it: a pool that does not reset the isolation must not hand the application a
+ * connection at another isolation than the one it runs at. Against real PostgreSQL sessions,
+ * through a "pool" of one session that resets nothing.
+ */
+class StoreConnectionsIntegrationTests {
+
+  private Connection session;
+
+  @AfterEach
+  void closeSession() throws SQLException {
+    if (session != null) {
+      session.close();
+    }
+  }
+
+  @Test
+  void underASerializableDefaultTheLibraryRunsAtReadCommittedAndGivesTheSessionBackSerializable()
+      throws Exception {
+    PGSimpleDataSource serializable = (PGSimpleDataSource) TestPostgres.get().dataSource();
+    serializable.setOptions("-c default_transaction_isolation=serializable");
+    session = serializable.getConnection();
+    StoreConnections connections = new StoreConnections(poolOfOne(session));
+
+    for (int use = 0; use < 2; use++) {
+      try (Connection connection = connections.autocommit()) {
+        assertThat(isolation(connection)).isEqualTo("read committed");
+      }
+      assertThat(isolation(session)).as("after use %s", use).isEqualTo("serializable");
+    }
+    try (Connection connection = connections.transaction()) {
+      assertThat(connection.getAutoCommit()).isFalse();
+      assertThat(isolation(connection)).isEqualTo("read committed");
+      // closed with its transaction open: ended, and the isolation set back
+    }
+    assertThat(isolation(session)).isEqualTo("serializable");
+  }
+
+  @Test
+  void atTheUsualDefaultTheConnectionIsHandedOutAsItIs() throws Exception {
+    session = TestPostgres.get().connect();
+    DataSource pool = poolOfOne(session);
+    StoreConnections connections = new StoreConnections(pool);
+
+    try (Connection connection = connections.autocommit()) {
+      assertThat(isolation(connection)).isEqualTo("read committed");
+      assertThat(connection).as("the pool's connection, unwrapped").isSameAs(pool.getConnection());
+    }
+  }
+
+  private static String isolation(Connection connection) throws SQLException {
+    try (Statement statement = connection.createStatement();
+        ResultSet rs = statement.executeQuery("SHOW transaction_isolation")) {
+      rs.next();
+      return rs.getString(1);
+    }
+  }
+
+  /** Hands out {@code session} every time; closing what it handed out keeps the session open. */
+  private static DataSource poolOfOne(Connection session) {
+    Connection borrowed =
+        (Connection)
+            Proxy.newProxyInstance(
+                StoreConnectionsIntegrationTests.class.getClassLoader(),
+                new Class<?>[] {Connection.class},
+                (proxy, method, args) ->
+                    method.getName().equals("close") ? null : method.invoke(session, args));
+    return new DataSource() {
+      @Override
+      public Connection getConnection() {
+        return borrowed;
+      }
+
+      @Override
+      public Connection getConnection(String username, String password) {
+        return borrowed;
+      }
+
+      @Override
+      public PrintWriter getLogWriter() {
+        return null;
+      }
+
+      @Override
+      public void setLogWriter(PrintWriter out) {}
+
+      @Override
+      public void setLoginTimeout(int seconds) {}
+
+      @Override
+      public int getLoginTimeout() {
+        return 0;
+      }
+
+      @Override
+      public Logger getParentLogger() {
+        return Logger.getGlobal();
+      }
+
+      @Override
+      public <T> T unwrap(Class<T> type) {
+        throw new UnsupportedOperationException();
+      }
+
+      @Override
+      public boolean isWrapperFor(Class<?> type) {
+        return false;
+      }
+    };
+  }
+}
