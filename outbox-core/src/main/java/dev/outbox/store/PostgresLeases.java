@@ -13,7 +13,6 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -36,7 +35,7 @@ import org.jspecify.annotations.Nullable;
  */
 final class PostgresLeases {
 
-  private final DataSource dataSource;
+  private final StoreConnections connections;
   private final TableName table;
   private final String renew;
   private final String lockSlots;
@@ -50,8 +49,8 @@ final class PostgresLeases {
   /** The member's own connection; its backend identifies the member while it lives. */
   private @Nullable Connection anchor;
 
-  PostgresLeases(DataSource dataSource, TableName table) {
-    this.dataSource = dataSource;
+  PostgresLeases(StoreConnections connections, TableName table) {
+    this.connections = connections;
     this.table = table;
     String t = table.qualified();
     String members = t + "_relay";
@@ -231,12 +230,10 @@ final class PostgresLeases {
       return anchor;
     }
     try {
-      Connection connection = dataSource.getConnection();
-      connection.setAutoCommit(true);
-      // A rebalance that waited for another's lock on the slot table must then see the slots as
-      // they are, whatever the database's default isolation: under repeatable read or serializable
-      // it would fail with a serialization error instead.
-      connection.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
+      // At read committed: a rebalance that waited for another's lock on the slot table must then
+      // see the slots as they are, whatever the database's default isolation; under repeatable
+      // read or serializable it would fail with a serialization error instead.
+      Connection connection = connections.autocommit();
       anchor = connection;
       return connection;
     } catch (SQLException ex) {

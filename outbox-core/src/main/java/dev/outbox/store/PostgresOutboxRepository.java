@@ -99,7 +99,7 @@ public final class PostgresOutboxRepository implements OutboxRepository {
     this.lockKeysInOrder =
         "SELECT pg_advisory_xact_lock(?, s.h) FROM (SELECT DISTINCT hashtext(k) AS h FROM"
             + " unnest(?::text[]) AS k ORDER BY 1 OFFSET 0) AS s";
-    this.leases = new PostgresLeases(dataSource, table);
+    this.leases = new PostgresLeases(connections, table);
     this.rows = new PostgresSlotRows(connections, table, options);
     this.deleteAfterWrite = options.deleteAfterWrite();
     this.deadEvents = new PostgresDeadEvents(connections, table);
