@@ -67,8 +67,9 @@ final class StoreConnections {
       isolation = connection.getTransactionIsolation();
       defaultIsolation = isolation;
     }
-    if (isolation == Connection.TRANSACTION_READ_COMMITTED) {
-      return connection;
+    if (isolation != Connection.TRANSACTION_REPEATABLE_READ
+        && isolation != Connection.TRANSACTION_SERIALIZABLE) {
+      return connection; // read committed, or read uncommitted, which PostgreSQL runs as such
     }
     connection.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
     return restoringOnClose(connection, isolation);

@@ -13,6 +13,8 @@ import java.util.logging.Logger;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.postgresql.ds.PGSimpleDataSource;
 
 /**
@@ -32,26 +34,28 @@ class StoreConnectionsIntegrationTests {
     }
   }
 
-  @Test
-  void underASerializableDefaultTheLibraryRunsAtReadCommittedAndGivesTheSessionBackSerializable()
-      throws Exception {
-    PGSimpleDataSource serializable = (PGSimpleDataSource) TestPostgres.get().dataSource();
-    serializable.setOptions("-c default_transaction_isolation=serializable");
-    session = serializable.getConnection();
+  @ParameterizedTest(name = "default {0}")
+  @ValueSource(strings = {"serializable", "repeatable read"})
+  void underAStricterDefaultTheLibraryRunsAtReadCommittedAndGivesTheSessionBackAsItWas(
+      String isolation) throws Exception {
+    PGSimpleDataSource stricter = (PGSimpleDataSource) TestPostgres.get().dataSource();
+    stricter.setOptions("-c default_transaction_isolation=" + isolation.replace(" ", "\\ "));
+    session = stricter.getConnection();
+    assertThat(isolation(session)).isEqualTo(isolation);
     StoreConnections connections = new StoreConnections(poolOfOne(session));
 
     for (int use = 0; use < 2; use++) {
       try (Connection connection = connections.autocommit()) {
         assertThat(isolation(connection)).isEqualTo("read committed");
       }
-      assertThat(isolation(session)).as("after use %s", use).isEqualTo("serializable");
+      assertThat(isolation(session)).as("after use %s", use).isEqualTo(isolation);
     }
     try (Connection connection = connections.transaction()) {
       assertThat(connection.getAutoCommit()).isFalse();
       assertThat(isolation(connection)).isEqualTo("read committed");
       // closed with its transaction open: ended, and the isolation set back
     }
-    assertThat(isolation(session)).isEqualTo("serializable");
+    assertThat(isolation(session)).isEqualTo(isolation);
   }
 
   @Test
