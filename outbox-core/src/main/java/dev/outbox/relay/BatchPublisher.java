@@ -390,7 +390,8 @@ final class BatchPublisher {
           .log(
               "Outbox relay: {} event(s) failed and will be retried: {}",
               retried.size(),
-              FailureSummary.of(retried, f -> f.event, f -> f.failure));
+              FailureSummary.of(
+                  retried, f -> f.event, f -> f.event.attempts() + 1, f -> f.failure));
     }
     DeadLetters deadLetters = deadLetter(dead);
     List<RelayStore.Dead> deadRows = new ArrayList<>(deadLetters.rows);
@@ -565,7 +566,7 @@ final class BatchPublisher {
       log.error(
           "Outbox relay: {} event(s) failed for good and are dead-lettered (DEAD in the table): {}",
           deadLettered.size(),
-          FailureSummary.of(deadLettered, f -> f.event, f -> f.failure));
+          FailureSummary.of(deadLettered, f -> f.event, f -> f.attempts, f -> f.failure));
     }
     return new DeadLetters(rows, kept, unavailable, allHeldBack, closedKeys);
   }

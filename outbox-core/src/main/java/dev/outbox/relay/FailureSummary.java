@@ -7,10 +7,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
+import java.util.function.ToIntFunction;
 
 /**
- * A batch's failures in one log line: per destination, how many events failed and the first
- * failure, with a few event ids to look up. The per-event lines are at DEBUG.
+ * A batch's failures in one log line: per destination, how many events failed, a few event ids to
+ * look up, the attempt (or the range of attempts) that failed and the first failure. The per-event
+ * lines are at DEBUG.
  */
 final class FailureSummary {
 
@@ -19,8 +21,14 @@ final class FailureSummary {
 
   private FailureSummary() {}
 
+  /**
+   * @param attempt the number of the attempt that failed (1 for the first send)
+   */
   static <T> String of(
-      List<T> failed, Function<T, OutboxEvent> event, Function<T, Throwable> failure) {
+      List<T> failed,
+      Function<T, OutboxEvent> event,
+      ToIntFunction<T> attempt,
+      Function<T, Throwable> failure) {
     Map<String, List<T>> byDestination = new LinkedHashMap<>();
     for (T one : failed) {
       byDestination
@@ -40,6 +48,9 @@ final class FailureSummary {
           if (events.size() > IDS_SHOWN) {
             out.append(", …");
           }
+          int first = events.stream().mapToInt(attempt).min().orElseThrow();
+          int last = events.stream().mapToInt(attempt).max().orElseThrow();
+          out.append(first == last ? "; attempt " + first : "; attempts " + first + "–" + last);
           out.append(") ").append(Failures.describe(failure.apply(events.get(0))));
         });
     return out.toString();
