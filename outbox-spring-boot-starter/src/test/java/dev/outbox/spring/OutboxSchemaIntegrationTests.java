@@ -1,7 +1,6 @@
 package dev.outbox.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import dev.outbox.OutboxException;
 import dev.outbox.store.TableName;
@@ -160,14 +159,8 @@ class OutboxSchemaIntegrationTests {
                 return failure.get();
               },
               TestThreads.OWN_THREAD);
-      await("the instance waiting for the migration lock, or started")
-          .atMost(Duration.ofMinutes(1))
-          .until(
-              () ->
-                  start.isDone()
-                      || TestPostgres.get().sessionsWaitingForALock("SELECT pg_advisory_xact_lock(")
-                          > 0);
-      assertThat(start).as("started while another instance's migration lasts").isNotDone();
+      TestPostgres.get()
+          .awaitWaitingForALock(start, "SELECT pg_advisory_xact_lock(", Duration.ofMinutes(1));
 
       assertThat(exists("outbox_event")).as("migrated while the other's run lasts").isFalse();
       assertThat(log.lines("Waiting"))

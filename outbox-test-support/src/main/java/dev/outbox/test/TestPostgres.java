@@ -1,5 +1,7 @@
 package dev.outbox.test;
 
+import static org.awaitility.Awaitility.await;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -8,8 +10,10 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.Locale;
 import java.util.UUID;
+import java.util.concurrent.Future;
 import javax.sql.DataSource;
 import org.postgresql.ds.PGSimpleDataSource;
 import org.testcontainers.postgresql.PostgreSQLContainer;
@@ -193,6 +197,20 @@ public final class TestPostgres {
       }
     } catch (SQLException ex) {
       throw new IllegalStateException("Could not run: " + sql + ": " + ex.getMessage(), ex);
+    }
+  }
+
+  /**
+   * Waits until {@code step}, started in the background, waits for a lock while running a statement
+   * that starts with {@code statementStart}, at most {@code atMost}. Fails at once if the step ends
+   * instead: it did not wait.
+   */
+  public void awaitWaitingForALock(Future<?> step, String statementStart, Duration atMost) {
+    await("a session waiting for a lock in " + statementStart + "…, or the step ended")
+        .atMost(atMost)
+        .until(() -> step.isDone() || sessionsWaitingForALock(statementStart) > 0);
+    if (step.isDone()) {
+      throw new AssertionError("The step ended instead of waiting for a lock in " + statementStart);
     }
   }
 

@@ -2,7 +2,6 @@ package dev.outbox.inbox.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.awaitility.Awaitility.await;
 
 import dev.outbox.OutboxException;
 import dev.outbox.inbox.IdempotentListener;
@@ -141,14 +140,8 @@ class OutboxInboxAutoConfigurationIntegrationTests {
                 return failure.get();
               },
               TestThreads.OWN_THREAD);
-      await("the instance waiting for the migration lock, or started")
-          .atMost(Duration.ofMinutes(1))
-          .until(
-              () ->
-                  start.isDone()
-                      || TestPostgres.get().sessionsWaitingForALock("SELECT pg_advisory_xact_lock(")
-                          > 0);
-      assertThat(start).as("started while another instance's migration lasts").isNotDone();
+      TestPostgres.get()
+          .awaitWaitingForALock(start, "SELECT pg_advisory_xact_lock(", Duration.ofMinutes(1));
 
       assertThat(inboxTables("waiting_inbox")).as("created while the other's run lasts").isZero();
       assertThat(log.lines("Waiting"))
