@@ -62,7 +62,6 @@ public final class PostgresOutboxRepository implements OutboxRepository {
 
   private final StoreConnections connections;
   private final TableName table;
-  private final int lockClass;
   private final String insertKeyed;
   private final String insertUnkeyed;
   private final String lockKeysInOrder;
@@ -80,12 +79,11 @@ public final class PostgresOutboxRepository implements OutboxRepository {
     this.connections = new StoreConnections(Objects.requireNonNull(dataSource, "dataSource"));
     this.table = Objects.requireNonNull(table, "table");
     String t = table.qualified();
-    // The key locks' class comes from the bare table name, not from its spelling: instances that
-    // name the table with its schema and instances that find it through the search path must
-    // serialize the writers of one key all the same. Tables of one name in different schemas
-    // share it; their writers of one key string then wait for each other, which costs a wait and
-    // never order.
-    this.lockClass = ("dev.outbox:" + table.table()).hashCode();
+    // The key locks' class is the table's oid, resolved from a literal when the statement is
+    // parsed, through the search path as the INSERT's own table name is: every spelling that names
+    // this table takes the same locks (an instance naming the schema, another finding the table
+    // through the search path), and no other table shares them.
+    String lockClass = "'" + t + "'::regclass::oid::int4";
     String insertColumns =
         "INSERT INTO "
             + t
@@ -93,11 +91,14 @@ public final class PostgresOutboxRepository implements OutboxRepository {
             + " headers, created_at) ";
     this.insertKeyed =
         insertColumns
-            + "SELECT ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ? FROM (SELECT pg_advisory_xact_lock(?,"
-            + " hashtext(?))) AS key_lock";
+            + "SELECT ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ? FROM (SELECT pg_advisory_xact_lock("
+            + lockClass
+            + ", hashtext(?))) AS key_lock";
     this.insertUnkeyed = insertColumns + "VALUES (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?)";
     this.lockKeysInOrder =
-        "SELECT pg_advisory_xact_lock(?, s.h) FROM (SELECT DISTINCT hashtext(k) AS h FROM"
+        "SELECT pg_advisory_xact_lock("
+            + lockClass
+            + ", s.h) FROM (SELECT DISTINCT hashtext(k) AS h FROM"
             + " unnest(?::text[]) AS k ORDER BY 1 OFFSET 0) AS s";
     this.leases = new PostgresLeases(connections, table);
     this.rows = new PostgresSlotRows(connections, table, options);
@@ -124,8 +125,7 @@ public final class PostgresOutboxRepository implements OutboxRepository {
               keyed = connection.prepareStatement(insertKeyed);
             }
             statement = keyed;
-            statement.setInt(10, lockClass);
-            statement.setString(11, event.key());
+            statement.setString(10, event.key());
           } else {
             if (unkeyed == null) {
               unkeyed = connection.prepareStatement(insertUnkeyed);
@@ -174,8 +174,7 @@ public final class PostgresOutboxRepository implements OutboxRepository {
       return;
     }
     try (PreparedStatement statement = connection.prepareStatement(lockKeysInOrder)) {
-      statement.setInt(1, lockClass);
-      statement.setArray(2, connection.createArrayOf("text", keys.toArray()));
+      statement.setArray(1, connection.createArrayOf("text", keys.toArray()));
       statement.execute();
     }
   }

@@ -5,11 +5,13 @@ import java.lang.reflect.Proxy;
 import java.sql.Connection;
 import java.sql.SQLException;
 import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The connections of the library's own statements (the relay's reads and completions, statistics,
- * dead-event operations), never the application's: each runs at read committed, whatever the
- * default isolation of the database, the role or the pool.
+ * The connections of the library's own statements (the relay's reads and completions, the lease
+ * anchor, statistics, dead-event operations), never the application's: each runs at read committed,
+ * whatever the default isolation of the database, the role or the pool.
  *
  * <p>Under a default of repeatable read or serializable, the deletion of a published batch failed
  * with "could not serialize access due to read/write dependencies" while writers committed, and its
@@ -18,13 +20,17 @@ import javax.sql.DataSource;
  * ordering rely on (the leases and the writers' key locks, not the isolation level, keep two
  * instances and two writers apart).
  *
- * <p>A connection whose isolation this changes gets it back when it is closed, before it returns to
- * the pool: not every pool resets it, and the application's next transaction on that connection
- * must run at the isolation it expects. Connections already at read committed are handed out as
- * they are: that is decided on the first connection, so in the usual case a connection costs
- * nothing extra, and otherwise two statements (the change and the restore).
+ * <p>A connection whose isolation or auto-commit this changes gets both back when it is closed,
+ * before it returns to the pool: not every pool resets them, and the application's next transaction
+ * on that connection must run as the application set it up. If that fails, the connection is
+ * aborted, so that the pool drops it instead of handing it out changed. Connections already in
+ * auto-commit at read committed are handed out as they are. The default isolation is read on the
+ * first connection; after that a connection costs nothing extra in the usual case, and otherwise
+ * two statements (the change and the restore).
  */
 final class StoreConnections {
+
+  private static final Logger log = LoggerFactory.getLogger(StoreConnections.class);
 
   private static final int UNKNOWN = -1;
 
@@ -37,64 +43,59 @@ final class StoreConnections {
 
   /** A connection for statements that each commit on their own. */
   Connection autocommit() throws SQLException {
-    Connection connection = dataSource.getConnection();
-    try {
-      if (!connection.getAutoCommit()) {
-        connection.setAutoCommit(true);
-      }
-      return readCommitted(connection);
-    } catch (SQLException | RuntimeException ex) {
-      PostgresOutboxRepository.closeQuietly(connection);
-      throw ex;
-    }
+    return borrow(true);
   }
 
   /** A connection for a transaction of the library's own; the caller commits or rolls back. */
   Connection transaction() throws SQLException {
-    Connection connection = autocommit();
+    return borrow(false);
+  }
+
+  private Connection borrow(boolean autoCommit) throws SQLException {
+    Connection connection = dataSource.getConnection();
     try {
-      connection.setAutoCommit(false);
-      return connection;
+      boolean autoCommitBefore = connection.getAutoCommit();
+      int isolation = defaultIsolation;
+      if (isolation == UNKNOWN) {
+        isolation = connection.getTransactionIsolation();
+        defaultIsolation = isolation;
+      }
+      // Read uncommitted runs as read committed in PostgreSQL
+      boolean stricter =
+          isolation == Connection.TRANSACTION_REPEATABLE_READ
+              || isolation == Connection.TRANSACTION_SERIALIZABLE;
+      if (stricter) {
+        connection.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
+      }
+      if (autoCommitBefore != autoCommit) {
+        connection.setAutoCommit(autoCommit);
+      }
+      if (!stricter && autoCommitBefore == autoCommit) {
+        return connection;
+      }
+      return restoringOnClose(connection, stricter ? isolation : UNKNOWN, autoCommitBefore);
     } catch (SQLException | RuntimeException ex) {
       PostgresOutboxRepository.closeQuietly(connection);
       throw ex;
     }
   }
 
-  private Connection readCommitted(Connection connection) throws SQLException {
-    int isolation = defaultIsolation;
-    if (isolation == UNKNOWN) {
-      isolation = connection.getTransactionIsolation();
-      defaultIsolation = isolation;
-    }
-    if (isolation != Connection.TRANSACTION_REPEATABLE_READ
-        && isolation != Connection.TRANSACTION_SERIALIZABLE) {
-      return connection; // read committed, or read uncommitted, which PostgreSQL runs as such
-    }
-    connection.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
-    return restoringOnClose(connection, isolation);
-  }
-
   /**
-   * {@code connection}, whose {@code close()} first ends any transaction and sets back its
-   * isolation.
+   * {@code connection}, whose {@code close()} first ends any open transaction and sets back the
+   * isolation (unless {@code isolation} is {@link #UNKNOWN}) and the auto-commit it had.
    */
-  private static Connection restoringOnClose(Connection connection, int isolation) {
+  private static Connection restoringOnClose(
+      Connection connection, int isolation, boolean autoCommit) {
     return (Connection)
         Proxy.newProxyInstance(
             StoreConnections.class.getClassLoader(),
             new Class<?>[] {Connection.class},
             (proxy, method, args) -> {
               if (method.getName().equals("close") && method.getParameterCount() == 0) {
-                try {
-                  if (!connection.isClosed()) {
-                    if (!connection.getAutoCommit()) {
-                      connection.rollback();
-                    }
-                    connection.setTransactionIsolation(isolation);
-                  }
-                } finally {
+                if (restore(connection, isolation, autoCommit)) {
                   connection.close();
+                } else {
+                  PostgresOutboxRepository.closeQuietly(connection);
                 }
                 return null;
               }
@@ -104,5 +105,33 @@ final class StoreConnections {
                 throw ex.getCause();
               }
             });
+  }
+
+  /** Whether the connection got its settings back; if not, it was aborted. */
+  private static boolean restore(Connection connection, int isolation, boolean autoCommit) {
+    try {
+      if (connection.isClosed()) {
+        return true;
+      }
+      if (!connection.getAutoCommit()) {
+        connection.rollback();
+      }
+      if (isolation != UNKNOWN) {
+        connection.setTransactionIsolation(isolation);
+      }
+      if (connection.getAutoCommit() != autoCommit) {
+        connection.setAutoCommit(autoCommit);
+      }
+      return true;
+    } catch (SQLException | RuntimeException ex) {
+      // The work on it is done (or failed on its own); only the pool must not get it back changed
+      log.debug("Could not restore a connection's settings; dropping it: {}", ex.toString());
+      try {
+        connection.abort(Runnable::run);
+      } catch (SQLException | RuntimeException abortFailed) {
+        log.debug("Could not abort the connection: {}", abortFailed.toString());
+      }
+      return false;
+    }
   }
 }

@@ -49,13 +49,58 @@ class StoreConnectionsIntegrationTests {
         assertThat(isolation(connection)).isEqualTo("read committed");
       }
       assertThat(isolation(session)).as("after use %s", use).isEqualTo(isolation);
+      assertThat(session.getAutoCommit()).isTrue();
     }
     try (Connection connection = connections.transaction()) {
       assertThat(connection.getAutoCommit()).isFalse();
       assertThat(isolation(connection)).isEqualTo("read committed");
-      // closed with its transaction open: ended, and the isolation set back
+      // closed with its transaction open: ended, and the isolation and auto-commit set back
     }
+    assertThat(session.getAutoCommit()).isTrue();
     assertThat(isolation(session)).isEqualTo(isolation);
+  }
+
+  /** A pool whose connections come with auto-commit off, as some applications configure it. */
+  @Test
+  void aConnectionWithAutoCommitOffGoesBackWithAutoCommitOff() throws Exception {
+    session = TestPostgres.get().connect();
+    session.setAutoCommit(false);
+    StoreConnections connections = new StoreConnections(poolOfOne(session));
+
+    try (Connection connection = connections.autocommit()) {
+      assertThat(connection.getAutoCommit()).isTrue();
+    }
+    assertThat(session.getAutoCommit()).isFalse();
+    try (Connection connection = connections.transaction()) {
+      assertThat(connection.getAutoCommit()).isFalse();
+    }
+    assertThat(session.getAutoCommit()).isFalse();
+  }
+
+  /**
+   * A connection whose settings cannot be set back (its session ended under it) is aborted, so that
+   * a pool drops it, and closing it does not fail the work already done on it.
+   */
+  @Test
+  void aConnectionThatCannotBeRestoredIsAbortedWithoutFailingTheClose() throws Exception {
+    PGSimpleDataSource stricter = (PGSimpleDataSource) TestPostgres.get().dataSource();
+    stricter.setOptions("-c default_transaction_isolation=serializable");
+    session = stricter.getConnection();
+    StoreConnections connections = new StoreConnections(poolOfOne(session));
+    int pid;
+    try (Connection connection = connections.autocommit()) {
+      pid = pid(connection);
+      TestPostgres.get().execute("SELECT pg_terminate_backend(" + pid + ")");
+    }
+    assertThat(session.isClosed()).as("aborted").isTrue();
+  }
+
+  private static int pid(Connection connection) throws SQLException {
+    try (Statement statement = connection.createStatement();
+        ResultSet rs = statement.executeQuery("SELECT pg_backend_pid()")) {
+      rs.next();
+      return rs.getInt(1);
+    }
   }
 
   @Test

@@ -140,9 +140,9 @@ class OutboxSchemaIntegrationTests {
   /**
    * An instance that finds another's migration of the same table under way waits for it, says so
    * once, and starts when the other's run ends. The test plays the other instance by holding the
-   * migration lock, whose keys (the class {@code "dev.outbox:migrations".hashCode()} and the
-   * table's bare name, hashed) instances of different versions must share during a rolling upgrade:
-   * if they change, this test fails.
+   * migration lock with its keys written out (the class {@code "dev.outbox:migrations".hashCode()}
+   * and the table's bare name, hashed), which every instance must take alike: if they change, this
+   * test fails.
    */
   @Test
   void anInstanceWaitsUntilAnotherInstancesMigrationOfTheTableEndsAndSaysSo() throws Exception {
@@ -160,7 +160,8 @@ class OutboxSchemaIntegrationTests {
               },
               TestThreads.OWN_THREAD);
       TestPostgres.get()
-          .awaitWaitingForALock(start, "SELECT pg_advisory_xact_lock(", Duration.ofMinutes(1));
+          .awaitWaitingForAdvisoryLock(
+              start, "dev.outbox:migrations".hashCode(), "outbox_event", Duration.ofMinutes(1));
 
       assertThat(exists("outbox_event")).as("migrated while the other's run lasts").isFalse();
       assertThat(log.lines("Waiting"))

@@ -201,16 +201,24 @@ public final class TestPostgres {
   }
 
   /**
-   * Waits until {@code step}, started in the background, waits for a lock while running a statement
-   * that starts with {@code statementStart}, at most {@code atMost}. Fails at once if the step ends
+   * Waits until {@code step}, started in the background, waits for the transaction-level advisory
+   * lock {@code (classKey, hashtext(name))}, at most {@code atMost}. Fails at once if the step ends
    * instead: it did not wait.
    */
-  public void awaitWaitingForALock(Future<?> step, String statementStart, Duration atMost) {
-    await("a session waiting for a lock in " + statementStart + "…, or the step ended")
+  public void awaitWaitingForAdvisoryLock(
+      Future<?> step, int classKey, String name, Duration atMost) {
+    String sql =
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            + " AND classid = "
+            + classKey
+            + "::int4::oid AND objid = hashtext('"
+            + name.replace("'", "''")
+            + "')::oid AND objsubid = 2";
+    await("a session waiting for the advisory lock (" + classKey + ", " + name + "), or the step")
         .atMost(atMost)
-        .until(() -> step.isDone() || sessionsWaitingForALock(statementStart) > 0);
+        .until(() -> step.isDone() || queryLong(sql) > 0);
     if (step.isDone()) {
-      throw new AssertionError("The step ended instead of waiting for a lock in " + statementStart);
+      throw new AssertionError("The step ended instead of waiting for the lock of " + name);
     }
   }
 

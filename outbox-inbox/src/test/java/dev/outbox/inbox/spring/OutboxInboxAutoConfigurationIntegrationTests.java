@@ -141,7 +141,8 @@ class OutboxInboxAutoConfigurationIntegrationTests {
               },
               TestThreads.OWN_THREAD);
       TestPostgres.get()
-          .awaitWaitingForALock(start, "SELECT pg_advisory_xact_lock(", Duration.ofMinutes(1));
+          .awaitWaitingForAdvisoryLock(
+              start, "dev.outbox:migrations".hashCode(), "waiting_inbox", Duration.ofMinutes(1));
 
       assertThat(inboxTables("waiting_inbox")).as("created while the other's run lasts").isZero();
       assertThat(log.lines("Waiting"))
