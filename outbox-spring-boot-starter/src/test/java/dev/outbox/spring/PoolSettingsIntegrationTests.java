@@ -8,7 +8,6 @@ import dev.outbox.relay.OutboxRelay;
 import dev.outbox.relay.RelayListener;
 import dev.outbox.spring.jdbcapp.JdbcTestApplication;
 import dev.outbox.spring.jdbcapp.PaymentService;
-import dev.outbox.test.TestPostgres;
 import dev.outbox.test.TestThreads;
 import java.time.Duration;
 import java.util.List;
@@ -40,12 +39,7 @@ import org.springframework.transaction.support.TransactionTemplate;
     })
 class PoolSettingsIntegrationTests {
 
-  static final String SCHEMA = TestPostgres.get().createSchema("pool");
-
-  static {
-    TestPostgres.get()
-        .execute("CREATE TABLE " + SCHEMA + ".payment (id text PRIMARY KEY, cents bigint)");
-  }
+  static final String SCHEMA = JdbcTestApplication.createSchema("pool");
 
   @DynamicPropertySource
   static void database(DynamicPropertyRegistry registry) {

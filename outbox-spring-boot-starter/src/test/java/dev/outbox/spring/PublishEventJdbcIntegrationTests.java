@@ -7,7 +7,6 @@ import static org.awaitility.Awaitility.await;
 import dev.outbox.OutboxEvent;
 import dev.outbox.spring.jdbcapp.JdbcTestApplication;
 import dev.outbox.spring.jdbcapp.PaymentService;
-import dev.outbox.test.TestPostgres;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -23,12 +22,7 @@ import org.springframework.transaction.PlatformTransactionManager;
 @SpringBootTest(classes = JdbcTestApplication.class)
 class PublishEventJdbcIntegrationTests {
 
-  static final String SCHEMA = TestPostgres.get().createSchema("jdbc");
-
-  static {
-    TestPostgres.get()
-        .execute("CREATE TABLE " + SCHEMA + ".payment (id text PRIMARY KEY, cents bigint)");
-  }
+  static final String SCHEMA = JdbcTestApplication.createSchema("jdbc");
 
   @DynamicPropertySource
   static void database(DynamicPropertyRegistry registry) {

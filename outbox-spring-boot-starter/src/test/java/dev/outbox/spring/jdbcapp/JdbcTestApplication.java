@@ -1,6 +1,7 @@
 package dev.outbox.spring.jdbcapp;
 
 import dev.outbox.spring.RecordingTransport;
+import dev.outbox.test.TestPostgres;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.context.annotation.Bean;
 
@@ -11,6 +12,14 @@ import org.springframework.context.annotation.Bean;
       "org.springframework.boot.data.jpa.autoconfigure.DataJpaRepositoriesAutoConfiguration"
     })
 public class JdbcTestApplication {
+
+  /** A fresh schema of the test database with the service's {@code payment} table in it. */
+  public static String createSchema(String prefix) {
+    String schema = TestPostgres.get().createSchema(prefix);
+    TestPostgres.get()
+        .execute("CREATE TABLE " + schema + ".payment (id text PRIMARY KEY, cents bigint)");
+    return schema;
+  }
 
   @Bean
   RecordingTransport recordingTransport() {
