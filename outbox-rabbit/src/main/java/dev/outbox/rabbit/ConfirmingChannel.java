@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BiConsumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One AMQP channel in confirm mode and the messages published on it that the broker has not
@@ -22,7 +23,8 @@ import java.util.function.BiConsumer;
  * ack fails it. Whoever takes a message out of the unconfirmed map (a confirm, the channel's close,
  * or a publish that could not be written) is the one that completes it, so each completes once.
  * When the channel closes, its unconfirmed messages go to the close handler, which decides which of
- * them caused it.
+ * them caused it. Every confirm and return, and the channel's opening, count as an answer from the
+ * broker.
  */
 final class ConfirmingChannel {
 
@@ -36,24 +38,30 @@ final class ConfirmingChannel {
   private final Channel channel;
   private final ConcurrentSkipListMap<Long, Publish> unconfirmed = new ConcurrentSkipListMap<>();
   private final ReentrantLock writing = new ReentrantLock();
+  private final Runnable answered;
 
-  private ConfirmingChannel(Channel channel) {
+  private ConfirmingChannel(Channel channel, Runnable answered) {
     this.channel = channel;
+    this.answered = answered;
   }
 
   /**
    * Opens a channel on {@code connection} in confirm mode; {@code onClose} gets the close reason
-   * and the messages it left unconfirmed (on the connection's thread: it must not block).
+   * and the messages it left unconfirmed, {@code answered} runs whenever the broker answers on it
+   * (both on the connection's thread: they must not block).
    */
   static ConfirmingChannel open(
-      Connection connection, BiConsumer<ShutdownSignalException, List<Publish>> onClose)
+      Connection connection,
+      BiConsumer<ShutdownSignalException, List<Publish>> onClose,
+      Runnable answered)
       throws IOException {
     Channel channel = connection.createChannel();
     if (channel == null) {
       throw new IOException("RabbitMQ has no free channel on the connection (channel_max)");
     }
-    ConfirmingChannel confirming = new ConfirmingChannel(channel);
+    ConfirmingChannel confirming = new ConfirmingChannel(channel, answered);
     channel.confirmSelect();
+    answered.run();
     channel.addConfirmListener(confirming.confirms());
     channel.addReturnListener(confirming.returns());
     channel.addShutdownListener(cause -> onClose.accept(cause, confirming.takeAll()));
@@ -73,6 +81,7 @@ final class ConfirmingChannel {
     writing.lock();
     try {
       long sequence = channel.getNextPublishSeqNo();
+      publish.writtenNanos = System.nanoTime();
       unconfirmed.put(sequence, publish);
       try {
         RabbitDestination to = publish.destination;
@@ -102,6 +111,15 @@ final class ConfirmingChannel {
     return unconfirmed.size();
   }
 
+  /**
+   * The message that has waited longest for its confirm (they are written in sequence order), or
+   * null if none waits.
+   */
+  @Nullable Publish oldestUnconfirmed() {
+    Map.Entry<Long, Publish> first = unconfirmed.firstEntry();
+    return first == null ? null : first.getValue();
+  }
+
   /** Closes the channel; its unconfirmed messages go to the close handler. */
   void close() {
     try {
@@ -126,6 +144,7 @@ final class ConfirmingChannel {
     return new ConfirmListener() {
       @Override
       public void handleAck(long sequence, boolean multiple) {
+        answered.run();
         if (multiple) {
           Map.Entry<Long, Publish> entry;
           while ((entry = unconfirmed.firstEntry()) != null && entry.getKey() <= sequence) {
@@ -143,6 +162,7 @@ final class ConfirmingChannel {
 
       @Override
       public void handleNack(long sequence, boolean multiple) {
+        answered.run();
         if (multiple) {
           Map.Entry<Long, Publish> entry;
           while ((entry = unconfirmed.firstEntry()) != null && entry.getKey() <= sequence) {
@@ -168,6 +188,7 @@ final class ConfirmingChannel {
 
   private ReturnListener returns() {
     return (replyCode, replyText, exchange, routingKey, properties, body) -> {
+      answered.run();
       String id = properties.getMessageId();
       for (Publish publish : unconfirmed.values()) {
         if (publish.returned == null

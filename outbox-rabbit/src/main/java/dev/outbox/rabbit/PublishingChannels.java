@@ -67,6 +67,7 @@ final class PublishingChannels implements AutoCloseable {
   private volatile boolean closed;
   private @Nullable RabbitUnavailableException lastConnectFailure;
   private long lastConnectFailureNanos;
+  private volatile long lastAnswerNanos = System.nanoTime();
 
   PublishingChannels(
       ConnectionFactory connectionFactory, DeadLetterExchange deadLetters, int channels) {
@@ -149,6 +150,30 @@ final class PublishingChannels implements AutoCloseable {
   }
 
   /**
+   * Whether the broker has answered nothing since the oldest message still waiting for its confirm
+   * was written: no confirm, nack or return on any channel, no channel opened. It takes what is
+   * written but does not process it, as a broker process stopped by SIGSTOP, or a network that
+   * drops packets, would; unlike a broker that confirms other messages but not one, it is the
+   * broker's failure, not a message's.
+   */
+  boolean silent() {
+    long since = lastAnswerNanos;
+    Publish oldest = null;
+    for (Slot slot : slots) {
+      ConfirmingChannel channel = slot.channel;
+      Publish first = channel == null ? null : channel.oldestUnconfirmed();
+      if (first != null && (oldest == null || first.writtenNanos - oldest.writtenNanos < 0)) {
+        oldest = first;
+      }
+    }
+    return oldest != null && since - oldest.writtenNanos < 0;
+  }
+
+  private void answered() {
+    lastAnswerNanos = System.nanoTime();
+  }
+
+  /**
    * Opens a channel on the connection. A new connection gets all its channels at once, so that a
    * broker that stops answering later cannot leave a publish waiting for a channel to open.
    */
@@ -166,7 +191,7 @@ final class PublishingChannels implements AutoCloseable {
       deadLetters.recheckIfDue(current);
     }
     try {
-      return ConfirmingChannel.open(current, this::onClose);
+      return ConfirmingChannel.open(current, this::onClose, this::answered);
     } catch (IOException | RuntimeException ex) {
       if (!current.isOpen()) {
         throw new IOException("the connection closed: " + ex.getMessage(), ex);
@@ -210,6 +235,7 @@ final class PublishingChannels implements AutoCloseable {
       }
       lastConnectFailure = null;
       blocked = null;
+      answered();
       current.addBlockedListener(watchBlocking(current));
       connection = current;
       deadLetters.check(current);
@@ -350,7 +376,11 @@ final class PublishingChannels implements AutoCloseable {
       try {
         ConfirmingChannel current = channel;
         if (current == null || !current.isOpen()) {
-          channel = ConfirmingChannel.open(connection(), PublishingChannels.this::onClose);
+          channel =
+              ConfirmingChannel.open(
+                  connection(),
+                  PublishingChannels.this::onClose,
+                  PublishingChannels.this::answered);
         }
       } catch (IOException | RuntimeException ex) {
         log.debug("Could not open a publishing channel ahead of use: {}", ex.getMessage());

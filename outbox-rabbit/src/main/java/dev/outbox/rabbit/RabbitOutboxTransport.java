@@ -119,8 +119,10 @@ public final class RabbitOutboxTransport implements OutboxTransport, AutoCloseab
 
   /**
    * Whether RabbitMQ as a whole cannot take messages: no connection could be opened, the broker
-   * blocks the connection, or the dead-letter exchange is missing; a relay timeout counts too while
-   * one of the latter two lasts.
+   * blocks the connection, or the dead-letter exchange is missing. A relay timeout counts too while
+   * one of the latter two lasts, or when the broker has answered nothing since the oldest message
+   * still waiting for its confirm was written (its process stopped, a network that drops packets):
+   * a broker that confirms other messages but not this one is this message's failure, and charged.
    */
   @Override
   public boolean isBrokerUnavailable(Throwable failure) {
@@ -128,7 +130,7 @@ public final class RabbitOutboxTransport implements OutboxTransport, AutoCloseab
       return true;
     }
     return Failures.unwrap(failure) instanceof TimeoutException
-        && publishing.unavailableReason() != null;
+        && (publishing.unavailableReason() != null || publishing.silent());
   }
 
   @Override

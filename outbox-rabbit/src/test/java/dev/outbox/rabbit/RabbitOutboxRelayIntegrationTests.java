@@ -29,7 +29,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
@@ -92,12 +94,17 @@ class RabbitOutboxRelayIntegrationTests {
   }
 
   private OutboxRelay relay(RabbitOutboxTransport transport, RetryPolicy retryPolicy) {
+    return relay(transport, retryPolicy, Duration.ofSeconds(30));
+  }
+
+  private OutboxRelay relay(
+      RabbitOutboxTransport transport, RetryPolicy retryPolicy, Duration publishTimeout) {
     return OutboxRelay.builder()
         .repository(repository)
         .transport(transport)
         .retryPolicy(retryPolicy)
         .pollInterval(Duration.ofMillis(50))
-        .publishTimeout(Duration.ofSeconds(30))
+        .publishTimeout(publishTimeout)
         .maxErrorBackoff(Duration.ofMillis(500))
         .listener(listener)
         .build();
@@ -277,6 +284,88 @@ class RabbitOutboxRelayIntegrationTests {
           .containsExactlyInAnyOrderElementsOf(written.stream().map(UUID::toString).toList());
       assertEachKeyInWriteOrder(received, 10);
       assertThat(listener.retried).as("a broker that is away is no event's fault").hasValue(0);
+    }
+  }
+
+  /**
+   * The broker stops answering for several publish timeouts while events are pending: its
+   * connection stays open and takes what is written, but nothing comes back, as with a broker
+   * process stopped by SIGSTOP or a network that drops packets. A broker that confirms nothing at
+   * all is unavailable, like one that refuses connections: the relay charges no attempt (two would
+   * make the events DEAD, and their dead letters could not be sent either), dead-letters nothing
+   * and reports itself unhealthy; once the broker answers again, every event arrives with its id,
+   * each key's events in write order, and the relay is healthy again.
+   */
+  @Test
+  void aBrokerThatStopsAnsweringChargesNothingAndEverythingArrivesWhenItAnswersAgain()
+      throws Exception {
+    TestRabbit rabbit = TestRabbit.get();
+    try (BrokerFixture broker = new BrokerFixture();
+        TcpProxy proxy = new TcpProxy(rabbit.host(), rabbit.port())) {
+      BrokerFixture.Route route = broker.route("relay-frozen", "#");
+      RabbitOutboxTransport transport = warmTransportThrough(proxy, broker, route);
+      proxy.freeze();
+      List<UUID> written = write(route.exchange(), 300, 10);
+
+      try (OutboxRelay relay = relay(transport, quickRetries(2), Duration.ofSeconds(1))) {
+        relay.start();
+        await()
+            .atMost(TIMEOUT)
+            .until(() -> listener.cyclesFailed.get() >= 3 || listener.retried.get() > 0);
+        assertThat(listener.retried)
+            .as("a broker that answers nothing is no event's fault")
+            .hasValue(0);
+        assertThat(relay.isHealthy()).isFalse();
+        assertThat(repository.stats().pending()).isEqualTo(300);
+        assertThat(repository.stats().dead()).isZero();
+        assertThat(
+                TestPostgres.get()
+                    .queryLong(
+                        "SELECT coalesce(max(attempts), 0) FROM " + schema + ".outbox_event"))
+            .as("a broker that answers nothing uses up no attempts")
+            .isZero();
+
+        proxy.thaw();
+
+        awaitDrained();
+        await().atMost(TIMEOUT).until(relay::isHealthy);
+      }
+
+      List<GetResponse> received = broker.drain(route.queue());
+      assertThat(new HashSet<>(ids(received)))
+          .containsExactlyInAnyOrderElementsOf(written.stream().map(UUID::toString).toList());
+      assertEachKeyInWriteOrder(received, 10);
+      assertThat(listener.retried)
+          .as("a broker that answers nothing is no event's fault")
+          .hasValue(0);
+    }
+  }
+
+  /**
+   * The relay's timeout is the broker's failure only while a message waits for its confirm and the
+   * broker has answered nothing since it was written; with nothing waiting, or once the broker has
+   * answered, a timeout is the event's own (charged).
+   */
+  @Test
+  void aRelayTimeoutIsTheBrokersFailureOnlyWhileTheBrokerAnswersNothing() throws Exception {
+    TestRabbit rabbit = TestRabbit.get();
+    try (BrokerFixture broker = new BrokerFixture();
+        TcpProxy proxy = new TcpProxy(rabbit.host(), rabbit.port())) {
+      BrokerFixture.Route route = broker.route("timeout-class", "#");
+      RabbitOutboxTransport transport = warmTransportThrough(proxy, broker, route);
+      TimeoutException timeout =
+          new TimeoutException("no acknowledgement from the broker within 1000 ms");
+      assertThat(transport.isBrokerUnavailable(timeout)).as("nothing waits").isFalse();
+
+      proxy.freeze();
+      CompletableFuture<?> waiting = transport.send(warmUp(route.exchange()));
+      assertThat(transport.isBrokerUnavailable(timeout))
+          .as("no answer since the waiting message was written")
+          .isTrue();
+
+      proxy.thaw();
+      waiting.get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+      assertThat(transport.isBrokerUnavailable(timeout)).as("the broker answered").isFalse();
     }
   }
 

@@ -11,8 +11,9 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A loopback TCP proxy to the broker that can drop the broker's replies for a while (so publisher
- * confirms stay outstanding), cut its connections, as a network failure would, and refuse
- * connections for a while, as a stopped broker would.
+ * confirms stay outstanding), freeze its connections as a broker that stops answering would (a
+ * process stopped by SIGSTOP, a network that drops packets), cut its connections, as a network
+ * failure would, and refuse connections for a while, as a stopped broker would.
  */
 final class TcpProxy implements AutoCloseable {
 
@@ -21,6 +22,8 @@ final class TcpProxy implements AutoCloseable {
   private final ServerSocket server;
   private final Set<Link> links = ConcurrentHashMap.newKeySet();
   private volatile boolean down;
+  private final Object thawed = new Object();
+  private volatile boolean frozen;
 
   TcpProxy(String targetHost, int targetPort) throws IOException {
     this.targetHost = targetHost;
@@ -46,6 +49,23 @@ final class TcpProxy implements AutoCloseable {
    */
   void passReplies() {
     links.forEach(link -> link.held = false);
+  }
+
+  /**
+   * Stops moving bytes in both directions on every connection, current and new, and loses none: the
+   * connections stay open, what either side writes waits in the proxy and in the sockets' buffers,
+   * as it would with a broker process stopped by SIGSTOP. {@link #thaw()} passes it all on.
+   */
+  void freeze() {
+    frozen = true;
+  }
+
+  /** Moves the bytes held since {@link #freeze()} on, and everything after them. */
+  void thaw() {
+    synchronized (thawed) {
+      frozen = false;
+      thawed.notifyAll();
+    }
   }
 
   /**
@@ -89,7 +109,15 @@ final class TcpProxy implements AutoCloseable {
     }
   }
 
-  private static void pump(InputStream in, OutputStream out, Link link, boolean replies) {
+  private void awaitThawed() throws InterruptedException {
+    synchronized (thawed) {
+      while (frozen) {
+        thawed.wait();
+      }
+    }
+  }
+
+  private void pump(InputStream in, OutputStream out, Link link, boolean replies) {
     Thread thread =
         new Thread(
             () -> {
@@ -100,11 +128,14 @@ final class TcpProxy implements AutoCloseable {
                   if (replies && link.held) {
                     continue;
                   }
+                  awaitThawed();
                   out.write(buffer, 0, read);
                   out.flush();
                 }
               } catch (IOException ex) {
                 // connection cut
+              } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
               } finally {
                 link.close();
               }
@@ -117,6 +148,7 @@ final class TcpProxy implements AutoCloseable {
   @Override
   public void close() throws IOException {
     server.close();
+    thaw();
     cutConnections();
   }
 
