@@ -21,7 +21,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
-import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -260,10 +259,17 @@ class OutboxRelayIntegrationTests {
             6,
             writer -> {
               List<UUID> ids = new ArrayList<>();
-              for (int i = 0; i < 500; i++) {
-                OutboxMessage message =
-                    OutboxMessage.of("orders", "key-" + ((writer * 500 + i) % 50), "{}");
-                ids.addAll(writeInOwnTransaction(serializable, serializableWriter, message));
+              try (Connection connection = serializable.getConnection()) {
+                connection.setAutoCommit(false);
+                for (int i = 0; i < 500; i++) {
+                  OutboxMessage message =
+                      OutboxMessage.of("orders", "key-" + ((writer * 500 + i) % 50), "{}");
+                  ids.addAll(serializableWriter.write(connection, List.of(message)));
+                  connection.commit();
+                }
+              } catch (SQLException ex) {
+                throw new IllegalStateException(
+                    "An application transaction failed: " + ex.getMessage(), ex);
               }
               return ids;
             },
@@ -275,19 +281,6 @@ class OutboxRelayIntegrationTests {
     assertThat(transport.delivered())
         .extracting(OutboxEvent::id)
         .containsExactlyInAnyOrderElementsOf(ids);
-  }
-
-  /** Writes {@code message} in a transaction of its own and commits it. */
-  private static List<UUID> writeInOwnTransaction(
-      DataSource dataSource, OutboxWriter writer, OutboxMessage message) {
-    try (Connection connection = dataSource.getConnection()) {
-      connection.setAutoCommit(false);
-      List<UUID> ids = writer.write(connection, List.of(message));
-      connection.commit();
-      return ids;
-    } catch (SQLException ex) {
-      throw new IllegalStateException("An application transaction failed: " + ex.getMessage(), ex);
-    }
   }
 
   @Test
