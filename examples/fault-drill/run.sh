@@ -13,6 +13,8 @@
 # Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust or PGPASSWORD), and for `rabbit` a
 # RabbitMQ broker on 127.0.0.1:5672 (guest/guest) that `rabbitmqctl` controls. For `kafka` it starts
 # its own broker on 127.0.0.1:29092 from Maven Central jars. Exits 1 if anything is missing.
+# With FREEZE_BROKER=1 the broker is not stopped but frozen: its process is stopped with SIGSTOP
+# for DOWN_SECONDS (connections stay open, nothing answers) and resumed with SIGCONT.
 # Settings (environment): LOAD_THREADS (per instance, 4), DOWN_SECONDS (broker down, 20),
 # DRAIN_SECONDS (the most to wait for the outbox to empty at the end, 180), CRASH_POSTGRES (1 to
 # crash PostgreSQL too, 0), PG_DOWN_SECONDS (PostgreSQL down, 5), PG_CLUSTER (the cluster that
@@ -27,6 +29,7 @@ THREADS="${LOAD_THREADS:-4}"
 DOWN="${DOWN_SECONDS:-20}"
 DRAIN="${DRAIN_SECONDS:-180}"
 CRASH_PG="${CRASH_POSTGRES:-0}"
+FREEZE="${FREEZE_BROKER:-0}"
 PG_DOWN="${PG_DOWN_SECONDS:-5}"
 DB=outbox_fault_drill
 PSQL=(psql -h 127.0.0.1 -U "${PGUSER:-postgres}" -qAt)
@@ -35,6 +38,7 @@ log() { printf '%s %s\n' "$(date +%T.%3N)" "$*"; }
 pids=()
 rabbit_stopped=false
 pg_stopped=false
+frozen_pid=""
 if [[ "$CRASH_PG" == 1 ]]; then
   read -r -a pg_cluster <<< "${PG_CLUSTER:-$(ls /etc/postgresql 2>/dev/null | head -1) main}"
   cluster_ctl() { pg_ctlcluster --skip-systemctl-redirect "${pg_cluster[@]}" "$@"; }
@@ -47,6 +51,7 @@ fi
 cleanup() {
   [[ -d "$WORK" ]] && touch "$WORK/stop"
   if $rabbit_stopped; then rabbitmqctl start_app > /dev/null 2>&1; fi
+  if [[ -n "$frozen_pid" ]]; then kill -CONT "$frozen_pid" 2>/dev/null; fi
   if $pg_stopped; then cluster_ctl start > /dev/null 2>&1; fi
   for pid in ${pids[@]+"${pids[@]}"}; do kill "$pid" 2>/dev/null; done
   for pid in ${pids[@]+"${pids[@]}"}; do
@@ -137,7 +142,20 @@ java "$HERE/PlaceOrders.java" http://localhost:18082 "$THREADS" "$WORK/placed.tx
 load2=$!
 pids+=("$load2")
 sleep 15
-if [[ "$broker" == kafka ]]; then
+if [[ "$FREEZE" == 1 ]]; then
+  if [[ "$broker" == kafka ]]; then
+    frozen_pid="$broker_pid"
+  else
+    frozen_pid="$(pgrep -o -f 'beam.smp.*rabbit' || true)"
+    [[ -n "$frozen_pid" ]] || { echo "FREEZE_BROKER=1 found no RabbitMQ process (beam.smp)" >&2; exit 1; }
+  fi
+  log "SIGSTOP of the $broker broker (pid $frozen_pid); it stays frozen ${DOWN}s"
+  kill -STOP "$frozen_pid"
+  sleep "$DOWN"
+  kill -CONT "$frozen_pid"
+  frozen_pid=""
+  log "SIGCONT of the $broker broker"
+elif [[ "$broker" == kafka ]]; then
   log "kill -9 of the Kafka broker (pid $broker_pid); it stays down ${DOWN}s"
   kill -9 "$broker_pid"
   wait "$broker_pid" 2>/dev/null
@@ -214,6 +232,7 @@ echo "committed orders without a message:       $missing"
 echo "messages for orders never committed:      $phantom"
 echo "orders answered 201 but not committed:    $lost_answers"
 echo "outbox rows pending / dead at the end:    $pending / $dead"
+echo "relay lines charging attempts (retried):  $(cat "$WORK"/instance-*.log | grep -c 'failed and will be retried')"
 if (( missing == 0 && phantom == 0 && lost_answers == 0 && pending == 0 && dead == 0 && ids == orders )); then
   echo "PASSED: every committed order's event is on the broker, and nothing else"
   exit 0

@@ -12,6 +12,7 @@ import dev.outbox.store.RelayStore.Undecodable;
 import dev.outbox.transport.DeadLetter;
 import dev.outbox.transport.Failures;
 import dev.outbox.transport.OutboxTransport;
+import dev.outbox.transport.PublishTimeoutException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -282,10 +283,11 @@ final class BatchPublisher {
             new Failed(
                 chain.inFlight,
                 0,
-                new TimeoutException(
+                new PublishTimeoutException(
                     "no acknowledgement from the broker within "
                         + timing.publishTimeout().toMillis()
-                        + " ms"),
+                        + " ms",
+                    chain.inFlightSentNanos),
                 true));
       }
       sent.attempted += chain.sent;
@@ -296,6 +298,7 @@ final class BatchPublisher {
   private void sendNext(Chain chain, LinkedBlockingQueue<Ack> acks) {
     OutboxEvent event = chain.events.poll();
     chain.inFlight = event;
+    chain.inFlightSentNanos = System.nanoTime();
     chain.sent++;
     CompletableFuture<?> future;
     try {
@@ -496,6 +499,7 @@ final class BatchPublisher {
       return DeadLetters.NONE;
     }
     List<CompletableFuture<?>> sends = new ArrayList<>(dead.size());
+    long sentNanos = System.nanoTime();
     for (Failed failed : dead) {
       DeadLetter reason = DeadLetter.of(failed.failure, failed.attempts);
       CompletableFuture<?> send;
@@ -519,7 +523,7 @@ final class BatchPublisher {
     Map<String, List<String>> closedKeys = new HashMap<>();
     for (int i = 0; i < dead.size(); i++) {
       Failed failed = dead.get(i);
-      Throwable dlqFailure = await(sends.get(i), deadline);
+      Throwable dlqFailure = await(sends.get(i), deadline, sentNanos);
       String deadLetterDestination = transport.deadLetterDestination(failed.event);
       if (dlqFailure != null && transport.isBrokerUnavailable(dlqFailure)) {
         unavailable = unavailable == null ? dlqFailure : unavailable;
@@ -585,14 +589,14 @@ final class BatchPublisher {
     static final DeadLetters NONE = new DeadLetters(List.of(), 0, null, true, Map.of());
   }
 
-  private @Nullable Throwable await(CompletableFuture<?> future, long deadline) {
+  private @Nullable Throwable await(CompletableFuture<?> future, long deadline, long sentNanos) {
     try {
       future.get(Math.max(0, deadline - nanoTime.getAsLong()), TimeUnit.NANOSECONDS);
       return null;
     } catch (ExecutionException ex) {
       return Failures.unwrap(ex);
     } catch (TimeoutException ex) {
-      return new TimeoutException("no acknowledgement from the broker in time");
+      return new PublishTimeoutException("no acknowledgement from the broker in time", sentNanos);
     } catch (InterruptedException ex) {
       Thread.currentThread().interrupt();
       throw new OutboxException("Interrupted while waiting for the broker", ex);
@@ -612,6 +616,7 @@ final class BatchPublisher {
   private static final class Chain {
     final ArrayDeque<OutboxEvent> events = new ArrayDeque<>();
     @Nullable OutboxEvent inFlight;
+    long inFlightSentNanos;
     int sent;
     boolean done;
 

@@ -40,7 +40,9 @@ public interface OutboxTransport {
    * Whether a failure means the broker as a whole cannot be reached (no connection at all), as
    * opposed to this event failing. The relay does not count such failures as delivery attempts: it
    * keeps the events, backs off and reports itself unhealthy until the broker is back, so an
-   * outage, however long, never dead-letters anything. By default no failure is.
+   * outage, however long, never dead-letters anything. The relay's own timeouts are asked about
+   * too, as {@link PublishTimeoutException}s that say when the event was sent. By default no
+   * failure is.
    */
   default boolean isBrokerUnavailable(Throwable failure) {
     return false;

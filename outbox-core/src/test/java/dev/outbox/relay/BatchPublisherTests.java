@@ -16,6 +16,7 @@ import dev.outbox.store.OutboxRepository.DeadEvent;
 import dev.outbox.store.RelayStore.Completion;
 import dev.outbox.store.StoreOptions;
 import dev.outbox.test.LogCapture;
+import dev.outbox.transport.PublishTimeoutException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -555,7 +556,7 @@ class BatchPublisherTests {
     assertThat(transport.sentIds()).containsExactly(silent.id(), quick.id(), afterQuick.id());
     assertThat(row(silent).attempts()).isEqualTo(1);
     assertThat(row(silent).lastError())
-        .isEqualTo("TimeoutException: no acknowledgement from the broker within 200 ms");
+        .isEqualTo("PublishTimeoutException: no acknowledgement from the broker within 200 ms");
     assertThat(store.row(quick.id())).isEmpty();
     assertThat(store.row(afterQuick.id())).isEmpty();
     assertThat(row(tooLate).attempts()).as("not sent, so not charged").isZero();
@@ -574,7 +575,9 @@ class BatchPublisherTests {
 
   /**
    * Without the settable clock moving, the batch still ends: its wait for the acknowledgement is a
-   * real {@code poll} bounded by the publish timeout, 100 ms here so the test stays fast.
+   * real {@code poll} bounded by the publish timeout, 100 ms here so the test stays fast. The
+   * transport is asked about the timeout with the time the event was handed to it, by {@link
+   * System#nanoTime()}.
    */
   @Test
   void batchWaitingForAnAcknowledgementEndsAtThePublishTimeout() {
@@ -586,11 +589,18 @@ class BatchPublisherTests {
     OutboxEvent silent = events.event("orders", "order-1");
     store.append(silent);
     transport.holdEvent(silent.id(), 1);
+    long[] handedOver = new long[1];
+    transport.onSend(event -> handedOver[0] = System.nanoTime());
+    long before = System.nanoTime();
 
     relay.cycle();
 
     assertThat(row(silent).attempts()).isEqualTo(1);
     assertThat(row(silent).lastError()).contains("within 100 ms");
+    assertThat(transport.classified()).singleElement().isInstanceOf(PublishTimeoutException.class);
+    long sent = ((PublishTimeoutException) transport.classified().get(0)).sentNanos();
+    assertThat(sent - before).as("sent after the cycle began").isNotNegative();
+    assertThat(handedOver[0] - sent).as("sent before the transport had the event").isNotNegative();
   }
 
   @Test

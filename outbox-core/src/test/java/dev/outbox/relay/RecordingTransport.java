@@ -80,6 +80,7 @@ final class RecordingTransport implements OutboxTransport {
 
   private final List<Send> sends = new ArrayList<>();
   private final List<DeadLettered> deadLetters = new ArrayList<>();
+  private final List<Throwable> classified = new ArrayList<>();
   private final Map<String, Script> byDestination = new HashMap<>();
   private final Map<UUID, Script> byId = new HashMap<>();
   private int flushes;
@@ -212,7 +213,15 @@ final class RecordingTransport implements OutboxTransport {
 
   @Override
   public boolean isBrokerUnavailable(Throwable failure) {
+    synchronized (this) {
+      classified.add(failure);
+    }
     return failure instanceof Unavailable;
+  }
+
+  /** Every failure the relay asked {@link #isBrokerUnavailable} about, in order. */
+  synchronized List<Throwable> classified() {
+    return List.copyOf(classified);
   }
 
   @Override

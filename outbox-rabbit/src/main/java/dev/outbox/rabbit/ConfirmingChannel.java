@@ -12,7 +12,6 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BiConsumer;
-import org.jspecify.annotations.Nullable;
 
 /**
  * One AMQP channel in confirm mode and the messages published on it that the broker has not
@@ -81,7 +80,6 @@ final class ConfirmingChannel {
     writing.lock();
     try {
       long sequence = channel.getNextPublishSeqNo();
-      publish.writtenNanos = System.nanoTime();
       unconfirmed.put(sequence, publish);
       try {
         RabbitDestination to = publish.destination;
@@ -109,15 +107,6 @@ final class ConfirmingChannel {
   /** Unconfirmed messages now (for tests and logs). */
   int unconfirmed() {
     return unconfirmed.size();
-  }
-
-  /**
-   * The message that has waited longest for its confirm (they are written in sequence order), or
-   * null if none waits.
-   */
-  @Nullable Publish oldestUnconfirmed() {
-    Map.Entry<Long, Publish> first = unconfirmed.firstEntry();
-    return first == null ? null : first.getValue();
   }
 
   /** Closes the channel; its unconfirmed messages go to the close handler. */

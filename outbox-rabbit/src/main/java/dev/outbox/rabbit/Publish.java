@@ -20,9 +20,6 @@ final class Publish {
   /** How often it was published again after its channel closed under it. */
   int resends;
 
-  /** When it was last written to a channel ({@link System#nanoTime()}). */
-  volatile long writtenNanos;
-
   /** The broker's return (no queue took it), set before its confirm arrives; null if none. */
   volatile @Nullable RabbitPublishException returned;
 

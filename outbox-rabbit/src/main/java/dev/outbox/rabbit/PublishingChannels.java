@@ -150,23 +150,13 @@ final class PublishingChannels implements AutoCloseable {
   }
 
   /**
-   * Whether the broker has answered nothing since the oldest message still waiting for its confirm
-   * was written: no confirm, nack or return on any channel, no channel opened. It takes what is
-   * written but does not process it, as a broker process stopped by SIGSTOP, or a network that
-   * drops packets, would; unlike a broker that confirms other messages but not one, it is the
-   * broker's failure, not a message's.
+   * Whether the broker has answered nothing on the transport's channels since {@code sinceNanos}
+   * ({@link System#nanoTime()}): no confirm, nack or return, no channel or connection opened. It
+   * takes what is written but does not process it, as a broker process stopped by SIGSTOP, or a
+   * network that drops packets, would.
    */
-  boolean silent() {
-    long since = lastAnswerNanos;
-    Publish oldest = null;
-    for (Slot slot : slots) {
-      ConfirmingChannel channel = slot.channel;
-      Publish first = channel == null ? null : channel.oldestUnconfirmed();
-      if (first != null && (oldest == null || first.writtenNanos - oldest.writtenNanos < 0)) {
-        oldest = first;
-      }
-    }
-    return oldest != null && since - oldest.writtenNanos < 0;
+  boolean silentSince(long sinceNanos) {
+    return lastAnswerNanos - sinceNanos < 0;
   }
 
   private void answered() {

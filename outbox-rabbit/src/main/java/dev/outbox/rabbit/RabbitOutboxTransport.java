@@ -4,6 +4,7 @@ import dev.outbox.OutboxEvent;
 import dev.outbox.transport.DeadLetter;
 import dev.outbox.transport.Failures;
 import dev.outbox.transport.OutboxTransport;
+import dev.outbox.transport.PublishTimeoutException;
 import java.time.Clock;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -120,17 +121,23 @@ public final class RabbitOutboxTransport implements OutboxTransport, AutoCloseab
   /**
    * Whether RabbitMQ as a whole cannot take messages: no connection could be opened, the broker
    * blocks the connection, or the dead-letter exchange is missing. A relay timeout counts too while
-   * one of the latter two lasts, or when the broker has answered nothing since the oldest message
-   * still waiting for its confirm was written (its process stopped, a network that drops packets):
-   * a broker that confirms other messages but not this one is this message's failure, and charged.
+   * one of the latter two lasts, or when the broker has answered nothing on the transport's
+   * channels since the message was sent (its process stopped, a network that drops packets); a
+   * broker that answered other messages meanwhile but not this one is this message's failure, and
+   * charged.
    */
   @Override
   public boolean isBrokerUnavailable(Throwable failure) {
     if (Failures.causedBy(failure, RabbitUnavailableException.class, AmqpConnectException.class)) {
       return true;
     }
-    return Failures.unwrap(failure) instanceof TimeoutException
-        && (publishing.unavailableReason() != null || publishing.silent());
+    Throwable cause = Failures.unwrap(failure);
+    if (!(cause instanceof TimeoutException)) {
+      return false;
+    }
+    return publishing.unavailableReason() != null
+        || (cause instanceof PublishTimeoutException timeout
+            && publishing.silentSince(timeout.sentNanos()));
   }
 
   @Override

@@ -17,6 +17,9 @@ import dev.outbox.store.PostgresOutboxRepository;
 import dev.outbox.store.TableName;
 import dev.outbox.test.TestPostgres;
 import dev.outbox.test.TestRabbit;
+import dev.outbox.transport.ForwardingOutboxTransport;
+import dev.outbox.transport.OutboxTransport;
+import dev.outbox.transport.PublishTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.time.Clock;
@@ -98,7 +101,7 @@ class RabbitOutboxRelayIntegrationTests {
   }
 
   private OutboxRelay relay(
-      RabbitOutboxTransport transport, RetryPolicy retryPolicy, Duration publishTimeout) {
+      OutboxTransport transport, RetryPolicy retryPolicy, Duration publishTimeout) {
     return OutboxRelay.builder()
         .repository(repository)
         .transport(transport)
@@ -288,13 +291,13 @@ class RabbitOutboxRelayIntegrationTests {
   }
 
   /**
-   * The broker stops answering for several publish timeouts while events are pending: its
-   * connection stays open and takes what is written, but nothing comes back, as with a broker
-   * process stopped by SIGSTOP or a network that drops packets. A broker that confirms nothing at
-   * all is unavailable, like one that refuses connections: the relay charges no attempt (two would
-   * make the events DEAD, and their dead letters could not be sent either), dead-letters nothing
-   * and reports itself unhealthy; once the broker answers again, every event arrives with its id,
-   * each key's events in write order, and the relay is healthy again.
+   * The broker stops answering for several publish timeouts before the relay starts: its connection
+   * stays open and takes what is written, but nothing comes back, as with a broker process stopped
+   * by SIGSTOP or a network that drops packets. A broker that has answered nothing since an event
+   * was sent is unavailable, like one that refuses connections: the relay charges no attempt (two
+   * would make the events DEAD, and their dead letters could not be sent either), dead-letters
+   * nothing and reports itself unhealthy. Once the broker answers again, every event arrives with
+   * its id, each key's events in write order.
    */
   @Test
   void aBrokerThatStopsAnsweringChargesNothingAndEverythingArrivesWhenItAnswersAgain()
@@ -309,64 +312,141 @@ class RabbitOutboxRelayIntegrationTests {
 
       try (OutboxRelay relay = relay(transport, quickRetries(2), Duration.ofSeconds(1))) {
         relay.start();
-        await()
-            .atMost(TIMEOUT)
-            .until(() -> listener.cyclesFailed.get() >= 3 || listener.retried.get() > 0);
+        awaitFailedCyclesOrDeadEvents(3);
         assertThat(listener.retried)
             .as("a broker that answers nothing is no event's fault")
             .hasValue(0);
         assertThat(relay.isHealthy()).isFalse();
-        assertThat(repository.stats().pending()).isEqualTo(300);
         assertThat(repository.stats().dead()).isZero();
-        assertThat(
-                TestPostgres.get()
-                    .queryLong(
-                        "SELECT coalesce(max(attempts), 0) FROM " + schema + ".outbox_event"))
-            .as("a broker that answers nothing uses up no attempts")
-            .isZero();
-
-        proxy.thaw();
-
-        awaitDrained();
-        await().atMost(TIMEOUT).until(relay::isHealthy);
+        assertThat(maxAttempts()).as("a broker that answers nothing uses up no attempts").isZero();
       }
 
-      List<GetResponse> received = broker.drain(route.queue());
-      assertThat(new HashSet<>(ids(received)))
-          .containsExactlyInAnyOrderElementsOf(written.stream().map(UUID::toString).toList());
-      assertEachKeyInWriteOrder(received, 10);
-      assertThat(listener.retried)
-          .as("a broker that answers nothing is no event's fault")
-          .hasValue(0);
+      drainAfterThawing(proxy, broker, transport, written, route, 10);
     }
   }
 
   /**
-   * The relay's timeout is the broker's failure only while a message waits for its confirm and the
-   * broker has answered nothing since it was written; with nothing waiting, or once the broker has
-   * answered, a timeout is the event's own (charged).
+   * The broker stops answering in the middle of a drain, with events of many keys in flight: an
+   * event sent before the broker's last answer is charged once (the broker was answering when it
+   * went out), every later try of it is not, however long the broker stays silent, so nothing is
+   * dead-lettered; once the broker answers again every event arrives, each key's in write order.
    */
   @Test
-  void aRelayTimeoutIsTheBrokersFailureOnlyWhileTheBrokerAnswersNothing() throws Exception {
+  void aBrokerThatStopsAnsweringMidDrainChargesAnEventAtMostOnce() throws Exception {
+    TestRabbit rabbit = TestRabbit.get();
+    try (BrokerFixture broker = new BrokerFixture();
+        TcpProxy proxy = new TcpProxy(rabbit.host(), rabbit.port())) {
+      BrokerFixture.Route route = broker.route("relay-frozen-mid", "#");
+      RabbitOutboxTransport transport = warmTransportThrough(proxy, broker, route);
+      List<UUID> written = write(route.exchange(), 8000, 200);
+      // The 300th send: the first event of each of the 200 keys went out, about 100 of them were
+      // confirmed and their keys' next events sent; the others are still waiting, sent before the
+      // broker's last answer.
+      OutboxTransport freezingAtTheSend300 =
+          new ForwardingOutboxTransport(transport) {
+            final AtomicInteger sends = new AtomicInteger();
+
+            @Override
+            public CompletableFuture<?> send(OutboxEvent event) {
+              if (sends.incrementAndGet() == 300) {
+                proxy.freeze();
+              }
+              return super.send(event);
+            }
+          };
+
+      try (OutboxRelay relay =
+          relay(freezingAtTheSend300, quickRetries(3), Duration.ofSeconds(1))) {
+        relay.start();
+        awaitFailedCyclesOrDeadEvents(4);
+        assertThat(repository.stats().pending()).as("frozen mid-drain").isGreaterThan(1000);
+        assertThat(repository.stats().dead()).as("nothing dead-lettered").isZero();
+        assertThat(maxAttempts()).as("an event charged once at most").isLessThanOrEqualTo(1);
+        assertThat(relay.isHealthy()).isFalse();
+      }
+
+      drainAfterThawing(proxy, broker, transport, written, route, 200);
+    }
+  }
+
+  /**
+   * Awaits {@code cycles} failed relay cycles, or a dead event (which the caller's test rules out).
+   */
+  private void awaitFailedCyclesOrDeadEvents(int cycles) {
+    await()
+        .atMost(TIMEOUT)
+        .until(() -> listener.cyclesFailed.get() >= cycles || repository.stats().dead() > 0);
+  }
+
+  private long maxAttempts() {
+    return TestPostgres.get()
+        .queryLong("SELECT coalesce(max(attempts), 0) FROM " + schema + ".outbox_event");
+  }
+
+  /**
+   * Lets the broker answer again and drains the table with a new relay whose publish timeout no
+   * confirm misses; then every written event has arrived, each key's in write order.
+   */
+  private void drainAfterThawing(
+      TcpProxy proxy,
+      BrokerFixture broker,
+      RabbitOutboxTransport transport,
+      List<UUID> written,
+      BrokerFixture.Route route,
+      int keys)
+      throws Exception {
+    proxy.thaw();
+    try (OutboxRelay relay = relay(transport, quickRetries(10))) {
+      relay.start();
+      awaitDrained();
+      await().atMost(TIMEOUT).until(relay::isHealthy);
+    }
+    List<GetResponse> received = broker.drain(route.queue());
+    assertThat(new HashSet<>(ids(received)))
+        .containsExactlyInAnyOrderElementsOf(written.stream().map(UUID::toString).toList());
+    assertEachKeyInWriteOrder(received, keys);
+  }
+
+  /**
+   * The relay's timeout is the broker's failure only if the broker has answered nothing since the
+   * event was sent: a timeout without its send time, or with the broker answering since, is the
+   * event's own (charged).
+   */
+  @Test
+  void aRelayTimeoutIsTheBrokersFailureOnlyIfTheBrokerAnsweredNothingSinceTheSend()
+      throws Exception {
     TestRabbit rabbit = TestRabbit.get();
     try (BrokerFixture broker = new BrokerFixture();
         TcpProxy proxy = new TcpProxy(rabbit.host(), rabbit.port())) {
       BrokerFixture.Route route = broker.route("timeout-class", "#");
       RabbitOutboxTransport transport = warmTransportThrough(proxy, broker, route);
-      TimeoutException timeout =
-          new TimeoutException("no acknowledgement from the broker within 1000 ms");
-      assertThat(transport.isBrokerUnavailable(timeout)).as("nothing waits").isFalse();
+      long beforeAnswer = System.nanoTime();
+      transport.send(warmUp(route.exchange())).get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+      assertThat(transport.isBrokerUnavailable(timeoutOfASendAt(beforeAnswer)))
+          .as("the broker answered since")
+          .isFalse();
 
       proxy.freeze();
+      long sent = System.nanoTime();
       CompletableFuture<?> waiting = transport.send(warmUp(route.exchange()));
-      assertThat(transport.isBrokerUnavailable(timeout))
-          .as("no answer since the waiting message was written")
+      assertThat(transport.isBrokerUnavailable(timeoutOfASendAt(sent)))
+          .as("no answer since the send")
           .isTrue();
+      assertThat(transport.isBrokerUnavailable(new TimeoutException("no send time")))
+          .as("a timeout without its send time")
+          .isFalse();
 
       proxy.thaw();
       waiting.get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-      assertThat(transport.isBrokerUnavailable(timeout)).as("the broker answered").isFalse();
+      assertThat(transport.isBrokerUnavailable(timeoutOfASendAt(sent)))
+          .as("the broker answered again")
+          .isFalse();
     }
+  }
+
+  private static PublishTimeoutException timeoutOfASendAt(long sentNanos) {
+    return new PublishTimeoutException(
+        "no acknowledgement from the broker within 1000 ms", sentNanos);
   }
 
   @Test
