@@ -215,27 +215,23 @@ class RabbitOutboxRelayIntegrationTests {
   @Test
   void connectionLostBeforeConfirmsRepublishesThePendingSendsWithTheSameIdsWithoutCharge()
       throws Exception {
-    TestRabbit rabbit = TestRabbit.get();
-    try (BrokerFixture broker = new BrokerFixture();
-        TcpProxy proxy = new TcpProxy(rabbit.host(), rabbit.port())) {
-      BrokerFixture.Route route = broker.route("relay-proxy", "#");
-      RabbitOutboxTransport transport = warmTransportThrough(proxy, broker, route);
-      proxy.holdReplies();
-      List<UUID> written = write(route.exchange(), 200, 0);
+    try (ThroughProxy via = ThroughProxy.open("relay-proxy")) {
+      via.proxy().holdReplies();
+      List<UUID> written = write(via.route().exchange(), 200, 0);
 
-      try (OutboxRelay relay = relay(transport, quickRetries(10))) {
+      try (OutboxRelay relay = relay(via.transport(), quickRetries(10))) {
         relay.start();
-        await().atMost(TIMEOUT).until(() -> broker.depth(route.queue()) == 200);
+        await().atMost(TIMEOUT).until(() -> via.broker().depth(via.route().queue()) == 200);
         assertThat(repository.stats().pending())
             .as("nothing is complete while the confirms are held back")
             .isEqualTo(200);
 
-        proxy.cutConnections();
+        via.proxy().cutConnections();
 
         awaitDrained();
       }
 
-      List<String> received = ids(broker.drain(route.queue()));
+      List<String> received = ids(via.broker().drain(via.route().queue()));
       Map<String, Long> copies =
           received.stream().collect(Collectors.groupingBy(id -> id, Collectors.counting()));
       assertThat(copies.keySet())
@@ -255,15 +251,11 @@ class RabbitOutboxRelayIntegrationTests {
   @Test
   void aBrokerDownForSeveralCyclesChargesNothingAndEverythingArrivesWhenItIsBack()
       throws Exception {
-    TestRabbit rabbit = TestRabbit.get();
-    try (BrokerFixture broker = new BrokerFixture();
-        TcpProxy proxy = new TcpProxy(rabbit.host(), rabbit.port())) {
-      BrokerFixture.Route route = broker.route("relay-down", "#");
-      RabbitOutboxTransport transport = warmTransportThrough(proxy, broker, route);
-      proxy.goDown();
-      List<UUID> written = write(route.exchange(), 300, 10);
+    try (ThroughProxy via = ThroughProxy.open("relay-down")) {
+      via.proxy().goDown();
+      List<UUID> written = write(via.route().exchange(), 300, 10);
 
-      try (OutboxRelay relay = relay(transport, quickRetries(2))) {
+      try (OutboxRelay relay = relay(via.transport(), quickRetries(2))) {
         relay.start();
         await().atMost(TIMEOUT).until(() -> listener.cyclesFailed.get() >= 3);
         assertThat(relay.isHealthy()).isFalse();
@@ -276,13 +268,13 @@ class RabbitOutboxRelayIntegrationTests {
             .as("a broker that is away uses up no attempts")
             .isZero();
 
-        proxy.comeBack();
+        via.proxy().comeBack();
 
         awaitDrained();
         await().atMost(TIMEOUT).until(relay::isHealthy);
       }
 
-      List<GetResponse> received = broker.drain(route.queue());
+      List<GetResponse> received = via.broker().drain(via.route().queue());
       assertThat(new HashSet<>(ids(received)))
           .containsExactlyInAnyOrderElementsOf(written.stream().map(UUID::toString).toList());
       assertEachKeyInWriteOrder(received, 10);
@@ -302,15 +294,11 @@ class RabbitOutboxRelayIntegrationTests {
   @Test
   void aBrokerThatStopsAnsweringChargesNothingAndEverythingArrivesWhenItAnswersAgain()
       throws Exception {
-    TestRabbit rabbit = TestRabbit.get();
-    try (BrokerFixture broker = new BrokerFixture();
-        TcpProxy proxy = new TcpProxy(rabbit.host(), rabbit.port())) {
-      BrokerFixture.Route route = broker.route("relay-frozen", "#");
-      RabbitOutboxTransport transport = warmTransportThrough(proxy, broker, route);
-      proxy.freeze();
-      List<UUID> written = write(route.exchange(), 300, 10);
+    try (ThroughProxy via = ThroughProxy.open("relay-frozen")) {
+      via.proxy().freeze();
+      List<UUID> written = write(via.route().exchange(), 300, 10);
 
-      try (OutboxRelay relay = relay(transport, quickRetries(2), Duration.ofSeconds(1))) {
+      try (OutboxRelay relay = relay(via.transport(), quickRetries(2), Duration.ofSeconds(1))) {
         relay.start();
         awaitFailedCyclesOrDeadEvents(3);
         assertThat(listener.retried)
@@ -321,7 +309,7 @@ class RabbitOutboxRelayIntegrationTests {
         assertThat(maxAttempts()).as("a broker that answers nothing uses up no attempts").isZero();
       }
 
-      drainAfterThawing(proxy, broker, transport, written, route, 10);
+      drainAfterThawing(via, written, 10);
     }
   }
 
@@ -333,23 +321,19 @@ class RabbitOutboxRelayIntegrationTests {
    */
   @Test
   void aBrokerThatStopsAnsweringMidDrainChargesAnEventAtMostOnce() throws Exception {
-    TestRabbit rabbit = TestRabbit.get();
-    try (BrokerFixture broker = new BrokerFixture();
-        TcpProxy proxy = new TcpProxy(rabbit.host(), rabbit.port())) {
-      BrokerFixture.Route route = broker.route("relay-frozen-mid", "#");
-      RabbitOutboxTransport transport = warmTransportThrough(proxy, broker, route);
-      List<UUID> written = write(route.exchange(), 8000, 200);
+    try (ThroughProxy via = ThroughProxy.open("relay-frozen-mid")) {
+      List<UUID> written = write(via.route().exchange(), 8000, 200);
       // The 300th send: the first event of each of the 200 keys went out, about 100 of them were
       // confirmed and their keys' next events sent; the others are still waiting, sent before the
       // broker's last answer.
       OutboxTransport freezingAtTheSend300 =
-          new ForwardingOutboxTransport(transport) {
+          new ForwardingOutboxTransport(via.transport()) {
             final AtomicInteger sends = new AtomicInteger();
 
             @Override
             public CompletableFuture<?> send(OutboxEvent event) {
               if (sends.incrementAndGet() == 300) {
-                proxy.freeze();
+                via.proxy().freeze();
               }
               return super.send(event);
             }
@@ -365,7 +349,7 @@ class RabbitOutboxRelayIntegrationTests {
         assertThat(relay.isHealthy()).isFalse();
       }
 
-      drainAfterThawing(proxy, broker, transport, written, route, 200);
+      drainAfterThawing(via, written, 200);
     }
   }
 
@@ -387,21 +371,14 @@ class RabbitOutboxRelayIntegrationTests {
    * Lets the broker answer again and drains the table with a new relay whose publish timeout no
    * confirm misses; then every written event has arrived, each key's in write order.
    */
-  private void drainAfterThawing(
-      TcpProxy proxy,
-      BrokerFixture broker,
-      RabbitOutboxTransport transport,
-      List<UUID> written,
-      BrokerFixture.Route route,
-      int keys)
-      throws Exception {
-    proxy.thaw();
-    try (OutboxRelay relay = relay(transport, quickRetries(10))) {
+  private void drainAfterThawing(ThroughProxy via, List<UUID> written, int keys) throws Exception {
+    via.proxy().thaw();
+    try (OutboxRelay relay = relay(via.transport(), quickRetries(10))) {
       relay.start();
       awaitDrained();
       await().atMost(TIMEOUT).until(relay::isHealthy);
     }
-    List<GetResponse> received = broker.drain(route.queue());
+    List<GetResponse> received = via.broker().drain(via.route().queue());
     assertThat(new HashSet<>(ids(received)))
         .containsExactlyInAnyOrderElementsOf(written.stream().map(UUID::toString).toList());
     assertEachKeyInWriteOrder(received, keys);
@@ -415,20 +392,17 @@ class RabbitOutboxRelayIntegrationTests {
   @Test
   void aRelayTimeoutIsTheBrokersFailureOnlyIfTheBrokerAnsweredNothingSinceTheSend()
       throws Exception {
-    TestRabbit rabbit = TestRabbit.get();
-    try (BrokerFixture broker = new BrokerFixture();
-        TcpProxy proxy = new TcpProxy(rabbit.host(), rabbit.port())) {
-      BrokerFixture.Route route = broker.route("timeout-class", "#");
-      RabbitOutboxTransport transport = warmTransportThrough(proxy, broker, route);
+    try (ThroughProxy via = ThroughProxy.open("timeout-class")) {
+      RabbitOutboxTransport transport = via.transport();
       long beforeAnswer = System.nanoTime();
-      transport.send(warmUp(route.exchange())).get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+      transport.send(warmUp(via.route().exchange())).get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
       assertThat(transport.isBrokerUnavailable(timeoutOfASendAt(beforeAnswer)))
           .as("the broker answered since")
           .isFalse();
 
-      proxy.freeze();
+      via.proxy().freeze();
       long sent = System.nanoTime();
-      CompletableFuture<?> waiting = transport.send(warmUp(route.exchange()));
+      CompletableFuture<?> waiting = transport.send(warmUp(via.route().exchange()));
       assertThat(transport.isBrokerUnavailable(timeoutOfASendAt(sent)))
           .as("no answer since the send")
           .isTrue();
@@ -436,7 +410,7 @@ class RabbitOutboxRelayIntegrationTests {
           .as("a timeout without its send time")
           .isFalse();
 
-      proxy.thaw();
+      via.proxy().thaw();
       waiting.get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
       assertThat(transport.isBrokerUnavailable(timeoutOfASendAt(sent)))
           .as("the broker answered again")
@@ -453,26 +427,23 @@ class RabbitOutboxRelayIntegrationTests {
   void brokerClosingTheConnectionMidBatchLosesNothing() throws Exception {
     TestRabbit rabbit = TestRabbit.get();
     String vhost = rabbit.createVirtualHost("outbox-drop");
-    try (BrokerFixture broker = new BrokerFixture(vhost);
-        TcpProxy proxy = new TcpProxy(rabbit.host(), rabbit.port())) {
-      BrokerFixture.Route route = broker.route("relay-drop", "#");
-      RabbitOutboxTransport transport = warmTransportThrough(proxy, broker, route);
-      proxy.holdReplies();
-      List<UUID> written = write(route.exchange(), 2000, 20);
+    try (ThroughProxy via = ThroughProxy.open(vhost, "relay-drop")) {
+      via.proxy().holdReplies();
+      List<UUID> written = write(via.route().exchange(), 2000, 20);
 
-      try (OutboxRelay relay = relay(transport, quickRetries(10))) {
+      try (OutboxRelay relay = relay(via.transport(), quickRetries(10))) {
         relay.start();
         // The first event of each of the 20 keys is out; the rest of the batch waits for acks,
         // which were dropped. The broker's own close must reach the client, so pass it through.
-        await().atMost(TIMEOUT).until(() -> broker.depth(route.queue()) == 20);
-        proxy.passReplies();
+        await().atMost(TIMEOUT).until(() -> via.broker().depth(via.route().queue()) == 20);
+        via.proxy().passReplies();
 
         rabbit.closeConnections(vhost, "outbox connection-loss test");
 
         awaitDrained();
       }
 
-      List<String> received = ids(broker.drain(route.queue()));
+      List<String> received = ids(via.broker().drain(via.route().queue()));
       assertThat(new HashSet<>(received))
           .containsExactlyInAnyOrderElementsOf(written.stream().map(UUID::toString).toList());
       assertThat(received).hasSize(2020);
@@ -482,15 +453,50 @@ class RabbitOutboxRelayIntegrationTests {
     }
   }
 
-  /** A transport reaching the broker through {@code proxy}, its connection opened by one send. */
-  private static RabbitOutboxTransport warmTransportThrough(
-      TcpProxy proxy, BrokerFixture broker, BrokerFixture.Route route) throws Exception {
-    RabbitOutboxTransport transport =
-        new RabbitOutboxTransport(
-            broker.connectionFactory("127.0.0.1", proxy.port()), withDeadLetters(broker));
-    transport.send(warmUp(route.exchange())).get(30, TimeUnit.SECONDS);
-    broker.take(route.queue(), 1, TIMEOUT);
-    return transport;
+  /**
+   * A broker fixture, a proxy in front of the broker and a transport reaching it through the proxy,
+   * its connection opened by one send; {@code route} is an exchange with a queue bound for every
+   * routing key.
+   */
+  private record ThroughProxy(
+      BrokerFixture broker,
+      TcpProxy proxy,
+      BrokerFixture.Route route,
+      RabbitOutboxTransport transport)
+      implements AutoCloseable {
+
+    static ThroughProxy open(String routeName) throws Exception {
+      return open(new BrokerFixture(), routeName);
+    }
+
+    static ThroughProxy open(String virtualHost, String routeName) throws Exception {
+      return open(new BrokerFixture(virtualHost), routeName);
+    }
+
+    private static ThroughProxy open(BrokerFixture broker, String routeName) throws Exception {
+      TestRabbit rabbit = TestRabbit.get();
+      TcpProxy proxy = new TcpProxy(rabbit.host(), rabbit.port());
+      BrokerFixture.Route route = broker.route(routeName, "#");
+      RabbitOutboxTransport transport =
+          new RabbitOutboxTransport(
+              broker.connectionFactory("127.0.0.1", proxy.port()), withDeadLetters(broker));
+      ThroughProxy via = new ThroughProxy(broker, proxy, route, transport);
+      try {
+        transport.send(warmUp(route.exchange())).get(30, TimeUnit.SECONDS);
+        broker.take(route.queue(), 1, TIMEOUT);
+      } catch (Exception | AssertionError ex) {
+        via.close();
+        throw ex;
+      }
+      return via;
+    }
+
+    @Override
+    public void close() throws Exception {
+      try (BrokerFixture closingBroker = broker) {
+        proxy.close();
+      }
+    }
   }
 
   /**
