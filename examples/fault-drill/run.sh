@@ -150,7 +150,7 @@ if [[ "$FREEZE" == 1 ]]; then
     [[ -n "$frozen_pid" ]] || { echo "FREEZE_BROKER=1 found no RabbitMQ process (beam.smp)" >&2; exit 1; }
   fi
   log "SIGSTOP of the $broker broker (pid $frozen_pid); it stays frozen ${DOWN}s"
-  kill -STOP "$frozen_pid"
+  kill -STOP "$frozen_pid" || { echo "could not stop process $frozen_pid with SIGSTOP" >&2; frozen_pid=""; exit 1; }
   sleep "$DOWN"
   kill -CONT "$frozen_pid"
   frozen_pid=""
@@ -232,7 +232,9 @@ echo "committed orders without a message:       $missing"
 echo "messages for orders never committed:      $phantom"
 echo "orders answered 201 but not committed:    $lost_answers"
 echo "outbox rows pending / dead at the end:    $pending / $dead"
-echo "relay lines charging attempts (retried):  $(cat "$WORK"/instance-*.log | grep -c 'failed and will be retried')"
+charged=$(cat "$WORK"/instance-*.log | grep -o '[0-9]* event(s) failed and will be retried' | awk '{n += $1} END {print n + 0}')
+echo "events charged an attempt (retried):      $charged"
+grep -h 'broker failing\|broker recovered' "$WORK"/instance-*.log | cut -c1-160
 if (( missing == 0 && phantom == 0 && lost_answers == 0 && pending == 0 && dead == 0 && ids == orders )); then
   echo "PASSED: every committed order's event is on the broker, and nothing else"
   exit 0

@@ -278,7 +278,15 @@ final class BatchPublisher {
       throw new OutboxException("Interrupted while waiting for the broker", ex);
     }
     for (Chain chain : chains) {
-      if (!chain.done && chain.inFlight != null) {
+      if (!chain.done && chain.inFlight != null && chain.sent > 1) {
+        // Sent after an earlier event of its key was acknowledged, so it had less than the publish
+        // timeout: neither the event's failure nor the broker's. It stays pending, uncharged, and
+        // goes first in its key's next batch (the broker may deliver both copies, same id).
+        log.debug(
+            "Event {} to {} was not acknowledged by the end of its batch; it is sent again",
+            chain.inFlight.id(),
+            chain.inFlight.destination());
+      } else if (!chain.done && chain.inFlight != null) {
         sent.failed.add(
             new Failed(
                 chain.inFlight,

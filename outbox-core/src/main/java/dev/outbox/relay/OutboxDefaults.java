@@ -16,8 +16,8 @@ public final class OutboxDefaults {
   public static final Duration POLL_INTERVAL = Duration.ofSeconds(1);
 
   /**
-   * How long a batch may take from its first send to its last acknowledgement; events not
-   * acknowledged by then count as a failed attempt and are tried again.
+   * How long a batch may take from its first send to its last acknowledgement; events sent at the
+   * batch's start and not acknowledged by then count as a failed attempt and are tried again.
    */
   public static final Duration PUBLISH_TIMEOUT = Duration.ofSeconds(5);
 

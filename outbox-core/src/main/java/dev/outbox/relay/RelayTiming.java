@@ -10,7 +10,7 @@ import java.util.Objects;
  * @param pollInterval how often the relay renews its slot leases and, while idle, looks for events
  *     it was not woken for
  * @param publishTimeout how long a batch may take from its first send to the last acknowledgement;
- *     events not acknowledged by then count as a failed attempt
+ *     events sent at the batch's start and not acknowledged by then count as a failed attempt
  * @param leaseTimeout how long a relay keeps its slots without renewing them: the bound on how long
  *     the keys of a frozen (not killed) relay stall before another instance takes over
  * @param transportMaxBlock the longest a single send may block in the transport (Kafka's {@code

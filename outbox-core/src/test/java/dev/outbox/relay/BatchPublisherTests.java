@@ -574,6 +574,45 @@ class BatchPublisherTests {
   }
 
   /**
+   * A key's later event, sent when the one before it was acknowledged, had less than the publish
+   * timeout: still unacknowledged at the batch's deadline, it is neither charged nor reported as
+   * the broker's failure (which would pause the worker and turn the relay unhealthy); it stays
+   * pending and goes first in its key's next batch.
+   */
+  @Test
+  void aKeysLaterEventUnacknowledgedAtTheDeadlineIsNotChargedAndGoesFirstInTheNextBatch() {
+    RelayNode relay =
+        new RelayNode(
+            store, transport, clock, "node-b", Duration.ofMillis(200), RelayNode.RETRIES, 100);
+    store.leave(node.member);
+    relay.tick();
+    OutboxEvent first = events.event("orders", "order-1");
+    OutboxEvent cutOff = events.event("orders", "order-1");
+    OutboxEvent last = events.event("orders", "order-1");
+    store.append(first, cutOff, last);
+    transport.holdEvent(cutOff.id(), 1);
+    transport.onSend(
+        event -> {
+          if (event.id().equals(first.id())) {
+            clock.advance(Duration.ofMillis(199));
+          }
+        });
+
+    relay.cycle();
+
+    assertThat(transport.sentIds()).containsExactly(first.id(), cutOff.id());
+    assertThat(store.row(first.id())).isEmpty();
+    assertThat(row(cutOff).attempts()).as("not charged").isZero();
+    assertThat(transport.classified()).as("not the broker's failure either").isEmpty();
+
+    relay.cycle();
+
+    assertThat(transport.sentIds())
+        .containsExactly(first.id(), cutOff.id(), cutOff.id(), last.id());
+    assertThat(store.rows()).isEmpty();
+  }
+
+  /**
    * Without the settable clock moving, the batch still ends: its wait for the acknowledgement is a
    * real {@code poll} bounded by the publish timeout, 100 ms here so the test stays fast. The
    * transport is asked about the timeout with the time the event was handed to it, by {@link

@@ -15,6 +15,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -67,7 +68,7 @@ final class PublishingChannels implements AutoCloseable {
   private volatile boolean closed;
   private @Nullable RabbitUnavailableException lastConnectFailure;
   private long lastConnectFailureNanos;
-  private volatile long lastAnswerNanos = System.nanoTime();
+  private final AtomicLong lastAnswerNanos = new AtomicLong(System.nanoTime());
 
   PublishingChannels(
       ConnectionFactory connectionFactory, DeadLetterExchange deadLetters, int channels) {
@@ -151,16 +152,18 @@ final class PublishingChannels implements AutoCloseable {
 
   /**
    * Whether the broker has answered nothing on the transport's channels since {@code sinceNanos}
-   * ({@link System#nanoTime()}): no confirm, nack or return, no channel or connection opened. It
-   * takes what is written but does not process it, as a broker process stopped by SIGSTOP, or a
-   * network that drops packets, would.
+   * ({@link System#nanoTime()}): no confirm, nack or return, no channel opened. It takes what is
+   * written but does not process it, as a broker process stopped by SIGSTOP, or a network that
+   * drops packets, would.
    */
   boolean silentSince(long sinceNanos) {
-    return lastAnswerNanos - sinceNanos < 0;
+    return lastAnswerNanos.get() - sinceNanos < 0;
   }
 
+  /** Notes an answer now; answers noted by several threads never move the time back. */
   private void answered() {
-    lastAnswerNanos = System.nanoTime();
+    long now = System.nanoTime();
+    lastAnswerNanos.accumulateAndGet(now, (last, next) -> next - last > 0 ? next : last);
   }
 
   /**
@@ -225,7 +228,6 @@ final class PublishingChannels implements AutoCloseable {
       }
       lastConnectFailure = null;
       blocked = null;
-      answered();
       current.addBlockedListener(watchBlocking(current));
       connection = current;
       deadLetters.check(current);

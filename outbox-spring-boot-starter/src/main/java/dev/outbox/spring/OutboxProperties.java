@@ -146,8 +146,8 @@ public class OutboxProperties {
 
     /**
      * How long a batch may take from its first send to the last broker acknowledgement; events not
-     * acknowledged by then are tried again. Must be at least twice the transport's longest blocking
-     * send (Kafka's max.block.ms).
+     * acknowledged by then are tried again (charged an attempt only if sent at the batch's start).
+     * Must be at least twice the transport's longest blocking send (Kafka's max.block.ms).
      */
     private Duration publishTimeout = OutboxDefaults.PUBLISH_TIMEOUT;
 
