@@ -1,5 +1,8 @@
 package dev.outbox.inbox;
 
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
@@ -26,5 +29,19 @@ public final class RecordingInboxListener implements InboxListener {
 
   public long count(String event) {
     return events.stream().filter(event::equals).count();
+  }
+
+  /**
+   * Awaits one {@code handled} and one {@code duplicate} report of {@code messageId} for {@code
+   * consumer}. A delivery is reported handled after its commit returns, so another delivery, let
+   * through by that commit, may report its duplicate first.
+   */
+  public void awaitHandledOnceAndDuplicateOnce(String consumer, String messageId, Duration atMost) {
+    await()
+        .atMost(atMost)
+        .until(
+            () ->
+                count("duplicate " + consumer + " " + messageId) == 1
+                    && count("handled " + consumer + " " + messageId) == 1);
   }
 }

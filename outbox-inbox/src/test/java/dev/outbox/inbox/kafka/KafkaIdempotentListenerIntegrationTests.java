@@ -116,14 +116,7 @@ class KafkaIdempotentListenerIntegrationTests {
     send(SINGLE, id, sku + ":3");
     send(SINGLE, id, sku + ":3");
 
-    // A delivery is reported handled after its commit returns; another delivery, let through by
-    // that commit, may report its duplicate first
-    await()
-        .atMost(TIMEOUT)
-        .until(
-            () ->
-                inboxEvents.count("duplicate stock " + id) == 1
-                    && inboxEvents.count("handled stock " + id) == 1);
+    inboxEvents.awaitHandledOnceAndDuplicateOnce("stock", id, TIMEOUT);
     assertThat(reserved(sku)).isEqualTo(3);
     assertThat(effects(id)).isOne();
     assertThat(published(sku)).as("the follow-up event, written once").isOne();
@@ -152,14 +145,7 @@ class KafkaIdempotentListenerIntegrationTests {
     assertThat(calls).as("the second container waits in the database").hasValue(1);
     release.countDown();
 
-    // A delivery is reported handled after its commit returns; another delivery, let through by
-    // that commit, may report its duplicate first
-    await()
-        .atMost(TIMEOUT)
-        .until(
-            () ->
-                inboxEvents.count("duplicate stock " + id) == 1
-                    && inboxEvents.count("handled stock " + id) == 1);
+    inboxEvents.awaitHandledOnceAndDuplicateOnce("stock", id, TIMEOUT);
     assertThat(calls).hasValue(1);
     assertThat(reserved(sku)).isEqualTo(2);
     assertThat(effects(id)).isOne();
@@ -186,14 +172,7 @@ class KafkaIdempotentListenerIntegrationTests {
     awaitInboxInsertBlocked();
     release.countDown();
 
-    // A delivery is reported handled after its commit returns; another delivery, let through by
-    // that commit, may report its duplicate first
-    await()
-        .atMost(TIMEOUT)
-        .until(
-            () ->
-                inboxEvents.count("duplicate stock " + id) == 1
-                    && inboxEvents.count("handled stock " + id) == 1);
+    inboxEvents.awaitHandledOnceAndDuplicateOnce("stock", id, TIMEOUT);
     assertThat(calls).as("the failed delivery and the one that waited for it").hasValue(2);
     assertThat(reserved(sku)).isEqualTo(4);
     assertThat(effects(id)).isOne();

@@ -108,14 +108,7 @@ class RabbitIdempotentListenerIntegrationTests {
     send("", SINGLE, id, id, sku + ":3");
     send("", SINGLE, id, id, sku + ":3");
 
-    // A delivery is reported handled after its commit returns; another delivery, let through by
-    // that commit, may report its duplicate first
-    await()
-        .atMost(TIMEOUT)
-        .until(
-            () ->
-                inboxEvents.count("duplicate stock " + id) == 1
-                    && inboxEvents.count("handled stock " + id) == 1);
+    inboxEvents.awaitHandledOnceAndDuplicateOnce("stock", id, TIMEOUT);
     assertThat(reserved(sku)).isEqualTo(3);
     assertThat(reservations.countByMessageId(id)).isOne();
     assertThat(inboxRows(id)).isOne();
@@ -152,14 +145,7 @@ class RabbitIdempotentListenerIntegrationTests {
     assertThat(calls).as("the second container waits in the database").hasValue(1);
     release.countDown();
 
-    // A delivery is reported handled after its commit returns; another delivery, let through by
-    // that commit, may report its duplicate first
-    await()
-        .atMost(TIMEOUT)
-        .until(
-            () ->
-                inboxEvents.count("duplicate stock " + id) == 1
-                    && inboxEvents.count("handled stock " + id) == 1);
+    inboxEvents.awaitHandledOnceAndDuplicateOnce("stock", id, TIMEOUT);
     assertThat(calls).hasValue(1);
     assertThat(reserved(sku)).isEqualTo(2);
     assertThat(reservations.countByMessageId(id)).isOne();
@@ -184,14 +170,7 @@ class RabbitIdempotentListenerIntegrationTests {
     awaitInboxInsertBlocked();
     release.countDown();
 
-    // A delivery is reported handled after its commit returns; another delivery, let through by
-    // that commit, may report its duplicate first
-    await()
-        .atMost(TIMEOUT)
-        .until(
-            () ->
-                inboxEvents.count("duplicate stock " + id) == 1
-                    && inboxEvents.count("handled stock " + id) == 1);
+    inboxEvents.awaitHandledOnceAndDuplicateOnce("stock", id, TIMEOUT);
     assertThat(calls).as("the failed delivery and the one that waited for it").hasValue(2);
     assertThat(reserved(sku)).isEqualTo(4);
     assertThat(reservations.countByMessageId(id)).isOne();
