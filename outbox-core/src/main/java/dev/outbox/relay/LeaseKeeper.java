@@ -63,11 +63,24 @@ final class LeaseKeeper {
       // Slots above the fair share are given up as soon as no local worker is on them.
       int excess = Math.max(0, leases.tokens().size() - leases.fairShare());
       List<Integer> retired = scheduler.retire(excess);
+      RuntimeException rebalanceFailed = null;
       if (leases.unbalanced() || !retired.isEmpty()) {
-        leases = store.rebalanceLeases(member, timing.leaseTimeout(), retired);
+        try {
+          leases = store.rebalanceLeases(member, timing.leaseTimeout(), retired);
+        } catch (RuntimeException ex) {
+          // The renewal stands: the slots it confirmed stay this instance's for a lease from its
+          // start, and their workers go on, whatever held the rebalance up (another instance that
+          // stopped answering in the middle of its own rebalance holds the slot table until its
+          // session ends)
+          rebalanceFailed = ex;
+        }
       }
       scheduler.update(leases.tokens(), started, timing.leaseTimeout());
-      health.ok(COMPONENT);
+      if (rebalanceFailed == null) {
+        health.ok(COMPONENT);
+      } else {
+        health.failed(COMPONENT, rebalanceFailed);
+      }
       boolean moving =
           leases.tokens().size() != lastOwned
               || leases.liveMembers() != lastMembers

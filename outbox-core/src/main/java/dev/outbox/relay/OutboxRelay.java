@@ -84,6 +84,7 @@ public final class OutboxRelay implements AutoCloseable {
       return;
     }
     String member = settings.name + "-" + UUID.randomUUID();
+    settings.repository.bound(timing.databaseTimeout(), timing.rebalanceTimeout());
     Signal stopping = new Signal();
     List<RelayWorker> workers = new ArrayList<>(settings.workers);
     for (int i = 1; i <= settings.workers; i++) {

@@ -35,6 +35,9 @@ public record RelayTiming(
   /** The shortest interval between lease renewals while slots move. */
   static final Duration MIN_SETTLE_INTERVAL = Duration.ofMillis(20);
 
+  /** The shortest {@link #databaseTimeout()}. */
+  static final Duration MIN_DATABASE_TIMEOUT = Duration.ofSeconds(5);
+
   /** The shortest wait for dead-letter acknowledgements after a batch's own deadline passed. */
   static final Duration MIN_DEAD_LETTER_WAIT = Duration.ofSeconds(1);
 
@@ -84,6 +87,34 @@ public record RelayTiming(
   /** How long after the last change in membership or ownership leases keep being renewed fast. */
   public Duration settleWindow() {
     return pollInterval.multipliedBy(2);
+  }
+
+  /**
+   * The longest the relay waits for any answer of the database on one of its connections: the lease
+   * timeout, at least {@link #MIN_DATABASE_TIMEOUT}. A call still unanswered by then fails as if
+   * its connection had broken (the connection is dropped), so a database that stops answering (a
+   * network that drops packets, a frozen server) turns the relay unhealthy and frees its threads
+   * within this time, where TCP alone would take minutes to hours. A longer wait would be of no
+   * use: the slots the call worked for are another instance's once the lease has expired.
+   */
+  public Duration databaseTimeout() {
+    return max(leaseTimeout, MIN_DATABASE_TIMEOUT);
+  }
+
+  /**
+   * The longest a rebalance waits for another instance's rebalance (their lock on the slot table),
+   * and the longest PostgreSQL lets a rebalance's transaction sit idle between its statements
+   * before it ends that session: a third of the lease timeout (at least the poll interval). An
+   * instance that stops answering in the middle of its rebalance holds the others' rebalances up
+   * for this long, not until TCP gives its connection up; a rebalance that gives up waiting leaves
+   * the slots its renewal confirmed valid, since it ends well within their lease.
+   */
+  public Duration rebalanceTimeout() {
+    return leaseTimeout.dividedBy(RENEWALS_PER_LEASE);
+  }
+
+  private static Duration max(Duration a, Duration b) {
+    return a.compareTo(b) >= 0 ? a : b;
   }
 
   private static boolean positive(Duration duration) {

@@ -45,6 +45,12 @@ final class PostgresLeases {
   private final String forgetDead;
   private final String leaveSlots;
   private final String leaveMember;
+  private static final String BOUND_TRANSACTION =
+      "SELECT set_config('lock_timeout', ?, true),"
+          + " set_config('idle_in_transaction_session_timeout', ?, true)";
+
+  /** Lock wait and idle-in-transaction limit of a rebalance, in ms; 0: none. */
+  private volatile long rebalanceTimeoutMillis;
 
   /** The member's own connection; its backend identifies the member while it lives. */
   private @Nullable Connection anchor;
@@ -114,6 +120,16 @@ final class PostgresLeases {
     this.leaveMember = "DELETE FROM " + members + " WHERE member = ?";
   }
 
+  /**
+   * From now on a rebalance waits at most {@code timeout} for the slot table's lock, and PostgreSQL
+   * ends a rebalance's session that sits idle in its transaction longer than that: a member that
+   * stopped answering after it locked the slot table (its network dropped, its process froze) then
+   * holds the other members up for that long, not until TCP gives the connection up.
+   */
+  void rebalanceTimeout(Duration timeout) {
+    rebalanceTimeoutMillis = timeout.toMillis();
+  }
+
   synchronized Leases renew(String member, Duration ttl) {
     try {
       Connection connection = anchor();
@@ -149,6 +165,14 @@ final class PostgresLeases {
     Connection connection = anchor();
     try {
       connection.setAutoCommit(false);
+      long timeout = rebalanceTimeoutMillis;
+      if (timeout > 0) {
+        try (PreparedStatement statement = connection.prepareStatement(BOUND_TRANSACTION)) {
+          statement.setString(1, timeout + "ms");
+          statement.setString(2, timeout + "ms");
+          statement.execute();
+        }
+      }
       List<Integer> mine = new ArrayList<>();
       List<Integer> orphaned = new ArrayList<>();
       try (PreparedStatement statement = connection.prepareStatement(lockSlots)) {

@@ -61,6 +61,7 @@ public final class PostgresOutboxRepository implements OutboxRepository {
           + " order; see docs/guarantees.md)";
 
   private final StoreConnections connections;
+  private final StoreConnections relayConnections;
   private final TableName table;
   private final String insertKeyed;
   private final String insertUnkeyed;
@@ -77,6 +78,8 @@ public final class PostgresOutboxRepository implements OutboxRepository {
 
   public PostgresOutboxRepository(DataSource dataSource, TableName table, StoreOptions options) {
     this.connections = new StoreConnections(Objects.requireNonNull(dataSource, "dataSource"));
+    // The relay's own, bounded by bound(); operators' calls (bulk replays, statistics) are not
+    this.relayConnections = new StoreConnections(dataSource);
     this.table = Objects.requireNonNull(table, "table");
     String t = table.qualified();
     // The key locks' class is the table's oid, resolved from a literal when the statement is
@@ -100,8 +103,8 @@ public final class PostgresOutboxRepository implements OutboxRepository {
             + lockClass
             + ", s.h) FROM (SELECT DISTINCT hashtext(k) AS h FROM"
             + " unnest(?::text[]) AS k ORDER BY 1 OFFSET 0) AS s";
-    this.leases = new PostgresLeases(connections, table);
-    this.rows = new PostgresSlotRows(connections, table, options);
+    this.leases = new PostgresLeases(relayConnections, table);
+    this.rows = new PostgresSlotRows(relayConnections, table, options);
     this.deleteAfterWrite = options.deleteAfterWrite();
     this.deadEvents = new PostgresDeadEvents(connections, table);
     this.overview = new PostgresOverview(connections, table);
@@ -206,6 +209,12 @@ public final class PostgresOutboxRepository implements OutboxRepository {
       return;
     }
     statement.executeBatch();
+  }
+
+  @Override
+  public void bound(Duration callTimeout, Duration rebalanceTimeout) {
+    relayConnections.networkTimeout(callTimeout);
+    leases.rebalanceTimeout(rebalanceTimeout);
   }
 
   @Override

@@ -88,6 +88,16 @@ public interface RelayStore {
       List<Dead> dead);
 
   /**
+   * Bounds the relay's calls into the store from now on: each waits at most {@code callTimeout} for
+   * an answer of the database (then fails, as if the connection had broken), and a rebalance waits
+   * at most {@code rebalanceTimeout} for another member's rebalance, and may stay open in the
+   * database at most that long between its statements (so one member that stops answering mid-
+   * rebalance cannot hold the slot table for the others). The relay sets them when it starts, from
+   * its {@link dev.outbox.relay.RelayTiming}. The default bounds nothing.
+   */
+  default void bound(Duration callTimeout, Duration rebalanceTimeout) {}
+
+  /**
    * A member's view of the leases.
    *
    * @param tokens the slots this member holds, with the lease token of each

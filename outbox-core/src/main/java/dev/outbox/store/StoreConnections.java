@@ -4,6 +4,8 @@ import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Duration;
+import java.util.concurrent.Executor;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,6 +29,12 @@ import org.slf4j.LoggerFactory;
  * auto-commit at read committed are handed out as they are. The default isolation is read on the
  * first connection; after that a connection costs nothing extra in the usual case, and otherwise
  * two statements (the change and the restore).
+ *
+ * <p>The relay's connections also wait at most {@link #networkTimeout(Duration)} for any answer of
+ * the database (the driver's socket timeout, set for as long as the library holds the connection
+ * and set back before it returns to the pool). A connection whose server stopped answering (a
+ * network that drops packets, a frozen server) then fails after that time and is discarded, where
+ * it would otherwise wait for TCP to give up, which takes from minutes to hours.
  */
 final class StoreConnections {
 
@@ -34,11 +42,22 @@ final class StoreConnections {
 
   private static final int UNKNOWN = -1;
 
+  private static final Executor DIRECT = Runnable::run;
+
   private final DataSource dataSource;
   private volatile int defaultIsolation = UNKNOWN;
+  private volatile int networkTimeoutMillis;
 
   StoreConnections(DataSource dataSource) {
     this.dataSource = dataSource;
+  }
+
+  /**
+   * Bounds the wait for each answer of the database on the connections handed out from now on;
+   * {@link Duration#ZERO} (the default) leaves the pool's setting.
+   */
+  void networkTimeout(Duration timeout) {
+    networkTimeoutMillis = (int) Math.min(Integer.MAX_VALUE, timeout.toMillis());
   }
 
   /** A connection for statements that each commit on their own. */
@@ -70,10 +89,16 @@ final class StoreConnections {
       if (autoCommitBefore != autoCommit) {
         connection.setAutoCommit(autoCommit);
       }
-      if (!stricter && autoCommitBefore == autoCommit) {
+      int timeout = networkTimeoutMillis;
+      int timeoutBefore = timeout == 0 ? timeout : connection.getNetworkTimeout();
+      if (timeoutBefore != timeout) {
+        connection.setNetworkTimeout(DIRECT, timeout);
+      }
+      if (!stricter && autoCommitBefore == autoCommit && timeoutBefore == timeout) {
         return connection;
       }
-      return restoringOnClose(connection, stricter ? isolation : UNKNOWN, autoCommitBefore);
+      return restoringOnClose(
+          connection, stricter ? isolation : UNKNOWN, autoCommitBefore, timeoutBefore);
     } catch (SQLException | RuntimeException ex) {
       PostgresOutboxRepository.closeQuietly(connection);
       throw ex;
@@ -82,17 +107,18 @@ final class StoreConnections {
 
   /**
    * {@code connection}, whose {@code close()} first ends any open transaction and sets back the
-   * isolation (unless {@code isolation} is {@link #UNKNOWN}) and the auto-commit it had.
+   * isolation (unless {@code isolation} is {@link #UNKNOWN}), the auto-commit and the network
+   * timeout it had.
    */
   private static Connection restoringOnClose(
-      Connection connection, int isolation, boolean autoCommit) {
+      Connection connection, int isolation, boolean autoCommit, int networkTimeout) {
     return (Connection)
         Proxy.newProxyInstance(
             StoreConnections.class.getClassLoader(),
             new Class<?>[] {Connection.class},
             (proxy, method, args) -> {
               if (method.getName().equals("close") && method.getParameterCount() == 0) {
-                if (restore(connection, isolation, autoCommit)) {
+                if (restore(connection, isolation, autoCommit, networkTimeout)) {
                   connection.close();
                 } else {
                   PostgresOutboxRepository.closeQuietly(connection);
@@ -108,7 +134,8 @@ final class StoreConnections {
   }
 
   /** Whether the connection got its settings back; if not, it was aborted. */
-  private static boolean restore(Connection connection, int isolation, boolean autoCommit) {
+  private static boolean restore(
+      Connection connection, int isolation, boolean autoCommit, int networkTimeout) {
     try {
       if (connection.isClosed()) {
         return true;
@@ -121,6 +148,9 @@ final class StoreConnections {
       }
       if (connection.getAutoCommit() != autoCommit) {
         connection.setAutoCommit(autoCommit);
+      }
+      if (connection.getNetworkTimeout() != networkTimeout) {
+        connection.setNetworkTimeout(DIRECT, networkTimeout);
       }
       return true;
     } catch (SQLException | RuntimeException ex) {

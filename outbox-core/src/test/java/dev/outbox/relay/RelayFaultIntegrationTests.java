@@ -12,8 +12,10 @@ import dev.outbox.OutboxWriter;
 import dev.outbox.store.OutboxSchema;
 import dev.outbox.store.PostgresOutboxRepository;
 import dev.outbox.store.TableName;
+import dev.outbox.test.TcpProxy;
 import dev.outbox.test.TestPostgres;
 import java.sql.Connection;
+import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
@@ -22,6 +24,9 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -30,19 +35,26 @@ import org.postgresql.ds.PGSimpleDataSource;
 /**
  * Database faults under a running relay, on the real PostgreSQL: its sessions terminated ({@code
  * pg_terminate_backend}, as a failover or an administrator does), statements cancelled by {@code
- * statement_timeout} while the table is locked, writers whose clocks are off, and an insert the
- * database refuses (as on a full disk). Bounds are generous: they only keep a hung test from
- * running forever.
+ * statement_timeout} while the table is locked, a database that stops answering one instance (its
+ * connections through a proxy that freezes them, as a network that drops packets would), also in
+ * the middle of that instance's rebalance, another session's lock on the slot table, writers whose
+ * clocks are off, and an insert the database refuses (as on a full disk). Bounds are generous: they
+ * only keep a hung test from running forever.
  */
 class RelayFaultIntegrationTests {
 
   private static final Duration BOUND = Duration.ofSeconds(30);
+  private static final Duration LOGIN = Duration.ofSeconds(5);
+  private static final Duration SHUTDOWN = Duration.ofSeconds(1);
 
   private final String schema = TestPostgres.get().createSchema("fault");
   private final TableName table = TableName.of(schema, "outbox_event");
   private final String application = "relay-fault-" + UUID.randomUUID().toString().substring(0, 8);
   private final ScriptedTransport transport = new ScriptedTransport();
   private OutboxRelay relay;
+  private OutboxRelay other;
+  private TcpProxy proxy;
+  private Connection lockHolder;
 
   @BeforeEach
   void createTable() {
@@ -50,9 +62,18 @@ class RelayFaultIntegrationTests {
   }
 
   @AfterEach
-  void tearDown() {
+  void tearDown() throws Exception {
+    if (proxy != null) {
+      proxy.close(); // lets a relay stuck on a frozen connection go before it is closed
+    }
+    if (lockHolder != null) {
+      lockHolder.close();
+    }
     if (relay != null) {
       relay.close();
+    }
+    if (other != null) {
+      other.close();
     }
     TestPostgres.get().dropSchema(schema);
   }
@@ -73,6 +94,23 @@ class RelayFaultIntegrationTests {
             .repository(new PostgresOutboxRepository(dataSource, table))
             .transport(transport)
             .pollInterval(Duration.ofMillis(50))
+            .publishTimeout(Duration.ofSeconds(10))
+            .maxErrorBackoff(Duration.ofMillis(200))
+            .batchSize(50)
+            .build();
+    started.start();
+    return started;
+  }
+
+  /** An instance with a short lease: its database timeout and rebalance timeout are the floors. */
+  private OutboxRelay startInstance(String name, DataSource dataSource) {
+    OutboxRelay started =
+        OutboxRelay.builder()
+            .name(name)
+            .repository(new PostgresOutboxRepository(dataSource, table))
+            .transport(transport)
+            .pollInterval(Duration.ofMillis(100))
+            .leaseTimeout(Duration.ofMillis(1_000))
             .publishTimeout(Duration.ofSeconds(10))
             .maxErrorBackoff(Duration.ofMillis(200))
             .batchSize(50)
@@ -155,6 +193,112 @@ class RelayFaultIntegrationTests {
     await().atMost(BOUND).until(() -> deliveredIds().size() == ids.size());
     assertThat(deliveredIds()).containsExactlyInAnyOrderElementsOf(ids);
     await().atMost(BOUND).until(relay::isHealthy);
+  }
+
+  /** The slots {@code name}'s instance holds, as the slot table says. */
+  private long slotsOf(String name) {
+    return TestPostgres.get()
+        .queryLong("SELECT count(*) FROM " + table + "_slot WHERE owner LIKE '" + name + "-%'");
+  }
+
+  /** The longest {@code instance} may take to stop with every thread stuck on the database. */
+  private static Duration stopBound(OutboxRelay instance) {
+    Duration database = instance.timing().databaseTimeout();
+    // the batch in flight, then a worker's call and the release (a new connection and a statement)
+    return SHUTDOWN.plus(database).plus(LOGIN).plus(database).plus(BOUND);
+  }
+
+  @Test
+  void aDatabaseThatStopsAnsweringAnInstanceFailsItWithinItsTimeoutAndAnotherTakesItsKeys()
+      throws Exception {
+    proxy = TestPostgres.get().proxy();
+    relay = startInstance("cut-off", TestPostgres.get().dataSourceThrough(proxy, LOGIN));
+    List<UUID> before = write(Clock.systemUTC(), 100);
+    await().atMost(BOUND).until(() -> deliveredIds().containsAll(before));
+    other = startInstance("healthy", TestPostgres.get().dataSource());
+    await().atMost(BOUND).until(() -> slotsOf("cut-off") > 0 && slotsOf("healthy") > 0);
+
+    proxy.freeze(); // every connection of the instance, its lease anchor's included
+    List<UUID> after = write(Clock.systemUTC(), 100);
+    // Before, its threads waited for the answers until TCP gave up, reported nothing, and stop()
+    // waited with them
+    await("the cut-off instance reports its database failing")
+        .atMost(relay.timing().databaseTimeout().plus(BOUND))
+        .until(() -> !relay.isHealthy());
+    assertThat(relay.lastFailure()).contains("leases").contains("I/O error");
+    await("every event, by the other instance once the lease has expired")
+        .atMost(BOUND)
+        .until(() -> deliveredIds().containsAll(after));
+    assertThat(slotsOf("healthy")).isEqualTo(64);
+
+    CompletableFuture<Void> stopped = CompletableFuture.runAsync(() -> relay.stop(SHUTDOWN));
+    stopped.get(stopBound(relay).toMillis(), TimeUnit.MILLISECONDS);
+    assertThat(relay.isRunning()).isFalse();
+    assertThat(proxy.frozen()).as("stopped while the database still did not answer").isTrue();
+    await().atMost(BOUND).until(() -> rows() == 0);
+  }
+
+  @Test
+  void anInstanceCutOffInTheMiddleOfItsRebalanceHoldsTheOthersUpOnlyForTheRebalanceTimeout()
+      throws Exception {
+    other = startInstance("healthy", TestPostgres.get().dataSource());
+    await().atMost(BOUND).until(() -> slotsOf("healthy") == 64);
+    proxy = TestPostgres.get().proxy();
+    // The instance joins, the other gives half the slots back, the new one locks the slot table to
+    // take them, and then its network stops: the lock stays with its session in the database
+    proxy.freezeAfter("FOR UPDATE OF s");
+    relay = startInstance("cut-off", TestPostgres.get().dataSourceThrough(proxy, LOGIN));
+    await("the joining instance locked the slot table").atMost(BOUND).until(proxy::frozen);
+
+    List<UUID> ids = write(Clock.systemUTC(), 100);
+    // Before, the other instance's next rebalance waited for that lock until TCP ended the session:
+    // its lease thread stood still, its leases ran out, and no event was published
+    await("every event, by the other instance, the database still not answering the cut-off one")
+        .atMost(BOUND)
+        .until(() -> deliveredIds().containsAll(ids));
+    assertThat(proxy.frozen()).isTrue();
+    await().atMost(BOUND).until(() -> slotsOf("healthy") == 64);
+    assertThat(other.isHealthy()).isTrue();
+  }
+
+  @Test
+  void aRebalanceHeldUpByAnotherSessionsLockGivesUpAfterTheRebalanceTimeoutAndTheSlotsStayHeld()
+      throws Exception {
+    relay = startInstance("held-up", TestPostgres.get().dataSource());
+    await().atMost(BOUND).until(() -> slotsOf("held-up") == 64);
+    lockHolder =
+        TestPostgres.get().openTransactionThatRan("SELECT * FROM " + table + "_slot FOR UPDATE");
+    long holderPid;
+    try (Statement statement = lockHolder.createStatement();
+        ResultSet rs = statement.executeQuery("SELECT pg_backend_pid()")) {
+      rs.next();
+      holderPid = rs.getLong(1);
+    }
+    // A second live member, whose session holds the slot table: the instance gives half its slots
+    // back, for which its rebalance needs that lock
+    TestPostgres.get()
+        .execute(
+            "INSERT INTO "
+                + table
+                + "_relay (member, pid, backend_start, expires_at) SELECT 'ghost', pid,"
+                + " backend_start, now() + interval '1 hour' FROM pg_stat_activity WHERE pid = "
+                + holderPid);
+
+    await("the rebalance gives up waiting and says why")
+        .atMost(relay.timing().rebalanceTimeout().plus(BOUND))
+        .until(() -> !relay.isHealthy());
+    assertThat(relay.lastFailure()).contains("Could not rebalance").contains("lock timeout");
+    // Before, the rebalance waited for the lock with no end: the lease thread stood still, the
+    // leases ran out, and nothing was published
+    List<UUID> ids = write(Clock.systemUTC(), 20);
+    await("every event, while the lock is still held")
+        .atMost(BOUND)
+        .until(() -> deliveredIds().containsAll(ids));
+    assertThat(relay.isHealthy()).as("the rebalance still fails").isFalse();
+
+    lockHolder.close(); // the ghost's session ends: it is no longer alive
+    await().atMost(BOUND).until(relay::isHealthy);
+    assertThat(slotsOf("held-up")).isEqualTo(64);
   }
 
   @Test

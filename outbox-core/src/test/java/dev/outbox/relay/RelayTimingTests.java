@@ -106,6 +106,31 @@ class RelayTimingTests {
   }
 
   @Test
+  void theDatabaseTimeoutIsTheLeaseTimeoutAtLeastFiveSecondsAndARebalanceWaitsAThirdOfTheLease() {
+    RelayTiming defaults =
+        new RelayTiming(
+            Duration.ofSeconds(1),
+            Duration.ofSeconds(5),
+            Duration.ofSeconds(10),
+            Duration.ZERO,
+            Duration.ofSeconds(5));
+    assertThat(defaults.databaseTimeout()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(defaults.rebalanceTimeout()).isEqualTo(Duration.ofMillis(3_333).plusNanos(333_333));
+
+    RelayTiming shortLease =
+        new RelayTiming(
+            Duration.ofMillis(100),
+            Duration.ofSeconds(5),
+            Duration.ofMillis(600),
+            Duration.ZERO,
+            Duration.ofSeconds(5));
+    assertThat(shortLease.databaseTimeout())
+        .as("a slow but healthy statement is not cut short")
+        .isEqualTo(Duration.ofSeconds(5));
+    assertThat(shortLease.rebalanceTimeout()).isEqualTo(Duration.ofMillis(200));
+  }
+
+  @Test
   void rejectsNonPositiveDurations() {
     assertThatThrownBy(
             () ->

@@ -1,6 +1,7 @@
 package dev.outbox.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.outbox.test.TestPostgres;
 import java.io.PrintWriter;
@@ -9,6 +10,7 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.logging.Logger;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterEach;
@@ -18,10 +20,10 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.postgresql.ds.PGSimpleDataSource;
 
 /**
- * The library's own connections run at read committed, and give a connection back to its pool as
- * they found it: a pool that does not reset the isolation must not hand the application a
- * connection at another isolation than the one it runs at. Against real PostgreSQL sessions,
- * through a "pool" of one session that resets nothing.
+ * The library's own connections run at read committed, the relay's wait at most its network
+ * timeout, and each goes back to its pool as it was found: a pool that does not reset the isolation
+ * must not hand the application a connection at another isolation than the one it runs at. Against
+ * real PostgreSQL sessions, through a "pool" of one session that resets nothing.
  */
 class StoreConnectionsIntegrationTests {
 
@@ -112,6 +114,47 @@ class StoreConnectionsIntegrationTests {
     try (Connection connection = connections.autocommit()) {
       assertThat(isolation(connection)).isEqualTo("read committed");
       assertThat(connection).as("the pool's connection, unwrapped").isSameAs(pool.getConnection());
+    }
+  }
+
+  /**
+   * The relay's connections wait at most the network timeout for the database, and go back to the
+   * pool with the timeout they came with, whether the pool resets it or not.
+   */
+  @Test
+  void aNetworkTimeoutHoldsWhileTheLibraryHasTheConnectionAndIsSetBackAfter() throws Exception {
+    session = TestPostgres.get().connect();
+    session.setNetworkTimeout(Runnable::run, 60_000);
+    StoreConnections connections = new StoreConnections(poolOfOne(session));
+    connections.networkTimeout(Duration.ofMillis(300));
+
+    try (Connection connection = connections.autocommit()) {
+      assertThat(connection.getNetworkTimeout()).isEqualTo(300);
+      // A statement answered later than that fails as a broken connection, and the driver closes it
+      assertThatThrownBy(() -> execute(connection, "SELECT pg_sleep(5)"))
+          .isInstanceOf(SQLException.class)
+          .hasMessageContaining("An I/O error occurred");
+    }
+    assertThat(session.isClosed()).as("the timed-out session is gone").isTrue();
+
+    session = TestPostgres.get().connect();
+    session.setNetworkTimeout(Runnable::run, 60_000);
+    connections = new StoreConnections(poolOfOne(session));
+    connections.networkTimeout(Duration.ofSeconds(10));
+    try (Connection connection = connections.transaction()) {
+      assertThat(connection.getNetworkTimeout()).isEqualTo(10_000);
+      execute(connection, "SELECT 1");
+    }
+    assertThat(session.getNetworkTimeout()).as("set back").isEqualTo(60_000);
+    connections.networkTimeout(Duration.ZERO);
+    try (Connection connection = connections.autocommit()) {
+      assertThat(connection.getNetworkTimeout()).as("the pool's, unchanged").isEqualTo(60_000);
+    }
+  }
+
+  private static void execute(Connection connection, String sql) throws SQLException {
+    try (Statement statement = connection.createStatement()) {
+      statement.execute(sql);
     }
   }
 

@@ -15,6 +15,7 @@ import dev.outbox.store.OutboxRepository;
 import dev.outbox.store.OutboxSchema;
 import dev.outbox.store.PostgresOutboxRepository;
 import dev.outbox.store.TableName;
+import dev.outbox.test.TcpProxy;
 import dev.outbox.test.TestPostgres;
 import dev.outbox.test.TestRabbit;
 import dev.outbox.transport.ForwardingOutboxTransport;

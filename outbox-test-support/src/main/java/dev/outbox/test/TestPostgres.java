@@ -2,6 +2,7 @@ package dev.outbox.test;
 
 import static org.awaitility.Awaitility.await;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -144,6 +145,25 @@ public final class TestPostgres {
     dataSource.setUrl(url);
     dataSource.setUser(user);
     dataSource.setPassword(password);
+    return dataSource;
+  }
+
+  /** A {@link TcpProxy} to this PostgreSQL server; close it after use. */
+  public TcpProxy proxy() throws IOException {
+    PGSimpleDataSource target = (PGSimpleDataSource) dataSource();
+    return new TcpProxy(target.getServerNames()[0], target.getPortNumbers()[0]);
+  }
+
+  /**
+   * A simple data source whose connections go through {@code proxy}. Opening a connection waits at
+   * most {@code loginTimeout} for the server, as a pool bounds it (HikariCP by its connection
+   * timeout): through a frozen proxy it would otherwise wait for ever.
+   */
+  public DataSource dataSourceThrough(TcpProxy proxy, Duration loginTimeout) {
+    PGSimpleDataSource dataSource = (PGSimpleDataSource) dataSource();
+    dataSource.setServerNames(new String[] {"127.0.0.1"});
+    dataSource.setPortNumbers(new int[] {proxy.port()});
+    dataSource.setLoginTimeout((int) Math.max(1, loginTimeout.toSeconds()));
     return dataSource;
   }
 

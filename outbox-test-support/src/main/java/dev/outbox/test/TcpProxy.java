@@ -1,4 +1,4 @@
-package dev.outbox.rabbit;
+package dev.outbox.test;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -6,16 +6,19 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import org.jspecify.annotations.Nullable;
 
 /**
- * A loopback TCP proxy to the broker that can drop the broker's replies for a while (so publisher
- * confirms stay outstanding), freeze its connections as a broker that stops answering would (a
- * process stopped by SIGSTOP, a network that drops packets), cut its connections, as a network
- * failure would, and refuse connections for a while, as a stopped broker would.
+ * A loopback TCP proxy to a server (a broker, a database) that can drop the server's replies for a
+ * while (so publisher confirms stay outstanding), freeze its connections as a server that stops
+ * answering would (a process stopped by SIGSTOP, a network that drops packets), also right after a
+ * chosen request has gone through, cut its connections, as a network failure would, and refuse
+ * connections for a while, as a stopped server would.
  */
-final class TcpProxy implements AutoCloseable {
+public final class TcpProxy implements AutoCloseable {
 
   private final String targetHost;
   private final int targetPort;
@@ -24,8 +27,9 @@ final class TcpProxy implements AutoCloseable {
   private volatile boolean down;
   private final Object thawed = new Object();
   private volatile boolean frozen;
+  private volatile @Nullable String freezeAfter;
 
-  TcpProxy(String targetHost, int targetPort) throws IOException {
+  public TcpProxy(String targetHost, int targetPort) throws IOException {
     this.targetHost = targetHost;
     this.targetPort = targetPort;
     this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
@@ -34,12 +38,12 @@ final class TcpProxy implements AutoCloseable {
     acceptor.start();
   }
 
-  int port() {
+  public int port() {
     return server.getLocalPort();
   }
 
   /** Stops passing broker-to-client bytes on the current connections; new ones are unaffected. */
-  void holdReplies() {
+  public void holdReplies() {
     links.forEach(link -> link.held = true);
   }
 
@@ -47,7 +51,7 @@ final class TcpProxy implements AutoCloseable {
    * Passes the broker's bytes again from now on; what was held back is gone, so the confirms it
    * carried never arrive.
    */
-  void passReplies() {
+  public void passReplies() {
     links.forEach(link -> link.held = false);
   }
 
@@ -56,12 +60,26 @@ final class TcpProxy implements AutoCloseable {
    * connections stay open, what either side writes waits in the proxy and in the sockets' buffers,
    * as it would with a broker process stopped by SIGSTOP. {@link #thaw()} passes it all on.
    */
-  void freeze() {
+  public void freeze() {
     frozen = true;
   }
 
+  /**
+   * {@link #freeze() Freezes} every connection as soon as a client's bytes holding {@code marker}
+   * (as ASCII, within one read) have gone through to the server: the server gets the request and
+   * answers, and the client never hears the answer.
+   */
+  public void freezeAfter(String marker) {
+    freezeAfter = marker;
+  }
+
+  /** Whether the proxy is frozen now (also by {@link #freezeAfter}). */
+  public boolean frozen() {
+    return frozen;
+  }
+
   /** Moves the bytes held since {@link #freeze()} on, and everything after them. */
-  void thaw() {
+  public void thaw() {
     synchronized (thawed) {
       frozen = false;
       thawed.notifyAll();
@@ -72,18 +90,18 @@ final class TcpProxy implements AutoCloseable {
    * Goes down like a stopped broker: cuts every connection and closes each new one as soon as it is
    * accepted, until {@link #comeBack()}.
    */
-  void goDown() {
+  public void goDown() {
     down = true;
     cutConnections();
   }
 
   /** Passes new connections to the broker again. */
-  void comeBack() {
+  public void comeBack() {
     down = false;
   }
 
   /** Closes every current connection on both sides. */
-  void cutConnections() {
+  public void cutConnections() {
     for (Link link : links) {
       link.close();
     }
@@ -131,6 +149,14 @@ final class TcpProxy implements AutoCloseable {
                   awaitThawed();
                   out.write(buffer, 0, read);
                   out.flush();
+                  String marker = freezeAfter;
+                  if (!replies
+                      && marker != null
+                      && new String(buffer, 0, read, StandardCharsets.ISO_8859_1)
+                          .contains(marker)) {
+                    freezeAfter = null;
+                    frozen = true;
+                  }
                 }
               } catch (IOException ex) {
                 // connection cut
