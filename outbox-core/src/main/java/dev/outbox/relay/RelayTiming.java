@@ -98,6 +98,11 @@ public record RelayTiming(
    * use: the slots the call worked for are another instance's once the lease has expired.
    */
   public Duration databaseTimeout() {
+    return databaseTimeout(leaseTimeout);
+  }
+
+  /** The {@link #databaseTimeout()} of a relay whose lease timeout is {@code leaseTimeout}. */
+  public static Duration databaseTimeout(Duration leaseTimeout) {
     return max(leaseTimeout, MIN_DATABASE_TIMEOUT);
   }
 

@@ -20,8 +20,13 @@ import org.slf4j.LoggerFactory;
  * inside a business transaction: {@link #signal()} only sets a flag, and a background thread sends
  * at most one {@code NOTIFY} per {@link #MIN_INTERVAL}, on a pooled connection borrowed for it.
  * Another thread holds a {@code LISTEN} connection and runs the wake-up callback for each
- * notification; waiting for notifications issues no queries, so an idle instance costs the database
- * nothing.
+ * notification; waiting for notifications issues no queries. After {@code databaseTimeout} without
+ * a notification the listening thread asks the database a trivial question on that connection, so
+ * that a connection that died without a word (a server that went away while the network dropped
+ * packets) is found out and replaced within about twice that time: an idle instance costs the
+ * database one statement per {@code databaseTimeout}. Each connection waits at most {@code
+ * databaseTimeout} for any answer, so neither thread, nor {@link #stop()}, waits longer on a
+ * database that stopped answering.
  */
 public final class PostgresWakeups implements AutoCloseable {
 
@@ -30,7 +35,11 @@ public final class PostgresWakeups implements AutoCloseable {
   /** The shortest pause between two notifications sent by one instance. */
   public static final Duration MIN_INTERVAL = Duration.ofMillis(20);
 
-  private final DataSource dataSource;
+  /** The database timeout of the three-argument constructor: that of the relay's default lease. */
+  public static final Duration DEFAULT_DATABASE_TIMEOUT = Duration.ofSeconds(10);
+
+  private final StoreConnections connections;
+  private final long checkAfterNanos;
   private final String channel;
   private final Runnable onWake;
   private final Signal requested = new Signal();
@@ -46,7 +55,25 @@ public final class PostgresWakeups implements AutoCloseable {
    *     instance's own); must be quick
    */
   public PostgresWakeups(DataSource dataSource, TableName table, Runnable onWake) {
-    this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
+    this(dataSource, table, onWake, DEFAULT_DATABASE_TIMEOUT);
+  }
+
+  /**
+   * @param onWake run on the listening thread for every notification received (also for this
+   *     instance's own); must be quick
+   * @param databaseTimeout the longest either connection waits for an answer of the database, and
+   *     how long the listening connection may go without a notification before it is checked (the
+   *     relay's {@code RelayTiming.databaseTimeout()})
+   */
+  public PostgresWakeups(
+      DataSource dataSource, TableName table, Runnable onWake, Duration databaseTimeout) {
+    this.connections = new StoreConnections(Objects.requireNonNull(dataSource, "dataSource"));
+    if (databaseTimeout.isNegative() || databaseTimeout.isZero()) {
+      throw new IllegalArgumentException(
+          "databaseTimeout must be positive, was " + databaseTimeout);
+    }
+    connections.networkTimeout(databaseTimeout);
+    this.checkAfterNanos = databaseTimeout.toNanos();
     this.onWake = Objects.requireNonNull(onWake, "onWake");
     String name = "outbox_" + table.qualified().replace('.', '_');
     this.channel = name.length() <= 63 ? name : "outbox_" + Integer.toHexString(name.hashCode());
@@ -89,11 +116,8 @@ public final class PostgresWakeups implements AutoCloseable {
           continue;
         }
         // a pooled connection per notification: at most one every MIN_INTERVAL
-        try (Connection connection = dataSource.getConnection();
+        try (Connection connection = connections.autocommit();
             PreparedStatement statement = connection.prepareStatement("SELECT pg_notify(?, '')")) {
-          if (!connection.getAutoCommit()) {
-            connection.setAutoCommit(true);
-          }
           statement.setString(1, channel);
           statement.execute();
         }
@@ -110,21 +134,29 @@ public final class PostgresWakeups implements AutoCloseable {
 
   private void listenLoop() {
     Connection connection = null;
+    long lastHeard = 0;
     while (running) {
       try {
         if (connection == null || connection.isClosed()) {
-          connection = dataSource.getConnection();
-          connection.setAutoCommit(true);
+          connection = connections.autocommit();
           try (Statement statement = connection.createStatement()) {
             statement.execute("LISTEN " + channel);
           }
+          lastHeard = System.nanoTime();
           // Events may have been written while this instance was not listening.
           onWake.run();
         }
         PGNotification[] notifications =
             connection.unwrap(PGConnection.class).getNotifications(1000);
         if (notifications != null && notifications.length > 0) {
+          lastHeard = System.nanoTime();
           onWake.run();
+        } else if (System.nanoTime() - lastHeard >= checkAfterNanos) {
+          // Waiting for notifications only reads: a connection whose server is gone stays quiet
+          try (Statement statement = connection.createStatement()) {
+            statement.execute("SELECT 1");
+          }
+          lastHeard = System.nanoTime();
         }
       } catch (SQLException | RuntimeException ex) {
         if (running) {

@@ -3,12 +3,15 @@ package dev.outbox.store;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.outbox.test.TcpProxy;
 import dev.outbox.test.TestPostgres;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 class PostgresWakeupsIntegrationTests {
+
+  private static final Duration BOUND = Duration.ofSeconds(30);
 
   private final TableName table = TableName.of(null, "wakeups_" + System.nanoTime());
 
@@ -56,5 +59,50 @@ class PostgresWakeupsIntegrationTests {
       await().atMost(Duration.ofSeconds(10)).until(() -> woken.get() > before);
       assertThat(woken.get() - before).as("notifications for 10,000 signals").isLessThan(100);
     }
+  }
+
+  /**
+   * The server's end of the LISTEN connection goes away and the client hears nothing of it (a
+   * network that dropped the server's goodbye): waiting for notifications only reads, so before,
+   * that instance was never woken by another again.
+   */
+  @Test
+  void aListenConnectionThatDiedWithoutAWordIsFoundOutAndReplaced() throws Exception {
+    Duration databaseTimeout = Duration.ofSeconds(1);
+    AtomicInteger woken = new AtomicInteger();
+    try (TcpProxy proxy = TestPostgres.get().proxy();
+        PostgresWakeups sender =
+            new PostgresWakeups(TestPostgres.get().dataSource(), table, () -> {});
+        PostgresWakeups listener =
+            new PostgresWakeups(
+                TestPostgres.get().dataSourceThrough(proxy, Duration.ofSeconds(5)),
+                table,
+                woken::incrementAndGet,
+                databaseTimeout)) {
+      sender.start(false);
+      listener.start(true);
+      await().atMost(BOUND).until(() -> woken.get() >= 1);
+      awaitWokenBy(sender, woken);
+
+      proxy.dropSilently();
+      // The check finds the connection dead within two database timeouts; the listener listens
+      // on a new one (and wakes its relay once for what it may have missed), and hears signals
+      int before = woken.get();
+      await().atMost(databaseTimeout.multipliedBy(2).plus(BOUND)).until(() -> woken.get() > before);
+      awaitWokenBy(sender, woken);
+    }
+  }
+
+  /** Signals until {@code woken} counts a wake-up after the first signal. */
+  private static void awaitWokenBy(PostgresWakeups sender, AtomicInteger woken) {
+    int before = woken.get();
+    await()
+        .atMost(BOUND)
+        .pollInterval(Duration.ofMillis(100))
+        .until(
+            () -> {
+              sender.signal();
+              return woken.get() > before;
+            });
   }
 }

@@ -7,6 +7,7 @@ import dev.outbox.PayloadSerializer;
 import dev.outbox.relay.OutboxDefaults;
 import dev.outbox.relay.OutboxRelay;
 import dev.outbox.relay.RelayListener;
+import dev.outbox.relay.RelayTiming;
 import dev.outbox.store.OutboxRepository;
 import dev.outbox.store.PostgresOutboxRepository;
 import dev.outbox.store.PostgresWakeups;
@@ -18,6 +19,7 @@ import io.micrometer.observation.ObservationRegistry;
 import io.micrometer.tracing.Tracer;
 import io.micrometer.tracing.propagation.Propagator;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.function.LongConsumer;
 import java.util.function.Supplier;
@@ -174,9 +176,17 @@ public class OutboxAutoConfiguration {
   @ConditionalOnMissingBean
   @ConditionalOnProperty(prefix = "outbox.relay", name = "notify", matchIfMissing = true)
   PostgresWakeups outboxWakeups(
-      DataSource dataSource, TableName outboxTableName, ObjectProvider<OutboxRelay> relay) {
+      DataSource dataSource,
+      TableName outboxTableName,
+      ObjectProvider<OutboxRelay> relay,
+      OutboxProperties properties) {
+    Duration leaseTimeout = properties.getRelay().getLeaseTimeout();
     return new PostgresWakeups(
-        dataSource, outboxTableName, () -> relay.ifAvailable(OutboxRelay::wakeUp));
+        dataSource,
+        outboxTableName,
+        () -> relay.ifAvailable(OutboxRelay::wakeUp),
+        RelayTiming.databaseTimeout(
+            leaseTimeout != null ? leaseTimeout : OutboxDefaults.LEASE_TIMEOUT));
   }
 
   @Bean

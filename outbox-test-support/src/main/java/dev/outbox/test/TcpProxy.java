@@ -24,6 +24,7 @@ public final class TcpProxy implements AutoCloseable {
   private final int targetPort;
   private final ServerSocket server;
   private final Set<Link> links = ConcurrentHashMap.newKeySet();
+  private final Set<Link> silenced = ConcurrentHashMap.newKeySet();
   private volatile boolean down;
   private final Object thawed = new Object();
   private volatile boolean frozen;
@@ -100,6 +101,24 @@ public final class TcpProxy implements AutoCloseable {
     down = false;
   }
 
+  /**
+   * Closes the server's side of every current connection and leaves the client's open and silent:
+   * the server ends those sessions, and the clients hear nothing of it, as when a server goes away
+   * while the network drops its packets. New connections are unaffected.
+   */
+  public void dropSilently() {
+    for (Link link : links) {
+      link.silent = true;
+      silenced.add(link);
+      try {
+        link.broker.close();
+      } catch (IOException ignored) {
+        // closing anyway
+      }
+    }
+    links.removeAll(silenced);
+  }
+
   /** Closes every current connection on both sides. */
   public void cutConnections() {
     for (Link link : links) {
@@ -163,7 +182,9 @@ public final class TcpProxy implements AutoCloseable {
               } catch (InterruptedException ex) {
                 Thread.currentThread().interrupt();
               } finally {
-                link.close();
+                if (!link.silent) {
+                  link.close();
+                }
               }
             },
             replies ? "tcp-proxy-replies" : "tcp-proxy-requests");
@@ -176,12 +197,15 @@ public final class TcpProxy implements AutoCloseable {
     server.close();
     thaw();
     cutConnections();
+    silenced.forEach(Link::close);
+    silenced.clear();
   }
 
   private static final class Link {
     final Socket client;
     final Socket broker;
     volatile boolean held;
+    volatile boolean silent;
 
     Link(Socket client, Socket broker) {
       this.client = client;
