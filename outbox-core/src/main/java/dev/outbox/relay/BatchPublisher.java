@@ -13,6 +13,8 @@ import dev.outbox.transport.DeadLetter;
 import dev.outbox.transport.Failures;
 import dev.outbox.transport.OutboxTransport;
 import dev.outbox.transport.PublishTimeoutException;
+import java.io.InterruptedIOException;
+import java.nio.channels.ClosedByInterruptException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -263,9 +265,9 @@ final class BatchPublisher {
               sentMore = true;
               continue;
             }
-          } else {
+          } else if (!interrupted(ack.failure)) {
             sent.failed.add(new Failed(ack.event, 0, ack.failure, true));
-          }
+          } // else the relay is stopping this thread: neither the event's failure nor the broker's
           chain.done = true;
           outstanding--;
         }
@@ -317,6 +319,23 @@ final class BatchPublisher {
     future.whenComplete(
         (ignored, failure) ->
             acks.add(new Ack(chain, event, failure == null ? null : Failures.unwrap(failure))));
+  }
+
+  /**
+   * Whether a send failed because this thread was interrupted (the relay stopping it while the send
+   * blocked, e.g. Kafka's {@code InterruptException} with a full producer buffer): the event stays
+   * pending, uncharged.
+   */
+  private static boolean interrupted(Throwable failure) {
+    Throwable cause = failure;
+    for (int depth = 0; cause != null && depth < 16; depth++, cause = cause.getCause()) {
+      if (cause instanceof InterruptedException
+          || cause instanceof InterruptedIOException
+          || cause instanceof ClosedByInterruptException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private void flush() {

@@ -12,6 +12,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -94,6 +95,59 @@ class OutboxRelayLifecycleTests {
     StoredRow row = store.row(event.id()).orElseThrow();
     assertThat(row.attempts()).isZero();
     assertThat(row.status()).isEqualTo(InMemoryOutboxRepository.Status.PENDING);
+  }
+
+  /**
+   * A send that blocks in the transport (Kafka with a full producer buffer) past the batch's
+   * deadline, ended by stop()'s interrupt as Kafka ends it: a failure caused by the interrupt, and
+   * every later send of the batch failing at once the same way. Before, the batch recorded those
+   * failures and charged each event an attempt for the relay's own shutdown.
+   */
+  @Test
+  void stopInterruptingASendBlockedPastTheDeadlineChargesNothing() {
+    relay = builder().workers(1).publishTimeout(Duration.ofMillis(200)).build();
+    OutboxEvent blocked = events.event("orders", "order-1");
+    OutboxEvent next = events.event("orders", "order-2");
+    store.append(blocked);
+    store.append(next);
+    CountDownLatch blocking = new CountDownLatch(1);
+    transport.onSend(
+        event -> {
+          if (Thread.currentThread().isInterrupted()) {
+            throw new InterruptedSend(new InterruptedException());
+          }
+          if (event.id().equals(blocked.id())) {
+            blocking.countDown();
+            try {
+              new CountDownLatch(1).await(); // until interrupted
+            } catch (InterruptedException ex) {
+              Thread.currentThread().interrupt();
+              throw new InterruptedSend(ex);
+            }
+          }
+        });
+    relay.start();
+    await().atMost(TIMEOUT).until(() -> blocking.getCount() == 0);
+
+    relay.stop(Duration.ofMillis(500)); // past the publish timeout, then interrupts the worker
+
+    assertThat(relayThreads()).isEmpty();
+    assertThat(store.rows())
+        .as("what is left is pending and uncharged")
+        .isNotEmpty()
+        .allSatisfy(
+            row -> {
+              assertThat(row.attempts()).isZero();
+              assertThat(row.status()).isEqualTo(InMemoryOutboxRepository.Status.PENDING);
+            });
+    assertThat(store.row(blocked.id())).isPresent();
+  }
+
+  /** What Kafka's producer throws when the sending thread is interrupted. */
+  private static final class InterruptedSend extends RuntimeException {
+    InterruptedSend(InterruptedException cause) {
+      super(cause);
+    }
   }
 
   @Test
