@@ -14,6 +14,7 @@ import dev.outbox.transport.Failures;
 import dev.outbox.transport.OutboxTransport;
 import dev.outbox.transport.PublishTimeoutException;
 import java.io.InterruptedIOException;
+import java.net.SocketTimeoutException;
 import java.nio.channels.ClosedByInterruptException;
 import java.time.Clock;
 import java.time.Duration;
@@ -323,15 +324,20 @@ final class BatchPublisher {
 
   /**
    * Whether a send failed because this thread was interrupted (the relay stopping it while the send
-   * blocked, e.g. Kafka's {@code InterruptException} with a full producer buffer): the event stays
-   * pending, uncharged.
+   * blocked, e.g. Kafka's {@code InterruptException} with a full producer buffer): the thread is
+   * still interrupted and the failure says so. The event stays pending, uncharged. A socket's read
+   * timeout, also an {@link InterruptedIOException}, is a failure like any other.
    */
   private static boolean interrupted(Throwable failure) {
+    if (!Thread.currentThread().isInterrupted()) {
+      return false;
+    }
     Throwable cause = failure;
     for (int depth = 0; cause != null && depth < 16; depth++, cause = cause.getCause()) {
       if (cause instanceof InterruptedException
-          || cause instanceof InterruptedIOException
-          || cause instanceof ClosedByInterruptException) {
+          || cause instanceof ClosedByInterruptException
+          || (cause instanceof InterruptedIOException
+              && !(cause instanceof SocketTimeoutException))) {
         return true;
       }
     }

@@ -68,11 +68,13 @@ final class LeaseKeeper {
         try {
           leases = store.rebalanceLeases(member, timing.leaseTimeout(), retired);
         } catch (RuntimeException ex) {
-          // The renewal stands: the slots it confirmed stay this instance's for a lease from its
-          // start, and their workers go on, whatever held the rebalance up (another instance that
-          // stopped answering in the middle of its own rebalance holds the slot table until its
-          // session ends)
+          // Whatever held the rebalance up (another instance that stopped answering in the middle
+          // of its own rebalance holds the slot table until its session ends), the slots this
+          // instance holds stay its own, and their workers go on: renewed again, as the database
+          // has them now (a rebalance that failed after its commit did release or take slots)
           rebalanceFailed = ex;
+          started = nanoTime.getAsLong();
+          leases = store.renewLeases(member, timing.leaseTimeout());
         }
       }
       scheduler.update(leases.tokens(), started, timing.leaseTimeout());

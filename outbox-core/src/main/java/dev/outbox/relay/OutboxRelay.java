@@ -395,14 +395,8 @@ public final class OutboxRelay implements AutoCloseable {
       Objects.requireNonNull(onBacklog, "onBacklog");
       require(name != null && !name.isBlank(), "name must not be blank");
       require(pollInterval != null, "pollInterval is required");
-      Duration lease = leaseTimeout;
-      if (lease == null) {
-        Duration threePolls = pollInterval.multipliedBy(RelayTiming.RENEWALS_PER_LEASE);
-        lease =
-            threePolls.compareTo(OutboxDefaults.LEASE_TIMEOUT) > 0
-                ? threePolls
-                : OutboxDefaults.LEASE_TIMEOUT;
-      }
+      Duration lease =
+          leaseTimeout != null ? leaseTimeout : RelayTiming.defaultLeaseTimeout(pollInterval);
       RelayTiming timing =
           new RelayTiming(
               pollInterval, publishTimeout, lease, transport.maxBlock(), maxErrorBackoff);

@@ -101,6 +101,14 @@ public record RelayTiming(
     return databaseTimeout(leaseTimeout);
   }
 
+  /**
+   * The lease timeout of a relay that sets none: {@link OutboxDefaults#LEASE_TIMEOUT}, or {@link
+   * #RENEWALS_PER_LEASE} poll intervals if that is longer.
+   */
+  public static Duration defaultLeaseTimeout(Duration pollInterval) {
+    return max(pollInterval.multipliedBy(RENEWALS_PER_LEASE), OutboxDefaults.LEASE_TIMEOUT);
+  }
+
   /** The {@link #databaseTimeout()} of a relay whose lease timeout is {@code leaseTimeout}. */
   public static Duration databaseTimeout(Duration leaseTimeout) {
     return max(leaseTimeout, MIN_DATABASE_TIMEOUT);

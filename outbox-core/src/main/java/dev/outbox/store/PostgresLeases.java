@@ -224,7 +224,11 @@ final class PostgresLeases {
       connection.commit();
       connection.setAutoCommit(true);
     } catch (SQLException ex) {
-      dropAnchor();
+      // A lock timeout or a cancelled statement leaves the session as it was: keeping it keeps the
+      // member alive in the others' eyes. A broken connection is given up.
+      if (!rolledBack(connection)) {
+        dropAnchor();
+      }
       throw new OutboxException(
           "Could not rebalance the relay leases on " + table + ": " + ex.getMessage(), ex);
     }
@@ -263,6 +267,20 @@ final class PostgresLeases {
     } catch (SQLException ex) {
       throw new OutboxException(
           "Could not connect to the database for the relay leases: " + ex.getMessage(), ex);
+    }
+  }
+
+  /** Whether the failed rebalance's transaction was rolled back on a connection still usable. */
+  private static boolean rolledBack(Connection connection) {
+    try {
+      if (connection.isClosed()) {
+        return false;
+      }
+      connection.rollback();
+      connection.setAutoCommit(true);
+      return true;
+    } catch (SQLException | RuntimeException ex) {
+      return false;
     }
   }
 

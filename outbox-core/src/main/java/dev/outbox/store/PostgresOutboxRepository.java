@@ -213,7 +213,7 @@ public final class PostgresOutboxRepository implements OutboxRepository {
 
   @Override
   public void bound(Duration callTimeout, Duration rebalanceTimeout) {
-    relayConnections.networkTimeout(callTimeout);
+    relayConnections.bound(callTimeout);
     leases.rebalanceTimeout(rebalanceTimeout);
   }
 

@@ -72,7 +72,7 @@ public final class PostgresWakeups implements AutoCloseable {
       throw new IllegalArgumentException(
           "databaseTimeout must be positive, was " + databaseTimeout);
     }
-    connections.networkTimeout(databaseTimeout);
+    connections.bound(databaseTimeout);
     this.checkAfterNanos = databaseTimeout.toNanos();
     this.onWake = Objects.requireNonNull(onWake, "onWake");
     String name = "outbox_" + table.qualified().replace('.', '_');

@@ -4,6 +4,7 @@ import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.concurrent.Executor;
 import javax.sql.DataSource;
@@ -30,11 +31,15 @@ import org.slf4j.LoggerFactory;
  * first connection; after that a connection costs nothing extra in the usual case, and otherwise
  * two statements (the change and the restore).
  *
- * <p>The relay's connections also wait at most {@link #networkTimeout(Duration)} for any answer of
- * the database (the driver's socket timeout, set for as long as the library holds the connection
- * and set back before it returns to the pool). A connection whose server stopped answering (a
- * network that drops packets, a frozen server) then fails after that time and is discarded, where
- * it would otherwise wait for TCP to give up, which takes from minutes to hours.
+ * <p>The relay's connections are also bounded by a {@link #bound(Duration) database timeout}: each
+ * statement made on them is cancelled by the server once it has run that long (the driver's query
+ * timeout, which sends a cancel request), and the connection gives up on an answer after that time
+ * and a grace for the cancel ({@link #CANCEL_GRACE}; the driver's socket timeout, set for as long
+ * as the library holds the connection and set back before it returns to the pool). A statement held
+ * up in the database (a lock) then ends there too, instead of waiting on in a session the relay
+ * left; a connection whose server stopped answering (a network that drops packets, a frozen server)
+ * fails and is discarded, where it would otherwise wait for TCP to give up, which takes from
+ * minutes to hours.
  */
 final class StoreConnections {
 
@@ -44,8 +49,15 @@ final class StoreConnections {
 
   private static final Executor DIRECT = Runnable::run;
 
+  /** How much longer than the database timeout a connection waits for an answer. */
+  static final Duration CANCEL_GRACE = Duration.ofSeconds(2);
+
+  /** A network timeout that {@link #restore} leaves as it is. */
+  private static final int KEEP = -1;
+
   private final DataSource dataSource;
   private volatile int defaultIsolation = UNKNOWN;
+  private volatile int queryTimeoutSeconds;
   private volatile int networkTimeoutMillis;
 
   StoreConnections(DataSource dataSource) {
@@ -53,11 +65,14 @@ final class StoreConnections {
   }
 
   /**
-   * Bounds the wait for each answer of the database on the connections handed out from now on;
-   * {@link Duration#ZERO} (the default) leaves the pool's setting.
+   * Bounds the statements and the connections handed out from now on by {@code databaseTimeout}
+   * (rounded up to whole seconds); {@link Duration#ZERO} (the default) bounds nothing.
    */
-  void networkTimeout(Duration timeout) {
-    networkTimeoutMillis = (int) Math.min(Integer.MAX_VALUE, timeout.toMillis());
+  void bound(Duration databaseTimeout) {
+    long seconds = (databaseTimeout.toMillis() + 999) / 1000;
+    queryTimeoutSeconds = (int) Math.min(Integer.MAX_VALUE / 1000 - 60, seconds);
+    networkTimeoutMillis =
+        seconds == 0 ? 0 : (int) (queryTimeoutSeconds * 1000L + CANCEL_GRACE.toMillis());
   }
 
   /** A connection for statements that each commit on their own. */
@@ -73,6 +88,12 @@ final class StoreConnections {
   private Connection borrow(boolean autoCommit) throws SQLException {
     Connection connection = dataSource.getConnection();
     try {
+      // First, so that even the settings below cannot wait for ever
+      int network = networkTimeoutMillis;
+      int networkBefore = network == 0 ? KEEP : connection.getNetworkTimeout();
+      if (network != 0 && networkBefore != network) {
+        connection.setNetworkTimeout(DIRECT, network);
+      }
       boolean autoCommitBefore = connection.getAutoCommit();
       int isolation = defaultIsolation;
       if (isolation == UNKNOWN) {
@@ -89,16 +110,12 @@ final class StoreConnections {
       if (autoCommitBefore != autoCommit) {
         connection.setAutoCommit(autoCommit);
       }
-      int timeout = networkTimeoutMillis;
-      int timeoutBefore = timeout == 0 ? timeout : connection.getNetworkTimeout();
-      if (timeoutBefore != timeout) {
-        connection.setNetworkTimeout(DIRECT, timeout);
-      }
-      if (!stricter && autoCommitBefore == autoCommit && timeoutBefore == timeout) {
+      int query = queryTimeoutSeconds;
+      if (!stricter && autoCommitBefore == autoCommit && network == 0) {
         return connection;
       }
       return restoringOnClose(
-          connection, stricter ? isolation : UNKNOWN, autoCommitBefore, timeoutBefore);
+          connection, stricter ? isolation : UNKNOWN, autoCommitBefore, networkBefore, query);
     } catch (SQLException | RuntimeException ex) {
       PostgresOutboxRepository.closeQuietly(connection);
       throw ex;
@@ -108,16 +125,22 @@ final class StoreConnections {
   /**
    * {@code connection}, whose {@code close()} first ends any open transaction and sets back the
    * isolation (unless {@code isolation} is {@link #UNKNOWN}), the auto-commit and the network
-   * timeout it had.
+   * timeout (unless {@link #KEEP}) it had, and whose statements get {@code queryTimeout} seconds
+   * (unless 0).
    */
   private static Connection restoringOnClose(
-      Connection connection, int isolation, boolean autoCommit, int networkTimeout) {
+      Connection connection,
+      int isolation,
+      boolean autoCommit,
+      int networkTimeout,
+      int queryTimeout) {
     return (Connection)
         Proxy.newProxyInstance(
             StoreConnections.class.getClassLoader(),
             new Class<?>[] {Connection.class},
             (proxy, method, args) -> {
-              if (method.getName().equals("close") && method.getParameterCount() == 0) {
+              String name = method.getName();
+              if (name.equals("close") && method.getParameterCount() == 0) {
                 if (restore(connection, isolation, autoCommit, networkTimeout)) {
                   connection.close();
                 } else {
@@ -125,11 +148,20 @@ final class StoreConnections {
                 }
                 return null;
               }
+              Object result;
               try {
-                return method.invoke(connection, args);
+                result = method.invoke(connection, args);
               } catch (InvocationTargetException ex) {
                 throw ex.getCause();
               }
+              if (queryTimeout > 0
+                  && result instanceof Statement statement
+                  && (name.equals("createStatement")
+                      || name.equals("prepareStatement")
+                      || name.equals("prepareCall"))) {
+                statement.setQueryTimeout(queryTimeout);
+              }
+              return result;
             });
   }
 
@@ -149,7 +181,7 @@ final class StoreConnections {
       if (connection.getAutoCommit() != autoCommit) {
         connection.setAutoCommit(autoCommit);
       }
-      if (connection.getNetworkTimeout() != networkTimeout) {
+      if (networkTimeout != KEEP && connection.getNetworkTimeout() != networkTimeout) {
         connection.setNetworkTimeout(DIRECT, networkTimeout);
       }
       return true;

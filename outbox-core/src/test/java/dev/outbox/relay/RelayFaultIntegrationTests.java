@@ -225,7 +225,13 @@ class RelayFaultIntegrationTests {
     await("the cut-off instance reports its database failing")
         .atMost(relay.timing().databaseTimeout().plus(BOUND))
         .until(() -> !relay.isHealthy());
-    assertThat(relay.lastFailure()).contains("leases").contains("I/O error");
+    await("its lease thread's failure among them")
+        .atMost(relay.timing().databaseTimeout().plus(BOUND))
+        .until(
+            () ->
+                String.valueOf(relay.lastFailure()).contains("leases: ")
+                    && relay.lastFailure().contains("Could not renew the relay leases"));
+    assertThat(relay.lastFailure()).contains("An I/O error occurred");
     await("every event, by the other instance once the lease has expired")
         .atMost(BOUND)
         .until(() -> deliveredIds().containsAll(after));
@@ -249,6 +255,17 @@ class RelayFaultIntegrationTests {
     proxy.freezeAfter("FOR UPDATE OF s");
     relay = startInstance("cut-off", TestPostgres.get().dataSourceThrough(proxy, LOGIN));
     await("the joining instance locked the slot table").atMost(BOUND).until(proxy::frozen);
+    long cutOffSession =
+        TestPostgres.get()
+            .queryLong("SELECT pid FROM " + table + "_relay WHERE member LIKE 'cut-off-%'");
+    await("PostgreSQL ends the cut-off instance's session, idle in its rebalance")
+        .atMost(relay.timing().rebalanceTimeout().plus(BOUND))
+        .until(
+            () ->
+                TestPostgres.get()
+                        .queryLong(
+                            "SELECT count(*) FROM pg_stat_activity WHERE pid = " + cutOffSession)
+                    == 0);
 
     List<UUID> ids = write(Clock.systemUTC(), 100);
     // Before, the other instance's next rebalance waited for that lock until TCP ended the session:

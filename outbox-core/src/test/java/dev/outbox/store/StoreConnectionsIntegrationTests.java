@@ -3,6 +3,7 @@ package dev.outbox.store;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.outbox.test.TcpProxy;
 import dev.outbox.test.TestPostgres;
 import java.io.PrintWriter;
 import java.lang.reflect.Proxy;
@@ -20,7 +21,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.postgresql.ds.PGSimpleDataSource;
 
 /**
- * The library's own connections run at read committed, the relay's wait at most its network
+ * The library's own connections run at read committed, the relay's are bounded by its database
  * timeout, and each goes back to its pool as it was found: a pool that does not reset the isolation
  * must not hand the application a connection at another isolation than the one it runs at. Against
  * real PostgreSQL sessions, through a "pool" of one session that resets nothing.
@@ -118,37 +119,50 @@ class StoreConnectionsIntegrationTests {
   }
 
   /**
-   * The relay's connections wait at most the network timeout for the database, and go back to the
-   * pool with the timeout they came with, whether the pool resets it or not.
+   * A bounded connection's statements are cancelled by the server after the database timeout, the
+   * session goes on, and it goes back to the pool with the network timeout it came with, whether
+   * the pool resets it or not.
    */
   @Test
-  void aNetworkTimeoutHoldsWhileTheLibraryHasTheConnectionAndIsSetBackAfter() throws Exception {
+  void aBoundedStatementIsCancelledByTheServerAndTheConnectionGoesBackAsItWas() throws Exception {
     session = TestPostgres.get().connect();
     session.setNetworkTimeout(Runnable::run, 60_000);
     StoreConnections connections = new StoreConnections(poolOfOne(session));
-    connections.networkTimeout(Duration.ofMillis(300));
+    connections.bound(Duration.ofSeconds(1));
 
     try (Connection connection = connections.autocommit()) {
-      assertThat(connection.getNetworkTimeout()).isEqualTo(300);
-      // A statement answered later than that fails as a broken connection, and the driver closes it
-      assertThatThrownBy(() -> execute(connection, "SELECT pg_sleep(5)"))
+      assertThat(connection.getNetworkTimeout())
+          .isEqualTo(1_000 + (int) StoreConnections.CANCEL_GRACE.toMillis());
+      assertThatThrownBy(() -> execute(connection, "SELECT pg_sleep(60)"))
           .isInstanceOf(SQLException.class)
-          .hasMessageContaining("An I/O error occurred");
-    }
-    assertThat(session.isClosed()).as("the timed-out session is gone").isTrue();
-
-    session = TestPostgres.get().connect();
-    session.setNetworkTimeout(Runnable::run, 60_000);
-    connections = new StoreConnections(poolOfOne(session));
-    connections.networkTimeout(Duration.ofSeconds(10));
-    try (Connection connection = connections.transaction()) {
-      assertThat(connection.getNetworkTimeout()).isEqualTo(10_000);
+          .hasMessageContaining("canceling statement due to user request");
       execute(connection, "SELECT 1");
     }
     assertThat(session.getNetworkTimeout()).as("set back").isEqualTo(60_000);
-    connections.networkTimeout(Duration.ZERO);
+    connections.bound(Duration.ZERO);
     try (Connection connection = connections.autocommit()) {
       assertThat(connection.getNetworkTimeout()).as("the pool's, unchanged").isEqualTo(60_000);
+    }
+  }
+
+  /**
+   * A bounded connection whose server stops answering (a proxy that freezes it) fails after the
+   * database timeout and the cancel's grace, and the driver closes it, so the pool drops it.
+   */
+  @Test
+  void aBoundedConnectionWhoseServerStopsAnsweringFailsAndIsClosed() throws Exception {
+    try (TcpProxy proxy = TestPostgres.get().proxy()) {
+      session = TestPostgres.get().dataSourceThrough(proxy, Duration.ofSeconds(5)).getConnection();
+      StoreConnections connections = new StoreConnections(poolOfOne(session));
+      connections.bound(Duration.ofSeconds(1));
+
+      try (Connection connection = connections.autocommit()) {
+        proxy.freeze();
+        assertThatThrownBy(() -> execute(connection, "SELECT 1"))
+            .isInstanceOf(SQLException.class)
+            .hasMessageContaining("An I/O error occurred");
+      }
+      assertThat(session.isClosed()).isTrue();
     }
   }
 

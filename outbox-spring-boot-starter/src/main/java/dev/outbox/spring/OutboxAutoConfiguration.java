@@ -180,13 +180,16 @@ public class OutboxAutoConfiguration {
       TableName outboxTableName,
       ObjectProvider<OutboxRelay> relay,
       OutboxProperties properties) {
+    // The relay's own database timeout, as its properties set it (a customizer may change it)
     Duration leaseTimeout = properties.getRelay().getLeaseTimeout();
     return new PostgresWakeups(
         dataSource,
         outboxTableName,
         () -> relay.ifAvailable(OutboxRelay::wakeUp),
         RelayTiming.databaseTimeout(
-            leaseTimeout != null ? leaseTimeout : OutboxDefaults.LEASE_TIMEOUT));
+            leaseTimeout != null
+                ? leaseTimeout
+                : RelayTiming.defaultLeaseTimeout(properties.getRelay().getPollInterval())));
   }
 
   @Bean

@@ -154,6 +154,14 @@ public final class TcpProxy implements AutoCloseable {
     }
   }
 
+  private void awaitThawedQuietly() {
+    try {
+      awaitThawed();
+    } catch (InterruptedException ex) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
   private void pump(InputStream in, OutputStream out, Link link, boolean replies) {
     Thread thread =
         new Thread(
@@ -183,6 +191,9 @@ public final class TcpProxy implements AutoCloseable {
                 Thread.currentThread().interrupt();
               } finally {
                 if (!link.silent) {
+                  // A frozen network does not pass a close on either: the other side hears of it
+                  // once the proxy thaws (or closes)
+                  awaitThawedQuietly();
                   link.close();
                 }
               }
