@@ -240,6 +240,11 @@ final class BatchPublisher {
       if (!scheduler.holds(grant)) {
         break; // frozen or cut off mid-batch: the unsent chains stay pending, untouched
       }
+      if (outstanding > 0 && deadline - nanoTime.getAsLong() <= 0) {
+        // Sends blocked in the transport (Kafka with a full buffer or without a topic's metadata)
+        // used up the batch: the unsent chains stay pending, untouched, for the next batch
+        break;
+      }
       sendNext(chain, acks);
       outstanding++;
     }

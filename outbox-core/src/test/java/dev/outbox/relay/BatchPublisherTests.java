@@ -642,6 +642,36 @@ class BatchPublisherTests {
     assertThat(handedOver[0] - sent).as("sent before the transport had the event").isNotNegative();
   }
 
+  /**
+   * A send that blocks in the transport past the batch's deadline (Kafka with a full producer
+   * buffer): the batch sends no other chain's first event. Before, it went on handing every key's
+   * first event to the transport, each send blocking again, however long that took.
+   */
+  @Test
+  void aSendBlockedPastTheDeadlineEndsTheBatchAndTheUnsentKeysStayUncharged() {
+    RelayNode relay =
+        new RelayNode(
+            store, transport, clock, "node-b", Duration.ofSeconds(1), RelayNode.RETRIES, 100);
+    store.leave(node.member);
+    relay.tick();
+    OutboxEvent blocked = events.event("orders", "order-1");
+    OutboxEvent next = events.event("orders", "order-2");
+    store.append(blocked, next);
+    transport.onSend(
+        event -> {
+          if (event.id().equals(blocked.id())) {
+            clock.advance(Duration.ofSeconds(1)); // within the lease, past the publish timeout
+          }
+        });
+
+    relay.cycle();
+
+    assertThat(transport.sentIds()).containsExactly(blocked.id());
+    assertThat(store.row(blocked.id())).as("acknowledged: recorded").isEmpty();
+    assertThat(row(next).attempts()).isZero();
+    assertThat(row(next).lastError()).isNull();
+  }
+
   @Test
   void chainStopsOnceTheLeaseIsNoLongerKnownToBeValidAndTheRestStaysUncharged() {
     RelayNode relay =
