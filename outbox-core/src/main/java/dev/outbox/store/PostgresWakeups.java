@@ -24,9 +24,9 @@ import org.slf4j.LoggerFactory;
  * a notification the listening thread asks the database a trivial question on that connection, so
  * that a connection that died without a word (a server that went away while the network dropped
  * packets) is found out and replaced within about twice that time: an idle instance costs the
- * database one statement per {@code databaseTimeout}. Each connection waits at most {@code
- * databaseTimeout} for any answer, so neither thread, nor {@link #stop()}, waits longer on a
- * database that stopped answering.
+ * database one statement per {@code databaseTimeout}. Both connections are bounded by {@code
+ * databaseTimeout} as the relay's are, so neither thread, nor {@link #stop()}, waits much longer on
+ * a database that stopped answering.
  */
 public final class PostgresWakeups implements AutoCloseable {
 

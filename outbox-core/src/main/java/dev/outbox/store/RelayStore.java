@@ -88,8 +88,9 @@ public interface RelayStore {
       List<Dead> dead);
 
   /**
-   * Bounds the relay's calls into the store from now on: each waits at most {@code callTimeout} for
-   * an answer of the database (then fails, as if the connection had broken), and a rebalance waits
+   * Bounds the relay's calls into the store from now on: each statement runs at most {@code
+   * callTimeout} (then the database cancels it), a connection that answers nothing for a little
+   * longer fails as if it had broken, and a rebalance waits
    * at most {@code rebalanceTimeout} for another member's rebalance, and may stay open in the
    * database at most that long between its statements (so one member that stops answering mid-
    * rebalance cannot hold the slot table for the others). The relay sets them when it starts, from
