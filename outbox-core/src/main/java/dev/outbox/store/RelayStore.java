@@ -90,11 +90,11 @@ public interface RelayStore {
   /**
    * Bounds the relay's calls into the store from now on: each statement runs at most {@code
    * callTimeout} (then the database cancels it), a connection that answers nothing for a little
-   * longer fails as if it had broken, and a rebalance waits
-   * at most {@code rebalanceTimeout} for another member's rebalance, and may stay open in the
-   * database at most that long between its statements (so one member that stops answering mid-
-   * rebalance cannot hold the slot table for the others). The relay sets them when it starts, from
-   * its {@link dev.outbox.relay.RelayTiming}. The default bounds nothing.
+   * longer fails as if it had broken, and a rebalance waits at most {@code rebalanceTimeout} for
+   * another member's rebalance, and may stay open in the database at most that long between its
+   * statements (so one member that stops answering mid- rebalance cannot hold the slot table for
+   * the others). The relay sets them when it starts, from its {@link dev.outbox.relay.RelayTiming}.
+   * The default bounds nothing.
    */
   default void bound(Duration callTimeout, Duration rebalanceTimeout) {}
 

@@ -89,9 +89,11 @@ final class StoreConnections {
     Connection connection = dataSource.getConnection();
     try {
       // First, so that even the settings below cannot wait for ever
+      // (A shorter one the application configured, pgjdbc's socketTimeout say, stays)
       int network = networkTimeoutMillis;
       int networkBefore = network == 0 ? KEEP : connection.getNetworkTimeout();
-      if (network != 0 && networkBefore != network) {
+      boolean shorten = network != 0 && (networkBefore == 0 || networkBefore > network);
+      if (shorten) {
         connection.setNetworkTimeout(DIRECT, network);
       }
       boolean autoCommitBefore = connection.getAutoCommit();
@@ -115,7 +117,11 @@ final class StoreConnections {
         return connection;
       }
       return restoringOnClose(
-          connection, stricter ? isolation : UNKNOWN, autoCommitBefore, networkBefore, query);
+          connection,
+          stricter ? isolation : UNKNOWN,
+          autoCommitBefore,
+          shorten ? networkBefore : KEEP,
+          query);
     } catch (SQLException | RuntimeException ex) {
       PostgresOutboxRepository.closeQuietly(connection);
       throw ex;

@@ -139,6 +139,12 @@ class StoreConnectionsIntegrationTests {
       execute(connection, "SELECT 1");
     }
     assertThat(session.getNetworkTimeout()).as("set back").isEqualTo(60_000);
+    session.setNetworkTimeout(Runnable::run, 1_500);
+    try (Connection connection = connections.autocommit()) {
+      assertThat(connection.getNetworkTimeout()).as("a shorter one stays").isEqualTo(1_500);
+    }
+    assertThat(session.getNetworkTimeout()).isEqualTo(1_500);
+    session.setNetworkTimeout(Runnable::run, 60_000);
     connections.bound(Duration.ZERO);
     try (Connection connection = connections.autocommit()) {
       assertThat(connection.getNetworkTimeout()).as("the pool's, unchanged").isEqualTo(60_000);
