@@ -649,51 +649,51 @@ class BatchPublisherTests {
    */
   @Test
   void aSendBlockedPastTheDeadlineEndsTheBatchAndTheUnsentKeysStayUncharged() {
-    RelayNode relay =
-        new RelayNode(
-            store, transport, clock, "node-b", Duration.ofSeconds(1), RelayNode.RETRIES, 100);
-    store.leave(node.member);
-    relay.tick();
-    OutboxEvent blocked = events.event("orders", "order-1");
-    OutboxEvent next = events.event("orders", "order-2");
-    store.append(blocked, next);
-    transport.onSend(
-        event -> {
-          if (event.id().equals(blocked.id())) {
-            clock.advance(Duration.ofSeconds(1)); // within the lease, past the publish timeout
-          }
-        });
+    OutboxEvent next =
+        sendBlockingFor(
+            Duration.ofSeconds(1), // within the lease, past the publish timeout
+            Duration.ofSeconds(1),
+            events.event("orders", "order-1"),
+            events.event("orders", "order-2"));
 
-    relay.cycle();
-
-    assertThat(transport.sentIds()).containsExactly(blocked.id());
-    assertThat(store.row(blocked.id())).as("acknowledged: recorded").isEmpty();
-    assertThat(row(next).attempts()).isZero();
     assertThat(row(next).lastError()).isNull();
   }
 
   @Test
   void chainStopsOnceTheLeaseIsNoLongerKnownToBeValidAndTheRestStaysUncharged() {
+    sendBlockingFor(
+        RelayNode.LEASE_TIMEOUT,
+        Duration.ofSeconds(30),
+        events.event("orders", "order-1"),
+        events.event("orders", "order-1"));
+  }
+
+  /**
+   * A second node, publishing with {@code publishTimeout}, takes every slot and cycles once over
+   * {@code first} and {@code second}, the send of {@code first} taking {@code blocked} on the
+   * relay's clock: only {@code first} goes out and is recorded, {@code second} stays uncharged.
+   * Returns {@code second}.
+   */
+  private OutboxEvent sendBlockingFor(
+      Duration blocked, Duration publishTimeout, OutboxEvent first, OutboxEvent second) {
     RelayNode relay =
-        new RelayNode(
-            store, transport, clock, "node-b", Duration.ofSeconds(30), RelayNode.RETRIES, 100);
+        new RelayNode(store, transport, clock, "node-b", publishTimeout, RelayNode.RETRIES, 100);
     store.leave(node.member);
     relay.tick();
-    OutboxEvent first = events.event("orders", "order-1");
-    OutboxEvent second = events.event("orders", "order-1");
     store.append(first, second);
     transport.onSend(
         event -> {
           if (event.id().equals(first.id())) {
-            clock.advance(RelayNode.LEASE_TIMEOUT);
+            clock.advance(blocked);
           }
         });
 
     relay.cycle();
 
     assertThat(transport.sentIds()).containsExactly(first.id());
-    assertThat(store.row(first.id())).as("nobody took the slot over: recorded").isEmpty();
+    assertThat(store.row(first.id())).as("acknowledged, the slot still held: recorded").isEmpty();
     assertThat(row(second).attempts()).isZero();
+    return second;
   }
 
   /** Cycles the node, at most 5 batches, until {@code events} went out; returns the refusals. */

@@ -89,32 +89,32 @@ class RelayFaultIntegrationTests {
   }
 
   private OutboxRelay startRelay(PGSimpleDataSource dataSource) {
-    OutboxRelay started =
-        OutboxRelay.builder()
-            .repository(new PostgresOutboxRepository(dataSource, table))
-            .transport(transport)
-            .pollInterval(Duration.ofMillis(50))
-            .publishTimeout(Duration.ofSeconds(10))
-            .maxErrorBackoff(Duration.ofMillis(200))
-            .batchSize(50)
-            .build();
-    started.start();
-    return started;
+    return start(relay(dataSource).pollInterval(Duration.ofMillis(50)));
   }
 
-  /** An instance with a short lease: its database timeout and rebalance timeout are the floors. */
+  /**
+   * An instance with a short lease (1 s): its database timeout is the shortest (5 s), its rebalance
+   * timeout a third of a second.
+   */
   private OutboxRelay startInstance(String name, DataSource dataSource) {
-    OutboxRelay started =
-        OutboxRelay.builder()
+    return start(
+        relay(dataSource)
             .name(name)
-            .repository(new PostgresOutboxRepository(dataSource, table))
-            .transport(transport)
             .pollInterval(Duration.ofMillis(100))
-            .leaseTimeout(Duration.ofMillis(1_000))
-            .publishTimeout(Duration.ofSeconds(10))
-            .maxErrorBackoff(Duration.ofMillis(200))
-            .batchSize(50)
-            .build();
+            .leaseTimeout(Duration.ofMillis(1_000)));
+  }
+
+  private OutboxRelay.Builder relay(DataSource dataSource) {
+    return OutboxRelay.builder()
+        .repository(new PostgresOutboxRepository(dataSource, table))
+        .transport(transport)
+        .publishTimeout(Duration.ofSeconds(10))
+        .maxErrorBackoff(Duration.ofMillis(200))
+        .batchSize(50);
+  }
+
+  private static OutboxRelay start(OutboxRelay.Builder builder) {
+    OutboxRelay started = builder.build();
     started.start();
     return started;
   }
