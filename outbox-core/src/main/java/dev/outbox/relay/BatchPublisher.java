@@ -185,7 +185,11 @@ final class BatchPublisher {
     Duration took = Duration.ofNanos(nanoTime.getAsLong() - batchStarted);
     safely(() -> listener.batchCompleted(sent.attempted, took));
     return new Outcome(
-        sent.attempted, plan.more || plan.ids.size() >= batchSize || !read.undecodable().isEmpty());
+        sent.attempted,
+        plan.more
+            || plan.ids.size() >= batchSize
+            || !read.undecodable().isEmpty()
+            || sent.cutShort);
   }
 
   /** The chains of event ids to send: per key, its oldest due events, in write order. */
@@ -236,6 +240,7 @@ final class BatchPublisher {
     LinkedBlockingQueue<Ack> acks = new LinkedBlockingQueue<>();
     long deadline = nanoTime.getAsLong() + timing.publishTimeout().toNanos();
     int outstanding = 0;
+    boolean cutShort = false;
     for (Chain chain : chains) {
       if (!scheduler.holds(grant)) {
         break; // frozen or cut off mid-batch: the unsent chains stay pending, untouched
@@ -243,6 +248,7 @@ final class BatchPublisher {
       if (outstanding > 0 && deadline - nanoTime.getAsLong() <= 0) {
         // Sends blocked in the transport (Kafka with a full buffer or without a topic's metadata)
         // used up the batch: the unsent chains stay pending, untouched, for the next batch
+        cutShort = true;
         break;
       }
       sendNext(chain, acks);
@@ -250,6 +256,7 @@ final class BatchPublisher {
     }
     flush();
     Sent sent = new Sent();
+    sent.cutShort = cutShort;
     List<Ack> ready = new ArrayList<>();
     try {
       while (outstanding > 0) {
@@ -669,6 +676,7 @@ final class BatchPublisher {
     final List<OutboxEvent> published = new ArrayList<>();
     final List<Failed> failed = new ArrayList<>();
     int attempted;
+    boolean cutShort; // keys left unsent at the deadline: their slots are read again at once
   }
 
   private record Failed(OutboxEvent event, int attempts, Throwable failure, boolean retryable) {}

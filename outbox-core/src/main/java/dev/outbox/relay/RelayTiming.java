@@ -90,12 +90,12 @@ public record RelayTiming(
   }
 
   /**
-   * The longest a statement of the relay runs before the database cancels it: the lease timeout, at
-   * least {@link #MIN_DATABASE_TIMEOUT}. A connection that answers nothing for that long and a
-   * short grace fails as if it had broken (it is dropped), so a database that stops answering (a
-   * network that drops packets, a frozen server) turns the relay unhealthy and frees its threads
-   * within about this time, where TCP alone would take minutes to hours. A longer wait would be of
-   * no use: the slots the call worked for are another instance's once the lease has expired.
+   * The longest the relay waits for an answer of the database on one of its connections: the lease
+   * timeout, at least {@link #MIN_DATABASE_TIMEOUT}. A connection that answers nothing for that
+   * long fails as if it had broken (it is dropped), so a database that stops answering (a network
+   * that drops packets, a frozen server) turns the relay unhealthy and frees its threads within
+   * this time, where TCP alone would take minutes to hours. A longer wait would be of no use: the
+   * slots the call worked for are another instance's once the lease has expired.
    */
   public Duration databaseTimeout() {
     return databaseTimeout(leaseTimeout);

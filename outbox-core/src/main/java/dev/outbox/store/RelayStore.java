@@ -88,13 +88,13 @@ public interface RelayStore {
       List<Dead> dead);
 
   /**
-   * Bounds the relay's calls into the store from now on: each statement runs at most {@code
-   * callTimeout} (then the database cancels it), a connection that answers nothing for a little
-   * longer fails as if it had broken, and a rebalance waits at most {@code rebalanceTimeout} for
-   * another member's rebalance, and may stay open in the database at most that long between its
-   * statements (so one member that stops answering mid- rebalance cannot hold the slot table for
-   * the others). The relay sets them when it starts, from its {@link dev.outbox.relay.RelayTiming}.
-   * The default bounds nothing.
+   * Bounds the relay's calls into the store from now on: a connection that answers nothing for
+   * {@code callTimeout} fails as if it had broken, and a rebalance waits at most {@code
+   * rebalanceTimeout} for another member's rebalance, and may stay open in the database at most
+   * that long between its statements (so one member that stops answering in the middle of its
+   * rebalance cannot hold the slot table for the others). The relay sets them when it starts, from
+   * its {@link dev.outbox.relay.RelayTiming}. The default bounds nothing, so a store that wraps
+   * another must pass this on.
    */
   default void bound(Duration callTimeout, Duration rebalanceTimeout) {}
 

@@ -6,8 +6,12 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.Collections;
+import java.util.Set;
+import java.util.WeakHashMap;
 import java.util.concurrent.Executor;
 import javax.sql.DataSource;
+import org.postgresql.PGConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,15 +35,19 @@ import org.slf4j.LoggerFactory;
  * first connection; after that a connection costs nothing extra in the usual case, and otherwise
  * two statements (the change and the restore).
  *
- * <p>The relay's connections are also bounded by a {@link #bound(Duration) database timeout}: each
- * statement made on them is cancelled by the server once it has run that long (the driver's query
- * timeout, which sends a cancel request), and the connection gives up on an answer after that time
- * and a grace for the cancel ({@link #CANCEL_GRACE}; the driver's socket timeout, set for as long
- * as the library holds the connection and set back before it returns to the pool). A statement held
- * up in the database (a lock) then ends there too, instead of waiting on in a session the relay
- * left; a connection whose server stopped answering (a network that drops packets, a frozen server)
- * fails and is discarded, where it would otherwise wait for TCP to give up, which takes from
- * minutes to hours.
+ * <p>The relay's connections are also bounded by a {@link #bound(Duration) database timeout}: the
+ * connection gives up on an answer after that time (the driver's socket timeout, set first when the
+ * library borrows the connection, for as long as it holds it, and set back before it returns to the
+ * pool; a shorter one the application configured stays). A connection whose server stopped
+ * answering (a network that drops packets, a frozen server) then fails and is discarded, where it
+ * would otherwise wait for TCP to give up, which takes from minutes to hours. The server may still
+ * be working on the statement the relay gave up on (waiting for a lock, say): on PostgreSQL 14 and
+ * later each such connection asks the server once to check every {@link #CLIENT_CHECK_INTERVAL}
+ * that its client is still there while a statement runs ({@code client_connection_check_interval},
+ * a session setting that stays with the pooled connection), so the server ends that session within
+ * a second instead of after the lock, and retries cannot pile up sessions. The driver's query
+ * timeout is not used: its cancel runs on a timer the driver shares with the application, holds the
+ * connection while it connects, and can reach a later statement on the same session.
  */
 final class StoreConnections {
 
@@ -49,30 +57,33 @@ final class StoreConnections {
 
   private static final Executor DIRECT = Runnable::run;
 
-  /** How much longer than the database timeout a connection waits for an answer. */
-  static final Duration CANCEL_GRACE = Duration.ofSeconds(2);
+  /** How often the server checks that the client of a bounded connection is still there. */
+  static final Duration CLIENT_CHECK_INTERVAL = Duration.ofSeconds(1);
 
   /** A network timeout that {@link #restore} leaves as it is. */
   private static final int KEEP = -1;
 
   private final DataSource dataSource;
   private volatile int defaultIsolation = UNKNOWN;
-  private volatile int queryTimeoutSeconds;
   private volatile int networkTimeoutMillis;
+
+  /** The physical connections already asked to check their client; weak: closed ones go. */
+  private final Set<Object> clientChecked =
+      Collections.synchronizedSet(Collections.newSetFromMap(new WeakHashMap<>()));
+
+  /** False once the server refused the setting (before PostgreSQL 14). */
+  private volatile boolean clientCheckKnown = true;
 
   StoreConnections(DataSource dataSource) {
     this.dataSource = dataSource;
   }
 
   /**
-   * Bounds the statements and the connections handed out from now on by {@code databaseTimeout}
-   * (rounded up to whole seconds); {@link Duration#ZERO} (the default) bounds nothing.
+   * Bounds the connections handed out from now on by {@code databaseTimeout}; {@link Duration#ZERO}
+   * (the default) bounds nothing.
    */
   void bound(Duration databaseTimeout) {
-    long seconds = (databaseTimeout.toMillis() + 999) / 1000;
-    queryTimeoutSeconds = (int) Math.min(Integer.MAX_VALUE / 1000 - 60, seconds);
-    networkTimeoutMillis =
-        seconds == 0 ? 0 : (int) (queryTimeoutSeconds * 1000L + CANCEL_GRACE.toMillis());
+    networkTimeoutMillis = (int) Math.min(Integer.MAX_VALUE, databaseTimeout.toMillis());
   }
 
   /** A connection for statements that each commit on their own. */
@@ -112,16 +123,17 @@ final class StoreConnections {
       if (autoCommitBefore != autoCommit) {
         connection.setAutoCommit(autoCommit);
       }
-      int query = queryTimeoutSeconds;
-      if (!stricter && autoCommitBefore == autoCommit && network == 0) {
+      if (network != 0 && autoCommit) {
+        checkClientOnce(connection);
+      }
+      if (!stricter && autoCommitBefore == autoCommit && !shorten) {
         return connection;
       }
       return restoringOnClose(
           connection,
           stricter ? isolation : UNKNOWN,
           autoCommitBefore,
-          shorten ? networkBefore : KEEP,
-          query);
+          shorten ? networkBefore : KEEP);
     } catch (SQLException | RuntimeException ex) {
       PostgresOutboxRepository.closeQuietly(connection);
       throw ex;
@@ -129,24 +141,44 @@ final class StoreConnections {
   }
 
   /**
+   * Asks the server, once per physical connection, to check that the client of a running statement
+   * is still there, so that it ends a session whose statement the relay gave up on.
+   */
+  private void checkClientOnce(Connection connection) throws SQLException {
+    if (!clientCheckKnown) {
+      return;
+    }
+    Object physical = connection.unwrap(PGConnection.class);
+    if (!clientChecked.add(physical)) {
+      return;
+    }
+    try (Statement statement = connection.createStatement()) {
+      statement.execute(
+          "SET client_connection_check_interval = " + CLIENT_CHECK_INTERVAL.toMillis());
+    } catch (SQLException ex) {
+      if ("42704".equals(ex.getSQLState())) { // unrecognized configuration parameter
+        clientCheckKnown = false; // before PostgreSQL 14
+        log.debug("The database has no client_connection_check_interval: {}", ex.getMessage());
+        return;
+      }
+      clientChecked.remove(physical);
+      throw ex;
+    }
+  }
+
+  /**
    * {@code connection}, whose {@code close()} first ends any open transaction and sets back the
    * isolation (unless {@code isolation} is {@link #UNKNOWN}), the auto-commit and the network
-   * timeout (unless {@link #KEEP}) it had, and whose statements get {@code queryTimeout} seconds
-   * (unless 0).
+   * timeout (unless {@link #KEEP}) it had.
    */
   private static Connection restoringOnClose(
-      Connection connection,
-      int isolation,
-      boolean autoCommit,
-      int networkTimeout,
-      int queryTimeout) {
+      Connection connection, int isolation, boolean autoCommit, int networkTimeout) {
     return (Connection)
         Proxy.newProxyInstance(
             StoreConnections.class.getClassLoader(),
             new Class<?>[] {Connection.class},
             (proxy, method, args) -> {
-              String name = method.getName();
-              if (name.equals("close") && method.getParameterCount() == 0) {
+              if (method.getName().equals("close") && method.getParameterCount() == 0) {
                 if (restore(connection, isolation, autoCommit, networkTimeout)) {
                   connection.close();
                 } else {
@@ -154,20 +186,11 @@ final class StoreConnections {
                 }
                 return null;
               }
-              Object result;
               try {
-                result = method.invoke(connection, args);
+                return method.invoke(connection, args);
               } catch (InvocationTargetException ex) {
                 throw ex.getCause();
               }
-              if (queryTimeout > 0
-                  && result instanceof Statement statement
-                  && (name.equals("createStatement")
-                      || name.equals("prepareStatement")
-                      || name.equals("prepareCall"))) {
-                statement.setQueryTimeout(queryTimeout);
-              }
-              return result;
             });
   }
 

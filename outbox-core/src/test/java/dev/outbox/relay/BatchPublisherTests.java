@@ -657,6 +657,7 @@ class BatchPublisherTests {
             events.event("orders", "order-2"));
 
     assertThat(row(next).lastError()).isNull();
+    assertThat(outcome.more()).as("the unsent key's slot is read again at once").isTrue();
   }
 
   @Test
@@ -667,6 +668,9 @@ class BatchPublisherTests {
         events.event("orders", "order-1"),
         events.event("orders", "order-1"));
   }
+
+  /** The outcome of {@link #sendBlockingFor}'s cycle. */
+  private BatchPublisher.Outcome outcome;
 
   /**
    * A second node, publishing with {@code publishTimeout}, takes every slot and cycles once over
@@ -688,7 +692,7 @@ class BatchPublisherTests {
           }
         });
 
-    relay.cycle();
+    outcome = relay.cycle();
 
     assertThat(transport.sentIds()).containsExactly(first.id());
     assertThat(store.row(first.id())).as("acknowledged, the slot still held: recorded").isEmpty();

@@ -2,6 +2,7 @@ package dev.outbox.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.outbox.test.TcpProxy;
 import dev.outbox.test.TestPostgres;
@@ -119,23 +120,48 @@ class StoreConnectionsIntegrationTests {
   }
 
   /**
-   * A bounded connection's statements are cancelled by the server after the database timeout, the
-   * session goes on, and it goes back to the pool with the network timeout it came with, whether
-   * the pool resets it or not.
+   * A bounded connection gives up on a statement held up by a lock after the database timeout, and
+   * the server ends the session it was still waiting in (before, that session waited on until the
+   * lock was released, and every retry left one more). The connection goes back to the pool with
+   * the network timeout it came with, and a shorter one the application set stays.
    */
   @Test
-  void aBoundedStatementIsCancelledByTheServerAndTheConnectionGoesBackAsItWas() throws Exception {
+  void aStatementGivenUpOnAfterTheTimeoutEndsInTheServerTooAndTheTimeoutIsSetBack()
+      throws Exception {
+    String table = "held_" + System.nanoTime();
+    TestPostgres.get().execute("CREATE TABLE " + table + " (id int)");
+    try (Connection locker = TestPostgres.get().openTransactionThatRan("LOCK TABLE " + table)) {
+      session = TestPostgres.get().connect();
+      session.setNetworkTimeout(Runnable::run, 60_000);
+      StoreConnections connections = new StoreConnections(poolOfOne(session));
+      connections.bound(Duration.ofSeconds(1));
+      int pid;
+      try (Connection connection = connections.autocommit()) {
+        assertThat(connection.getNetworkTimeout()).isEqualTo(1_000);
+        pid = pid(connection);
+        assertThatThrownBy(() -> execute(connection, "SELECT count(*) FROM " + table))
+            .isInstanceOf(SQLException.class)
+            .hasMessageContaining("An I/O error occurred");
+      }
+      assertThat(session.isClosed()).as("given up, closed").isTrue();
+      await("the server ends the session, the lock still held")
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () ->
+                  TestPostgres.get()
+                          .queryLong("SELECT count(*) FROM pg_stat_activity WHERE pid = " + pid)
+                      == 0);
+      assertThat(locker.isClosed()).isFalse();
+    } finally {
+      TestPostgres.get().execute("DROP TABLE " + table);
+    }
+
     session = TestPostgres.get().connect();
     session.setNetworkTimeout(Runnable::run, 60_000);
     StoreConnections connections = new StoreConnections(poolOfOne(session));
-    connections.bound(Duration.ofSeconds(1));
-
+    connections.bound(Duration.ofSeconds(10));
     try (Connection connection = connections.autocommit()) {
-      assertThat(connection.getNetworkTimeout())
-          .isEqualTo(1_000 + (int) StoreConnections.CANCEL_GRACE.toMillis());
-      assertThatThrownBy(() -> execute(connection, "SELECT pg_sleep(60)"))
-          .isInstanceOf(SQLException.class)
-          .hasMessageContaining("canceling statement due to user request");
+      assertThat(connection.getNetworkTimeout()).isEqualTo(10_000);
       execute(connection, "SELECT 1");
     }
     assertThat(session.getNetworkTimeout()).as("set back").isEqualTo(60_000);
@@ -144,8 +170,8 @@ class StoreConnectionsIntegrationTests {
       assertThat(connection.getNetworkTimeout()).as("a shorter one stays").isEqualTo(1_500);
     }
     assertThat(session.getNetworkTimeout()).isEqualTo(1_500);
-    session.setNetworkTimeout(Runnable::run, 60_000);
     connections.bound(Duration.ZERO);
+    session.setNetworkTimeout(Runnable::run, 60_000);
     try (Connection connection = connections.autocommit()) {
       assertThat(connection.getNetworkTimeout()).as("the pool's, unchanged").isEqualTo(60_000);
     }
@@ -153,7 +179,7 @@ class StoreConnectionsIntegrationTests {
 
   /**
    * A bounded connection whose server stops answering (a proxy that freezes it) fails after the
-   * database timeout and the cancel's grace, and the driver closes it, so the pool drops it.
+   * database timeout, and the driver closes it, so the pool drops it.
    */
   @Test
   void aBoundedConnectionWhoseServerStopsAnsweringFailsAndIsClosed() throws Exception {
