@@ -5,6 +5,7 @@ import dev.outbox.relay.BatchPublisher.Outcome;
 import dev.outbox.relay.SlotScheduler.Grant;
 import dev.outbox.store.Slots;
 import java.time.Duration;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One relay worker: sleeps until woken (a local commit, a notification from another instance, the
@@ -24,6 +25,9 @@ final class RelayWorker implements Runnable {
   private final Runnable onBacklog;
 
   /** This worker's failed batches since its last batch that did not fail (its thread only). */
+  /** Whether this worker's own last step failed (not the broker). */
+  private boolean failing;
+
   private int failuresInARow;
 
   RelayWorker(
@@ -70,14 +74,7 @@ final class RelayWorker implements Runnable {
         while (!stopping.isClosed()) {
           Outcome outcome;
           try {
-            outcome = cycle();
-            if (outcome != null) {
-              health.ok(component);
-              if (outcome.attempted() > 0 && !heldKeys.anyClosed()) {
-                // A batch went through and no destination is closed: the broker is there.
-                health.ok(RelayHealth.BROKER);
-              }
-            }
+            outcome = step();
             failuresInARow = 0;
           } catch (RuntimeException ex) {
             Duration pause = pauseAfter(ex);
@@ -122,15 +119,39 @@ final class RelayWorker implements Runnable {
   Duration pauseAfter(RuntimeException failure) {
     if (failure instanceof BrokerUnavailableException unavailable) {
       // The worker itself works; the broker is what fails, for every worker alike.
+      failing = false;
       health.ok(component);
       health.failed(RelayHealth.BROKER, unavailable);
       if (unavailable.heldBack()) {
         return Duration.ZERO;
       }
     } else {
+      failing = true;
       health.failed(component, failure);
     }
     return errorBackoff(++failuresInARow, maxErrorBackoff);
+  }
+
+  /**
+   * One {@link #cycle()} and its report to the health: null when no free slot may hold events. A
+   * worker whose last batch failed and that then finds nothing to do (another worker may have done
+   * the slots its failed batch left) reads its share once more, so that its health says whether its
+   * work goes through now. Before, it stayed reported as failing until it next had a batch, which
+   * on an idle instance could be never.
+   */
+  @Nullable Outcome step() {
+    Outcome outcome = cycle();
+    if (outcome == null && failing) {
+      scheduler.markDirty(Slots.ALL);
+      outcome = cycle();
+    }
+    failing = false;
+    health.ok(component);
+    if (outcome != null && outcome.attempted() > 0 && !heldKeys.anyClosed()) {
+      // A batch went through and no destination is closed: the broker is there.
+      health.ok(RelayHealth.BROKER);
+    }
+    return outcome;
   }
 
   /** One batch on a share of the free slots that may hold events; null when there is none. */

@@ -1,6 +1,7 @@
 package dev.outbox.relay;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
 import java.util.concurrent.TimeoutException;
@@ -17,6 +18,33 @@ class RelayWorkerBackoffTests {
                 .map(Duration::toMillis))
         .containsExactly(100L, 200L, 400L, 800L, 1600L, 3200L, 5000L, 5000L, 5000L);
     assertThat(OutboxDefaults.MAX_ERROR_BACKOFF).isEqualTo(Duration.ofSeconds(5));
+  }
+
+  /**
+   * A worker's batch failed, and another worker then did the slots it left: finding nothing to do,
+   * the worker reads its share once more, and its health follows that read (seen once in a CI run:
+   * a relay that never turned healthy again after its sessions were terminated, all its events
+   * published).
+   */
+  @Test
+  void aWorkerThatFindsNothingToDoAfterAFailureReadsItsShareOnceMoreAndReportsThat() {
+    SettableClock clock = new SettableClock();
+    InMemoryOutboxRepository store = new InMemoryOutboxRepository(clock);
+    RelayNode node = new RelayNode(store, new RecordingTransport(), clock, "node-a");
+    node.tick();
+    node.cycle(); // reads every slot: nothing is left to do
+    RuntimeException failure =
+        new IllegalStateException("Could not read pending events: connection terminated");
+
+    node.worker.pauseAfter(failure);
+    assertThat(node.health.failure()).contains("Could not read pending events");
+    assertThat(node.worker.step()).as("the second read, on a working store").isNotNull();
+    assertThat(node.health.failure()).isNull();
+
+    node.worker.pauseAfter(failure);
+    Thread self = Thread.currentThread();
+    store.failCandidatesOn(thread -> thread == self);
+    assertThatThrownBy(node.worker::step).as("the second read, on a failing store").isNotNull();
   }
 
   @Test
