@@ -240,7 +240,7 @@ final class BatchPublisher {
     LinkedBlockingQueue<Ack> acks = new LinkedBlockingQueue<>();
     long deadline = nanoTime.getAsLong() + timing.publishTimeout().toNanos();
     int outstanding = 0;
-    boolean cutShort = false;
+    Sent sent = new Sent();
     for (Chain chain : chains) {
       if (!scheduler.holds(grant)) {
         break; // frozen or cut off mid-batch: the unsent chains stay pending, untouched
@@ -248,15 +248,13 @@ final class BatchPublisher {
       if (outstanding > 0 && deadline - nanoTime.getAsLong() <= 0) {
         // Sends blocked in the transport (Kafka with a full buffer or without a topic's metadata)
         // used up the batch: the unsent chains stay pending, untouched, for the next batch
-        cutShort = true;
+        sent.cutShort = true;
         break;
       }
       sendNext(chain, acks);
       outstanding++;
     }
     flush();
-    Sent sent = new Sent();
-    sent.cutShort = cutShort;
     List<Ack> ready = new ArrayList<>();
     try {
       while (outstanding > 0) {

@@ -119,8 +119,8 @@ public record RelayTiming(
    * and the longest PostgreSQL lets a rebalance's transaction sit idle between its statements
    * before it ends that session: a third of the lease timeout (at least the poll interval). An
    * instance that stops answering in the middle of its rebalance holds the others' rebalances up
-   * for this long, not until TCP gives its connection up; a rebalance that gives up waiting leaves
-   * the slots its renewal confirmed valid, since it ends well within their lease.
+   * for this long, not until TCP gives its connection up; a rebalance that gives up waiting renews
+   * again and keeps the slots the database says its instance holds.
    */
   public Duration rebalanceTimeout() {
     return leaseTimeout.dividedBy(RENEWALS_PER_LEASE);

@@ -25,10 +25,10 @@ final class RelayWorker implements Runnable {
   private final Runnable onBacklog;
 
   /** This worker's failed batches since its last batch that did not fail (its thread only). */
-  /** Whether this worker's own last step failed (not the broker). */
-  private boolean failing;
-
   private int failuresInARow;
+
+  /** Whether this worker's own last step failed, not the broker (its thread only). */
+  private boolean failing;
 
   RelayWorker(
       String component,

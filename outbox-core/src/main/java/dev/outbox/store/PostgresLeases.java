@@ -35,6 +35,11 @@ import org.jspecify.annotations.Nullable;
  */
 final class PostgresLeases {
 
+  /** Bounds a rebalance's transaction: its wait for locks, and its time idle between statements. */
+  private static final String BOUND_TRANSACTION =
+      "SELECT set_config('lock_timeout', ?, true),"
+          + " set_config('idle_in_transaction_session_timeout', ?, true)";
+
   private final StoreConnections connections;
   private final TableName table;
   private final String renew;
@@ -45,9 +50,6 @@ final class PostgresLeases {
   private final String forgetDead;
   private final String leaveSlots;
   private final String leaveMember;
-  private static final String BOUND_TRANSACTION =
-      "SELECT set_config('lock_timeout', ?, true),"
-          + " set_config('idle_in_transaction_session_timeout', ?, true)";
 
   /** Lock wait and idle-in-transaction limit of a rebalance, in ms; 0: none. */
   private volatile long rebalanceTimeoutMillis;

@@ -2,6 +2,8 @@ package dev.outbox.store;
 
 import dev.outbox.concurrent.NamedThreads;
 import dev.outbox.concurrent.Signal;
+import dev.outbox.relay.OutboxDefaults;
+import dev.outbox.relay.RelayTiming;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -36,7 +38,8 @@ public final class PostgresWakeups implements AutoCloseable {
   public static final Duration MIN_INTERVAL = Duration.ofMillis(20);
 
   /** The database timeout of the three-argument constructor: that of the relay's default lease. */
-  public static final Duration DEFAULT_DATABASE_TIMEOUT = Duration.ofSeconds(10);
+  public static final Duration DEFAULT_DATABASE_TIMEOUT =
+      RelayTiming.databaseTimeout(OutboxDefaults.LEASE_TIMEOUT);
 
   private final StoreConnections connections;
   private final long checkAfterNanos;

@@ -72,7 +72,7 @@ final class StoreConnections {
       Collections.synchronizedSet(Collections.newSetFromMap(new WeakHashMap<>()));
 
   /** False once the server refused the setting (before PostgreSQL 14). */
-  private volatile boolean clientCheckKnown = true;
+  private volatile boolean clientCheckSupported = true;
 
   StoreConnections(DataSource dataSource) {
     this.dataSource = dataSource;
@@ -145,7 +145,7 @@ final class StoreConnections {
    * is still there, so that it ends a session whose statement the relay gave up on.
    */
   private void checkClientOnce(Connection connection) throws SQLException {
-    if (!clientCheckKnown) {
+    if (!clientCheckSupported) {
       return;
     }
     Object physical = connection.unwrap(PGConnection.class);
@@ -157,7 +157,7 @@ final class StoreConnections {
           "SET client_connection_check_interval = " + CLIENT_CHECK_INTERVAL.toMillis());
     } catch (SQLException ex) {
       if ("42704".equals(ex.getSQLState())) { // unrecognized configuration parameter
-        clientCheckKnown = false; // before PostgreSQL 14
+        clientCheckSupported = false; // before PostgreSQL 14
         log.debug("The database has no client_connection_check_interval: {}", ex.getMessage());
         return;
       }

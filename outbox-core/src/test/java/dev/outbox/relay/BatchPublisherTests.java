@@ -531,10 +531,7 @@ class BatchPublisherTests {
   @Test
   void acknowledgementThatNeverComesCountsAsATimedOutAttemptPublishTimeoutAfterTheFirstSend() {
     Duration publishTimeout = Duration.ofMillis(200);
-    RelayNode relay =
-        new RelayNode(store, transport, clock, "node-b", publishTimeout, RelayNode.RETRIES, 100);
-    store.leave(node.member);
-    relay.tick();
+    RelayNode relay = takeOver(publishTimeout);
     OutboxEvent silent = events.event("orders", "order-1");
     OutboxEvent quick = events.event("orders", "order-2");
     OutboxEvent afterQuick = events.event("orders", "order-2");
@@ -581,11 +578,7 @@ class BatchPublisherTests {
    */
   @Test
   void aKeysLaterEventUnacknowledgedAtTheDeadlineIsNotChargedAndGoesFirstInTheNextBatch() {
-    RelayNode relay =
-        new RelayNode(
-            store, transport, clock, "node-b", Duration.ofMillis(200), RelayNode.RETRIES, 100);
-    store.leave(node.member);
-    relay.tick();
+    RelayNode relay = takeOver(Duration.ofMillis(200));
     OutboxEvent first = events.event("orders", "order-1");
     OutboxEvent cutOff = events.event("orders", "order-1");
     OutboxEvent last = events.event("orders", "order-1");
@@ -620,11 +613,7 @@ class BatchPublisherTests {
    */
   @Test
   void batchWaitingForAnAcknowledgementEndsAtThePublishTimeout() {
-    RelayNode relay =
-        new RelayNode(
-            store, transport, clock, "node-b", Duration.ofMillis(100), RelayNode.RETRIES, 100);
-    store.leave(node.member);
-    relay.tick();
+    RelayNode relay = takeOver(Duration.ofMillis(100));
     OutboxEvent silent = events.event("orders", "order-1");
     store.append(silent);
     transport.holdEvent(silent.id(), 1);
@@ -673,17 +662,14 @@ class BatchPublisherTests {
   private BatchPublisher.Outcome outcome;
 
   /**
-   * A second node, publishing with {@code publishTimeout}, takes every slot and cycles once over
-   * {@code first} and {@code second}, the send of {@code first} taking {@code blocked} on the
+   * A second node, publishing with {@code publishTimeout}, takes every slot over and cycles once
+   * over {@code first} and {@code second}, the send of {@code first} taking {@code blocked} on the
    * relay's clock: only {@code first} goes out and is recorded, {@code second} stays uncharged.
    * Returns {@code second}.
    */
   private OutboxEvent sendBlockingFor(
       Duration blocked, Duration publishTimeout, OutboxEvent first, OutboxEvent second) {
-    RelayNode relay =
-        new RelayNode(store, transport, clock, "node-b", publishTimeout, RelayNode.RETRIES, 100);
-    store.leave(node.member);
-    relay.tick();
+    RelayNode relay = takeOver(publishTimeout);
     store.append(first, second);
     transport.onSend(
         event -> {
@@ -698,6 +684,15 @@ class BatchPublisherTests {
     assertThat(store.row(first.id())).as("acknowledged, the slot still held: recorded").isEmpty();
     assertThat(row(second).attempts()).isZero();
     return second;
+  }
+
+  /** A second node, publishing with {@code publishTimeout}, that takes every slot over. */
+  private RelayNode takeOver(Duration publishTimeout) {
+    RelayNode relay =
+        new RelayNode(store, transport, clock, "node-b", publishTimeout, RelayNode.RETRIES, 100);
+    store.leave(node.member);
+    relay.tick();
+    return relay;
   }
 
   /** Cycles the node, at most 5 batches, until {@code events} went out; returns the refusals. */
