@@ -1,20 +1,28 @@
 package dev.outbox;
 
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-
 /** Resolves a payload class to its event type name and version, from {@link EventType}. */
 public final class EventTypes {
 
   /** A resolved event type. */
   public record Resolved(String name, int version) {}
 
-  private static final Map<Class<?>, Resolved> CACHE = new ConcurrentHashMap<>();
+  /**
+   * Resolved once per class, and held with the class rather than by a static map: a class whose
+   * class loader is discarded (an application restarted by devtools, a redeployed web application)
+   * is not kept alive by the library.
+   */
+  private static final ClassValue<Resolved> CACHE =
+      new ClassValue<>() {
+        @Override
+        protected Resolved computeValue(Class<?> type) {
+          return resolve(type);
+        }
+      };
 
   private EventTypes() {}
 
   public static Resolved of(Class<?> payloadType) {
-    return CACHE.computeIfAbsent(payloadType, EventTypes::resolve);
+    return CACHE.get(payloadType);
   }
 
   private static Resolved resolve(Class<?> type) {

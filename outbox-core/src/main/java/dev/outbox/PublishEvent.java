@@ -11,9 +11,13 @@ import java.lang.annotation.Target;
  * the method's own writes.
  *
  * <p>The payload is the method's return value unless {@link #payload()} names another SpEL
- * expression. A returned {@link Iterable} or array yields one event per element, in order. A {@code
- * null} payload writes nothing. If no transaction is active, one is started around the method
- * (REQUIRED semantics), so the method's writes and its event commit or roll back together.
+ * expression. A returned {@link Iterable} or array yields one event per element, in order; an
+ * {@link java.util.Optional} its value, if present. A {@code null} payload writes nothing. A method
+ * whose result completes later (a {@code CompletableFuture}, a reactive publisher) cannot be its
+ * own event and is refused before it runs. If no transaction is active on the outbox's data source,
+ * one is started around the method (REQUIRED semantics), so the method's writes and its event
+ * commit or roll back together. When the method joined its caller's transaction and its event
+ * cannot be written, that transaction cannot commit either.
  *
  * <p>Expressions see the method arguments by name ({@code #command}), as {@code #p0}/{@code #a0},
  * the return value as {@code #result} and, in {@link #key()}, the current element as {@code
@@ -34,7 +38,8 @@ public @interface PublishEvent {
 
   /**
    * SpEL expression for the event key (the aggregate id). Events with the same key are delivered in
-   * the order they were written. Empty means no key: such events are unordered.
+   * the order they were written. Empty means no key: such events are unordered. An expression that
+   * evaluates to null fails the call.
    */
   String key() default "";
 

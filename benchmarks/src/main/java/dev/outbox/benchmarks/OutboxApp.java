@@ -243,10 +243,10 @@ public class OutboxApp {
       return running;
     }
 
-    /** Below the starter's relay lifecycle ({@code DEFAULT_PHASE - 1024}): started before it. */
+    /** Below the starter's relay lifecycle ({@code DEFAULT_PHASE - 4096}): started before it. */
     @Override
     public int getPhase() {
-      return SmartLifecycle.DEFAULT_PHASE - 4096;
+      return SmartLifecycle.DEFAULT_PHASE - 8192;
     }
 
     private static void warmUp(OutboxTransport transport) {

@@ -43,6 +43,7 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Import;
 import org.springframework.context.annotation.ImportBeanDefinitionRegistrar;
+import org.springframework.context.annotation.Lazy;
 import org.springframework.context.annotation.Role;
 import org.springframework.core.env.Environment;
 import org.springframework.core.type.AnnotationMetadata;
@@ -196,11 +197,12 @@ public class OutboxAutoConfiguration {
   @Role(BeanDefinition.ROLE_INFRASTRUCTURE)
   static PublishEventAdvisor publishEventAdvisor(
       ObjectProvider<Outbox> outbox,
+      ObjectProvider<DataSource> dataSource,
       ObjectProvider<PlatformTransactionManager> transactionManager,
       Environment environment) {
     return new PublishEventAdvisor(
         new LazyPublishEventInterceptor(
-            outbox, transactionManager, environment::resolveRequiredPlaceholders));
+            outbox, dataSource, transactionManager, environment::resolveRequiredPlaceholders));
   }
 
   @Bean
@@ -298,7 +300,10 @@ public class OutboxAutoConfiguration {
   @ConditionalOnClass(MeterRegistry.class)
   static class MetricsConfiguration {
 
+    // Not lazy: its constructor registers the backlog gauges, and without a relay no bean asks for
+    // it (spring.main.lazy-initialization=true would leave the gauges out)
     @Bean
+    @Lazy(false)
     @ConditionalOnBean(MeterRegistry.class)
     MicrometerRelayListener outboxMetrics(MeterRegistry registry, OutboxRepository repository) {
       return new MicrometerRelayListener(registry, repository, Clock.systemUTC());

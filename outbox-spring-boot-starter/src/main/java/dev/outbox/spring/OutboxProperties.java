@@ -1,17 +1,23 @@
 package dev.outbox.spring;
 
+import dev.outbox.OutboxException;
 import dev.outbox.relay.OutboxDefaults;
 import dev.outbox.relay.RetryPolicy;
 import dev.outbox.store.TableName;
 import java.time.Duration;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.event.Level;
+import org.springframework.beans.factory.InitializingBean;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.util.unit.DataSize;
 
-/** The {@code outbox.*} properties. Every default is a constant of the core module. */
+/**
+ * The {@code outbox.*} properties. Every default is a constant of the core module. Retry settings
+ * are checked once bound, in every instance (with a relay or without): a value out of range fails
+ * startup naming the property.
+ */
 @ConfigurationProperties("outbox")
-public class OutboxProperties {
+public class OutboxProperties implements InitializingBean {
 
   /** Whether the outbox is auto-configured at all. */
   private boolean enabled = true;
@@ -72,6 +78,11 @@ public class OutboxProperties {
 
   public Health getHealth() {
     return health;
+  }
+
+  @Override
+  public void afterPropertiesSet() {
+    retry.check();
   }
 
   /** Where the outbox table lives. */
@@ -292,6 +303,37 @@ public class OutboxProperties {
 
     public RetryPolicy toPolicy() {
       return new RetryPolicy(maxAttempts, initialBackoff, multiplier, maxBackoff, jitter, maxAge);
+    }
+
+    /** Fails naming the first property out of range. */
+    void check() {
+      require(maxAttempts >= 1, "max-attempts", maxAttempts, "at least 1");
+      require(isNotNegative(initialBackoff), "initial-backoff", initialBackoff, "0 or more");
+      require(
+          isNotNegative(maxBackoff) && maxBackoff.compareTo(initialBackoff) >= 0,
+          "max-backoff",
+          maxBackoff,
+          "at least outbox.retry.initial-backoff (" + initialBackoff + ")");
+      require(multiplier >= 1.0, "multiplier", multiplier, "at least 1");
+      require(jitter >= 0.0 && jitter <= 1.0, "jitter", jitter, "between 0 and 1");
+      require(isNotNegative(maxAge), "max-age", maxAge, "0 (no limit) or more");
+    }
+
+    private static boolean isNotNegative(@Nullable Duration duration) {
+      return duration != null && !duration.isNegative();
+    }
+
+    private static void require(
+        boolean valid, String property, @Nullable Object value, String rule) {
+      if (!valid) {
+        throw new OutboxException(
+            "Invalid outbox setting: outbox.retry."
+                + property
+                + " must be "
+                + rule
+                + ", was "
+                + value);
+      }
     }
 
     public int getMaxAttempts() {

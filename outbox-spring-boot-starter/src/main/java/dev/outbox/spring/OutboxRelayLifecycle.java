@@ -225,9 +225,19 @@ final class OutboxRelayLifecycle implements SmartLifecycle, OutboxRelayControl {
     return running;
   }
 
-  /** Stops early and starts late: after the web server is up, before clients are closed. */
+  /**
+   * Stops after the web server, before the broker clients. Spring Boot's web server waits for the
+   * requests in flight (graceful shutdown, phase {@code DEFAULT_PHASE - 1024}) and then stops
+   * ({@code DEFAULT_PHASE - 2048}); the relay stops after both, so events committed by those
+   * requests find it running and woken. Message listener containers stop before it; Kafka's
+   * producer factory and RabbitMQ's connection factory stop after it ({@code Integer.MIN_VALUE}).
+   * It starts in the reverse order: before the web server takes requests.
+   */
   @Override
   public int getPhase() {
-    return SmartLifecycle.DEFAULT_PHASE - 1024;
+    return PHASE;
   }
+
+  /** See {@link #getPhase()}: below Spring Boot's web server phases. */
+  static final int PHASE = SmartLifecycle.DEFAULT_PHASE - 4096;
 }

@@ -9,8 +9,12 @@ import java.lang.reflect.Method;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Future;
 import java.util.function.UnaryOperator;
+import javax.sql.DataSource;
 import org.aopalliance.intercept.MethodInterceptor;
 import org.aopalliance.intercept.MethodInvocation;
 import org.jspecify.annotations.Nullable;
@@ -21,30 +25,50 @@ import org.springframework.core.ParameterNameDiscoverer;
 import org.springframework.core.annotation.AnnotatedElementUtils;
 import org.springframework.expression.Expression;
 import org.springframework.expression.spel.standard.SpelExpressionParser;
+import org.springframework.transaction.support.TransactionSynchronization;
 import org.springframework.transaction.support.TransactionSynchronizationManager;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /**
- * Writes the events of {@link PublishEvent} methods. Runs the method and the write in the active
- * transaction, or in a new one (REQUIRED) when none is active, so the method's writes and its
- * events commit together; any exception rolls the new transaction back.
+ * Writes the events of {@link PublishEvent} methods. Runs the method and the write in the
+ * transaction active on the outbox's {@link DataSource}, or in a new one when none is (REQUIRED
+ * semantics), so the method's writes and its events commit together; any exception rolls the new
+ * transaction back. A transaction of another resource (another data source, a Kafka transaction)
+ * does not count, nor does a transaction that has completed and runs its after-completion callbacks
+ * (an {@code @TransactionalEventListener} after commit): the method gets a new one there too.
+ *
+ * <p>In a transaction it joined, an event that cannot be written (an expression that fails, a key
+ * that is null, a payload that cannot be serialized) fails the method and also fails that
+ * transaction's commit: its caller may catch the exception, but the method's writes never commit
+ * without their event.
  */
 final class PublishEventInterceptor implements MethodInterceptor {
 
   private static final SpelExpressionParser PARSER = new SpelExpressionParser();
 
   private final Outbox outbox;
+  private final @Nullable DataSource dataSource;
   private final @Nullable TransactionTemplate transactionTemplate;
   private final ParameterNameDiscoverer parameterNames = new DefaultParameterNameDiscoverer();
   private final Map<String, Expression> expressions = new ConcurrentHashMap<>();
   private final UnaryOperator<String> placeholders;
   private final Map<String, String> destinations = new ConcurrentHashMap<>();
 
+  /**
+   * @param dataSource the outbox's data source: a transaction counts as the business transaction
+   *     only if it is bound to this one; null when it is not known (no single data source), and
+   *     then any active transaction counts
+   * @param transactionTemplate starts a new transaction when none is active on the data source
+   *     (REQUIRES_NEW, so that it never joins a completed one); null when there is no single
+   *     transaction manager
+   */
   PublishEventInterceptor(
       Outbox outbox,
+      @Nullable DataSource dataSource,
       @Nullable TransactionTemplate transactionTemplate,
       UnaryOperator<String> placeholders) {
     this.outbox = outbox;
+    this.dataSource = dataSource;
     this.transactionTemplate = transactionTemplate;
     this.placeholders = placeholders;
   }
@@ -63,30 +87,35 @@ final class PublishEventInterceptor implements MethodInterceptor {
     if (annotation == null) {
       return invocation.proceed();
     }
-    if (annotation.payload().isEmpty()
-        && (specific.getReturnType() == void.class || specific.getReturnType() == Void.class)) {
-      throw new OutboxException(
-          "@PublishEvent on "
-              + specific
-              + " has no event to publish: the method returns void. Return the event, or name it"
-              + " with payload = \"#argument\"; nothing was run or written.");
-    }
-    if (TransactionSynchronizationManager.isActualTransactionActive()) {
-      return proceedAndPublish(invocation, specific, annotation);
+    checkResultType(specific, annotation);
+    if (inOutboxTransaction()) {
+      return proceedAndPublish(invocation, specific, annotation, true);
     }
     if (transactionTemplate == null) {
       throw new OutboxException(
           "@PublishEvent on "
               + specific
-              + " needs a transaction, but none is active and there is no single"
-              + " PlatformTransactionManager to start one.");
+              + " needs a transaction on the outbox's DataSource, but none is active and there is"
+              + " no single PlatformTransactionManager to start one; nothing was run or written.");
     }
     PublishEvent publishEvent = annotation;
     try {
       return transactionTemplate.execute(
           status -> {
+            if (!inOutboxTransaction()) {
+              throw new OutboxException(
+                  "@PublishEvent on "
+                      + specific
+                      + " started a transaction with "
+                      + transactionTemplate.getTransactionManager()
+                      + ", which does not manage the outbox's DataSource: the method's writes and"
+                      + " its event would not commit together. Make the outbox's DataSource the"
+                      + " one of the single (or @Primary) transaction manager, or annotate the"
+                      + " method @Transactional with the manager of that DataSource; nothing was"
+                      + " run or written.");
+            }
             try {
-              return proceedAndPublish(invocation, specific, publishEvent);
+              return proceedAndPublish(invocation, specific, publishEvent, false);
             } catch (RuntimeException | Error ex) {
               throw ex;
             } catch (Throwable ex) {
@@ -98,17 +127,83 @@ final class PublishEventInterceptor implements MethodInterceptor {
     }
   }
 
+  /**
+   * Refuses, before the method runs, a method whose result cannot be its event: {@code void}, or a
+   * result that completes later (a future, a reactive publisher), whose event would not be known
+   * inside the transaction.
+   */
+  private static void checkResultType(Method method, PublishEvent annotation) {
+    if (!annotation.payload().isEmpty()) {
+      return;
+    }
+    Class<?> type = method.getReturnType();
+    if (type == void.class || type == Void.class) {
+      throw new OutboxException(
+          "@PublishEvent on "
+              + method
+              + " has no event to publish: the method returns void. Return the event, or name it"
+              + " with payload = \"#argument\"; nothing was run or written.");
+    }
+    if (Future.class.isAssignableFrom(type)
+        || CompletionStage.class.isAssignableFrom(type)
+        || isReactivePublisher(type)) {
+      throw new OutboxException(
+          "@PublishEvent on "
+              + method
+              + " returns a "
+              + type.getSimpleName()
+              + ": its event would be known only after the method returned, outside its"
+              + " transaction. Return the event itself (or name it with payload = \"...\");"
+              + " nothing was run or written.");
+    }
+  }
+
+  private static boolean isReactivePublisher(@Nullable Class<?> type) {
+    if (type == null) {
+      return false;
+    }
+    if (type.getName().equals("org.reactivestreams.Publisher")) {
+      return true;
+    }
+    for (Class<?> implemented : type.getInterfaces()) {
+      if (isReactivePublisher(implemented)) {
+        return true;
+      }
+    }
+    return isReactivePublisher(type.getSuperclass());
+  }
+
+  /** Whether the business transaction is active on the outbox's data source. */
+  private boolean inOutboxTransaction() {
+    return dataSource == null
+        ? TransactionSynchronizationManager.isActualTransactionActive()
+        : SpringOutbox.transactionActiveOn(dataSource);
+  }
+
   private @Nullable Object proceedAndPublish(
-      MethodInvocation invocation, Method method, PublishEvent annotation) throws Throwable {
+      MethodInvocation invocation, Method method, PublishEvent annotation, boolean joined)
+      throws Throwable {
     Object result = invocation.proceed();
-    Object[] args = invocation.getArguments();
+    try {
+      publish(invocation.getArguments(), method, annotation, result);
+    } catch (RuntimeException | Error ex) {
+      if (joined && TransactionSynchronizationManager.isSynchronizationActive()) {
+        TransactionSynchronizationManager.registerSynchronization(new FailAtCommit(method, ex));
+      }
+      throw ex;
+    }
+    return result;
+  }
+
+  private void publish(
+      Object[] args, Method method, PublishEvent annotation, @Nullable Object result) {
     Object payload =
         annotation.payload().isEmpty()
             ? result
             : evaluate(annotation.payload(), method, args, result, null);
     if (payload == null) {
       PublishedEvents.remember(List.of());
-      return result;
+      return;
     }
     String destination = destination(annotation.destination(), method);
     List<OutboxMessage> messages = new ArrayList<>();
@@ -119,14 +214,25 @@ final class PublishEventInterceptor implements MethodInterceptor {
       String key = null;
       if (!annotation.key().isEmpty()) {
         Object value = evaluate(annotation.key(), method, args, result, element);
-        key = value == null ? null : value.toString();
+        if (value == null) {
+          throw new OutboxException(
+              "The key '"
+                  + annotation.key()
+                  + "' of @PublishEvent on "
+                  + method
+                  + " is null for an event of type "
+                  + element.getClass().getName()
+                  + ". A keyed event needs its key, which keeps its order: check the expression"
+                  + " (argument names such as #orderId need the -parameters compiler flag; #p0"
+                  + " and #a0 do not), or leave key empty for unordered events.");
+        }
+        key = value.toString();
       }
       String aggregateType =
           annotation.aggregateType().isEmpty() ? null : annotation.aggregateType();
       messages.add(new OutboxMessage(destination, key, aggregateType, element, Map.of()));
     }
     PublishedEvents.remember(outbox.publishAll(messages));
-    return result;
   }
 
   /** The destination with its {@code ${...}} placeholders resolved (once per distinct value). */
@@ -154,6 +260,9 @@ final class PublishEventInterceptor implements MethodInterceptor {
   }
 
   private static Iterable<?> elements(Object payload) {
+    if (payload instanceof Optional<?> optional) {
+      return optional.isPresent() ? List.of(optional.get()) : List.of();
+    }
     if (payload instanceof Iterable<?> iterable) {
       return iterable;
     }
@@ -190,6 +299,25 @@ final class PublishEventInterceptor implements MethodInterceptor {
               + ": "
               + ex.getMessage(),
           ex);
+    }
+  }
+
+  /**
+   * Fails the commit of a transaction in which a {@code @PublishEvent} method that joined it could
+   * not write its event, so the method's writes roll back even if its caller caught the exception.
+   * Spring rolls a transaction back when a synchronization throws before it commits.
+   */
+  private record FailAtCommit(Method method, Throwable failure)
+      implements TransactionSynchronization {
+    @Override
+    public void beforeCommit(boolean readOnly) {
+      throw new OutboxException(
+          "Rolled back: @PublishEvent on "
+              + method
+              + " could not write its event in this transaction ("
+              + failure.getMessage()
+              + "), so the method's writes must not commit without it.",
+          failure);
     }
   }
 

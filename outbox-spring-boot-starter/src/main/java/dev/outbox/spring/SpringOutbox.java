@@ -57,6 +57,37 @@ public final class SpringOutbox implements Outbox {
     }
   }
 
+  /**
+   * Whether a transaction is active on {@code dataSource}: bound to it, on a connection out of
+   * auto-commit, and not completed. A transaction of another resource does not count, nor does a
+   * connection that Spring only keeps for reuse while such a transaction runs.
+   */
+  static boolean transactionActiveOn(DataSource dataSource) {
+    if (!TransactionSynchronizationManager.isActualTransactionActive()
+        || hasCompleted()
+        || TransactionSynchronizationManager.getResource(dataSource) == null) {
+      return false;
+    }
+    Connection connection = DataSourceUtils.getConnection(dataSource);
+    try {
+      return !connection.getAutoCommit();
+    } catch (SQLException ex) {
+      throw new OutboxException("Could not inspect the transaction's connection", ex);
+    } finally {
+      DataSourceUtils.releaseConnection(connection, dataSource);
+    }
+  }
+
+  /**
+   * Whether the current transaction has completed and its callbacks run: Spring clears the
+   * transaction's synchronizations before its after-completion callbacks, and keeps its resources
+   * bound until they return.
+   */
+  static boolean hasCompleted() {
+    return TransactionSynchronizationManager.isActualTransactionActive()
+        && !TransactionSynchronizationManager.isSynchronizationActive();
+  }
+
   /** Returns the resource the transaction bound for the data source (its connection holder). */
   private Object requireTransaction() {
     if (!TransactionSynchronizationManager.isActualTransactionActive()) {
@@ -64,6 +95,14 @@ public final class SpringOutbox implements Outbox {
           "No transaction is active: the outbox writes events only inside the business"
               + " transaction. Call it from a @Transactional method (mind self-invocation, which"
               + " bypasses the proxy) or use @PublishEvent, which starts one when needed.");
+    }
+    if (hasCompleted()) {
+      throw new OutboxException(
+          "The transaction has already completed: this runs in an after-completion callback (an"
+              + " @TransactionalEventListener after commit, for one), where writes join a"
+              + " transaction that will not commit again. Write in a new transaction"
+              + " (@Transactional(propagation = REQUIRES_NEW)), or use @PublishEvent, which starts"
+              + " one there.");
     }
     Object transaction = TransactionSynchronizationManager.getResource(dataSource);
     if (transaction == null) {

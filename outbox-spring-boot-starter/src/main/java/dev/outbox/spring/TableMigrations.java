@@ -62,17 +62,12 @@ public final class TableMigrations {
     }
     try {
       lockFor(lock, table, name);
-      return Flyway.configure()
-          .dataSource(dataSource)
-          .locations(location)
-          .table(table + "_schema_history")
-          .placeholders(placeholders)
-          .schemas(schema == null ? new String[0] : new String[] {schema})
-          .baselineOnMigrate(true)
-          .baselineVersion("0")
-          .load()
-          .migrate()
-          .migrationsExecuted;
+      return flyway(dataSource, location, schema, table, placeholders).migrate().migrationsExecuted;
+    } catch (RuntimeException ex) {
+      if (isConnectionFailure(ex) && answers(lock)) {
+        throw new PoolTooSmallException(name, ex);
+      }
+      throw ex;
     } finally {
       // Ends the transaction, and with it the lock; it changed nothing. A failure here (the
       // session already gone) must not hide the migration's own outcome.
@@ -86,6 +81,53 @@ public final class TableMigrations {
       } catch (SQLException ex) {
         log.debug("Closing the migration lock's connection of {} failed: {}", name, ex.toString());
       }
+    }
+  }
+
+  private static Flyway flyway(
+      DataSource dataSource,
+      String location,
+      @Nullable String schema,
+      String table,
+      Map<String, String> placeholders) {
+    return Flyway.configure()
+        .dataSource(dataSource)
+        .locations(location)
+        .table(table + "_schema_history")
+        .placeholders(placeholders)
+        .schemas(schema == null ? new String[0] : new String[] {schema})
+        .baselineOnMigrate(true)
+        .baselineVersion("0")
+        .load();
+  }
+
+  /** Whether the lock's connection still answers: the database is up. */
+  private static boolean answers(Connection lock) {
+    try {
+      return lock.isValid(5);
+    } catch (SQLException ex) {
+      return false;
+    }
+  }
+
+  /**
+   * The data source gave Flyway no connection while the migration held one and the database
+   * answered on it: the pool is too small for a migration, not the database down (so the starter
+   * fails startup instead of waiting for the database).
+   */
+  static final class PoolTooSmallException extends OutboxException {
+    PoolTooSmallException(String name, RuntimeException failure) {
+      super(
+          "Could not migrate "
+              + name
+              + ": the DataSource gave the migration no further connection while it held one,"
+              + " though the database answers ("
+              + failure.getMessage()
+              + "). A migration needs three connections at once (its lock and Flyway's two):"
+              + " size the pool for the application plus about five"
+              + " (spring.datasource.hikari.maximum-pool-size), or create the table yourself"
+              + " (docs/schema.md) and set outbox.migration.enabled=false.",
+          failure);
     }
   }
 
@@ -133,6 +175,9 @@ public final class TableMigrations {
    */
   public static boolean isConnectionFailure(Throwable failure) {
     for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (t instanceof PoolTooSmallException) {
+        return false;
+      }
       if (t instanceof SQLTransientConnectionException || t instanceof java.net.ConnectException) {
         return true;
       }

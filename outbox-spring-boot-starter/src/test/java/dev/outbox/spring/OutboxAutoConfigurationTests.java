@@ -144,16 +144,44 @@ class OutboxAutoConfigurationTests {
       })
   void aRelaySettingOutOfRangeFailsStartupNamingTheSettingAndValue(
       String property, String message) {
-    withDatabase()
-        .withBean(OutboxTransport.class, RecordingTransport::new)
-        .withPropertyValues(property)
-        .run(
-            context ->
-                assertThat(context)
-                    .getFailure()
-                    .rootCause()
-                    .isInstanceOf(OutboxException.class)
-                    .hasMessage("Invalid outbox relay setting: " + message));
+    failsStartupWith(
+        withDatabase()
+            .withBean(OutboxTransport.class, RecordingTransport::new)
+            .withPropertyValues(property),
+        "Invalid outbox relay setting: " + message);
+  }
+
+  private static void failsStartupWith(ApplicationContextRunner runner, String message) {
+    runner.run(
+        context ->
+            assertThat(context)
+                .getFailure()
+                .rootCause()
+                .isInstanceOf(OutboxException.class)
+                .hasMessage(message));
+  }
+
+  /**
+   * Retry settings out of range fail startup naming the property, its range and the value, also in
+   * an instance without a relay (no transport here), which would otherwise accept them silently.
+   */
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "outbox.retry.max-attempts=0     | outbox.retry.max-attempts must be at least 1, was 0",
+        "outbox.retry.initial-backoff=-1s | outbox.retry.initial-backoff must be 0 or more, was"
+            + " PT-1S",
+        "outbox.retry.max-backoff=100ms  | outbox.retry.max-backoff must be at least"
+            + " outbox.retry.initial-backoff (PT1S), was PT0.1S",
+        "outbox.retry.multiplier=0.5     | outbox.retry.multiplier must be at least 1, was 0.5",
+        "outbox.retry.jitter=1.5         | outbox.retry.jitter must be between 0 and 1, was 1.5",
+        "outbox.retry.max-age=-1m        | outbox.retry.max-age must be 0 (no limit) or more, was"
+            + " PT-1M"
+      })
+  void aRetrySettingOutOfRangeFailsStartupNamingTheProperty(String property, String message) {
+    failsStartupWith(
+        withDatabase().withPropertyValues(property), "Invalid outbox setting: " + message);
   }
 
   @Test

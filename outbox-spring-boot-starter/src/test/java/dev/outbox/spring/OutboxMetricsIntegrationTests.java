@@ -9,6 +9,7 @@ import dev.outbox.relay.OutboxDefaults;
 import dev.outbox.test.TestPostgres;
 import dev.outbox.transport.OutboxTransport;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -21,6 +22,7 @@ import java.util.regex.Pattern;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import org.springframework.boot.LazyInitializationBeanFactoryPostProcessor;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
@@ -45,6 +47,11 @@ class OutboxMetricsIntegrationTests {
   /** The starter over the test schema, publishing through {@code transport}, metered. */
   private static ApplicationContextRunner publishingThrough(
       OutboxTransport transport, MeterRegistry registry) {
+    return metered(registry).withBean(OutboxTransport.class, () -> transport);
+  }
+
+  /** The starter over the test schema, metered, without a transport (so without a relay). */
+  private static ApplicationContextRunner metered(MeterRegistry registry) {
     DataSource dataSource = TestPostgres.get().dataSource();
     return new ApplicationContextRunner()
         .withConfiguration(AutoConfigurations.of(OutboxAutoConfiguration.class))
@@ -52,8 +59,7 @@ class OutboxMetricsIntegrationTests {
         .withBean(DataSource.class, () -> dataSource)
         .withBean(
             PlatformTransactionManager.class, () -> new DataSourceTransactionManager(dataSource))
-        .withBean(MeterRegistry.class, () -> registry)
-        .withBean(OutboxTransport.class, () -> transport);
+        .withBean(MeterRegistry.class, () -> registry);
   }
 
   @Test
@@ -95,6 +101,28 @@ class OutboxMetricsIntegrationTests {
     assertThat(scrape)
         .as("per-destination meters carry the destination tag")
         .contains("outbox_events_published_total{destination=\"orders\"} 1.0");
+  }
+
+  /**
+   * With lazy initialization (spring.main.lazy-initialization=true) on an instance without a relay,
+   * nothing asks for the metrics bean: it is created at startup all the same, so the backlog gauges
+   * are scraped (they were missing).
+   */
+  @Test
+  void backlogGaugesAreRegisteredWithLazyInitializationAndNoRelay() {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    metered(registry)
+        .withInitializer(
+            context ->
+                context.addBeanFactoryPostProcessor(
+                    new LazyInitializationBeanFactoryPostProcessor()))
+        .run(
+            context -> {
+              assertThat(context).doesNotHaveBean(dev.outbox.relay.OutboxRelay.class);
+              assertThat(registry.find("outbox.events.pending").gauge())
+                  .as("backlog gauge")
+                  .isNotNull();
+            });
   }
 
   /**

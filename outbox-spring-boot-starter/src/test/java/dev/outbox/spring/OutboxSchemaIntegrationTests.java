@@ -2,6 +2,7 @@ package dev.outbox.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.zaxxer.hikari.HikariDataSource;
 import dev.outbox.OutboxException;
 import dev.outbox.store.TableName;
 import dev.outbox.test.LogCapture;
@@ -193,6 +194,34 @@ class OutboxSchemaIntegrationTests {
                   .isEqualTo(schema + ".order_outbox");
               assertThat(exists("order_outbox")).isTrue();
             });
+  }
+
+  /**
+   * A pool of two connections cannot run a migration, which needs three at once. The database
+   * answers, so startup fails saying what to change, instead of taking the pool's timeouts for a
+   * database that is down and starting without the table.
+   */
+  @Test
+  void aPoolTooSmallForTheMigrationFailsStartupSayingSo() {
+    HikariDataSource pool = new HikariDataSource();
+    pool.setJdbcUrl(TestPostgres.get().url());
+    pool.setUsername(TestPostgres.get().user());
+    pool.setPassword(TestPostgres.get().password());
+    pool.setMaximumPoolSize(2);
+    pool.setConnectionTimeout(250);
+    new ApplicationContextRunner()
+        .withConfiguration(AutoConfigurations.of(OutboxAutoConfiguration.class))
+        .withBean(DataSource.class, () -> pool)
+        .withPropertyValues("outbox.table.schema=" + schema)
+        .run(
+            context -> {
+              assertThat(context).hasFailed();
+              assertThat(context.getStartupFailure())
+                  .hasStackTraceContaining("Could not migrate " + schema + ".outbox_event")
+                  .hasStackTraceContaining("A migration needs three connections at once")
+                  .hasStackTraceContaining("spring.datasource.hikari.maximum-pool-size");
+            });
+    assertThat(pool.isClosed()).as("closed with the context").isTrue();
   }
 
   @Test

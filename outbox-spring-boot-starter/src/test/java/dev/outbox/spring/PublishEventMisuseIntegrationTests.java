@@ -3,9 +3,15 @@ package dev.outbox.spring;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.outbox.Outbox;
 import dev.outbox.OutboxException;
 import dev.outbox.PublishEvent;
 import dev.outbox.test.TestPostgres;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -13,7 +19,11 @@ import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.jdbc.datasource.DelegatingDataSource;
 import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.support.TransactionSynchronization;
+import org.springframework.transaction.support.TransactionSynchronizationManager;
+import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * {@code @PublishEvent} used the wrong way, and the outbox given an ambiguous DataSource: each
@@ -35,15 +45,21 @@ class PublishEventMisuseIntegrationTests {
 
   private final DataSource dataSource = TestPostgres.get().dataSource();
 
-  private final ApplicationContextRunner runner =
-      new ApplicationContextRunner()
-          .withConfiguration(AutoConfigurations.of(OutboxAutoConfiguration.class))
-          .withPropertyValues("outbox.table.schema=" + SCHEMA)
-          .withBean(DataSource.class, () -> dataSource)
-          .withBean(
-              PlatformTransactionManager.class, () -> new DataSourceTransactionManager(dataSource))
-          .withBean(JdbcTemplate.class, () -> new JdbcTemplate(dataSource))
-          .withBean(Purchases.class);
+  private final ApplicationContextRunner runner = runnerOn(dataSource, dataSource);
+
+  /**
+   * The service over {@code application}, the application's DataSource (the outbox's), with a
+   * transaction manager of {@code managed}.
+   */
+  private static ApplicationContextRunner runnerOn(DataSource application, DataSource managed) {
+    return new ApplicationContextRunner()
+        .withConfiguration(AutoConfigurations.of(OutboxAutoConfiguration.class))
+        .withPropertyValues("outbox.table.schema=" + SCHEMA)
+        .withBean(DataSource.class, () -> application)
+        .withBean(PlatformTransactionManager.class, () -> new DataSourceTransactionManager(managed))
+        .withBean(JdbcTemplate.class, () -> new JdbcTemplate(application))
+        .withBean(Purchases.class);
+  }
 
   /** A service as a user might write it, with the mistakes under test. */
   static class Purchases {
@@ -73,11 +89,42 @@ class PublishEventMisuseIntegrationTests {
       jdbc.update("INSERT INTO " + SCHEMA + ".purchase VALUES (?)", id);
       return id;
     }
+
+    /** The key names an argument that does not exist (a typo): it evaluates to null. */
+    @PublishEvent(destination = "purchases", key = "#ordrId")
+    public String keyNamedWrong(String orderId) {
+      jdbc.update("INSERT INTO " + SCHEMA + ".purchase VALUES (?)", orderId);
+      return orderId;
+    }
+
+    @PublishEvent(destination = "purchases", key = "#result.join()")
+    public CompletableFuture<String> future(String id) {
+      jdbc.update("INSERT INTO " + SCHEMA + ".purchase VALUES (?)", id);
+      return CompletableFuture.completedFuture(id);
+    }
+
+    @PublishEvent(destination = "purchases", key = "#p0")
+    public Optional<Purchased> optional(String id, boolean present) {
+      jdbc.update("INSERT INTO " + SCHEMA + ".purchase VALUES (?)", id);
+      return present ? Optional.of(new Purchased(id)) : Optional.empty();
+    }
   }
+
+  record Purchased(String id) {}
 
   private static long purchases(String id) {
     return TestPostgres.get()
         .queryLong("SELECT count(*) FROM " + SCHEMA + ".purchase WHERE id = '" + id + "'");
+  }
+
+  private String eventTypes(String key) {
+    return new JdbcTemplate(dataSource)
+        .queryForObject(
+            "SELECT string_agg(event_type, ',') FROM "
+                + SCHEMA
+                + ".outbox_event WHERE event_key = ?",
+            String.class,
+            key);
   }
 
   private static long events(String key) {
@@ -108,6 +155,176 @@ class PublishEventMisuseIntegrationTests {
               .hasMessageContaining("badKeyExpression");
           assertThat(purchases("spel-1")).as("the method's write rolled back").isZero();
           assertThat(events("spel-1")).isZero();
+        });
+  }
+
+  @Test
+  void aKeyThatIsNullFailsNamingTheExpressionAndRollsTheMethodBack() {
+    runner.run(
+        context -> {
+          assertThatThrownBy(() -> context.getBean(Purchases.class).keyNamedWrong("null-key-1"))
+              .isInstanceOf(OutboxException.class)
+              .hasMessageContaining("The key '#ordrId' of @PublishEvent on")
+              .hasMessageContaining("is null for an event of type java.lang.String")
+              .hasMessageContaining("-parameters");
+          assertThat(purchases("null-key-1")).as("the method's write rolled back").isZero();
+        });
+  }
+
+  @Test
+  void aMethodReturningAFutureFailsBeforeItRuns() {
+    runner.run(
+        context -> {
+          assertThatThrownBy(() -> context.getBean(Purchases.class).future("future-1"))
+              .isInstanceOf(OutboxException.class)
+              .hasMessageContaining("returns a CompletableFuture")
+              .hasMessageContaining("nothing was run or written");
+          assertThat(purchases("future-1")).isZero();
+        });
+  }
+
+  @Test
+  void anOptionalResultPublishesItsValueAndAnEmptyOneNothing() {
+    runner.run(
+        context -> {
+          Purchases purchases = context.getBean(Purchases.class);
+          purchases.optional("optional-1", true);
+          assertThat(eventTypes("optional-1")).as("the value's type").isEqualTo("Purchased");
+
+          purchases.optional("optional-2", false);
+          assertThat(purchases("optional-2")).isOne();
+          assertThat(events("optional-2")).as("an empty Optional writes nothing").isZero();
+        });
+  }
+
+  /**
+   * A transaction on another data source is not the business transaction: the method starts one on
+   * the outbox's, and its write and its event commit together (the other one rolls back).
+   */
+  @Test
+  void aTransactionOnAnotherDataSourceDoesNotCountTheMethodStartsItsOwn() {
+    DataSource other = TestPostgres.get().dataSource();
+    runner.run(
+        context -> {
+          Purchases purchases = context.getBean(Purchases.class);
+          new TransactionTemplate(new DataSourceTransactionManager(other))
+              .executeWithoutResult(
+                  status -> {
+                    purchases.annotated("other-tx-1");
+                    status.setRollbackOnly();
+                  });
+          assertThat(purchases("other-tx-1")).isOne();
+          assertThat(events("other-tx-1")).isOne();
+        });
+  }
+
+  @Test
+  void aTransactionManagerOfAnotherDataSourceFailsBeforeTheMethodRuns() {
+    runnerOn(dataSource, TestPostgres.get().dataSource())
+        .run(
+            context -> {
+              assertThatThrownBy(() -> context.getBean(Purchases.class).annotated("wrong-tm-1"))
+                  .isInstanceOf(OutboxException.class)
+                  .hasMessageContaining("which does not manage the outbox's DataSource")
+                  .hasMessageContaining("nothing was run or written");
+              assertThat(purchases("wrong-tm-1")).isZero();
+            });
+  }
+
+  /**
+   * Connections out of auto-commit from the start (as a pool configured with auto-commit off hands
+   * them out), so that nothing commits as a side effect of Spring restoring auto-commit.
+   */
+  private static DataSource autoCommitOff(DataSource target) {
+    return new DelegatingDataSource(target) {
+      @Override
+      public Connection getConnection() throws SQLException {
+        Connection connection = super.getConnection();
+        connection.setAutoCommit(false);
+        return connection;
+      }
+    };
+  }
+
+  /**
+   * A {@code @PublishEvent} method called after its caller's transaction committed (an after-commit
+   * listener, in its after-completion callback) runs in a new transaction: its write and its event
+   * commit. Joining the completed transaction, both vanished without an error.
+   */
+  @Test
+  void aMethodCalledAfterItsCallersTransactionCommittedRunsInANewOne() {
+    DataSource pooled = autoCommitOff(dataSource);
+    runnerOn(pooled, pooled)
+        .run(
+            context -> {
+              Purchases purchases = context.getBean(Purchases.class);
+              new TransactionTemplate(context.getBean(PlatformTransactionManager.class))
+                  .executeWithoutResult(
+                      status ->
+                          TransactionSynchronizationManager.registerSynchronization(
+                              new TransactionSynchronization() {
+                                @Override
+                                public void afterCompletion(int completion) {
+                                  purchases.annotated("after-commit-1");
+                                }
+                              }));
+              assertThat(purchases("after-commit-1")).isOne();
+              assertThat(events("after-commit-1")).isOne();
+            });
+  }
+
+  /** The programmatic API called there fails instead of writing into the completed transaction. */
+  @Test
+  void publishingAfterTheTransactionCompletedFailsSayingWhatToDo() {
+    runner.run(
+        context -> {
+          Outbox outbox = context.getBean(Outbox.class);
+          AtomicReference<Throwable> failure = new AtomicReference<>();
+          new TransactionTemplate(context.getBean(PlatformTransactionManager.class))
+              .executeWithoutResult(
+                  status ->
+                      TransactionSynchronizationManager.registerSynchronization(
+                          new TransactionSynchronization() {
+                            @Override
+                            public void afterCompletion(int completion) {
+                              try {
+                                outbox.publish("purchases", "after-commit-2", "{}");
+                              } catch (RuntimeException ex) {
+                                failure.set(ex);
+                              }
+                            }
+                          }));
+          assertThat(failure.get())
+              .isInstanceOf(OutboxException.class)
+              .hasMessageContaining("The transaction has already completed")
+              .hasMessageContaining("REQUIRES_NEW");
+          assertThat(events("after-commit-2")).isZero();
+        });
+  }
+
+  /**
+   * A method that joined its caller's transaction wrote its row, then could not write its event;
+   * the caller catches the exception and goes on. The commit fails and the row rolls back: the
+   * method's writes never commit without their event.
+   */
+  @Test
+  void aCallerThatCatchesTheFailureOfAJoinedMethodCannotCommitItsWrites() {
+    runner.run(
+        context -> {
+          Purchases purchases = context.getBean(Purchases.class);
+          TransactionTemplate transaction =
+              new TransactionTemplate(context.getBean(PlatformTransactionManager.class));
+          assertThatThrownBy(
+                  () ->
+                      transaction.executeWithoutResult(
+                          status ->
+                              assertThatThrownBy(() -> purchases.badKeyExpression("caught-1"))
+                                  .isInstanceOf(OutboxException.class)))
+              .isInstanceOf(OutboxException.class)
+              .hasMessageContaining("Rolled back: @PublishEvent on")
+              .hasMessageContaining("badKeyExpression")
+              .hasMessageContaining("Cannot evaluate '#result.nope()'");
+          assertThat(purchases("caught-1")).as("the joined method's write rolled back").isZero();
         });
   }
 
