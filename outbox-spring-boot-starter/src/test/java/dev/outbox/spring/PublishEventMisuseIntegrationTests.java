@@ -12,11 +12,13 @@ import java.sql.SQLException;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.context.ApplicationContext;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.jdbc.datasource.DelegatingDataSource;
@@ -133,54 +135,61 @@ class PublishEventMisuseIntegrationTests {
             "SELECT count(*) FROM " + SCHEMA + ".outbox_event WHERE event_key = '" + key + "'");
   }
 
-  @Test
-  void aVoidMethodFailsBeforeItRunsSayingWhatToDo() {
+  /**
+   * Calls the service with {@code id} and expects an {@link OutboxException} whose message holds
+   * every part; the method's write rolled back or never ran, and no event was written.
+   */
+  private void failsWritingNothing(String id, Consumer<Purchases> call, String... message) {
+    failsWritingNothing(runner, id, call, message);
+  }
+
+  private void failsWritingNothing(
+      ApplicationContextRunner runner, String id, Consumer<Purchases> call, String... message) {
     runner.run(
         context -> {
-          assertThatThrownBy(() -> context.getBean(Purchases.class).voidMethod("void-1"))
+          assertThatThrownBy(() -> call.accept(context.getBean(Purchases.class)))
               .isInstanceOf(OutboxException.class)
-              .hasMessageContaining("has no event to publish: the method returns void")
-              .hasMessageContaining("voidMethod");
-          assertThat(purchases("void-1")).isZero();
+              .hasMessageContainingAll(message);
+          assertThat(purchases(id)).as("the method's write").isZero();
+          assertThat(events(id)).isZero();
         });
+  }
+
+  @Test
+  void aVoidMethodFailsBeforeItRunsSayingWhatToDo() {
+    failsWritingNothing(
+        "void-1",
+        purchases -> purchases.voidMethod("void-1"),
+        "has no event to publish: the method returns void",
+        "voidMethod");
   }
 
   @Test
   void aKeyExpressionThatCannotBeEvaluatedRollsTheMethodBackNamingTheExpression() {
-    runner.run(
-        context -> {
-          assertThatThrownBy(() -> context.getBean(Purchases.class).badKeyExpression("spel-1"))
-              .isInstanceOf(OutboxException.class)
-              .hasMessageContaining("Cannot evaluate '#result.nope()' of @PublishEvent on")
-              .hasMessageContaining("badKeyExpression");
-          assertThat(purchases("spel-1")).as("the method's write rolled back").isZero();
-          assertThat(events("spel-1")).isZero();
-        });
+    failsWritingNothing(
+        "spel-1",
+        purchases -> purchases.badKeyExpression("spel-1"),
+        "Cannot evaluate '#result.nope()' of @PublishEvent on",
+        "badKeyExpression");
   }
 
   @Test
   void aKeyThatIsNullFailsNamingTheExpressionAndRollsTheMethodBack() {
-    runner.run(
-        context -> {
-          assertThatThrownBy(() -> context.getBean(Purchases.class).keyNamedWrong("null-key-1"))
-              .isInstanceOf(OutboxException.class)
-              .hasMessageContaining("The key '#ordrId' of @PublishEvent on")
-              .hasMessageContaining("is null for an event of type java.lang.String")
-              .hasMessageContaining("-parameters");
-          assertThat(purchases("null-key-1")).as("the method's write rolled back").isZero();
-        });
+    failsWritingNothing(
+        "null-key-1",
+        purchases -> purchases.keyNamedWrong("null-key-1"),
+        "The key '#ordrId' of @PublishEvent on",
+        "is null for an event of type java.lang.String",
+        "-parameters");
   }
 
   @Test
   void aMethodReturningAFutureFailsBeforeItRuns() {
-    runner.run(
-        context -> {
-          assertThatThrownBy(() -> context.getBean(Purchases.class).future("future-1"))
-              .isInstanceOf(OutboxException.class)
-              .hasMessageContaining("returns a CompletableFuture")
-              .hasMessageContaining("nothing was run or written");
-          assertThat(purchases("future-1")).isZero();
-        });
+    failsWritingNothing(
+        "future-1",
+        purchases -> purchases.future("future-1"),
+        "returns a CompletableFuture",
+        "nothing was run or written");
   }
 
   @Test
@@ -220,15 +229,12 @@ class PublishEventMisuseIntegrationTests {
 
   @Test
   void aTransactionManagerOfAnotherDataSourceFailsBeforeTheMethodRuns() {
-    runnerOn(dataSource, TestPostgres.get().dataSource())
-        .run(
-            context -> {
-              assertThatThrownBy(() -> context.getBean(Purchases.class).annotated("wrong-tm-1"))
-                  .isInstanceOf(OutboxException.class)
-                  .hasMessageContaining("which does not manage the outbox's DataSource")
-                  .hasMessageContaining("nothing was run or written");
-              assertThat(purchases("wrong-tm-1")).isZero();
-            });
+    failsWritingNothing(
+        runnerOn(dataSource, TestPostgres.get().dataSource()),
+        "wrong-tm-1",
+        purchases -> purchases.annotated("wrong-tm-1"),
+        "which does not manage the outbox's DataSource",
+        "nothing was run or written");
   }
 
   /**
@@ -258,19 +264,26 @@ class PublishEventMisuseIntegrationTests {
         .run(
             context -> {
               Purchases purchases = context.getBean(Purchases.class);
-              new TransactionTemplate(context.getBean(PlatformTransactionManager.class))
-                  .executeWithoutResult(
-                      status ->
-                          TransactionSynchronizationManager.registerSynchronization(
-                              new TransactionSynchronization() {
-                                @Override
-                                public void afterCompletion(int completion) {
-                                  purchases.annotated("after-commit-1");
-                                }
-                              }));
+              afterCompletionOfATransaction(context, () -> purchases.annotated("after-commit-1"));
               assertThat(purchases("after-commit-1")).isOne();
               assertThat(events("after-commit-1")).isOne();
             });
+  }
+
+  /**
+   * Runs {@code callback} where an after-commit listener runs: a transaction's after-completion.
+   */
+  private static void afterCompletionOfATransaction(ApplicationContext context, Runnable callback) {
+    new TransactionTemplate(context.getBean(PlatformTransactionManager.class))
+        .executeWithoutResult(
+            status ->
+                TransactionSynchronizationManager.registerSynchronization(
+                    new TransactionSynchronization() {
+                      @Override
+                      public void afterCompletion(int completion) {
+                        callback.run();
+                      }
+                    }));
   }
 
   /** The programmatic API called there fails instead of writing into the completed transaction. */
@@ -280,20 +293,15 @@ class PublishEventMisuseIntegrationTests {
         context -> {
           Outbox outbox = context.getBean(Outbox.class);
           AtomicReference<Throwable> failure = new AtomicReference<>();
-          new TransactionTemplate(context.getBean(PlatformTransactionManager.class))
-              .executeWithoutResult(
-                  status ->
-                      TransactionSynchronizationManager.registerSynchronization(
-                          new TransactionSynchronization() {
-                            @Override
-                            public void afterCompletion(int completion) {
-                              try {
-                                outbox.publish("purchases", "after-commit-2", "{}");
-                              } catch (RuntimeException ex) {
-                                failure.set(ex);
-                              }
-                            }
-                          }));
+          afterCompletionOfATransaction(
+              context,
+              () -> {
+                try {
+                  outbox.publish("purchases", "after-commit-2", "{}");
+                } catch (RuntimeException ex) {
+                  failure.set(ex);
+                }
+              });
           assertThat(failure.get())
               .isInstanceOf(OutboxException.class)
               .hasMessageContaining("The transaction has already completed")
