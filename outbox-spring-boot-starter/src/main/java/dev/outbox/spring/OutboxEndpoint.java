@@ -58,7 +58,7 @@ public class OutboxEndpoint {
   /** Groups of dead events listed, largest first. */
   static final int DEAD_GROUP_LIMIT = 100;
 
-  private static final EndpointId ID = EndpointId.of("outbox");
+  static final EndpointId ID = EndpointId.of("outbox");
 
   /** The caller in the audit log of an HTTP request without an authenticated principal. */
   static final String NO_PRINCIPAL = "an unauthenticated caller";
