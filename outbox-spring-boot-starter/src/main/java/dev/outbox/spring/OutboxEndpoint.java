@@ -36,6 +36,9 @@ import org.springframework.boot.actuate.endpoint.annotation.WriteOperation;
  *       all=true}.
  * </ul>
  *
+ * <p>Over HTTP a parameter (or {@code POST} body field) that an operation does not take is refused
+ * with a 400 naming it, and every refusal's body says why ({@link OutboxEndpointWebExtension}).
+ *
  * <p>Read-only unless the application sets {@code management.endpoint.outbox.access=unrestricted}:
  * the write operations can resend or delete undelivered events. Each write is logged (logger {@code
  * dev.outbox.spring.OutboxEndpoint}; replays at INFO, discards at WARN) with the caller's

@@ -22,9 +22,11 @@ import org.springframework.boot.actuate.endpoint.web.annotation.EndpointWebExten
  * (read-only by default: the page, but no writes).
  *
  * <p>As an {@link OperationInvokerAdvisor} (a bean of that type, so Boot's endpoint discoverers
- * find it) it wraps the invokers of the endpoint's own operations and of this extension's: a
- * refusal over HTTP is answered with a 400 whose JSON body says why ({@code EndpointRefusals}).
- * Other endpoints' operations are left as they are.
+ * find it) it wraps the invokers of the endpoint's own operations and of this extension's: over
+ * HTTP, a parameter or body field the operation does not take is refused before it runs (Boot would
+ * drop it, and a misspelled filter would widen a bulk operation), and a refusal is answered with a
+ * 400 whose JSON body says why ({@code EndpointRefusals}). Other endpoints' operations are left as
+ * they are.
  */
 @EndpointWebExtension(endpoint = OutboxEndpoint.class)
 public class OutboxEndpointWebExtension implements OperationInvokerAdvisor {
@@ -41,7 +43,7 @@ public class OutboxEndpointWebExtension implements OperationInvokerAdvisor {
       OperationType operationType,
       OperationParameters parameters,
       OperationInvoker invoker) {
-    return EndpointRefusals.advise(endpointId, invoker);
+    return EndpointRefusals.advise(endpointId, parameters, invoker);
   }
 
   /**

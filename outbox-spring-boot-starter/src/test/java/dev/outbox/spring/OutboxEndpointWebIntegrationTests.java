@@ -308,6 +308,87 @@ class OutboxEndpointWebIntegrationTests {
     assertThat(status(dead)).isEqualTo("DEAD");
   }
 
+  private static final String FILTERS =
+      "destination, type, key, error, deadFrom, deadTo, createdFrom, createdTo";
+
+  /**
+   * A misspelled filter would otherwise be dropped by Boot, and the operation would run with the
+   * filters that are left: a bulk discard of every dead event of the destination.
+   */
+  @Test
+  void anUnknownParameterIsRefusedNamingItAndTheAcceptedOnesAndNothingChanges() throws Exception {
+    start("management.endpoint.outbox.access=unrestricted");
+    UUID placed = insert("DEAD", "orders", "boom", "1 minute");
+    UUID other = insert("DEAD", "orders", "x", "1 minute");
+
+    try (LogCapture log = LogCapture.of(OutboxEndpoint.class)) {
+      assertThat(
+              refusal(
+                  send(
+                      "DELETE",
+                      "/actuator/outbox?destination=orders&tpye=OrderCancelled",
+                      null,
+                      "alice")))
+          .isEqualTo(
+              "Unknown parameter 'tpye', nothing was done; this request takes "
+                  + FILTERS
+                  + ", all");
+      assertThat(
+              refusal(
+                  send(
+                      "POST",
+                      "/actuator/outbox",
+                      "{\"destination\":\"orders\",\"errror\":\"x\"}",
+                      "alice")))
+          .isEqualTo(
+              "Unknown parameter 'errror', nothing was done; this request takes "
+                  + FILTERS
+                  + ", all");
+      assertThat(
+              refusal(
+                  send(
+                      "POST",
+                      "/actuator/outbox?tpye=OrderCancelled",
+                      "{\"destination\":\"orders\"}",
+                      "alice")))
+          .startsWith("Unknown parameter 'tpye', nothing was done;");
+      assertThat(
+              refusal(
+                  send(
+                      "DELETE",
+                      "/actuator/outbox?tpye=OrderCancelled&destination=orders&eror=x",
+                      null,
+                      "alice")))
+          .startsWith("Unknown parameters 'tpye', 'eror', nothing was done;");
+      assertThat(
+              refusal(
+                  send("DELETE", "/actuator/outbox?destination=orders&caller=bob", null, "alice")))
+          .as("only what the request can set is accepted")
+          .startsWith("Unknown parameter 'caller', nothing was done;");
+      assertThat(
+              refusal(
+                  send("DELETE", "/actuator/outbox/" + placed + "?destination=orders", null, null)))
+          .isEqualTo(
+              "Unknown parameter 'destination', nothing was done; this request takes no"
+                  + " parameters");
+      assertThat(refusal(send("GET", "/actuator/outbox?destination=orders&tpye=X", null, null)))
+          .isEqualTo("Unknown parameter 'tpye', nothing was done; this request takes " + FILTERS);
+      assertThat(refusal(send("GET", "/actuator/outbox/ui?tab=dead", null, null)))
+          .isEqualTo("Unknown parameter 'tab', nothing was done; this request takes no parameters");
+      assertThat(log.lines()).isEmpty();
+    }
+    assertThat(status(placed)).isEqualTo("DEAD");
+    assertThat(status(other)).isEqualTo("DEAD");
+
+    // Parameters of other layers (Spring Security's _csrf, a cache buster) are left to them.
+    HttpResponse<String> discarded =
+        send("DELETE", "/actuator/outbox?destination=orders&error=boom&_csrf=t&_=1", null, "alice");
+    assertThat(discarded.statusCode()).isEqualTo(200);
+    assertThat(discarded.body()).contains("\"discarded\":1");
+    assertThat(status(placed)).isEqualTo("GONE");
+    assertThat(status(other)).isEqualTo("DEAD");
+  }
+
   @Test
   @SuppressWarnings("unchecked")
   void aStuckEventDoesNotFailTheApplicationHealthByDefault() throws Exception {
