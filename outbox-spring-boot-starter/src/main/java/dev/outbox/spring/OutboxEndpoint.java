@@ -211,7 +211,13 @@ public class OutboxEndpoint {
     return map;
   }
 
-  /** Puts a dead event back to pending; the relay publishes it again with the same id. */
+  /**
+   * Puts a dead event back to pending with no attempts; the relay publishes it again with the same
+   * id. Its {@code created_at} (the CloudEvents {@code time}) stays, and {@code
+   * outbox.retry.max-age} is measured from it: a replayed event already older than that is
+   * dead-lettered again at its first retryable failure, without a retry (docs/operations.md,
+   * "Replaying and outbox.retry.max-age").
+   */
   @WriteOperation
   public Map<String, Object> replay(@Selector String id) {
     return replay(JMX_CALLER, id);
@@ -291,7 +297,11 @@ public class OutboxEndpoint {
     return Map.of("id", id, "discarded", discarded > 0);
   }
 
-  /** Replays every dead event matching the filter (JSON body); {@code all=true} for all of them. */
+  /**
+   * Replays every dead event matching the filter (JSON body); {@code all=true} for all of them. As
+   * with {@link #replay(String)}, those already older than {@code outbox.retry.max-age} get one
+   * attempt: a retryable failure dead-letters them again.
+   */
   @WriteOperation
   public Map<String, Object> replayMatching(
       @Nullable String destination,

@@ -58,7 +58,10 @@ public class OutboxEndpointWebExtension implements OperationInvokerAdvisor {
     return new WebEndpointResponse<>(OperatorPage.html(), OperatorPage.CONTENT_TYPE);
   }
 
-  /** {@code POST /actuator/outbox/{id}}: replays one dead event. */
+  /**
+   * {@code POST /actuator/outbox/{id}}: replays one dead event (see {@link
+   * OutboxEndpoint#replay(String)} for how {@code outbox.retry.max-age} treats it).
+   */
   @WriteOperation
   public Map<String, Object> replay(SecurityContext caller, @Selector String id) {
     return endpoint.replay(OutboxEndpoint.who(caller.getPrincipal()), id);
@@ -77,7 +80,10 @@ public class OutboxEndpointWebExtension implements OperationInvokerAdvisor {
     return endpoint.discard(OutboxEndpoint.who(caller.getPrincipal()), id);
   }
 
-  /** {@code POST /actuator/outbox} with the filter as JSON: replays the matching dead events. */
+  /**
+   * {@code POST /actuator/outbox} with the filter as JSON: replays the matching dead events (see
+   * {@link OutboxEndpoint#replay(String)} for how {@code outbox.retry.max-age} treats them).
+   */
   @WriteOperation
   public Map<String, Object> replayMatching(
       SecurityContext caller,
