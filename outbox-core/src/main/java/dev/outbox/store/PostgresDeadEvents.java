@@ -77,7 +77,7 @@ final class PostgresDeadEvents {
           String error = rs.getString(12);
           result.add(
               new DeadEvent(
-                  PostgresOutboxRepository.readEvent(rs),
+                  PostgresOutboxRepository.readDeadEvent(rs),
                   error == null ? "" : error,
                   rs.getTimestamp(13).toInstant()));
         }

@@ -289,9 +289,11 @@ public final class PostgresOutboxRepository implements OutboxRepository {
 
   /**
    * A dead row as an event; one that cannot be decoded (its last error says why) is shown with
-   * empty headers and version 1, so the operator can still list, replay or discard it.
+   * empty headers and version 1, so the operator can still list, replay or discard it. Every
+   * listing of dead events reads its rows with this, with a filter ({@link PostgresDeadEvents}) or
+   * without.
    */
-  private static OutboxEvent readDeadEvent(ResultSet rs) throws SQLException {
+  static OutboxEvent readDeadEvent(ResultSet rs) throws SQLException {
     try {
       return readEvent(rs);
     } catch (IllegalArgumentException ex) {

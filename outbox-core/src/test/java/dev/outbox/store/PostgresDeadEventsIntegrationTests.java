@@ -225,6 +225,46 @@ class PostgresDeadEventsIntegrationTests {
     assertThat(repository.findDead(DeadEventFilter.all(), 2)).hasSize(2);
   }
 
+  /**
+   * Dead rows no event can be made of (written while the table lacked its constraints) are listed
+   * with a filter as without one: with empty headers and version 1, so the operator can still find,
+   * replay or discard them, and the other rows are listed too.
+   */
+  @Test
+  void findsDeadEventsThatCannotBeDecodedByFilterAsWithout() {
+    TestPostgres.get()
+        .execute(
+            "ALTER TABLE "
+                + table.qualified()
+                + " DROP CONSTRAINT outbox_event_headers_string_object, DROP CONSTRAINT"
+                + " outbox_event_event_version_positive");
+    TestPostgres.get()
+        .execute(
+            "UPDATE "
+                + table.qualified()
+                + " SET headers = '{\"retries\": 3}' WHERE id = '"
+                + ordersA
+                + "'; UPDATE "
+                + table.qualified()
+                + " SET event_version = 0 WHERE id = '"
+                + ordersB
+                + "'");
+
+    List<OutboxRepository.DeadEvent> filtered =
+        repository.findDead(DeadEventFilter.all().withDestination("orders"), 10);
+    List<OutboxRepository.DeadEvent> unfiltered = repository.findDead(10);
+
+    assertThat(filtered).extracting(d -> d.event().id()).containsExactly(ordersA, ordersB);
+    assertThat(filtered)
+        .allSatisfy(
+            d -> {
+              assertThat(d.event().headers()).isEmpty();
+              assertThat(d.event().version()).isEqualTo(1);
+            });
+    assertThat(unfiltered.subList(0, 2)).isEqualTo(filtered);
+    assertThat(repository.findDead(DeadEventFilter.all(), 10)).isEqualTo(unfiltered);
+  }
+
   @Test
   void bulkOperationsWorkInChunksOverLargeSets() {
     // 2,500 matching and 2,500 other dead events, interleaved, dead at the same instant (the cursor

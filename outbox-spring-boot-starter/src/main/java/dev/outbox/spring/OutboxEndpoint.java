@@ -36,6 +36,9 @@ import org.springframework.boot.actuate.endpoint.annotation.WriteOperation;
  *       all=true}.
  * </ul>
  *
+ * <p>Over HTTP a parameter (or {@code POST} body field) that an operation does not take is refused
+ * with a 400 naming it, and every refusal's body says why ({@link OutboxEndpointWebExtension}).
+ *
  * <p>Read-only unless the application sets {@code management.endpoint.outbox.access=unrestricted}:
  * the write operations can resend or delete undelivered events. Each write is logged (logger {@code
  * dev.outbox.spring.OutboxEndpoint}; replays at INFO, discards at WARN) with the caller's
@@ -58,7 +61,7 @@ public class OutboxEndpoint {
   /** Groups of dead events listed, largest first. */
   static final int DEAD_GROUP_LIMIT = 100;
 
-  private static final EndpointId ID = EndpointId.of("outbox");
+  static final EndpointId ID = EndpointId.of("outbox");
 
   /** The caller in the audit log of an HTTP request without an authenticated principal. */
   static final String NO_PRINCIPAL = "an unauthenticated caller";
@@ -208,7 +211,13 @@ public class OutboxEndpoint {
     return map;
   }
 
-  /** Puts a dead event back to pending; the relay publishes it again with the same id. */
+  /**
+   * Puts a dead event back to pending with no attempts; the relay publishes it again with the same
+   * id. Its {@code created_at} (the CloudEvents {@code time}) stays, and {@code
+   * outbox.retry.max-age} is measured from it: a replayed event already older than that is
+   * dead-lettered again at its first retryable failure, without a retry (docs/operations.md,
+   * "Replaying and outbox.retry.max-age").
+   */
   @WriteOperation
   public Map<String, Object> replay(@Selector String id) {
     return replay(JMX_CALLER, id);
@@ -288,7 +297,11 @@ public class OutboxEndpoint {
     return Map.of("id", id, "discarded", discarded > 0);
   }
 
-  /** Replays every dead event matching the filter (JSON body); {@code all=true} for all of them. */
+  /**
+   * Replays every dead event matching the filter (JSON body); {@code all=true} for all of them. As
+   * with {@link #replay(String)}, those already older than {@code outbox.retry.max-age} get one
+   * attempt: a retryable failure dead-letters them again.
+   */
   @WriteOperation
   public Map<String, Object> replayMatching(
       @Nullable String destination,

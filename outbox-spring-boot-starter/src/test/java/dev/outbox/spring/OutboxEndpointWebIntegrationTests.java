@@ -265,6 +265,130 @@ class OutboxEndpointWebIntegrationTests {
     assertThat(status(other)).isEqualTo("DEAD");
   }
 
+  /** The reason of a 400 in its JSON body; fails the test if the answer is not such a refusal. */
+  private static String refusal(HttpResponse<String> response) {
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(400);
+    assertThat(response.headers().firstValue("Content-Type"))
+        .hasValueSatisfying(type -> assertThat(type).startsWith("application/json"));
+    assertThat((Integer) JsonPath.read(response.body(), "$.status")).isEqualTo(400);
+    assertThat((String) JsonPath.read(response.body(), "$.error")).isEqualTo("Bad Request");
+    return JsonPath.read(response.body(), "$.message");
+  }
+
+  /**
+   * Refusals carry their reason in the body over HTTP, although Boot's error responses leave the
+   * message out by default ({@code server.error.include-message=never}).
+   */
+  @Test
+  void refusalsAnswerTheReasonInTheBody() throws Exception {
+    start("management.endpoint.outbox.access=unrestricted");
+    UUID dead = insert("DEAD", "orders", "boom", "1 minute");
+
+    assertThat(refusal(send("GET", "/actuator/outbox?deadFrom=yesterday", null, null)))
+        .isEqualTo(
+            "'deadFrom' must be an ISO-8601 time with an offset, such as 2026-01-31T08:00:00Z, was"
+                + " 'yesterday'");
+    assertThat(refusal(send("GET", "/actuator/outbox?destination=%20", null, null)))
+        .contains("destination");
+    assertThat(refusal(send("DELETE", "/actuator/outbox", null, "alice")))
+        .isEqualTo(
+            "A bulk discard needs at least one of destination, type, key, error, deadFrom, deadTo,"
+                + " createdFrom, createdTo, or all=true to discard every dead event");
+    assertThat(refusal(send("POST", "/actuator/outbox", "{}", "alice")))
+        .startsWith("A bulk replay needs at least one of");
+    assertThat(refusal(send("POST", "/actuator/outbox", "{\"all\":true,\"type\":\"X\"}", "alice")))
+        .isEqualTo("all=true cannot be combined with a filter ({type=X})");
+    assertThat(refusal(send("DELETE", "/actuator/outbox?all=maybe", null, "alice")))
+        .isEqualTo("'all' must be true or false, was 'maybe'");
+    assertThat(refusal(send("DELETE", "/actuator/outbox/not-a-uuid", null, "alice")))
+        .isEqualTo("'not-a-uuid' is not an event id (a UUID)");
+    assertThat(refusal(send("POST", "/actuator/outbox/not-a-uuid", "", "alice")))
+        .isEqualTo("'not-a-uuid' is not an event id (a UUID)");
+    assertThat(refusal(send("POST", "/actuator/outbox/relay/restart", "", "alice"))).isNotBlank();
+    assertThat(status(dead)).isEqualTo("DEAD");
+  }
+
+  private static final String FILTERS =
+      "destination, type, key, error, deadFrom, deadTo, createdFrom, createdTo";
+
+  /**
+   * A misspelled filter would otherwise be dropped by Boot, and the operation would run with the
+   * filters that are left: a bulk discard of every dead event of the destination.
+   */
+  @Test
+  void anUnknownParameterIsRefusedNamingItAndTheAcceptedOnesAndNothingChanges() throws Exception {
+    start("management.endpoint.outbox.access=unrestricted");
+    UUID placed = insert("DEAD", "orders", "boom", "1 minute");
+    UUID other = insert("DEAD", "orders", "x", "1 minute");
+
+    try (LogCapture log = LogCapture.of(OutboxEndpoint.class)) {
+      assertThat(
+              refusal(
+                  send(
+                      "DELETE",
+                      "/actuator/outbox?destination=orders&tpye=OrderCancelled",
+                      null,
+                      "alice")))
+          .isEqualTo(
+              "Unknown parameter 'tpye', nothing was done; this request takes "
+                  + FILTERS
+                  + ", all");
+      assertThat(
+              refusal(
+                  send(
+                      "POST",
+                      "/actuator/outbox",
+                      "{\"destination\":\"orders\",\"errror\":\"x\"}",
+                      "alice")))
+          .isEqualTo(
+              "Unknown parameter 'errror', nothing was done; this request takes "
+                  + FILTERS
+                  + ", all");
+      assertThat(
+              refusal(
+                  send(
+                      "POST",
+                      "/actuator/outbox?tpye=OrderCancelled",
+                      "{\"destination\":\"orders\"}",
+                      "alice")))
+          .startsWith("Unknown parameter 'tpye', nothing was done;");
+      assertThat(
+              refusal(
+                  send(
+                      "DELETE",
+                      "/actuator/outbox?tpye=OrderCancelled&destination=orders&eror=x",
+                      null,
+                      "alice")))
+          .startsWith("Unknown parameters 'tpye', 'eror', nothing was done;");
+      assertThat(
+              refusal(
+                  send("DELETE", "/actuator/outbox?destination=orders&caller=bob", null, "alice")))
+          .as("only what the request can set is accepted")
+          .startsWith("Unknown parameter 'caller', nothing was done;");
+      assertThat(
+              refusal(
+                  send("DELETE", "/actuator/outbox/" + placed + "?destination=orders", null, null)))
+          .isEqualTo(
+              "Unknown parameter 'destination', nothing was done; this request takes no"
+                  + " parameters");
+      assertThat(refusal(send("GET", "/actuator/outbox?destination=orders&tpye=X", null, null)))
+          .isEqualTo("Unknown parameter 'tpye', nothing was done; this request takes " + FILTERS);
+      assertThat(refusal(send("GET", "/actuator/outbox/ui?tab=dead", null, null)))
+          .isEqualTo("Unknown parameter 'tab', nothing was done; this request takes no parameters");
+      assertThat(log.lines()).isEmpty();
+    }
+    assertThat(status(placed)).isEqualTo("DEAD");
+    assertThat(status(other)).isEqualTo("DEAD");
+
+    // Parameters of other layers (Spring Security's _csrf, a cache buster) are left to them.
+    HttpResponse<String> discarded =
+        send("DELETE", "/actuator/outbox?destination=orders&error=boom&_csrf=t&_=1", null, "alice");
+    assertThat(discarded.statusCode()).isEqualTo(200);
+    assertThat(discarded.body()).contains("\"discarded\":1");
+    assertThat(status(placed)).isEqualTo("GONE");
+    assertThat(status(other)).isEqualTo("DEAD");
+  }
+
   @Test
   @SuppressWarnings("unchecked")
   void aStuckEventDoesNotFailTheApplicationHealthByDefault() throws Exception {
@@ -321,6 +445,15 @@ class OutboxEndpointWebIntegrationTests {
           server.invoke(
               name, "replay", new Object[] {dead.toString()}, new String[] {"java.lang.String"});
       assertThat(result.toString()).contains("replayed=true");
+      assertThatThrownBy(
+              () ->
+                  server.invoke(
+                      name,
+                      "replay",
+                      new Object[] {"not-a-uuid"},
+                      new String[] {"java.lang.String"}))
+          .as("over JMX a refusal stays an exception")
+          .hasMessageContaining("'not-a-uuid' is not an event id (a UUID)");
       assertThat(log.lines())
           .containsExactly(
               "INFO Outbox endpoint: a JMX client replayed dead event " + dead + ": 1 event(s)");

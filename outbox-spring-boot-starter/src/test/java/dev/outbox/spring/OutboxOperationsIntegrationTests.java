@@ -8,6 +8,7 @@ import dev.outbox.OutboxEvent;
 import dev.outbox.store.Slots;
 import dev.outbox.test.LogCapture;
 import dev.outbox.test.TestPostgres;
+import dev.outbox.transport.DeadLetter;
 import dev.outbox.transport.OutboxTransport;
 import java.net.ConnectException;
 import java.security.Principal;
@@ -16,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -329,6 +331,66 @@ class OutboxOperationsIntegrationTests {
           assertThat(count("id = '" + replayed + "' AND status = 'PENDING' AND attempts = 0"))
               .isOne();
         });
+  }
+
+  /**
+   * A replay resets the attempts but not the time written, from which {@code outbox.retry.max-age}
+   * is measured: a replayed event already older than that is dead-lettered again at its first
+   * retryable failure, while a younger one is retried (docs/operations.md, replaying).
+   */
+  @Test
+  void aReplayedEventOlderThanTheMaxAgeIsDeadLetteredAgainAtItsFirstRetryableFailure() {
+    List<UUID> deadLetters = new CopyOnWriteArrayList<>();
+    RecordingTransport failing =
+        new RecordingTransport() {
+          @Override
+          public CompletableFuture<?> send(OutboxEvent event) {
+            super.send(event);
+            return CompletableFuture.failedFuture(new IllegalStateException("broker said no"));
+          }
+
+          @Override
+          public CompletableFuture<?> sendToDeadLetter(OutboxEvent event, DeadLetter deadLetter) {
+            deadLetters.add(event.id());
+            return CompletableFuture.completedFuture(null);
+          }
+        };
+    runner
+        .withBean(OutboxTransport.class, () -> failing)
+        .withPropertyValues(
+            "outbox.retry.max-age=1h",
+            "outbox.retry.max-attempts=10",
+            "outbox.retry.initial-backoff=1h",
+            "outbox.retry.max-backoff=1h")
+        .run(
+            context -> {
+              assertThat(context).hasNotFailed();
+              UUID old = insert("DEAD", "2 hours");
+              UUID young = insert("DEAD", "1 minute");
+              OutboxEndpoint endpoint = context.getBean(OutboxEndpoint.class);
+              assertThat(endpoint.replay("'alice'", old.toString()))
+                  .containsEntry("replayed", true);
+              assertThat(endpoint.replay("'alice'", young.toString()))
+                  .containsEntry("replayed", true);
+
+              await()
+                  .atMost(Duration.ofSeconds(30))
+                  .until(
+                      () ->
+                          count("id = '" + old + "' AND status = 'DEAD' AND attempts = 1")
+                                  + count(
+                                      "id = '"
+                                          + young
+                                          + "' AND status = 'PENDING' AND attempts = 1")
+                              == 2);
+              assertThat(count("id = '" + old + "' AND last_error LIKE '%broker said no%'"))
+                  .isOne();
+              assertThat(failing.sent())
+                  .extracting(OutboxEvent::id)
+                  .containsExactlyInAnyOrder(old, young);
+              await().atMost(Duration.ofSeconds(30)).until(() -> !deadLetters.isEmpty());
+              assertThat(deadLetters).as("dead-lettered to the broker again").containsExactly(old);
+            });
   }
 
   @Test
