@@ -9,8 +9,10 @@ import org.jspecify.annotations.Nullable;
 import org.springframework.boot.actuate.endpoint.EndpointId;
 import org.springframework.boot.actuate.endpoint.InvalidEndpointRequestException;
 import org.springframework.boot.actuate.endpoint.InvocationContext;
+import org.springframework.boot.actuate.endpoint.OperationType;
 import org.springframework.boot.actuate.endpoint.annotation.Selector;
 import org.springframework.boot.actuate.endpoint.invoke.OperationInvoker;
+import org.springframework.boot.actuate.endpoint.invoke.OperationInvokerAdvisor;
 import org.springframework.boot.actuate.endpoint.invoke.OperationParameter;
 import org.springframework.boot.actuate.endpoint.invoke.OperationParameters;
 import org.springframework.boot.actuate.endpoint.invoke.ParameterMappingException;
@@ -33,17 +35,24 @@ import org.springframework.util.MimeType;
  * with an underscore ({@code _csrf} of Spring Security, a {@code _} cache buster) belong to other
  * layers and are left to them.
  *
- * <p>Applied to the invoker of each of the endpoint's operations (by {@link
- * OutboxEndpointWebExtension} as an {@code OperationInvokerAdvisor}), so it covers the operations
- * of the endpoint and of its web extension alike, on whichever web stack serves them: it sees the
- * arguments as Boot's adapter collected them, not the request. Over JMX, where the arguments are
- * exactly an operation's signature, a refusal stays the exception it was.
+ * <p>An {@link OperationInvokerAdvisor} bean, which Boot's endpoint discoverers apply to the
+ * invoker of each operation; it wraps those of the {@code outbox} endpoint only, so it covers the
+ * operations of the endpoint and of its web extension alike, on whichever web stack serves them: it
+ * sees the arguments as Boot's adapter collected them, not the request. Over JMX, where the
+ * arguments are exactly an operation's signature, a refusal stays the exception it was.
  */
-final class EndpointRefusals {
+final class EndpointRefusals implements OperationInvokerAdvisor {
 
   static final MimeType JSON = MimeType.valueOf("application/json");
 
-  private EndpointRefusals() {}
+  @Override
+  public OperationInvoker apply(
+      EndpointId endpointId,
+      OperationType operationType,
+      OperationParameters parameters,
+      OperationInvoker invoker) {
+    return advise(endpointId, parameters, invoker);
+  }
 
   /**
    * {@code invoker}, if it is the endpoint's: over HTTP refusing what its operation does not take,

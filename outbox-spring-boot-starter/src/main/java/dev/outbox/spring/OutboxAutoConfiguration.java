@@ -355,6 +355,13 @@ public class OutboxAutoConfiguration {
     OutboxEndpointWebExtension outboxEndpointWebExtension(OutboxEndpoint outboxEndpoint) {
       return new OutboxEndpointWebExtension(outboxEndpoint);
     }
+
+    /** Over HTTP: refuses what an operation of the endpoint does not take, with the reason. */
+    @Bean
+    @ConditionalOnBean(OutboxEndpoint.class)
+    static EndpointRefusals outboxEndpointRefusals() {
+      return new EndpointRefusals();
+    }
   }
 
   /** Makes sure an auto-proxy creator exists, so {@code @PublishEvent} methods are advised. */

@@ -2,16 +2,11 @@ package dev.outbox.spring;
 
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
-import org.springframework.boot.actuate.endpoint.EndpointId;
-import org.springframework.boot.actuate.endpoint.OperationType;
 import org.springframework.boot.actuate.endpoint.SecurityContext;
 import org.springframework.boot.actuate.endpoint.annotation.DeleteOperation;
 import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
 import org.springframework.boot.actuate.endpoint.annotation.Selector;
 import org.springframework.boot.actuate.endpoint.annotation.WriteOperation;
-import org.springframework.boot.actuate.endpoint.invoke.OperationInvoker;
-import org.springframework.boot.actuate.endpoint.invoke.OperationInvokerAdvisor;
-import org.springframework.boot.actuate.endpoint.invoke.OperationParameters;
 import org.springframework.boot.actuate.endpoint.web.WebEndpointResponse;
 import org.springframework.boot.actuate.endpoint.web.annotation.EndpointWebExtension;
 
@@ -21,29 +16,16 @@ import org.springframework.boot.actuate.endpoint.web.annotation.EndpointWebExten
  * audit log. Subject to the endpoint's access level and exposure like the endpoint itself
  * (read-only by default: the page, but no writes).
  *
- * <p>As an {@link OperationInvokerAdvisor} (a bean of that type, so Boot's endpoint discoverers
- * find it) it wraps the invokers of the endpoint's own operations and of this extension's: over
- * HTTP, a parameter or body field the operation does not take is refused before it runs (Boot would
- * drop it, and a misspelled filter would widen a bulk operation), and a refusal is answered with a
- * 400 whose JSON body says why ({@code EndpointRefusals}). Other endpoints' operations are left as
- * they are.
+ * <p>Over HTTP, a parameter or body field an operation does not take is refused before it runs, and
+ * a refusal is answered with a 400 whose JSON body says why ({@link EndpointRefusals}).
  */
 @EndpointWebExtension(endpoint = OutboxEndpoint.class)
-public class OutboxEndpointWebExtension implements OperationInvokerAdvisor {
+public class OutboxEndpointWebExtension {
 
   private final OutboxEndpoint endpoint;
 
   public OutboxEndpointWebExtension(OutboxEndpoint endpoint) {
     this.endpoint = endpoint;
-  }
-
-  @Override
-  public OperationInvoker apply(
-      EndpointId endpointId,
-      OperationType operationType,
-      OperationParameters parameters,
-      OperationInvoker invoker) {
-    return EndpointRefusals.advise(endpointId, parameters, invoker);
   }
 
   /**
