@@ -29,6 +29,24 @@ import java.lang.annotation.Target;
  * A method with none of these fails at startup; a message without the id fails with {@link
  * MissingMessageIdException} naming the header that was missing. Batch listeners are not supported:
  * use {@link Inbox#handleOnce} per record.
+ *
+ * <p>Listeners that acknowledge their messages themselves (Spring Kafka's {@code MANUAL} and {@code
+ * MANUAL_IMMEDIATE} ack modes, with an {@code Acknowledgment} parameter; Spring AMQP's {@code
+ * MANUAL} mode, with a {@code Channel} parameter and the delivery tag):
+ *
+ * <ul>
+ *   <li>a duplicate the inbox skips is acknowledged by the inbox ({@code acknowledge()}, or {@code
+ *       basicAck} of its delivery tag on the listener's channel);
+ *   <li>the method's own acknowledgements are held back until the inbox transaction has ended: sent
+ *       after its commit, not sent after a rollback (the exception propagates, the message comes
+ *       again);
+ *   <li>a negative acknowledgement ({@code nack}, {@code basicNack}, {@code basicReject}) rolls the
+ *       inbox transaction back, so the message is not recorded as handled, and is sent after the
+ *       rollback.
+ * </ul>
+ *
+ * The acknowledge mode of a RabbitMQ listener is read from its {@code @RabbitListener(ackMode)},
+ * else from its container factory; see docs/consumers.md.
  */
 @Target(ElementType.METHOD)
 @Retention(RetentionPolicy.RUNTIME)

@@ -7,7 +7,10 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.aopalliance.intercept.MethodInterceptor;
 import org.aopalliance.intercept.MethodInvocation;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.aop.support.AopUtils;
+import org.springframework.beans.factory.BeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.core.annotation.AnnotatedElementUtils;
 
@@ -17,15 +20,22 @@ import org.springframework.core.annotation.AnnotatedElementUtils;
  */
 final class IdempotentListenerInterceptor implements MethodInterceptor {
 
+  private static final Logger log = LoggerFactory.getLogger(IdempotentListenerInterceptor.class);
+
   private final ObjectProvider<SpringInbox> inbox;
+  private final BeanFactory beanFactory;
   private final Map<Method, Target> targets = new ConcurrentHashMap<>();
 
-  IdempotentListenerInterceptor(ObjectProvider<SpringInbox> inbox) {
+  IdempotentListenerInterceptor(ObjectProvider<SpringInbox> inbox, BeanFactory beanFactory) {
     this.inbox = inbox;
+    this.beanFactory = beanFactory;
   }
 
-  /** What the interceptor needs of a method: the consumer name and where the id is. */
-  record Target(String consumer, MessageIdResolver ids) {}
+  /**
+   * What the interceptor needs of a method: the consumer name, where the id is, and how the method
+   * acknowledges its messages.
+   */
+  record Target(String consumer, MessageIdResolver ids, ListenerAcknowledgement acknowledgement) {}
 
   /**
    * The target of {@code method} if it is annotated, checked when the method is first seen (at
@@ -45,8 +55,19 @@ final class IdempotentListenerInterceptor implements MethodInterceptor {
               annotation.consumer().isBlank()
                   ? m.getDeclaringClass().getSimpleName() + "." + m.getName()
                   : annotation.consumer();
-          return new Target(consumer, MessageIdResolver.forMethod(m));
+          return new Target(
+              consumer,
+              MessageIdResolver.forMethod(m),
+              ListenerAcknowledgement.forMethod(m, beanFactory));
         });
+  }
+
+  /**
+   * Checks, once the application's beans exist, how each listener seen so far acknowledges its
+   * messages.
+   */
+  void checkAcknowledgements() {
+    targets.values().forEach(target -> target.acknowledgement().manual());
   }
 
   @Override
@@ -57,7 +78,29 @@ final class IdempotentListenerInterceptor implements MethodInterceptor {
     if (target == null) {
       return invocation.proceed();
     }
-    String messageId = target.ids().resolve(invocation.getArguments());
-    return inbox.getObject().handleOnce(messageId, target.consumer(), invocation::proceed);
+    @Nullable Object[] args = invocation.getArguments();
+    String messageId = target.ids().resolve(args);
+    ListenerAcknowledgement acknowledgement = target.acknowledgement();
+    boolean manual = acknowledgement.manual();
+    SpringInbox.Outcome outcome =
+        inbox
+            .getObject()
+            .handle(
+                messageId,
+                target.consumer(),
+                rollback -> {
+                  if (manual) {
+                    acknowledgement.defer(
+                        args,
+                        DeferredAcknowledgements.untilTransactionEnds(
+                            messageId, target.consumer(), rollback));
+                  }
+                  return invocation.proceed();
+                });
+    if (outcome.duplicate() && manual) {
+      acknowledgement.acknowledgeDuplicate(args);
+      log.debug("Acknowledged duplicate message {} for consumer {}", messageId, target.consumer());
+    }
+    return outcome.result();
   }
 }

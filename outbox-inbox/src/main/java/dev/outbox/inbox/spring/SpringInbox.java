@@ -53,28 +53,41 @@ public final class SpringInbox implements Inbox {
 
   @Override
   public boolean handleOnce(String messageId, String consumer, Runnable handler) {
-    Object outcome =
-        handleOnce(
+    Outcome outcome =
+        handle(
             messageId,
             consumer,
-            () -> {
+            rollback -> {
               handler.run();
-              return Boolean.TRUE;
+              return null;
             });
-    return outcome == Boolean.TRUE;
+    return !outcome.duplicate();
   }
 
   /** The work of a message, which may throw anything. */
   @FunctionalInterface
   interface Handler {
-    @Nullable Object handle() throws Throwable;
+    /**
+     * @param rollback ends the handling's transaction with a rollback instead of a commit, without
+     *     an exception (a listener that rejected its message)
+     */
+    @Nullable Object handle(Rollback rollback) throws Throwable;
   }
 
+  /** Marks the transaction a message is handled in rollback-only. */
+  @FunctionalInterface
+  interface Rollback {
+    void setRollbackOnly();
+  }
+
+  /** What became of a message: skipped as a duplicate, or handled with the handler's result. */
+  record Outcome(boolean duplicate, @Nullable Object result) {}
+
   /**
-   * Runs {@code handler} once per id and consumer; returns its result, or {@code null} for a
-   * duplicate. Checked exceptions of the handler are rethrown as they are.
+   * Runs {@code handler} once per id and consumer. Checked exceptions of the handler are rethrown
+   * as they are.
    */
-  @Nullable Object handleOnce(String messageId, String consumer, Handler handler) {
+  Outcome handle(String messageId, String consumer, Handler handler) {
     check("message id", messageId);
     check("consumer name", consumer);
     ensureSchema.run();
@@ -83,7 +96,7 @@ public final class SpringInbox implements Inbox {
             && TransactionSynchronizationManager.getResource(dataSource) != null;
     if (joined && (transactions == null || !participates(transactions))) {
       try {
-        return inTransaction(messageId, consumer, handler);
+        return inTransaction(messageId, consumer, handler, () -> cannotRollBack(messageId));
       } catch (RuntimeException | Error ex) {
         throw ex;
       } catch (Throwable ex) {
@@ -102,7 +115,7 @@ public final class SpringInbox implements Inbox {
       return transactions.execute(
           status -> {
             try {
-              return inTransaction(messageId, consumer, handler);
+              return inTransaction(messageId, consumer, handler, status::setRollbackOnly);
             } catch (RuntimeException | Error ex) {
               throw ex;
             } catch (Throwable ex) {
@@ -114,8 +127,8 @@ public final class SpringInbox implements Inbox {
     }
   }
 
-  private @Nullable Object inTransaction(String messageId, String consumer, Handler handler)
-      throws Throwable {
+  private Outcome inTransaction(
+      String messageId, String consumer, Handler handler, Rollback rollback) throws Throwable {
     Connection connection = DataSourceUtils.getConnection(dataSource);
     boolean recorded;
     try {
@@ -127,9 +140,9 @@ public final class SpringInbox implements Inbox {
     if (!recorded) {
       log.debug("Skipped message {} for consumer {}: already handled", messageId, consumer);
       listener.duplicate(consumer, messageId);
-      return null;
+      return new Outcome(true, null);
     }
-    Object result = handler.handle();
+    Object result = handler.handle(rollback);
     if (TransactionSynchronizationManager.isSynchronizationActive()) {
       TransactionSynchronizationManager.registerSynchronization(
           new TransactionSynchronization() {
@@ -139,7 +152,19 @@ public final class SpringInbox implements Inbox {
             }
           });
     }
-    return result;
+    return new Outcome(false, result);
+  }
+
+  /**
+   * The active transaction was started by a transaction manager the inbox does not take part
+   * through, so it cannot mark it rollback-only; it fails the handling instead.
+   */
+  private static void cannotRollBack(String messageId) {
+    throw new OutboxException(
+        "The listener rejected message "
+            + messageId
+            + ", but the inbox cannot roll back the active transaction without failing it: it was"
+            + " not started by the inbox's transaction manager.");
   }
 
   /**

@@ -340,4 +340,30 @@ class OutboxInboxAutoConfigurationIntegrationTests {
     @IdempotentListener
     public void on(String payload) {}
   }
+
+  @Test
+  void manuallyAcknowledgingRabbitListenerWithoutADeliveryTagFailsStartup() {
+    runner
+        .withPropertyValues("outbox.inbox.table.schema=" + SCHEMA)
+        .withBean(ManualAckWithoutDeliveryTagListener.class)
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .isInstanceOf(OutboxException.class)
+                    .hasMessageStartingWith("@IdempotentListener method ")
+                    .hasMessageContaining("ManualAckWithoutDeliveryTagListener.on(")
+                    .hasMessageContaining(
+                        "acknowledges manually (AcknowledgeMode.MANUAL) but has no parameter"
+                            + " carrying the delivery tag"));
+  }
+
+  static class ManualAckWithoutDeliveryTagListener {
+    @org.springframework.amqp.rabbit.annotation.RabbitListener(queues = "q", ackMode = "MANUAL")
+    @IdempotentListener
+    public void on(
+        String payload,
+        @org.springframework.messaging.handler.annotation.Header("amqp_messageId") String id,
+        com.rabbitmq.client.Channel channel) {}
+  }
 }
