@@ -12,10 +12,12 @@ import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.jdbc.datasource.DataSourceUtils;
+import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.support.ResourceTransactionManager;
 import org.springframework.transaction.support.TransactionSynchronization;
 import org.springframework.transaction.support.TransactionSynchronizationManager;
 import org.springframework.transaction.support.TransactionTemplate;
+import org.springframework.util.ClassUtils;
 
 /**
  * The inbox on the application's {@link DataSource}. Records the id on the connection of the active
@@ -25,6 +27,9 @@ import org.springframework.transaction.support.TransactionTemplate;
 public final class SpringInbox implements Inbox {
 
   private static final Logger log = LoggerFactory.getLogger(SpringInbox.class);
+  private static final boolean JTA =
+      ClassUtils.isPresent(
+          "jakarta.transaction.UserTransaction", SpringInbox.class.getClassLoader());
 
   private final DataSource dataSource;
   private final PostgresInboxStore store;
@@ -114,6 +119,7 @@ public final class SpringInbox implements Inbox {
     try {
       return transactions.execute(
           status -> {
+            requireDataSourceTransaction(transactions, messageId);
             try {
               return inTransaction(messageId, consumer, handler, status::setRollbackOnly);
             } catch (RuntimeException | Error ex) {
@@ -178,6 +184,28 @@ public final class SpringInbox implements Inbox {
         && TransactionSynchronizationManager.hasResource(manager.getResourceFactory());
   }
 
+  /**
+   * Checks that the transaction {@code transactions} began holds a connection of the inbox's data
+   * source, as JDBC and JPA transaction managers bind one. A transaction manager of another
+   * resource does not: the record would be written on a connection of its own that nobody commits.
+   * JTA binds no connection before the first use; the auto-commit check covers it.
+   */
+  private void requireDataSourceTransaction(TransactionTemplate transactions, String messageId) {
+    PlatformTransactionManager manager = transactions.getTransactionManager();
+    if (TransactionSynchronizationManager.getResource(dataSource) == null
+        && !(JTA && Jta.manages(manager))) {
+      throw new OutboxException(
+          "The transaction manager "
+              + (manager == null ? null : manager.getClass().getName())
+              + " started a transaction that does not include the inbox's DataSource "
+              + dataSource
+              + ", so message "
+              + messageId
+              + " was not handled: its inbox record would be written outside that transaction. Use"
+              + " a DataSourceTransactionManager or JpaTransactionManager for that DataSource.");
+    }
+  }
+
   private static void requireTransactional(Connection connection) {
     try {
       if (connection.getAutoCommit()) {
@@ -215,6 +243,13 @@ public final class SpringInbox implements Inbox {
   @SuppressWarnings("unchecked")
   private static <E extends Throwable> RuntimeException sneaky(Throwable ex) throws E {
     throw (E) ex;
+  }
+
+  /** Loaded only when the JTA API is present. */
+  private static final class Jta {
+    static boolean manages(@Nullable PlatformTransactionManager manager) {
+      return manager instanceof org.springframework.transaction.jta.JtaTransactionManager;
+    }
   }
 
   /** Carries a checked exception of the handler out of the transaction callback. */

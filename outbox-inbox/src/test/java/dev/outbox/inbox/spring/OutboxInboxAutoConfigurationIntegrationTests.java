@@ -12,6 +12,7 @@ import dev.outbox.test.TestPostgres;
 import dev.outbox.test.TestThreads;
 import java.sql.Connection;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -23,6 +24,8 @@ import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.kafka.core.DefaultKafkaProducerFactory;
+import org.springframework.kafka.transaction.KafkaTransactionManager;
 import org.springframework.transaction.PlatformTransactionManager;
 
 /** The auto-configuration with the real PostgreSQL, each context in a schema of its own. */
@@ -242,6 +245,44 @@ class OutboxInboxAutoConfigurationIntegrationTests {
               assertThat(inbox.handleOnce(id, "c", () -> {})).isTrue();
               assertThat(inbox.handleOnce(id, "c", () -> {})).isFalse();
             });
+  }
+
+  /**
+   * An application that defines only a {@code KafkaTransactionManager} (so Spring Boot backs off
+   * from its JDBC one) has no transaction manager for the inbox's data source: startup fails naming
+   * both, instead of the inbox recording messages outside any transaction.
+   */
+  @Test
+  void withOnlyATransactionManagerOfAnotherResourceStartupFailsNamingItAndTheDataSource() {
+    DataSource dataSource = TestPostgres.get().dataSource();
+    DefaultKafkaProducerFactory<String, String> producers =
+        new DefaultKafkaProducerFactory<>(Map.of());
+    producers.setTransactionIdPrefix("inbox-test-");
+    new ApplicationContextRunner()
+        .withConfiguration(AutoConfigurations.of(OutboxInboxAutoConfiguration.class))
+        .withBean(DataSource.class, () -> dataSource)
+        .withBean(
+            "kafkaTransactionManager",
+            PlatformTransactionManager.class,
+            () -> new KafkaTransactionManager<>(producers))
+        .withPropertyValues("outbox.inbox.table.schema=" + SCHEMA)
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .isInstanceOf(OutboxException.class)
+                    .hasMessage(
+                        "The inbox needs a transaction manager for its DataSource "
+                            + dataSource
+                            + ", but the application's transaction manager"
+                            + " org.springframework.kafka.transaction.KafkaTransactionManager"
+                            + " manages "
+                            + producers
+                            + ": the inbox record would be written outside its transactions."
+                            + " Define a DataSourceTransactionManager or JpaTransactionManager for"
+                            + " that DataSource (Spring Boot backs off from its own when the"
+                            + " application defines any transaction manager)."));
   }
 
   @Test
