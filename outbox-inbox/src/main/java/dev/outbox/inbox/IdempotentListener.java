@@ -8,7 +8,8 @@ import java.lang.annotation.Target;
 
 /**
  * Makes a Spring Kafka {@code @KafkaListener} or Spring AMQP {@code @RabbitListener} method
- * idempotent: it runs at most once in effect per message id, through the {@link Inbox}.
+ * idempotent: it runs at most once in effect per message id, through the application's {@link
+ * Inbox} bean (the auto-configured one, or the application's own, which replaces it).
  *
  * <p>The method runs in a database transaction together with the inbox record: the caller's
  * transaction on the inbox's data source if one is active, else a new one. A message already

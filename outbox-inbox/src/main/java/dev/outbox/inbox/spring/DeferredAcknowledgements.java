@@ -29,15 +29,13 @@ final class DeferredAcknowledgements implements TransactionSynchronization {
 
   private final String messageId;
   private final String consumer;
-  private final SpringInbox.Rollback rollback;
   private final List<Step> steps = new ArrayList<>();
   private boolean ended;
+  private boolean rejected;
 
-  private DeferredAcknowledgements(
-      String messageId, String consumer, SpringInbox.Rollback rollback, boolean ended) {
+  private DeferredAcknowledgements(String messageId, String consumer, boolean ended) {
     this.messageId = messageId;
     this.consumer = consumer;
-    this.rollback = rollback;
     this.ended = ended;
   }
 
@@ -45,11 +43,10 @@ final class DeferredAcknowledgements implements TransactionSynchronization {
    * Starts holding back the acknowledgements of {@code messageId} until the transaction active on
    * this thread ends; without transaction synchronization they are sent at once.
    */
-  static DeferredAcknowledgements untilTransactionEnds(
-      String messageId, String consumer, SpringInbox.Rollback rollback) {
+  static DeferredAcknowledgements untilTransactionEnds(String messageId, String consumer) {
     boolean synchronizing = TransactionSynchronizationManager.isSynchronizationActive();
     DeferredAcknowledgements deferred =
-        new DeferredAcknowledgements(messageId, consumer, rollback, !synchronizing);
+        new DeferredAcknowledgements(messageId, consumer, !synchronizing);
     if (synchronizing) {
       TransactionSynchronizationManager.registerSynchronization(deferred);
     }
@@ -61,16 +58,17 @@ final class DeferredAcknowledgements implements TransactionSynchronization {
     defer(new Step(what, true, send));
   }
 
-  /** A negative acknowledgement: rolls the handling back, then is sent. */
+  /** A negative acknowledgement: sent after the transaction has ended, whichever way. */
   void reject(String what, Send send) {
     synchronized (this) {
-      if (!ended) {
-        steps.add(new Step(what, false, send));
-        rollback.setRollbackOnly();
-        return;
-      }
+      rejected = true;
     }
-    send(new Step(what, false, send));
+    defer(new Step(what, false, send));
+  }
+
+  /** Whether the listener sent a negative acknowledgement. */
+  synchronized boolean rejected() {
+    return rejected;
   }
 
   private void defer(Step step) {

@@ -11,7 +11,7 @@ import org.springframework.beans.factory.SmartInitializingSingleton;
 /**
  * Applies {@link IdempotentListenerInterceptor} to methods annotated with {@link
  * IdempotentListener}; a method whose message id cannot be found fails when its bean is created,
- * one whose acknowledgements cannot be handled once all singletons exist.
+ * one without an inbox or whose acknowledgements cannot be handled once all singletons exist.
  */
 final class IdempotentListenerAdvisor extends AbstractPointcutAdvisor
     implements SmartInitializingSingleton {
@@ -32,7 +32,7 @@ final class IdempotentListenerAdvisor extends AbstractPointcutAdvisor
 
   @Override
   public void afterSingletonsInstantiated() {
-    interceptor.checkAcknowledgements();
+    interceptor.checkTargets();
   }
 
   @Override

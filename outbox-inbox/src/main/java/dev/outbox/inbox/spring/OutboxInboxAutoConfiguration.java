@@ -106,7 +106,7 @@ public class OutboxInboxAutoConfiguration {
   @Bean
   @Role(BeanDefinition.ROLE_INFRASTRUCTURE)
   static IdempotentListenerAdvisor idempotentListenerAdvisor(
-      ObjectProvider<SpringInbox> inbox, BeanFactory beanFactory) {
+      ObjectProvider<dev.outbox.inbox.Inbox> inbox, BeanFactory beanFactory) {
     return new IdempotentListenerAdvisor(new IdempotentListenerInterceptor(inbox, beanFactory));
   }
 

@@ -58,41 +58,6 @@ public final class SpringInbox implements Inbox {
 
   @Override
   public boolean handleOnce(String messageId, String consumer, Runnable handler) {
-    Outcome outcome =
-        handle(
-            messageId,
-            consumer,
-            rollback -> {
-              handler.run();
-              return null;
-            });
-    return !outcome.duplicate();
-  }
-
-  /** The work of a message, which may throw anything. */
-  @FunctionalInterface
-  interface Handler {
-    /**
-     * @param rollback ends the handling's transaction with a rollback instead of a commit, without
-     *     an exception (a listener that rejected its message)
-     */
-    @Nullable Object handle(Rollback rollback) throws Throwable;
-  }
-
-  /** Marks the transaction a message is handled in rollback-only. */
-  @FunctionalInterface
-  interface Rollback {
-    void setRollbackOnly();
-  }
-
-  /** What became of a message: skipped as a duplicate, or handled with the handler's result. */
-  record Outcome(boolean duplicate, @Nullable Object result) {}
-
-  /**
-   * Runs {@code handler} once per id and consumer. Checked exceptions of the handler are rethrown
-   * as they are.
-   */
-  Outcome handle(String messageId, String consumer, Handler handler) {
     check("message id", messageId);
     check("consumer name", consumer);
     ensureSchema.run();
@@ -100,13 +65,7 @@ public final class SpringInbox implements Inbox {
         TransactionSynchronizationManager.isActualTransactionActive()
             && TransactionSynchronizationManager.getResource(dataSource) != null;
     if (joined && (transactions == null || !participates(transactions))) {
-      try {
-        return inTransaction(messageId, consumer, handler, () -> cannotRollBack(messageId));
-      } catch (RuntimeException | Error ex) {
-        throw ex;
-      } catch (Throwable ex) {
-        throw sneaky(ex);
-      }
+      return inTransaction(messageId, consumer, handler);
     }
     if (transactions == null) {
       throw new OutboxException(
@@ -116,25 +75,16 @@ public final class SpringInbox implements Inbox {
               + " (none exists, or several and none is @Primary or the only one on this"
               + " DataSource).");
     }
-    try {
-      return transactions.execute(
-          status -> {
-            requireDataSourceTransaction(transactions, messageId);
-            try {
-              return inTransaction(messageId, consumer, handler, status::setRollbackOnly);
-            } catch (RuntimeException | Error ex) {
-              throw ex;
-            } catch (Throwable ex) {
-              throw new CheckedFailure(ex);
-            }
-          });
-    } catch (CheckedFailure failure) {
-      throw sneaky(failure.getCause());
-    }
+    Boolean handled =
+        transactions.execute(
+            status -> {
+              requireDataSourceTransaction(transactions, messageId);
+              return inTransaction(messageId, consumer, handler);
+            });
+    return Boolean.TRUE.equals(handled);
   }
 
-  private Outcome inTransaction(
-      String messageId, String consumer, Handler handler, Rollback rollback) throws Throwable {
+  private boolean inTransaction(String messageId, String consumer, Runnable handler) {
     Connection connection = DataSourceUtils.getConnection(dataSource);
     boolean recorded;
     try {
@@ -146,9 +96,9 @@ public final class SpringInbox implements Inbox {
     if (!recorded) {
       log.debug("Skipped message {} for consumer {}: already handled", messageId, consumer);
       listener.duplicate(consumer, messageId);
-      return new Outcome(true, null);
+      return false;
     }
-    Object result = handler.handle(rollback);
+    handler.run();
     if (TransactionSynchronizationManager.isSynchronizationActive()) {
       TransactionSynchronizationManager.registerSynchronization(
           new TransactionSynchronization() {
@@ -158,19 +108,7 @@ public final class SpringInbox implements Inbox {
             }
           });
     }
-    return new Outcome(false, result);
-  }
-
-  /**
-   * The active transaction was started by a transaction manager the inbox does not take part
-   * through, so it cannot mark it rollback-only; it fails the handling instead.
-   */
-  private static void cannotRollBack(String messageId) {
-    throw new OutboxException(
-        "The listener rejected message "
-            + messageId
-            + ", but the inbox cannot roll back the active transaction without failing it: it was"
-            + " not started by the inbox's transaction manager.");
+    return true;
   }
 
   /**
@@ -240,22 +178,10 @@ public final class SpringInbox implements Inbox {
     return value == null ? "null" : "'" + value + "'";
   }
 
-  @SuppressWarnings("unchecked")
-  private static <E extends Throwable> RuntimeException sneaky(Throwable ex) throws E {
-    throw (E) ex;
-  }
-
   /** Loaded only when the JTA API is present. */
   private static final class Jta {
     static boolean manages(@Nullable PlatformTransactionManager manager) {
       return manager instanceof org.springframework.transaction.jta.JtaTransactionManager;
-    }
-  }
-
-  /** Carries a checked exception of the handler out of the transaction callback. */
-  private static final class CheckedFailure extends RuntimeException {
-    CheckedFailure(Throwable cause) {
-      super(cause);
     }
   }
 }

@@ -12,8 +12,10 @@ import dev.outbox.test.TestPostgres;
 import dev.outbox.test.TestThreads;
 import java.sql.Connection;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import javax.sql.DataSource;
@@ -226,6 +228,102 @@ class OutboxInboxAutoConfigurationIntegrationTests {
         .withPropertyValues("outbox.inbox.table.schema=" + SCHEMA)
         .withBean(Inbox.class, () -> own)
         .run(context -> assertThat(context.getBean(Inbox.class)).isSameAs(own));
+  }
+
+  /**
+   * An application's own {@code Inbox} bean replaces the auto-configured one for the annotation
+   * too: listener methods run through it.
+   */
+  @Test
+  void idempotentListenersRunThroughTheApplicationsOwnInbox() {
+    runner
+        .withPropertyValues("outbox.inbox.table.schema=" + SCHEMA)
+        .withUserConfiguration(OwnInbox.class)
+        .run(
+            context -> {
+              assertThat(context).hasNotFailed();
+              HeaderListener listener = context.getBean(HeaderListener.class);
+              String id = java.util.UUID.randomUUID().toString();
+
+              listener.on("first delivery", id);
+              listener.on("second delivery", id);
+
+              assertThat(listener.handled()).containsExactly("first delivery");
+              assertThat(context.getBean(CountingInbox.class).messageIds).containsExactly(id, id);
+            });
+  }
+
+  @Test
+  void idempotentListenersWithTwoInboxBeansFailStartup() {
+    runner
+        .withPropertyValues("outbox.inbox.table.schema=" + SCHEMA)
+        .withUserConfiguration(OwnInbox.class)
+        .withBean("secondInbox", Inbox.class, () -> (messageId, consumer, handler) -> true)
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .isInstanceOf(OutboxException.class)
+                    .hasMessageStartingWith(
+                        "@IdempotentListener methods need one Inbox bean to run through: "));
+  }
+
+  /** An application's inbox: the library's, counting the messages it is asked about. */
+  static final class CountingInbox implements Inbox {
+
+    final List<String> messageIds = new CopyOnWriteArrayList<>();
+    private final Inbox delegate;
+
+    CountingInbox(Inbox delegate) {
+      this.delegate = delegate;
+    }
+
+    @Override
+    public boolean handleOnce(String messageId, String consumer, Runnable handler) {
+      messageIds.add(messageId);
+      return delegate.handleOnce(messageId, consumer, handler);
+    }
+  }
+
+  /** A listener method with the id in a header; its bean is a proxy, so read it through methods. */
+  public static class HeaderListener {
+
+    private final List<String> handled = new CopyOnWriteArrayList<>();
+
+    public List<String> handled() {
+      return List.copyOf(handled);
+    }
+
+    @IdempotentListener(consumer = "own-inbox")
+    public void on(
+        String payload,
+        @org.springframework.messaging.handler.annotation.Header("ce_id") String id) {
+      handled.add(payload);
+    }
+  }
+
+  @Configuration(proxyBeanMethods = false)
+  static class OwnInbox {
+
+    @Bean
+    CountingInbox countingInbox(
+        DataSource dataSource,
+        dev.outbox.inbox.PostgresInboxStore inboxStore,
+        InboxSchemaInitializer inboxSchemaInitializer,
+        PlatformTransactionManager transactionManager) {
+      return new CountingInbox(
+          new SpringInbox(
+              dataSource,
+              inboxStore,
+              new org.springframework.transaction.support.TransactionTemplate(transactionManager),
+              dev.outbox.inbox.InboxListener.none(),
+              inboxSchemaInitializer::initialize));
+    }
+
+    @Bean
+    HeaderListener headerListener() {
+      return new HeaderListener();
+    }
   }
 
   @Test
