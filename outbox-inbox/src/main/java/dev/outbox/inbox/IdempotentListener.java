@@ -28,8 +28,10 @@ import java.lang.annotation.Target;
  * </ul>
  *
  * A method with none of these fails at startup; a message without the id fails with {@link
- * MissingMessageIdException} naming the header that was missing. Batch listeners are not supported:
- * use {@link Inbox#handleOnce} per record.
+ * MissingMessageIdException} naming the header that was missing. Batch listeners are not supported
+ * and fail at startup (a Kafka listener made one by {@code @KafkaListener(batch)} or its container
+ * factory, or taking a batch type such as {@code List<ConsumerRecord>}): use {@link
+ * Inbox#handleOnce} per record.
  *
  * <p>Listeners that acknowledge their messages themselves (Spring Kafka's {@code MANUAL} and {@code
  * MANUAL_IMMEDIATE} ack modes, with an {@code Acknowledgment} parameter; Spring AMQP's {@code

@@ -40,7 +40,11 @@ final class IdempotentListenerInterceptor implements MethodInterceptor {
    * What the interceptor needs of a method: the consumer name, where the id is, and how the method
    * acknowledges its messages.
    */
-  record Target(String consumer, MessageIdResolver ids, ListenerAcknowledgement acknowledgement) {}
+  record Target(
+      Method method,
+      String consumer,
+      MessageIdResolver ids,
+      ListenerAcknowledgement acknowledgement) {}
 
   /**
    * The target of {@code method} if it is annotated, checked when the method is first seen (at
@@ -60,7 +64,9 @@ final class IdempotentListenerInterceptor implements MethodInterceptor {
               annotation.consumer().isBlank()
                   ? m.getDeclaringClass().getSimpleName() + "." + m.getName()
                   : annotation.consumer();
+          BatchListeners.refuseBatchParameters(m);
           return new Target(
+              m,
               consumer,
               MessageIdResolver.forMethod(m),
               ListenerAcknowledgement.forMethod(m, beanFactory));
@@ -69,9 +75,10 @@ final class IdempotentListenerInterceptor implements MethodInterceptor {
 
   /**
    * Checks, once the application's beans exist, that the listeners seen so far have one inbox to
-   * run through, and how each acknowledges its messages.
+   * run through, are not batch listeners, and how each acknowledges its messages.
    *
-   * @throws OutboxException if there are listeners but no inbox, or several
+   * @throws OutboxException if there are listeners but no inbox, or several; if one is a batch
+   *     listener
    */
   void checkTargets() {
     if (targets.isEmpty()) {
@@ -83,7 +90,10 @@ final class IdempotentListenerInterceptor implements MethodInterceptor {
       throw new OutboxException(
           "@IdempotentListener methods need one Inbox bean to run through: " + ex.getMessage(), ex);
     }
-    targets.values().forEach(target -> target.acknowledgement().manual());
+    for (Target target : targets.values()) {
+      BatchListeners.refuseBatchListener(target.method(), beanFactory);
+      target.acknowledgement().manual();
+    }
   }
 
   @Override

@@ -12,9 +12,6 @@ import java.util.function.ToLongFunction;
 import java.util.stream.Collectors;
 import org.jspecify.annotations.Nullable;
 import org.springframework.beans.factory.BeanFactory;
-import org.springframework.beans.factory.config.BeanExpressionContext;
-import org.springframework.beans.factory.config.BeanExpressionResolver;
-import org.springframework.beans.factory.config.ConfigurableBeanFactory;
 import org.springframework.core.annotation.AnnotatedElementUtils;
 import org.springframework.util.ClassUtils;
 import org.springframework.util.StringUtils;
@@ -269,19 +266,17 @@ abstract class ListenerAcknowledgement {
     private org.springframework.amqp.core.AcknowledgeMode mode(
         org.springframework.amqp.rabbit.annotation.RabbitListener listener) {
       if (StringUtils.hasText(listener.ackMode())) {
-        Object mode = resolve(listener.ackMode());
+        Object mode = ListenerAttributes.resolve(beanFactory, listener.ackMode());
         return mode instanceof org.springframework.amqp.core.AcknowledgeMode known
             ? known
             : org.springframework.amqp.core.AcknowledgeMode.valueOf(String.valueOf(mode));
       }
       Object factory =
-          StringUtils.hasText(listener.containerFactory())
-              ? resolve(listener.containerFactory())
-              : org.springframework.amqp.rabbit.annotation.RabbitListenerAnnotationBeanPostProcessor
-                  .DEFAULT_RABBIT_LISTENER_CONTAINER_FACTORY_BEAN_NAME;
-      if (factory instanceof String name) {
-        factory = beanFactory.containsBean(name) ? beanFactory.getBean(name) : null;
-      }
+          ListenerAttributes.containerFactory(
+              beanFactory,
+              listener.containerFactory(),
+              org.springframework.amqp.rabbit.annotation.RabbitListenerAnnotationBeanPostProcessor
+                  .DEFAULT_RABBIT_LISTENER_CONTAINER_FACTORY_BEAN_NAME);
       if (factory
               instanceof
               org.springframework.amqp.rabbit.listener.RabbitListenerContainerFactory<?> containers
@@ -291,17 +286,6 @@ abstract class ListenerAcknowledgement {
         return container.getAcknowledgeMode();
       }
       return org.springframework.amqp.core.AcknowledgeMode.AUTO;
-    }
-
-    private @Nullable Object resolve(String value) {
-      if (!(beanFactory instanceof ConfigurableBeanFactory configurable)) {
-        return value;
-      }
-      String resolved = configurable.resolveEmbeddedValue(value);
-      BeanExpressionResolver expressions = configurable.getBeanExpressionResolver();
-      return expressions == null || resolved == null
-          ? resolved
-          : expressions.evaluate(resolved, new BeanExpressionContext(configurable, null));
     }
 
     @Override

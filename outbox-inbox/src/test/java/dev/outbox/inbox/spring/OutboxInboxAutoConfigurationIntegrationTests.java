@@ -26,6 +26,7 @@ import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.kafka.config.ConcurrentKafkaListenerContainerFactory;
 import org.springframework.kafka.core.DefaultKafkaProducerFactory;
 import org.springframework.kafka.transaction.KafkaTransactionManager;
 import org.springframework.transaction.PlatformTransactionManager;
@@ -478,6 +479,55 @@ class OutboxInboxAutoConfigurationIntegrationTests {
   static class PayloadOnlyListener {
     @IdempotentListener
     public void on(String payload) {}
+  }
+
+  /**
+   * A Kafka batch listener gets one {@code Message} for the whole batch, without the records' ids
+   * among its headers: it would pass the id check, then fail on every batch. It is refused at
+   * startup, whether {@code @KafkaListener} or its container factory makes it a batch listener.
+   */
+  @Test
+  void kafkaBatchListenersFailStartup() {
+    ConcurrentKafkaListenerContainerFactory<Object, Object> batchFactory =
+        new ConcurrentKafkaListenerContainerFactory<>();
+    batchFactory.setBatchListener(true);
+    List<ApplicationContextRunner> batchListeners =
+        List.of(
+            runner.withBean(BatchByAnnotationListener.class),
+            runner
+                .withBean(
+                    "kafkaListenerContainerFactory",
+                    ConcurrentKafkaListenerContainerFactory.class,
+                    () -> batchFactory)
+                .withBean(BatchByFactoryListener.class));
+    for (ApplicationContextRunner batchListener : batchListeners) {
+      batchListener
+          .withPropertyValues("outbox.inbox.table.schema=" + SCHEMA)
+          .run(
+              context ->
+                  assertThat(context)
+                      .getFailure()
+                      .isInstanceOf(OutboxException.class)
+                      .hasMessageStartingWith("@IdempotentListener method ")
+                      .hasMessageContaining("Listener.on(org.springframework.messaging.Message)")
+                      .hasMessageContaining(
+                          " is a batch listener: batch listeners are not supported, the inbox"
+                              + " records one message id per call."));
+    }
+  }
+
+  static class BatchByAnnotationListener {
+    @org.springframework.kafka.annotation.KafkaListener(
+        topics = "orders",
+        batch = "${outbox.test.batch:true}")
+    @IdempotentListener
+    public void on(org.springframework.messaging.Message<?> batch) {}
+  }
+
+  static class BatchByFactoryListener {
+    @org.springframework.kafka.annotation.KafkaListener(topics = "orders")
+    @IdempotentListener
+    public void on(org.springframework.messaging.Message<?> batch) {}
   }
 
   @Test
