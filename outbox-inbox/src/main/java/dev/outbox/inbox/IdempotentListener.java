@@ -60,7 +60,8 @@ public @interface IdempotentListener {
    * The consumer's stable name, part of the inbox key: two consumers of one message each handle it
    * once. Defaults to the declaring class's simple name and the method name ({@code
    * StockListener.onOrderPlaced}); set it explicitly if the method may be renamed, or to share one
-   * name between several listener methods.
+   * name between several listener methods. Classes that inherit one annotated method would share
+   * its default name, and fail at startup: override the method in each with a name of its own.
    */
   String consumer() default "";
 }

@@ -30,6 +30,7 @@ final class IdempotentListenerInterceptor implements MethodInterceptor {
   private final ObjectProvider<Inbox> inbox;
   private final BeanFactory beanFactory;
   private final Map<Method, Target> targets = new ConcurrentHashMap<>();
+  private final DefaultConsumerNames defaultNames = new DefaultConsumerNames();
 
   IdempotentListenerInterceptor(ObjectProvider<Inbox> inbox, BeanFactory beanFactory) {
     this.inbox = inbox;
@@ -49,6 +50,9 @@ final class IdempotentListenerInterceptor implements MethodInterceptor {
   /**
    * The target of {@code method} if it is annotated, checked when the method is first seen (at
    * startup, when its bean is proxied).
+   *
+   * @throws dev.outbox.OutboxException if the method cannot be made idempotent, or if beans of
+   *     another class run it under the same default consumer name
    */
   @Nullable Target target(Method method, @Nullable Class<?> targetClass) {
     Method specific = AopUtils.getMostSpecificMethod(method, targetClass);
@@ -57,17 +61,17 @@ final class IdempotentListenerInterceptor implements MethodInterceptor {
     if (annotation == null) {
       return null;
     }
+    boolean defaultName = annotation.consumer().isBlank();
+    if (defaultName && targetClass != null) {
+      defaultNames.claim(specific, targetClass);
+    }
     return targets.computeIfAbsent(
         specific,
         m -> {
-          String consumer =
-              annotation.consumer().isBlank()
-                  ? m.getDeclaringClass().getSimpleName() + "." + m.getName()
-                  : annotation.consumer();
           BatchListeners.refuseBatchParameters(m);
           return new Target(
               m,
-              consumer,
+              defaultName ? DefaultConsumerNames.of(m) : annotation.consumer(),
               MessageIdResolver.forMethod(m),
               ListenerAcknowledgement.forMethod(m, beanFactory));
         });
@@ -100,7 +104,11 @@ final class IdempotentListenerInterceptor implements MethodInterceptor {
   public @Nullable Object invoke(MethodInvocation invocation) throws Throwable {
     Class<?> targetClass =
         invocation.getThis() == null ? null : AopUtils.getTargetClass(invocation.getThis());
-    Target target = target(invocation.getMethod(), targetClass);
+    Target target =
+        targets.get(AopUtils.getMostSpecificMethod(invocation.getMethod(), targetClass));
+    if (target == null) {
+      target = target(invocation.getMethod(), targetClass);
+    }
     if (target == null) {
       return invocation.proceed();
     }

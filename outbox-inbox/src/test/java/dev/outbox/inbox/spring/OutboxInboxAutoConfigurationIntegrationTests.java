@@ -254,6 +254,98 @@ class OutboxInboxAutoConfigurationIntegrationTests {
             });
   }
 
+  /**
+   * Two listener classes inheriting one annotated method get the same default consumer name (the
+   * declaring class's): each would skip what the other handled. Startup fails, naming both.
+   */
+  @Test
+  void subclassesInheritingOneListenerMethodUnderItsDefaultNameFailStartup() {
+    runner
+        .withPropertyValues("outbox.inbox.table.schema=" + SCHEMA)
+        .withBean(FirstInheritingListener.class)
+        .withBean(SecondInheritingListener.class)
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .isInstanceOf(OutboxException.class)
+                    .hasMessageContaining(
+                        " runs in beans of " + FirstInheritingListener.class.getName())
+                    .hasMessageContaining(
+                        " and of "
+                            + SecondInheritingListener.class.getName()
+                            + " under one default consumer name, InheritedListener.on: each would"
+                            + " skip the messages the other handled. Give each class its own"
+                            + " name: override the method in each, annotated"
+                            + " @IdempotentListener(consumer = \"…\")."));
+  }
+
+  /** The way out the failure names: each subclass overrides the method with a name of its own. */
+  @Test
+  void subclassesOverridingTheListenerMethodWithTheirOwnNamesEachHandleAMessageOnce() {
+    runner
+        .withPropertyValues("outbox.inbox.table.schema=" + SCHEMA)
+        .withBean(FirstNamedListener.class)
+        .withBean(SecondNamedListener.class)
+        .run(
+            context -> {
+              assertThat(context).hasNotFailed();
+              InheritedListener first = context.getBean(FirstNamedListener.class);
+              InheritedListener second = context.getBean(SecondNamedListener.class);
+              String id = java.util.UUID.randomUUID().toString();
+
+              first.on("first", id);
+              second.on("second", id);
+              first.on("first again", id);
+              second.on("second again", id);
+
+              assertThat(first.handled()).containsExactly("first");
+              assertThat(second.handled()).containsExactly("second");
+            });
+  }
+
+  /** A listener base class; its beans are proxies, so read them through methods. */
+  public abstract static class InheritedListener {
+
+    private final List<String> handled = new CopyOnWriteArrayList<>();
+
+    @IdempotentListener
+    public void on(
+        String payload,
+        @org.springframework.messaging.handler.annotation.Header("ce_id") String id) {
+      handled.add(payload);
+    }
+
+    public List<String> handled() {
+      return List.copyOf(handled);
+    }
+  }
+
+  public static class FirstInheritingListener extends InheritedListener {}
+
+  public static class SecondInheritingListener extends InheritedListener {}
+
+  public static class FirstNamedListener extends InheritedListener {
+    @Override
+    @IdempotentListener(consumer = "first-named")
+    public void on(
+        String payload,
+        @org.springframework.messaging.handler.annotation.Header("ce_id") String id) {
+      super.on(payload, id);
+    }
+  }
+
+  public static class SecondNamedListener extends InheritedListener {
+    @Override
+    @IdempotentListener(consumer = "second-named")
+    public void on(
+        String payload,
+        @org.springframework.messaging.handler.annotation.Header("ce_id") String id) {
+      super.on(payload, id);
+    }
+  }
+
   @Test
   void idempotentListenersWithTwoInboxBeansFailStartup() {
     runner
