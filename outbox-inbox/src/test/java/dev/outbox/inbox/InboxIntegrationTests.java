@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import com.zaxxer.hikari.HikariDataSource;
 import dev.outbox.OutboxException;
 import dev.outbox.inbox.spring.InboxCleaner;
 import dev.outbox.inbox.spring.InboxSchemaInitializer;
@@ -26,6 +27,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.transaction.TransactionDefinition;
+import org.springframework.transaction.support.AbstractPlatformTransactionManager;
+import org.springframework.transaction.support.DefaultTransactionStatus;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /**
@@ -305,6 +309,71 @@ class InboxIntegrationTests {
     initializer.afterPropertiesSet();
 
     assertThatThrownBy(initializer::initialize).hasStackTraceContaining("Connection");
+  }
+
+  /**
+   * A transaction manager whose transactions do not hold a connection of the inbox's data source (a
+   * Kafka one, say) would let the inbox write its record on a connection of its own: with
+   * auto-commit off in the pool nobody commits it, and every redelivery runs the handler again. The
+   * inbox refuses before the handler runs, naming the manager and the data source, with auto-commit
+   * off and on alike.
+   */
+  @Test
+  void aTransactionManagerThatDoesNotManageTheDataSourceIsRefusedBeforeTheHandlerRuns() {
+    for (boolean autoCommit : new boolean[] {false, true}) {
+      try (HikariDataSource pool = new HikariDataSource()) {
+        pool.setJdbcUrl(TestPostgres.get().url());
+        pool.setUsername(TestPostgres.get().user());
+        pool.setPassword(TestPostgres.get().password());
+        pool.setAutoCommit(autoCommit);
+        pool.setMaximumPoolSize(2);
+        PostgresInboxStore poolStore = new PostgresInboxStore(pool, table);
+        SpringInbox otherResourcesInbox =
+            new SpringInbox(
+                pool,
+                poolStore,
+                new TransactionTemplate(new OtherResourceTransactionManager()),
+                InboxListener.none(),
+                () -> {});
+        String id = UUID.randomUUID().toString();
+
+        assertThatThrownBy(() -> otherResourcesInbox.handleOnce(id, "stock", () -> effect(id)))
+            .as("auto-commit %s", autoCommit)
+            .isInstanceOf(OutboxException.class)
+            .hasMessage(
+                "The transaction manager "
+                    + OtherResourceTransactionManager.class.getName()
+                    + " started a transaction that does not include the inbox's DataSource "
+                    + pool
+                    + ", so message "
+                    + id
+                    + " was not handled: its inbox record would be written outside that"
+                    + " transaction. Use a DataSourceTransactionManager or JpaTransactionManager"
+                    + " for that DataSource.");
+        assertThat(effects(id)).isZero();
+        assertThat(inboxRows("stock", id)).isZero();
+      }
+    }
+  }
+
+  /**
+   * Begins and commits transactions of some other resource, as a Kafka transaction manager does.
+   */
+  static final class OtherResourceTransactionManager extends AbstractPlatformTransactionManager {
+
+    @Override
+    protected Object doGetTransaction() {
+      return new Object();
+    }
+
+    @Override
+    protected void doBegin(Object transaction, TransactionDefinition definition) {}
+
+    @Override
+    protected void doCommit(DefaultTransactionStatus status) {}
+
+    @Override
+    protected void doRollback(DefaultTransactionStatus status) {}
   }
 
   @Test

@@ -6,12 +6,15 @@ import org.aopalliance.aop.Advice;
 import org.springframework.aop.Pointcut;
 import org.springframework.aop.support.AbstractPointcutAdvisor;
 import org.springframework.aop.support.StaticMethodMatcherPointcut;
+import org.springframework.beans.factory.SmartInitializingSingleton;
 
 /**
  * Applies {@link IdempotentListenerInterceptor} to methods annotated with {@link
- * IdempotentListener}; a method whose message id cannot be found fails when its bean is created.
+ * IdempotentListener}; a method whose message id cannot be found fails when its bean is created,
+ * one without an inbox or whose acknowledgements cannot be handled once all singletons exist.
  */
-final class IdempotentListenerAdvisor extends AbstractPointcutAdvisor {
+final class IdempotentListenerAdvisor extends AbstractPointcutAdvisor
+    implements SmartInitializingSingleton {
 
   private final transient IdempotentListenerInterceptor interceptor;
   private final Pointcut pointcut;
@@ -25,6 +28,11 @@ final class IdempotentListenerAdvisor extends AbstractPointcutAdvisor {
             return interceptor.target(method, targetClass) != null;
           }
         };
+  }
+
+  @Override
+  public void afterSingletonsInstantiated() {
+    interceptor.checkTargets();
   }
 
   @Override

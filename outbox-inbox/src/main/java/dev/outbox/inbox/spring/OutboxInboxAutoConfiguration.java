@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import javax.sql.DataSource;
 import org.springframework.aop.config.AopConfigUtils;
+import org.springframework.beans.factory.BeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.config.BeanDefinition;
 import org.springframework.beans.factory.support.BeanDefinitionRegistry;
@@ -104,8 +105,9 @@ public class OutboxInboxAutoConfiguration {
 
   @Bean
   @Role(BeanDefinition.ROLE_INFRASTRUCTURE)
-  static IdempotentListenerAdvisor idempotentListenerAdvisor(ObjectProvider<SpringInbox> inbox) {
-    return new IdempotentListenerAdvisor(new IdempotentListenerInterceptor(inbox));
+  static IdempotentListenerAdvisor idempotentListenerAdvisor(
+      ObjectProvider<dev.outbox.inbox.Inbox> inbox, BeanFactory beanFactory) {
+    return new IdempotentListenerAdvisor(new IdempotentListenerInterceptor(inbox, beanFactory));
   }
 
   /** Micrometer counters of handled and duplicate messages. */

@@ -12,10 +12,12 @@ import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.jdbc.datasource.DataSourceUtils;
+import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.support.ResourceTransactionManager;
 import org.springframework.transaction.support.TransactionSynchronization;
 import org.springframework.transaction.support.TransactionSynchronizationManager;
 import org.springframework.transaction.support.TransactionTemplate;
+import org.springframework.util.ClassUtils;
 
 /**
  * The inbox on the application's {@link DataSource}. Records the id on the connection of the active
@@ -25,6 +27,9 @@ import org.springframework.transaction.support.TransactionTemplate;
 public final class SpringInbox implements Inbox {
 
   private static final Logger log = LoggerFactory.getLogger(SpringInbox.class);
+  private static final boolean JTA =
+      ClassUtils.isPresent(
+          "jakarta.transaction.UserTransaction", SpringInbox.class.getClassLoader());
 
   private final DataSource dataSource;
   private final PostgresInboxStore store;
@@ -53,28 +58,6 @@ public final class SpringInbox implements Inbox {
 
   @Override
   public boolean handleOnce(String messageId, String consumer, Runnable handler) {
-    Object outcome =
-        handleOnce(
-            messageId,
-            consumer,
-            () -> {
-              handler.run();
-              return Boolean.TRUE;
-            });
-    return outcome == Boolean.TRUE;
-  }
-
-  /** The work of a message, which may throw anything. */
-  @FunctionalInterface
-  interface Handler {
-    @Nullable Object handle() throws Throwable;
-  }
-
-  /**
-   * Runs {@code handler} once per id and consumer; returns its result, or {@code null} for a
-   * duplicate. Checked exceptions of the handler are rethrown as they are.
-   */
-  @Nullable Object handleOnce(String messageId, String consumer, Handler handler) {
     check("message id", messageId);
     check("consumer name", consumer);
     ensureSchema.run();
@@ -82,13 +65,7 @@ public final class SpringInbox implements Inbox {
         TransactionSynchronizationManager.isActualTransactionActive()
             && TransactionSynchronizationManager.getResource(dataSource) != null;
     if (joined && (transactions == null || !participates(transactions))) {
-      try {
-        return inTransaction(messageId, consumer, handler);
-      } catch (RuntimeException | Error ex) {
-        throw ex;
-      } catch (Throwable ex) {
-        throw sneaky(ex);
-      }
+      return inTransaction(messageId, consumer, handler);
     }
     if (transactions == null) {
       throw new OutboxException(
@@ -98,24 +75,16 @@ public final class SpringInbox implements Inbox {
               + " (none exists, or several and none is @Primary or the only one on this"
               + " DataSource).");
     }
-    try {
-      return transactions.execute(
-          status -> {
-            try {
+    Boolean handled =
+        transactions.execute(
+            status -> {
+              requireDataSourceTransaction(transactions, messageId);
               return inTransaction(messageId, consumer, handler);
-            } catch (RuntimeException | Error ex) {
-              throw ex;
-            } catch (Throwable ex) {
-              throw new CheckedFailure(ex);
-            }
-          });
-    } catch (CheckedFailure failure) {
-      throw sneaky(failure.getCause());
-    }
+            });
+    return Boolean.TRUE.equals(handled);
   }
 
-  private @Nullable Object inTransaction(String messageId, String consumer, Handler handler)
-      throws Throwable {
+  private boolean inTransaction(String messageId, String consumer, Runnable handler) {
     Connection connection = DataSourceUtils.getConnection(dataSource);
     boolean recorded;
     try {
@@ -127,9 +96,9 @@ public final class SpringInbox implements Inbox {
     if (!recorded) {
       log.debug("Skipped message {} for consumer {}: already handled", messageId, consumer);
       listener.duplicate(consumer, messageId);
-      return null;
+      return false;
     }
-    Object result = handler.handle();
+    handler.run();
     if (TransactionSynchronizationManager.isSynchronizationActive()) {
       TransactionSynchronizationManager.registerSynchronization(
           new TransactionSynchronization() {
@@ -139,7 +108,7 @@ public final class SpringInbox implements Inbox {
             }
           });
     }
-    return result;
+    return true;
   }
 
   /**
@@ -151,6 +120,28 @@ public final class SpringInbox implements Inbox {
   private static boolean participates(TransactionTemplate transactions) {
     return transactions.getTransactionManager() instanceof ResourceTransactionManager manager
         && TransactionSynchronizationManager.hasResource(manager.getResourceFactory());
+  }
+
+  /**
+   * Checks that the transaction {@code transactions} began holds a connection of the inbox's data
+   * source, as JDBC and JPA transaction managers bind one. A transaction manager of another
+   * resource does not: the record would be written on a connection of its own that nobody commits.
+   * JTA binds no connection before the first use; the auto-commit check covers it.
+   */
+  private void requireDataSourceTransaction(TransactionTemplate transactions, String messageId) {
+    PlatformTransactionManager manager = transactions.getTransactionManager();
+    if (TransactionSynchronizationManager.getResource(dataSource) == null
+        && !(JTA && Jta.manages(manager))) {
+      throw new OutboxException(
+          "The transaction manager "
+              + (manager == null ? null : manager.getClass().getName())
+              + " started a transaction that does not include the inbox's DataSource "
+              + dataSource
+              + ", so message "
+              + messageId
+              + " was not handled: its inbox record would be written outside that transaction. Use"
+              + " a DataSourceTransactionManager or JpaTransactionManager for that DataSource.");
+    }
   }
 
   private static void requireTransactional(Connection connection) {
@@ -187,15 +178,10 @@ public final class SpringInbox implements Inbox {
     return value == null ? "null" : "'" + value + "'";
   }
 
-  @SuppressWarnings("unchecked")
-  private static <E extends Throwable> RuntimeException sneaky(Throwable ex) throws E {
-    throw (E) ex;
-  }
-
-  /** Carries a checked exception of the handler out of the transaction callback. */
-  private static final class CheckedFailure extends RuntimeException {
-    CheckedFailure(Throwable cause) {
-      super(cause);
+  /** Loaded only when the JTA API is present. */
+  private static final class Jta {
+    static boolean manages(@Nullable PlatformTransactionManager manager) {
+      return manager instanceof org.springframework.transaction.jta.JtaTransactionManager;
     }
   }
 }

@@ -8,10 +8,12 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.ExecutionException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
 
@@ -58,6 +60,29 @@ final class InboxTestKafka implements AutoCloseable {
           .until(() -> admin.listOffsets(partitions).all().get().size() == partitions.size());
     } catch (Exception ex) {
       throw new IllegalStateException("Could not create topics " + List.of(topics), ex);
+    }
+  }
+
+  /**
+   * The offset that consumer group {@code group} committed on partition 0 of {@code topic}: the
+   * next record it would read; 0 if it committed none.
+   */
+  long committedOffset(String group, String topic) {
+    Properties config = new Properties();
+    config.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+    try (Admin admin = Admin.create(config)) {
+      OffsetAndMetadata committed =
+          admin
+              .listConsumerGroupOffsets(group)
+              .partitionsToOffsetAndMetadata()
+              .get()
+              .get(new TopicPartition(topic, 0));
+      return committed == null ? 0 : committed.offset();
+    } catch (InterruptedException ex) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(ex);
+    } catch (ExecutionException ex) {
+      throw new IllegalStateException("Could not read the offsets of group " + group, ex);
     }
   }
 

@@ -48,10 +48,11 @@ class KafkaIdempotentListenerIntegrationTests {
   static final String SINGLE = "inbox-single-" + UUID.randomUUID();
   static final String PAIR = "inbox-pair-" + UUID.randomUUID();
   static final String HEADER = "inbox-header-" + UUID.randomUUID();
+  static final String MANUAL = "inbox-manual-" + UUID.randomUUID();
   static final InboxTestKafka kafka = InboxTestKafka.start();
 
   static {
-    kafka.createTopics(SINGLE, PAIR, HEADER);
+    kafka.createTopics(SINGLE, PAIR, HEADER, MANUAL);
     TestPostgres.get()
         .execute(
             "CREATE TABLE "
@@ -76,6 +77,7 @@ class KafkaIdempotentListenerIntegrationTests {
     registry.add("inbox-test.single-topic", () -> SINGLE);
     registry.add("inbox-test.pair-topic", () -> PAIR);
     registry.add("inbox-test.header-topic", () -> HEADER);
+    registry.add("inbox-test.manual-topic", () -> MANUAL);
   }
 
   /** Closes the broker and drops the schema after Spring closed the application context. */
@@ -105,6 +107,7 @@ class KafkaIdempotentListenerIntegrationTests {
   @AfterEach
   void resetHook() {
     listener.setHook(id -> {});
+    listener.setAcknowledger(StockListener.ACKNOWLEDGE);
   }
 
   @Test
@@ -242,10 +245,90 @@ class KafkaIdempotentListenerIntegrationTests {
         .doesNotContain(sku + "#2");
   }
 
-  private void send(String topic, String id, String value) throws Exception {
+  /**
+   * In {@code MANUAL_IMMEDIATE} mode only the listener's acknowledgement commits a record's offset.
+   * A duplicate the inbox skipped without acknowledging it would leave the group's committed offset
+   * before it, to be consumed again after every restart or rebalance.
+   */
+  @Test
+  void manualAckDuplicateIsAcknowledgedSoTheGroupCommitsPastIt() throws Exception {
+    String sku = newSku();
+    String id = UUID.randomUUID().toString();
+
+    send(MANUAL, id, sku + ":3");
+    long duplicate = send(MANUAL, id, sku + ":3");
+
+    inboxEvents.awaitHandledOnceAndDuplicateOnce("stock-manual", id, TIMEOUT);
+    await().atMost(TIMEOUT).until(() -> kafka.committedOffset("manual", MANUAL) > duplicate);
+    assertThat(reserved(sku)).isEqualTo(3);
+    assertThat(effects(id)).isOne();
+  }
+
+  /**
+   * The listener acknowledges while its transaction is still open: the offset is committed only
+   * once that transaction has committed, so a crash or a failed commit in between redelivers the
+   * record instead of losing it.
+   */
+  @Test
+  void manualAckIsCommittedOnlyAfterTheInboxTransactionCommits() throws Exception {
+    String sku = newSku();
+    String id = UUID.randomUUID().toString();
+    CountDownLatch acknowledged = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    listener.setAcknowledger(
+        (messageId, acknowledgment) -> {
+          acknowledgment.acknowledge();
+          if (messageId.equals(id)) {
+            acknowledged.countDown();
+            awaitLatch(release);
+          }
+        });
+
+    long offset = send(MANUAL, id, sku + ":2");
+
+    assertThat(acknowledged.await(TIMEOUT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+    assertThat(kafka.committedOffset("manual", MANUAL))
+        .as("committed while the handling's transaction is open")
+        .isLessThanOrEqualTo(offset);
+    release.countDown();
+    await().atMost(TIMEOUT).until(() -> kafka.committedOffset("manual", MANUAL) > offset);
+    assertThat(inboxEvents.count("handled stock-manual " + id)).isOne();
+    assertThat(reserved(sku)).isEqualTo(2);
+  }
+
+  /**
+   * A listener that gives its record back ({@code nack}) has not handled it: the inbox rolls the
+   * handling back, so the redelivery runs the listener again instead of being skipped.
+   */
+  @Test
+  void manualNackRollsTheHandlingBackSoTheRedeliveryIsHandledAgain() throws Exception {
+    String sku = newSku();
+    String id = UUID.randomUUID().toString();
+    AtomicInteger calls = new AtomicInteger();
+    listener.setAcknowledger(
+        (messageId, acknowledgment) -> {
+          if (messageId.equals(id) && calls.incrementAndGet() == 1) {
+            acknowledgment.nack(Duration.ZERO);
+          } else {
+            acknowledgment.acknowledge();
+          }
+        });
+
+    send(MANUAL, id, sku + ":4");
+
+    await().atMost(TIMEOUT).until(() -> inboxEvents.count("handled stock-manual " + id) == 1);
+    assertThat(calls).as("the attempt given back and the redelivery").hasValue(2);
+    assertThat(inboxEvents.count("duplicate stock-manual " + id)).isZero();
+    assertThat(reserved(sku)).isEqualTo(4);
+    assertThat(effects(id)).isOne();
+    assertThat(published(sku)).isOne();
+  }
+
+  /** Sends a record with the id in its {@code ce_id} header and returns the record's offset. */
+  private long send(String topic, String id, String value) throws Exception {
     ProducerRecord<String, String> record = new ProducerRecord<>(topic, value.split(":")[0], value);
     record.headers().add("ce_id", id.getBytes(StandardCharsets.UTF_8));
-    template.send(record).get(30, TimeUnit.SECONDS);
+    return template.send(record).get(30, TimeUnit.SECONDS).getRecordMetadata().offset();
   }
 
   private String newSku() {

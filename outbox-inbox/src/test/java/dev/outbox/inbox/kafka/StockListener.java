@@ -3,10 +3,12 @@ package dev.outbox.inbox.kafka;
 import dev.outbox.Outbox;
 import dev.outbox.inbox.IdempotentListener;
 import java.nio.charset.StandardCharsets;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.kafka.annotation.KafkaListener;
+import org.springframework.kafka.support.Acknowledgment;
 import org.springframework.messaging.handler.annotation.Header;
 import org.springframework.stereotype.Component;
 
@@ -15,6 +17,7 @@ import org.springframework.stereotype.Component;
  * idempotent listener runs in, for each {@code sku:quantity} record. One container reads the single
  * topic; two containers in different consumer groups read the pair topic, so each of its records
  * reaches both at about the same time — the same consumer name makes them one idempotent consumer.
+ * One more container leaves acknowledging to its listener.
  */
 @Component
 public class StockListener {
@@ -23,6 +26,11 @@ public class StockListener {
   private final Outbox outbox;
 
   private volatile Consumer<String> hook = id -> {};
+  private volatile BiConsumer<String, Acknowledgment> acknowledger = ACKNOWLEDGE;
+
+  /** What the manually acknowledging listener does by default: acknowledges. */
+  public static final BiConsumer<String, Acknowledgment> ACKNOWLEDGE =
+      (id, acknowledgment) -> acknowledgment.acknowledge();
 
   public StockListener(JdbcClient jdbc, Outbox outbox) {
     this.jdbc = jdbc;
@@ -51,6 +59,23 @@ public class StockListener {
   @IdempotentListener
   public void onHeader(String payload, @Header("ce_id") String id) {
     apply(id, payload);
+  }
+
+  /** Acknowledges each record itself, after its effect ({@code AckMode.MANUAL_IMMEDIATE}). */
+  @KafkaListener(
+      id = "manual",
+      topics = "${inbox-test.manual-topic}",
+      groupId = "manual",
+      containerFactory = "manualAckContainerFactory")
+  @IdempotentListener(consumer = "stock-manual")
+  public void onManual(ConsumerRecord<String, String> record, Acknowledgment acknowledgment) {
+    apply(id(record), record.value());
+    acknowledger.accept(id(record), acknowledgment);
+  }
+
+  /** Sets how the manually acknowledging listener acknowledges, after the effect. */
+  public void setAcknowledger(BiConsumer<String, Acknowledgment> acknowledger) {
+    this.acknowledger = acknowledger;
   }
 
   /**

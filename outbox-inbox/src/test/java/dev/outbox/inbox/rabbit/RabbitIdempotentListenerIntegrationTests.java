@@ -47,6 +47,17 @@ class RabbitIdempotentListenerIntegrationTests {
   static final String VHOST = TestRabbit.get().createVirtualHost("inbox");
   static final String SINGLE = TestRabbit.uniqueName("inbox-single");
   static final String PAIR = TestRabbit.uniqueName("inbox-pair");
+  static final String MANUAL_PREFETCH_ONE = TestRabbit.uniqueName("inbox-manual-prefetch-one");
+  static final String MANUAL = TestRabbit.uniqueName("inbox-manual");
+
+  static {
+    TestPostgres.get()
+        .execute(
+            "CREATE TABLE "
+                + SCHEMA
+                + ".once_only (message_id text,"
+                + " CONSTRAINT once_only_unique UNIQUE (message_id) DEFERRABLE INITIALLY DEFERRED)");
+  }
 
   @DynamicPropertySource
   static void properties(DynamicPropertyRegistry registry) {
@@ -68,6 +79,8 @@ class RabbitIdempotentListenerIntegrationTests {
     registry.add("inbox-test.pair-exchange", () -> PAIR);
     registry.add("inbox-test.queue-a", () -> PAIR + "-a");
     registry.add("inbox-test.queue-b", () -> PAIR + "-b");
+    registry.add("inbox-test.manual-prefetch-one-queue", () -> MANUAL_PREFETCH_ONE);
+    registry.add("inbox-test.manual-queue", () -> MANUAL);
   }
 
   /** Drops the virtual host and the schema after Spring closed the application context. */
@@ -94,10 +107,12 @@ class RabbitIdempotentListenerIntegrationTests {
   @Autowired StockItemRepository stock;
   @Autowired ReservationRepository reservations;
   @Autowired RecordingInboxListener inboxEvents;
+  @Autowired ManualAckReservationListener manualListener;
 
   @AfterEach
   void resetHook() {
     listener.setHook(id -> {});
+    manualListener.setAcknowledger(ManualAckReservationListener.ACK);
   }
 
   @Test
@@ -217,6 +232,84 @@ class RabbitIdempotentListenerIntegrationTests {
                 + " \\(delivery tag \\d+\\) has no message-id property and no cloudEvents_id or"
                 + " cloudEvents:id header: the idempotent listener cannot de-duplicate it");
     assertThat(reserved(sku)).isZero();
+  }
+
+  /**
+   * With {@code AcknowledgeMode.MANUAL} nobody but the listener acknowledges a message. A duplicate
+   * the inbox skipped without acknowledging it would stay unacknowledged, and with a prefetch of
+   * one the container would receive nothing after it.
+   */
+  @Test
+  void manualAckDuplicateIsAcknowledgedSoTheNextMessageIsDelivered() {
+    String sku = newSku();
+    String id = UUID.randomUUID().toString();
+    String next = UUID.randomUUID().toString();
+
+    send("", MANUAL_PREFETCH_ONE, id, id, sku + ":3");
+    send("", MANUAL_PREFETCH_ONE, id, id, sku + ":3");
+    send("", MANUAL_PREFETCH_ONE, next, next, sku + ":1");
+
+    await().atMost(TIMEOUT).until(() -> inboxEvents.count("handled stock-manual " + next) == 1);
+    assertThat(inboxEvents.count("duplicate stock-manual " + id)).isOne();
+    assertThat(reserved(sku)).isEqualTo(4);
+    assertThat(reservations.countByMessageId(id)).isOne();
+  }
+
+  /**
+   * The listener acknowledges, then the commit fails (a deferred unique constraint): the
+   * acknowledgement must not have reached the broker, or the message is gone while its handling
+   * rolled back. The error handler requeues it, and the redelivery is handled.
+   */
+  @Test
+  void manualAckIsSentOnlyAfterTheCommitSoACommitFailureLeavesTheMessageToRedeliver() {
+    String sku = newSku();
+    String id = UUID.randomUUID().toString();
+    AtomicInteger calls = new AtomicInteger();
+    int failuresBefore = RabbitConsumerApplication.failures.size();
+    manualListener.setAcknowledger(
+        (messageId, channel, tag) -> {
+          if (messageId.equals(id) && calls.incrementAndGet() == 1) {
+            jdbc.sql("INSERT INTO once_only VALUES (?), (?)").param(id).param(id).update();
+          }
+          channel.basicAck(tag, false);
+        });
+
+    send("", MANUAL, id, id, sku + ":5");
+
+    await().atMost(TIMEOUT).until(() -> inboxEvents.count("handled stock-manual " + id) == 1);
+    assertThat(calls).as("the attempt whose commit failed, and the redelivery").hasValue(2);
+    assertThat(RabbitConsumerApplication.failures.subList(failuresBefore, failuresBefore + 1))
+        .singleElement()
+        .satisfies(failure -> assertThat(failure).hasStackTraceContaining("once_only_unique"));
+    assertThat(reserved(sku)).isEqualTo(5);
+    assertThat(reservations.countByMessageId(id)).isOne();
+  }
+
+  /**
+   * A listener that requeues its message (negative acknowledgement) has not handled it: the inbox
+   * rolls the handling back, so the redelivery runs the listener again instead of being skipped.
+   */
+  @Test
+  void manualNackRollsTheHandlingBackSoTheRequeuedMessageIsHandledAgain() {
+    String sku = newSku();
+    String id = UUID.randomUUID().toString();
+    AtomicInteger calls = new AtomicInteger();
+    manualListener.setAcknowledger(
+        (messageId, channel, tag) -> {
+          if (messageId.equals(id) && calls.incrementAndGet() == 1) {
+            channel.basicNack(tag, false, true);
+          } else {
+            channel.basicAck(tag, false);
+          }
+        });
+
+    send("", MANUAL, id, id, sku + ":2");
+
+    await().atMost(TIMEOUT).until(() -> inboxEvents.count("handled stock-manual " + id) == 1);
+    assertThat(calls).as("the requeued attempt and the redelivery").hasValue(2);
+    assertThat(inboxEvents.count("duplicate stock-manual " + id)).isZero();
+    assertThat(reserved(sku)).isEqualTo(2);
+    assertThat(reservations.countByMessageId(id)).isOne();
   }
 
   private void send(

@@ -12,7 +12,10 @@ import dev.outbox.test.TestPostgres;
 import dev.outbox.test.TestThreads;
 import java.sql.Connection;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import javax.sql.DataSource;
@@ -23,6 +26,9 @@ import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.kafka.config.ConcurrentKafkaListenerContainerFactory;
+import org.springframework.kafka.core.DefaultKafkaProducerFactory;
+import org.springframework.kafka.transaction.KafkaTransactionManager;
 import org.springframework.transaction.PlatformTransactionManager;
 
 /** The auto-configuration with the real PostgreSQL, each context in a schema of its own. */
@@ -225,6 +231,194 @@ class OutboxInboxAutoConfigurationIntegrationTests {
         .run(context -> assertThat(context.getBean(Inbox.class)).isSameAs(own));
   }
 
+  /**
+   * An application's own {@code Inbox} bean replaces the auto-configured one for the annotation
+   * too: listener methods run through it.
+   */
+  @Test
+  void idempotentListenersRunThroughTheApplicationsOwnInbox() {
+    runner
+        .withPropertyValues("outbox.inbox.table.schema=" + SCHEMA)
+        .withUserConfiguration(OwnInbox.class)
+        .run(
+            context -> {
+              assertThat(context).hasNotFailed();
+              HeaderListener listener = context.getBean(HeaderListener.class);
+              String id = java.util.UUID.randomUUID().toString();
+
+              listener.on("first delivery", id);
+              listener.on("second delivery", id);
+
+              assertThat(listener.handled()).containsExactly("first delivery");
+              assertThat(context.getBean(CountingInbox.class).messageIds).containsExactly(id, id);
+            });
+  }
+
+  /**
+   * Two listener classes inheriting one annotated method get the same default consumer name (the
+   * declaring class's): each would skip what the other handled. Startup fails, naming both.
+   */
+  @Test
+  void subclassesInheritingOneListenerMethodUnderItsDefaultNameFailStartup() {
+    runner
+        .withPropertyValues("outbox.inbox.table.schema=" + SCHEMA)
+        .withBean(FirstInheritingListener.class)
+        .withBean(SecondInheritingListener.class)
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .isInstanceOf(OutboxException.class)
+                    .hasMessageContaining(
+                        " runs in beans of " + FirstInheritingListener.class.getName())
+                    .hasMessageContaining(
+                        " and of "
+                            + SecondInheritingListener.class.getName()
+                            + " under one default consumer name, InheritedListener.on: each would"
+                            + " skip the messages the other handled. Give each class its own"
+                            + " name: override the method in each, annotated"
+                            + " @IdempotentListener(consumer = \"…\")."));
+  }
+
+  /** The way out the failure names: each subclass overrides the method with a name of its own. */
+  @Test
+  void subclassesOverridingTheListenerMethodWithTheirOwnNamesEachHandleAMessageOnce() {
+    runner
+        .withPropertyValues("outbox.inbox.table.schema=" + SCHEMA)
+        .withBean(FirstNamedListener.class)
+        .withBean(SecondNamedListener.class)
+        .run(
+            context -> {
+              assertThat(context).hasNotFailed();
+              InheritedListener first = context.getBean(FirstNamedListener.class);
+              InheritedListener second = context.getBean(SecondNamedListener.class);
+              String id = java.util.UUID.randomUUID().toString();
+
+              first.on("first", id);
+              second.on("second", id);
+              first.on("first again", id);
+              second.on("second again", id);
+
+              assertThat(first.handled()).containsExactly("first");
+              assertThat(second.handled()).containsExactly("second");
+            });
+  }
+
+  /** A listener base class; its beans are proxies, so read them through methods. */
+  public abstract static class InheritedListener {
+
+    private final List<String> handled = new CopyOnWriteArrayList<>();
+
+    @IdempotentListener
+    public void on(
+        String payload,
+        @org.springframework.messaging.handler.annotation.Header("ce_id") String id) {
+      handled.add(payload);
+    }
+
+    public List<String> handled() {
+      return List.copyOf(handled);
+    }
+  }
+
+  public static class FirstInheritingListener extends InheritedListener {}
+
+  public static class SecondInheritingListener extends InheritedListener {}
+
+  public static class FirstNamedListener extends InheritedListener {
+    @Override
+    @IdempotentListener(consumer = "first-named")
+    public void on(
+        String payload,
+        @org.springframework.messaging.handler.annotation.Header("ce_id") String id) {
+      super.on(payload, id);
+    }
+  }
+
+  public static class SecondNamedListener extends InheritedListener {
+    @Override
+    @IdempotentListener(consumer = "second-named")
+    public void on(
+        String payload,
+        @org.springframework.messaging.handler.annotation.Header("ce_id") String id) {
+      super.on(payload, id);
+    }
+  }
+
+  @Test
+  void idempotentListenersWithTwoInboxBeansFailStartup() {
+    runner
+        .withPropertyValues("outbox.inbox.table.schema=" + SCHEMA)
+        .withUserConfiguration(OwnInbox.class)
+        .withBean("secondInbox", Inbox.class, () -> (messageId, consumer, handler) -> true)
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .isInstanceOf(OutboxException.class)
+                    .hasMessageStartingWith(
+                        "@IdempotentListener methods need one Inbox bean to run through: "));
+  }
+
+  /** An application's inbox: the library's, counting the messages it is asked about. */
+  static final class CountingInbox implements Inbox {
+
+    final List<String> messageIds = new CopyOnWriteArrayList<>();
+    private final Inbox delegate;
+
+    CountingInbox(Inbox delegate) {
+      this.delegate = delegate;
+    }
+
+    @Override
+    public boolean handleOnce(String messageId, String consumer, Runnable handler) {
+      messageIds.add(messageId);
+      return delegate.handleOnce(messageId, consumer, handler);
+    }
+  }
+
+  /** A listener method with the id in a header; its bean is a proxy, so read it through methods. */
+  public static class HeaderListener {
+
+    private final List<String> handled = new CopyOnWriteArrayList<>();
+
+    public List<String> handled() {
+      return List.copyOf(handled);
+    }
+
+    @IdempotentListener(consumer = "own-inbox")
+    public void on(
+        String payload,
+        @org.springframework.messaging.handler.annotation.Header("ce_id") String id) {
+      handled.add(payload);
+    }
+  }
+
+  @Configuration(proxyBeanMethods = false)
+  static class OwnInbox {
+
+    @Bean
+    CountingInbox countingInbox(
+        DataSource dataSource,
+        dev.outbox.inbox.PostgresInboxStore inboxStore,
+        InboxSchemaInitializer inboxSchemaInitializer,
+        PlatformTransactionManager transactionManager) {
+      return new CountingInbox(
+          new SpringInbox(
+              dataSource,
+              inboxStore,
+              new org.springframework.transaction.support.TransactionTemplate(transactionManager),
+              dev.outbox.inbox.InboxListener.none(),
+              inboxSchemaInitializer::initialize));
+    }
+
+    @Bean
+    HeaderListener headerListener() {
+      return new HeaderListener();
+    }
+  }
+
   @Test
   void withSeveralTransactionManagersTheOneOnTheInboxDataSourceIsUsed() {
     new ApplicationContextRunner()
@@ -242,6 +436,44 @@ class OutboxInboxAutoConfigurationIntegrationTests {
               assertThat(inbox.handleOnce(id, "c", () -> {})).isTrue();
               assertThat(inbox.handleOnce(id, "c", () -> {})).isFalse();
             });
+  }
+
+  /**
+   * An application that defines only a {@code KafkaTransactionManager} (so Spring Boot backs off
+   * from its JDBC one) has no transaction manager for the inbox's data source: startup fails naming
+   * both, instead of the inbox recording messages outside any transaction.
+   */
+  @Test
+  void withOnlyATransactionManagerOfAnotherResourceStartupFailsNamingItAndTheDataSource() {
+    DataSource dataSource = TestPostgres.get().dataSource();
+    DefaultKafkaProducerFactory<String, String> producers =
+        new DefaultKafkaProducerFactory<>(Map.of());
+    producers.setTransactionIdPrefix("inbox-test-");
+    new ApplicationContextRunner()
+        .withConfiguration(AutoConfigurations.of(OutboxInboxAutoConfiguration.class))
+        .withBean(DataSource.class, () -> dataSource)
+        .withBean(
+            "kafkaTransactionManager",
+            PlatformTransactionManager.class,
+            () -> new KafkaTransactionManager<>(producers))
+        .withPropertyValues("outbox.inbox.table.schema=" + SCHEMA)
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .isInstanceOf(OutboxException.class)
+                    .hasMessage(
+                        "The inbox needs a transaction manager for its DataSource "
+                            + dataSource
+                            + ", but the application's transaction manager"
+                            + " org.springframework.kafka.transaction.KafkaTransactionManager"
+                            + " manages "
+                            + producers
+                            + ": the inbox record would be written outside its transactions."
+                            + " Define a DataSourceTransactionManager or JpaTransactionManager for"
+                            + " that DataSource (Spring Boot backs off from its own when the"
+                            + " application defines any transaction manager)."));
   }
 
   @Test
@@ -339,5 +571,80 @@ class OutboxInboxAutoConfigurationIntegrationTests {
   static class PayloadOnlyListener {
     @IdempotentListener
     public void on(String payload) {}
+  }
+
+  /**
+   * A Kafka batch listener gets one {@code Message} for the whole batch, without the records' ids
+   * among its headers: it would pass the id check, then fail on every batch. It is refused at
+   * startup, whether {@code @KafkaListener} or its container factory makes it a batch listener.
+   */
+  @Test
+  void kafkaBatchListenersFailStartup() {
+    ConcurrentKafkaListenerContainerFactory<Object, Object> batchFactory =
+        new ConcurrentKafkaListenerContainerFactory<>();
+    batchFactory.setBatchListener(true);
+    List<ApplicationContextRunner> batchListeners =
+        List.of(
+            runner.withBean(BatchByAnnotationListener.class),
+            runner
+                .withBean(
+                    "kafkaListenerContainerFactory",
+                    ConcurrentKafkaListenerContainerFactory.class,
+                    () -> batchFactory)
+                .withBean(BatchByFactoryListener.class));
+    for (ApplicationContextRunner batchListener : batchListeners) {
+      batchListener
+          .withPropertyValues("outbox.inbox.table.schema=" + SCHEMA)
+          .run(
+              context ->
+                  assertThat(context)
+                      .getFailure()
+                      .isInstanceOf(OutboxException.class)
+                      .hasMessageStartingWith("@IdempotentListener method ")
+                      .hasMessageContaining("Listener.on(org.springframework.messaging.Message)")
+                      .hasMessageContaining(
+                          " is a batch listener: batch listeners are not supported, the inbox"
+                              + " records one message id per call."));
+    }
+  }
+
+  static class BatchByAnnotationListener {
+    @org.springframework.kafka.annotation.KafkaListener(
+        topics = "orders",
+        batch = "${outbox.test.batch:true}")
+    @IdempotentListener
+    public void on(org.springframework.messaging.Message<?> batch) {}
+  }
+
+  static class BatchByFactoryListener {
+    @org.springframework.kafka.annotation.KafkaListener(topics = "orders")
+    @IdempotentListener
+    public void on(org.springframework.messaging.Message<?> batch) {}
+  }
+
+  @Test
+  void manuallyAcknowledgingRabbitListenerWithoutADeliveryTagFailsStartup() {
+    runner
+        .withPropertyValues("outbox.inbox.table.schema=" + SCHEMA)
+        .withBean(ManualAckWithoutDeliveryTagListener.class)
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .isInstanceOf(OutboxException.class)
+                    .hasMessageStartingWith("@IdempotentListener method ")
+                    .hasMessageContaining("ManualAckWithoutDeliveryTagListener.on(")
+                    .hasMessageContaining(
+                        "acknowledges manually (AcknowledgeMode.MANUAL) but has no parameter"
+                            + " carrying the delivery tag"));
+  }
+
+  static class ManualAckWithoutDeliveryTagListener {
+    @org.springframework.amqp.rabbit.annotation.RabbitListener(queues = "q", ackMode = "MANUAL")
+    @IdempotentListener
+    public void on(
+        String payload,
+        @org.springframework.messaging.handler.annotation.Header("amqp_messageId") String id,
+        com.rabbitmq.client.Channel channel) {}
   }
 }
