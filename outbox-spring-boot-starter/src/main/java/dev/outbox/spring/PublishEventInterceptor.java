@@ -7,9 +7,12 @@ import dev.outbox.PublishEvent;
 import java.lang.reflect.Array;
 import java.lang.reflect.Method;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Future;
@@ -103,16 +106,7 @@ final class PublishEventInterceptor implements MethodInterceptor {
       return transactionTemplate.execute(
           status -> {
             if (!inOutboxTransaction()) {
-              throw new OutboxException(
-                  "@PublishEvent on "
-                      + specific
-                      + " started a transaction with "
-                      + transactionTemplate.getTransactionManager()
-                      + ", which does not manage the outbox's DataSource: the method's writes and"
-                      + " its event would not commit together. Make the outbox's DataSource the"
-                      + " one of the single (or @Primary) transaction manager, or annotate the"
-                      + " method @Transactional with the manager of that DataSource; nothing was"
-                      + " run or written.");
+              throw notOnTheOutboxDataSource(specific, transactionTemplate);
             }
             try {
               return proceedAndPublish(invocation, specific, publishEvent, false);
@@ -125,6 +119,29 @@ final class PublishEventInterceptor implements MethodInterceptor {
     } catch (CheckedFailure failure) {
       throw failure.getCause();
     }
+  }
+
+  private static OutboxException notOnTheOutboxDataSource(
+      Method method, TransactionTemplate template) {
+    String manager = String.valueOf(template.getTransactionManager().getClass().getName());
+    if (!TransactionSynchronizationManager.isSynchronizationActive()) {
+      return new OutboxException(
+          "@PublishEvent on "
+              + method
+              + " started a transaction with "
+              + manager
+              + ", which runs without transaction synchronization (SYNCHRONIZATION_NEVER): the"
+              + " outbox cannot take part in it; nothing was run or written.");
+    }
+    return new OutboxException(
+        "@PublishEvent on "
+            + method
+            + " started a transaction with "
+            + manager
+            + ", which does not manage the outbox's DataSource: the method's writes and its event"
+            + " would not commit together. Define a transaction manager of the outbox's DataSource"
+            + " (JDBC or JPA), or run the method in a transaction of that manager; nothing was run"
+            + " or written.");
   }
 
   /**
@@ -177,6 +194,7 @@ final class PublishEventInterceptor implements MethodInterceptor {
   private boolean inOutboxTransaction() {
     return dataSource == null
         ? TransactionSynchronizationManager.isActualTransactionActive()
+            && !SpringOutbox.hasCompleted()
         : SpringOutbox.transactionActiveOn(dataSource);
   }
 
@@ -304,13 +322,42 @@ final class PublishEventInterceptor implements MethodInterceptor {
 
   /**
    * Fails the commit of a transaction in which a {@code @PublishEvent} method that joined it could
-   * not write its event, so the method's writes roll back even if its caller caught the exception.
-   * Spring rolls a transaction back when a synchronization throws before it commits.
+   * not write its event, so the method's writes roll back even if its caller caught the exception,
+   * unless they were rolled back already (to a savepoint set before them). Spring rolls a
+   * transaction back when a synchronization throws before it commits.
    */
-  private record FailAtCommit(Method method, Throwable failure)
-      implements TransactionSynchronization {
+  private static final class FailAtCommit implements TransactionSynchronization {
+    private final Method method;
+    private final Throwable failure;
+    private final Set<Object> laterSavepoints = Collections.newSetFromMap(new IdentityHashMap<>());
+    private boolean rolledBack;
+
+    FailAtCommit(Method method, Throwable failure) {
+      this.method = method;
+      this.failure = failure;
+    }
+
+    @Override
+    public void savepoint(Object savepoint) {
+      laterSavepoints.add(savepoint);
+    }
+
+    /**
+     * A rollback to a savepoint set before the failure (the method ran in a {@code NESTED}
+     * transaction) undid the method's writes: the commit may go on.
+     */
+    @Override
+    public void savepointRollback(Object savepoint) {
+      if (!laterSavepoints.contains(savepoint)) {
+        rolledBack = true;
+      }
+    }
+
     @Override
     public void beforeCommit(boolean readOnly) {
+      if (rolledBack) {
+        return;
+      }
       throw new OutboxException(
           "Rolled back: @PublishEvent on "
               + method

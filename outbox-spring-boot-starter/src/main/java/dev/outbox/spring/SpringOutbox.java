@@ -36,6 +36,11 @@ public final class SpringOutbox implements Outbox {
     this.afterCommit = afterCommit;
   }
 
+  /** The data source this outbox writes to, in its transactions. */
+  DataSource dataSource() {
+    return dataSource;
+  }
+
   @Override
   public List<UUID> publishAll(List<OutboxMessage> messages) {
     if (messages.isEmpty()) {
@@ -58,16 +63,18 @@ public final class SpringOutbox implements Outbox {
   }
 
   /**
-   * Whether a transaction is active on {@code dataSource}: bound to it, on a connection out of
-   * auto-commit, and not completed. A transaction of another resource does not count, nor does a
-   * connection that Spring only keeps for reuse while such a transaction runs.
+   * Whether a transaction is active on {@code dataSource}: its connection is out of auto-commit,
+   * and the transaction has not completed. A transaction of another resource does not count, nor
+   * does a connection that Spring only keeps for reuse while such a transaction runs.
    */
   static boolean transactionActiveOn(DataSource dataSource) {
-    if (!TransactionSynchronizationManager.isActualTransactionActive()
-        || hasCompleted()
-        || TransactionSynchronizationManager.getResource(dataSource) == null) {
+    if (!TransactionSynchronizationManager.isActualTransactionActive() || hasCompleted()) {
       return false;
     }
+    // No connection bound yet, under a manager that binds one at the first use (JTA): the first
+    // use tells, as it would for the method's own writes. Under a transaction of another resource,
+    // it binds a connection in auto-commit for the transaction's duration, as the method's first
+    // JDBC call would.
     Connection connection = DataSourceUtils.getConnection(dataSource);
     try {
       return !connection.getAutoCommit();

@@ -64,7 +64,7 @@ public final class TableMigrations {
       lockFor(lock, table, name);
       return flyway(dataSource, location, schema, table, placeholders).migrate().migrationsExecuted;
     } catch (RuntimeException ex) {
-      if (isConnectionFailure(ex) && answers(lock)) {
+      if (isConnectionFailure(ex) && !refusedByTheServer(ex) && answers(lock)) {
         throw new PoolTooSmallException(name, ex);
       }
       throw ex;
@@ -99,6 +99,19 @@ public final class TableMigrations {
         .baselineOnMigrate(true)
         .baselineVersion("0")
         .load();
+  }
+
+  /**
+   * Whether the server refused the connection for want of connection slots (SQL state 53300, {@code
+   * max_connections} reached): then a larger pool is not the answer.
+   */
+  private static boolean refusedByTheServer(Throwable failure) {
+    for (Throwable t = failure; t != null && t.getCause() != t; t = t.getCause()) {
+      if (t instanceof SQLException sql && "53300".equals(sql.getSQLState())) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Whether the lock's connection still answers: the database is up. */

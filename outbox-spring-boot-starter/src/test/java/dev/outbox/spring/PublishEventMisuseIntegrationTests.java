@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.outbox.Outbox;
 import dev.outbox.OutboxException;
+import dev.outbox.OutboxWriter;
 import dev.outbox.PublishEvent;
 import dev.outbox.test.TestPostgres;
 import java.sql.Connection;
@@ -13,16 +14,22 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.ApplicationContext;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.jdbc.datasource.DelegatingDataSource;
 import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.TransactionDefinition;
+import org.springframework.transaction.support.AbstractPlatformTransactionManager;
 import org.springframework.transaction.support.TransactionSynchronization;
 import org.springframework.transaction.support.TransactionSynchronizationManager;
 import org.springframework.transaction.support.TransactionTemplate;
@@ -54,11 +61,16 @@ class PublishEventMisuseIntegrationTests {
    * transaction manager of {@code managed}.
    */
   private static ApplicationContextRunner runnerOn(DataSource application, DataSource managed) {
+    return runnerWith(application, () -> new DataSourceTransactionManager(managed));
+  }
+
+  private static ApplicationContextRunner runnerWith(
+      DataSource application, Supplier<PlatformTransactionManager> manager) {
     return new ApplicationContextRunner()
         .withConfiguration(AutoConfigurations.of(OutboxAutoConfiguration.class))
         .withPropertyValues("outbox.table.schema=" + SCHEMA)
         .withBean(DataSource.class, () -> application)
-        .withBean(PlatformTransactionManager.class, () -> new DataSourceTransactionManager(managed))
+        .withBean(PlatformTransactionManager.class, manager)
         .withBean(JdbcTemplate.class, () -> new JdbcTemplate(application))
         .withBean(Purchases.class);
   }
@@ -334,6 +346,90 @@ class PublishEventMisuseIntegrationTests {
               .hasMessageContaining("Cannot evaluate '#result.nope()'");
           assertThat(purchases("caught-1")).as("the joined method's write rolled back").isZero();
         });
+  }
+
+  /**
+   * A method that joined a transaction, failed to write its event inside a {@code NESTED} scope (a
+   * savepoint) and was rolled back to it: its writes are gone, so the outer transaction's own work
+   * commits.
+   */
+  @Test
+  void aFailureRolledBackToASavepointDoesNotFailTheOuterCommit() {
+    runner.run(
+        context -> {
+          Purchases purchases = context.getBean(Purchases.class);
+          PlatformTransactionManager manager = context.getBean(PlatformTransactionManager.class);
+          TransactionTemplate nested = new TransactionTemplate(manager);
+          nested.setPropagationBehavior(TransactionDefinition.PROPAGATION_NESTED);
+          new TransactionTemplate(manager)
+              .executeWithoutResult(
+                  status -> {
+                    assertThatThrownBy(
+                            () ->
+                                nested.executeWithoutResult(
+                                    savepoint -> purchases.badKeyExpression("nested-1")))
+                        .isInstanceOf(OutboxException.class);
+                    purchases.annotated("outer-1");
+                  });
+          assertThat(purchases("nested-1")).as("rolled back to the savepoint").isZero();
+          assertThat(purchases("outer-1")).isOne();
+          assertThat(events("outer-1")).isOne();
+        });
+  }
+
+  /**
+   * The application defines the outbox for a data source that is not the primary one, with that
+   * data source's transaction manager: the method runs in that manager's transactions, joined or
+   * new.
+   */
+  @Test
+  void anOutboxDefinedForAnotherDataSourceRunsInItsTransactions() {
+    DataSource primary = TestPostgres.get().dataSource();
+    new ApplicationContextRunner()
+        .withConfiguration(AutoConfigurations.of(OutboxAutoConfiguration.class))
+        .withPropertyValues("outbox.table.schema=" + SCHEMA)
+        .withBean("applicationDataSource", DataSource.class, () -> primary, d -> d.setPrimary(true))
+        .withBean("ordersDataSource", DataSource.class, () -> dataSource)
+        .withBean(
+            PlatformTransactionManager.class, () -> new DataSourceTransactionManager(dataSource))
+        .withUserConfiguration(OrdersOutbox.class)
+        .withBean(JdbcTemplate.class, () -> new JdbcTemplate(dataSource))
+        .withBean(Purchases.class)
+        .run(
+            context -> {
+              Purchases purchases = context.getBean(Purchases.class);
+              purchases.annotated("orders-new-1");
+              new TransactionTemplate(context.getBean(PlatformTransactionManager.class))
+                  .executeWithoutResult(status -> purchases.annotated("orders-joined-1"));
+              assertThat(events("orders-new-1")).isOne();
+              assertThat(purchases("orders-joined-1")).isOne();
+              assertThat(events("orders-joined-1")).isOne();
+            });
+  }
+
+  /** The outbox on the orders data source, as docs/faq.md tells an application with several. */
+  @Configuration(proxyBeanMethods = false)
+  static class OrdersOutbox {
+    @Bean
+    Outbox ordersOutbox(OutboxWriter writer, @Qualifier("ordersDataSource") DataSource orders) {
+      return new SpringOutbox(orders, writer, slots -> {});
+    }
+  }
+
+  @Test
+  void aTransactionManagerWithoutSynchronizationFailsBeforeTheMethodRunsSayingSo() {
+    failsWritingNothing(
+        runnerWith(
+            dataSource,
+            () -> {
+              DataSourceTransactionManager manager = new DataSourceTransactionManager(dataSource);
+              manager.setTransactionSynchronization(
+                  AbstractPlatformTransactionManager.SYNCHRONIZATION_NEVER);
+              return manager;
+            }),
+        "never-sync-1",
+        purchases -> purchases.annotated("never-sync-1"),
+        "runs without transaction synchronization (SYNCHRONIZATION_NEVER)");
   }
 
   @Test
