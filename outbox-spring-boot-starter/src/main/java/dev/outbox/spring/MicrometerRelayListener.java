@@ -11,6 +11,7 @@ import io.micrometer.core.instrument.Timer;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.TimeUnit;
@@ -24,6 +25,9 @@ import java.util.concurrent.TimeUnit;
 final class MicrometerRelayListener implements RelayListener {
 
   static final long STATS_TTL_MILLIS = 5_000;
+
+  /** The {@code destination} tag of rows the relay could not decode. */
+  static final String UNKNOWN_DESTINATION = "unknown";
 
   private static final Duration LATENCY_MIN = Duration.ofMillis(1);
   private static final Duration LATENCY_MAX = Duration.ofMinutes(10);
@@ -117,6 +121,15 @@ final class MicrometerRelayListener implements RelayListener {
     DestinationMeters meters = meters(event.destination());
     meters.failed.increment();
     (deadLetterSent ? meters.deadSent : meters.deadNotSent).increment();
+  }
+
+  /**
+   * A row the relay could not decode is set DEAD without a dead letter; its destination is not
+   * known, so it counts under {@value #UNKNOWN_DESTINATION}.
+   */
+  @Override
+  public void undecodable(UUID id, String reason) {
+    meters(UNKNOWN_DESTINATION).deadNotSent.increment();
   }
 
   @Override

@@ -76,8 +76,12 @@ final class OutboxHealthIndicator extends AbstractHealthIndicator {
     this.countLimit = maxDead == null ? COUNT_LIMIT : Math.max(COUNT_LIMIT, maxDead + 1);
   }
 
+  /**
+   * The statuses a threshold or a failing relay may report. Not {@code UNKNOWN}: Spring Boot ranks
+   * it below {@code UP}, so the indicator, which is {@code UP} besides, would report {@code UP}.
+   */
   private static final List<Status> STATUSES =
-      List.of(Status.UP, Status.DOWN, Status.OUT_OF_SERVICE, Status.UNKNOWN);
+      List.of(Status.UP, Status.DOWN, Status.OUT_OF_SERVICE);
 
   private static Status status(String name, @Nullable String code) {
     String normalized = code == null ? "" : code.trim().toUpperCase(Locale.ROOT);
@@ -87,7 +91,13 @@ final class OutboxHealthIndicator extends AbstractHealthIndicator {
       }
     }
     throw new IllegalArgumentException(
-        name + " must be one of UP, DOWN, OUT_OF_SERVICE or UNKNOWN, was '" + code + "'");
+        name
+            + " must be one of UP, DOWN or OUT_OF_SERVICE, was '"
+            + code
+            + "'"
+            + (Status.UNKNOWN.getCode().equals(normalized)
+                ? " (UNKNOWN ranks below UP in Spring Boot's health order, so it would read UP)"
+                : ""));
   }
 
   private static Duration requirePositive(String name, @Nullable Duration value) {

@@ -454,13 +454,13 @@ public class OutboxProperties implements InitializingBean {
 
     /**
      * The status reported while a threshold above is crossed: UP (problems only in the details),
-     * DOWN, OUT_OF_SERVICE or UNKNOWN.
+     * DOWN or OUT_OF_SERVICE.
      */
     private String problemStatus = OutboxDefaults.HEALTH_PROBLEM_STATUS;
 
     /**
-     * The status reported while the relay is failing (database or broker unreachable): DOWN, UP,
-     * OUT_OF_SERVICE or UNKNOWN.
+     * The status reported while the relay is failing (database or broker unreachable): DOWN, UP or
+     * OUT_OF_SERVICE.
      */
     private String relayFailureStatus = OutboxDefaults.HEALTH_RELAY_FAILURE_STATUS;
 

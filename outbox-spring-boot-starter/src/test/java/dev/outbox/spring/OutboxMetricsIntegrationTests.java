@@ -6,6 +6,8 @@ import static org.awaitility.Awaitility.await;
 import dev.outbox.Outbox;
 import dev.outbox.OutboxEvent;
 import dev.outbox.relay.OutboxDefaults;
+import dev.outbox.store.PostgresOutboxRepository;
+import dev.outbox.store.TableName;
 import dev.outbox.test.TestPostgres;
 import dev.outbox.transport.OutboxTransport;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -13,9 +15,11 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -169,5 +173,22 @@ class OutboxMetricsIntegrationTests {
         .contains(
             "outbox_events_dead_total{dead_letter_sent=\"true\",destination=\"payments\"} 1.0")
         .contains("outbox_events_published_total{destination=\"payments\"} 0.0");
+  }
+
+  @Test
+  void aRowTheRelayCannotDecodeCountsAsDeadWithoutADeadLetterUnderAnUnknownDestination() {
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    MicrometerRelayListener listener =
+        new MicrometerRelayListener(
+            registry,
+            new PostgresOutboxRepository(
+                TestPostgres.get().dataSource(), TableName.of(SCHEMA, "x")),
+            Clock.systemUTC());
+
+    listener.undecodable(UUID.randomUUID(), "headers are not a JSON object of strings");
+
+    assertThat(registry.scrape())
+        .contains(
+            "outbox_events_dead_total{dead_letter_sent=\"false\",destination=\"unknown\"} 1.0");
   }
 }

@@ -276,8 +276,20 @@ class OutboxOperationsIntegrationTests {
                     .getFailure()
                     .rootCause()
                     .hasMessage(
-                        "outbox.health.problem-status must be one of UP, DOWN, OUT_OF_SERVICE or"
-                            + " UNKNOWN, was 'WARNING'"));
+                        "outbox.health.problem-status must be one of UP, DOWN or OUT_OF_SERVICE,"
+                            + " was 'WARNING'"));
+    // UNKNOWN ranks below UP in Spring Boot's default order: the indicator would have read UP
+    runner
+        .withPropertyValues("outbox.health.relay-failure-status=unknown")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .hasMessage(
+                        "outbox.health.relay-failure-status must be one of UP, DOWN or"
+                            + " OUT_OF_SERVICE, was 'unknown' (UNKNOWN ranks below UP in Spring"
+                            + " Boot's health order, so it would read UP)"));
     runner
         .withPropertyValues("outbox.health.max-dead=-1")
         .run(
