@@ -36,8 +36,9 @@ public interface OutboxRepository extends RelayStore {
   Stats stats();
 
   /**
-   * Whether any pending event is due now: new, or a retry whose wait is over (retries still waiting
-   * do not count).
+   * Whether any pending event is due now: new, or a retry whose wait is over, and not behind an
+   * earlier event of its key that waits for its retry (retries still waiting do not count, nor what
+   * they hold back).
    */
   default boolean hasDueEvents() {
     return stats().pending() > 0;

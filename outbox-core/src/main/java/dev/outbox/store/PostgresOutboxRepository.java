@@ -390,17 +390,36 @@ public final class PostgresOutboxRepository implements OutboxRepository {
 
   @Override
   public boolean hasDueEvents() {
-    String sql =
+    String t = table.qualified();
+    // First the cheap question, which stops at the first due row and finds none once the table is
+    // drained; then the exact one: an event behind an earlier event of its key that waits for its
+    // retry is not due either, as the relay sends a key's events in order.
+    String anyDue =
         "SELECT EXISTS (SELECT 1 FROM "
-            + table.qualified()
+            + t
             + " WHERE status = 'PENDING' AND (attempts = 0 OR available_at <= now()))";
-    try (Connection connection = connections.autocommit();
-        PreparedStatement statement = connection.prepareStatement(sql);
+    String dueAndNotHeld =
+        "WITH held AS (SELECT event_key, min(seq) AS from_seq FROM "
+            + t
+            + " WHERE status = 'PENDING' AND attempts > 0 AND available_at > now()"
+            + " AND event_key IS NOT NULL GROUP BY event_key)"
+            + " SELECT EXISTS (SELECT 1 FROM "
+            + t
+            + " e WHERE e.status = 'PENDING' AND (e.attempts = 0 OR e.available_at <= now())"
+            + " AND NOT EXISTS (SELECT 1 FROM held h WHERE h.event_key = e.event_key"
+            + " AND h.from_seq < e.seq))";
+    try (Connection connection = connections.autocommit()) {
+      return exists(connection, anyDue) && exists(connection, dueAndNotHeld);
+    } catch (SQLException ex) {
+      throw new OutboxException("Could not read pending events from " + table, ex);
+    }
+  }
+
+  private static boolean exists(Connection connection, String sql) throws SQLException {
+    try (PreparedStatement statement = connection.prepareStatement(sql);
         ResultSet rs = statement.executeQuery()) {
       rs.next();
       return rs.getBoolean(1);
-    } catch (SQLException ex) {
-      throw new OutboxException("Could not read pending events from " + table, ex);
     }
   }
 

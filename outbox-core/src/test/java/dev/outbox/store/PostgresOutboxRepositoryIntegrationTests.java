@@ -160,6 +160,39 @@ class PostgresOutboxRepositoryIntegrationTests {
   }
 
   @Test
+  void anEventBehindARetryStillWaitingIsNotDueAndOneWhoseRetryIsDueIs() throws Exception {
+    OutboxEvent head = event("held");
+    OutboxEvent behind = event("held");
+    append(head, behind);
+    assertThat(repository.hasDueEvents()).as("two new events").isTrue();
+
+    // The head failed once and waits an hour for its retry; the key's next event waits behind it.
+    TestPostgres.get()
+        .execute(
+            "UPDATE "
+                + table.qualified()
+                + " SET attempts = 1, available_at = now() + interval '1 hour' WHERE id = '"
+                + head.id()
+                + "'");
+    assertThat(repository.hasDueEvents()).as("only a retry waiting, and what it holds").isFalse();
+
+    OutboxEvent other = event("free");
+    append(other);
+    assertThat(repository.hasDueEvents()).as("a new event of another key").isTrue();
+    TestPostgres.get()
+        .execute("DELETE FROM " + table.qualified() + " WHERE id = '" + other.id() + "'");
+
+    TestPostgres.get()
+        .execute(
+            "UPDATE "
+                + table.qualified()
+                + " SET available_at = now() - interval '1 second' WHERE id = '"
+                + head.id()
+                + "'");
+    assertThat(repository.hasDueEvents()).as("the retry is due").isTrue();
+  }
+
+  @Test
   void replayPutsADeadEventBackAndDiscardDeletesIt() throws Exception {
     OutboxEvent a = event("a");
     OutboxEvent b = event("b");
