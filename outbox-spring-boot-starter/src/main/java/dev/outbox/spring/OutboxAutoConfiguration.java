@@ -104,12 +104,28 @@ public class OutboxAutoConfiguration {
   @ConditionalOnMissingBean
   @DependsOnDatabaseInitialization
   OutboxSchemaInitializer outboxSchemaInitializer(
-      DataSource dataSource,
+      ObjectProvider<Outbox> outbox,
+      ObjectProvider<DataSource> dataSource,
       TableName outboxTableName,
       OutboxRepository outboxRepository,
       OutboxProperties properties) {
     return new OutboxSchemaInitializer(
-        dataSource, outboxTableName, outboxRepository, properties.getMigration().isEnabled());
+        outboxDataSource(outbox, dataSource),
+        outboxTableName,
+        outboxRepository,
+        properties.getMigration().isEnabled());
+  }
+
+  /**
+   * The DataSource the outbox writes to: a {@link SpringOutbox}'s own (the application may define
+   * the outbox for a data source that is not the primary one, docs/faq.md), else the unique or
+   * primary one. The table is created, and the wake-ups sent and heard, in that database.
+   */
+  static DataSource outboxDataSource(
+      ObjectProvider<Outbox> outbox, ObjectProvider<DataSource> dataSource) {
+    return outbox.getIfUnique() instanceof SpringOutbox spring
+        ? spring.dataSource()
+        : dataSource.getObject();
   }
 
   @Bean
@@ -177,14 +193,15 @@ public class OutboxAutoConfiguration {
   @ConditionalOnMissingBean
   @ConditionalOnProperty(prefix = "outbox.relay", name = "notify", matchIfMissing = true)
   PostgresWakeups outboxWakeups(
-      DataSource dataSource,
+      ObjectProvider<Outbox> outbox,
+      ObjectProvider<DataSource> dataSource,
       TableName outboxTableName,
       ObjectProvider<OutboxRelay> relay,
       OutboxProperties properties) {
     // The relay's own database timeout, as its properties set it (a customizer may change it)
     Duration leaseTimeout = properties.getRelay().getLeaseTimeout();
     return new PostgresWakeups(
-        dataSource,
+        outboxDataSource(outbox, dataSource),
         outboxTableName,
         () -> relay.ifAvailable(OutboxRelay::wakeUp),
         RelayTiming.databaseTimeout(

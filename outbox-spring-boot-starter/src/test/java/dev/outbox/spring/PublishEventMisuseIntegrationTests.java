@@ -407,7 +407,11 @@ class PublishEventMisuseIntegrationTests {
             });
   }
 
-  /** The outbox on the orders data source, as docs/faq.md tells an application with several. */
+  /**
+   * The publisher on the orders data source (one database here: the repository on the primary one
+   * reads the same table; OutboxOnAnotherDatabaseIntegrationTests runs docs/faq.md's whole recipe
+   * with two).
+   */
   @Configuration(proxyBeanMethods = false)
   static class OrdersOutbox {
     @Bean
