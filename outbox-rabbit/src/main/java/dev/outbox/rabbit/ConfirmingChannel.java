@@ -71,6 +71,11 @@ final class ConfirmingChannel {
     return channel.isOpen();
   }
 
+  /** The connection this channel is on. */
+  Connection connection() {
+    return channel.getConnection();
+  }
+
   /**
    * Writes {@code publish} as a persistent mandatory message; its future completes on the confirm.
    *

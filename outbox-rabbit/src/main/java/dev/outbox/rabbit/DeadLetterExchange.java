@@ -5,28 +5,31 @@ import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ShutdownSignalException;
 import java.io.IOException;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Whether the dead-letter exchange exists. Looked up (a passive declare) when the transport opens a
- * connection, again every few seconds while it is missing, and marked missing when a dead letter is
- * refused with 404. While it is missing, no failed event could be dead-lettered, so the transport
- * reports every failure as "broker unavailable": nothing is charged or dead-lettered until the
- * exchange is declared.
+ * connection, again by a publish every few seconds while it is missing (whether or not a channel is
+ * opened), and marked missing when a dead letter is refused with 404. While it is missing, no
+ * failed event could be dead-lettered, so the transport reports every failure as "broker
+ * unavailable": nothing is charged or dead-lettered until the exchange is declared.
  */
 final class DeadLetterExchange {
 
   private static final Logger log = LoggerFactory.getLogger(DeadLetterExchange.class);
 
   /** How often a missing exchange is looked up again. */
-  private static final long RECHECK_NANOS = TimeUnit.SECONDS.toNanos(2);
+  static final Duration RECHECK_INTERVAL = Duration.ofSeconds(2);
+
+  private static final long RECHECK_NANOS = RECHECK_INTERVAL.toNanos();
 
   private final String name;
   private volatile boolean missing;
-  private volatile long checkedNanos;
+  private final AtomicLong checkedNanos = new AtomicLong(System.nanoTime());
 
   DeadLetterExchange(String name) {
     this.name = name;
@@ -40,16 +43,25 @@ final class DeadLetterExchange {
     return missing;
   }
 
-  /** Looks the exchange up again if it was missing at the last look, a while ago. */
+  /**
+   * Looks the exchange up again if it was missing at the last look, a while ago. Called on every
+   * publish while it is missing, so it costs two volatile reads unless the lookup is due, and of
+   * threads that find it due at once only one looks it up; the others go on without waiting.
+   */
   void recheckIfDue(Connection connection) {
-    if (missing && System.nanoTime() - checkedNanos > RECHECK_NANOS) {
+    if (!missing) {
+      return;
+    }
+    long last = checkedNanos.get();
+    long now = System.nanoTime();
+    if (now - last > RECHECK_NANOS && checkedNanos.compareAndSet(last, now)) {
       check(connection);
     }
   }
 
   /** Looks the exchange up on {@code connection}; a failure other than 404 changes nothing. */
   synchronized void check(Connection connection) {
-    checkedNanos = System.nanoTime();
+    checkedNanos.set(System.nanoTime());
     Channel channel = null;
     try {
       channel = connection.createChannel();
@@ -76,7 +88,7 @@ final class DeadLetterExchange {
   }
 
   void markMissing() {
-    checkedNanos = System.nanoTime();
+    checkedNanos.set(System.nanoTime());
     if (!missing) {
       missing = true;
       log.warn(

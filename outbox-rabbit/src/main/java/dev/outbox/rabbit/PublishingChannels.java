@@ -109,6 +109,11 @@ final class PublishingChannels implements AutoCloseable {
         ConfirmingChannel channel = null;
         try {
           channel = slot.open();
+          if (deadLetters.missing()) {
+            // Here, not only where a channel is opened: an open channel is reused, and failures
+            // that close none (returns, nacks) would leave the exchange missing for good.
+            deadLetters.recheckIfDue(channel.connection());
+          }
           channel.publish(publish);
           return;
         } catch (IOException ex) {
@@ -179,9 +184,6 @@ final class PublishingChannels implements AutoCloseable {
           other.openIfFree();
         }
       }
-    }
-    if (deadLetters.missing()) {
-      deadLetters.recheckIfDue(current);
     }
     try {
       return ConfirmingChannel.open(current, this::onClose, this::answered);

@@ -408,6 +408,94 @@ class RabbitFailureIsolationIntegrationTests {
     }
   }
 
+  /**
+   * A missing dead-letter exchange is looked up again while it is missing even when no channel
+   * closes. The one event is unroutable (an existing exchange with nothing bound): its publishes
+   * are returned and confirmed, so the channel it takes stays open and is reused. The lookup used
+   * to run only when a channel was opened, so here the exchange stayed "missing" after it was
+   * declared, the relay stayed DOWN and the event pending until a restart.
+   */
+  @Test
+  void aMissingDeadLetterExchangeIsLookedUpAgainWhileNoChannelCloses() throws Exception {
+    int maxAttempts = 3;
+    Duration pollInterval = Duration.ofMillis(50);
+    Duration maxBackoff = Duration.ofMillis(500);
+    Duration maxErrorBackoff = Duration.ofMillis(500);
+    Duration publishTimeout = Duration.ofSeconds(5);
+    // From the exchange's declaration to the event DEAD in the table, at most: the lookup falls
+    // due within the recheck interval (the last one may have run just before the declaration);
+    // the relay's worker sends the event again after its pause after a failed batch (at most the
+    // max error backoff) and the next poll; that send runs the lookup, and its failure is the
+    // first charged attempt; each of the attempts waits at most the publish timeout for its
+    // return, and each but the first is read again after its retry backoff (at most the max
+    // backoff) and a poll; then the dead letter waits at most the publish timeout for its confirm.
+    // The broker answers in milliseconds, so the publish timeouts leave room for the database.
+    Duration deadLetteredWithin =
+        DeadLetterExchange.RECHECK_INTERVAL
+            .plus(maxErrorBackoff)
+            .plus(pollInterval)
+            .plus(publishTimeout.plus(maxBackoff).plus(pollInterval).multipliedBy(maxAttempts))
+            .plus(publishTimeout);
+    try (BrokerFixture broker = new BrokerFixture()) {
+      String unbound = broker.unboundExchange("isolation-recheck");
+      String deadLetterExchange = TestRabbit.uniqueName("isolation-recheck-dlx");
+      RabbitOutboxTransport transport =
+          new RabbitOutboxTransport(
+              broker.connectionFactory(),
+              RabbitOutboxOptions.defaults().withDeadLetterExchange(deadLetterExchange));
+      UUID id = write(List.of(OutboxMessage.of(unbound, "order-1", new OrderPlaced("o1")))).get(0);
+
+      try (OutboxRelay relay =
+          OutboxRelay.builder()
+              .repository(repository)
+              .transport(transport)
+              .retryPolicy(
+                  RetryPolicy.defaults()
+                      .withMaxAttempts(maxAttempts)
+                      .withInitialBackoff(Duration.ofMillis(200))
+                      .withMaxBackoff(maxBackoff))
+              .pollInterval(pollInterval)
+              .publishTimeout(publishTimeout)
+              .maxErrorBackoff(maxErrorBackoff)
+              .listener(listener)
+              .build()) {
+        relay.start();
+        await()
+            .atMost(TIMEOUT)
+            .untilAsserted(
+                () ->
+                    assertThat(relay.lastFailure())
+                        .isNotNull()
+                        .contains(
+                            "the dead-letter exchange '" + deadLetterExchange + "' does not exist")
+                        .contains("NO_ROUTE"));
+        await().atMost(TIMEOUT).until(() -> listener.cycleFailures.size() >= 3);
+        assertThat(attempts()).containsOnlyKeys(id).allSatisfy((key, n) -> assertThat(n).isZero());
+        assertThat(listener.dead).isEmpty();
+
+        broker.declareExchange(deadLetterExchange);
+        String deadLetters = broker.queue("isolation-recheck-dlq");
+        broker.channelBind(deadLetters, deadLetterExchange);
+
+        await()
+            .atMost(deadLetteredWithin)
+            .untilAsserted(
+                () -> {
+                  assertThat(repository.findDead(10))
+                      .extracting(dead -> dead.event().id())
+                      .containsExactly(id);
+                  assertThat(relay.isHealthy()).isTrue();
+                });
+        // The dead letter is confirmed before the row is set DEAD
+        assertThat(broker.drain(deadLetters))
+            .extracting(response -> UUID.fromString(response.getProps().getMessageId()))
+            .containsExactly(id);
+        assertThat(listener.dead).containsOnlyKeys(id);
+      }
+      transport.close();
+    }
+  }
+
   /** Records what the relay reports, by event id. */
   static final class Recording implements RelayListener {
     final Set<UUID> published = ConcurrentHashMap.newKeySet();
