@@ -11,6 +11,9 @@ import dev.outbox.kafka.e2e.ShopService;
 import dev.outbox.relay.OutboxRelay;
 import dev.outbox.spring.PublishedEvents;
 import dev.outbox.test.TestPorts;
+import io.cloudevents.CloudEvent;
+import io.cloudevents.SpecVersion;
+import io.cloudevents.kafka.CloudEventDeserializer;
 import io.debezium.embedded.Connect;
 import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.RecordChangeEvent;
@@ -18,12 +21,12 @@ import io.debezium.engine.format.ChangeEventFormat;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.io.StringReader;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.OffsetDateTime;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -140,7 +143,7 @@ class DebeziumCdcIntegrationTests {
   }
 
   @Test
-  void eachCommittedEventArrivesOnItsTopicWithItsKeyInCommitOrderAndTheRelaysHeaders() {
+  void eachCommittedEventArrivesOnItsTopicWithItsKeyInCommitOrderAndTheRelaysCloudEvent() {
     ShopService shop = application.getBean(ShopService.class);
     Instant before = Instant.now().truncatedTo(ChronoUnit.MICROS);
     shop.placeOrder("cdc-1", 2);
@@ -163,18 +166,23 @@ class DebeziumCdcIntegrationTests {
     assertThat(cdc2.topic()).isEqualTo(ShopService.TOPIC);
     assertThat(new String(cdc2.key(), StandardCharsets.UTF_8)).isEqualTo("cdc-2");
     assertThat(cdc2.payload()).isEqualTo("{\"orderId\":\"cdc-2\",\"quantity\":5}");
-    Map<String, String> headers = cdc2.headerValues();
-    assertThat(headers)
-        .containsEntry("ce_id", second.toString())
-        .containsEntry("ce_type", "OrderPlaced")
-        .containsEntry("ce_source", "order-service")
-        .containsEntry("ce_subject", "cdc-2")
-        .containsEntry("ce_eventversion", "1")
-        .containsEntry("ce_aggregatetype", "Order")
-        .containsEntry("content-type", "application/json")
-        .containsEntry("id", second.toString())
-        .doesNotContainKey("ce_specversion");
-    assertThat(OffsetDateTime.parse(headers.get("ce_time")).toInstant()).isBetween(before, after);
+    assertThat(cdc2.headerValues()).containsEntry("id", second.toString());
+    CloudEvent event = cdc2.cloudEvent();
+    assertThat(event.getSpecVersion()).isEqualTo(SpecVersion.V1);
+    assertThat(event.getId()).isEqualTo(second.toString());
+    assertThat(event.getType()).isEqualTo("OrderPlaced");
+    assertThat(event.getSource()).isEqualTo(URI.create("order-service"));
+    assertThat(event.getSubject()).isEqualTo("cdc-2");
+    assertThat(event.getTime()).isNotNull();
+    assertThat(event.getTime().toInstant()).isBetween(before, after);
+    assertThat(event.getDataContentType()).isEqualTo("application/json");
+    assertThat(event.getData()).isNotNull();
+    assertThat(new String(event.getData().toBytes(), StandardCharsets.UTF_8))
+        .isEqualTo("{\"orderId\":\"cdc-2\",\"quantity\":5}");
+    assertThat(event.getExtensionNames())
+        .containsExactlyInAnyOrder("aggregatetype", "eventversion");
+    assertThat(event.getExtension("aggregatetype")).isEqualTo("Order");
+    assertThat(event.getExtension("eventversion")).isEqualTo("1");
 
     // Each row was deleted again in the transaction that wrote it, and the router made no record
     // of those deletes: every record carries an event.
@@ -204,6 +212,9 @@ class DebeziumCdcIntegrationTests {
         .containsEntry("ce_type", "OrderPlaced")
         .containsEntry("ce_subject", null)
         .containsEntry("ce_aggregatetype", null);
+    CloudEvent event = unkeyed.cloudEvent();
+    assertThat(event.getId()).isEqualTo(id.toString());
+    assertThat(event.getSubject()).isNull();
   }
 
   @Test
@@ -246,6 +257,14 @@ class DebeziumCdcIntegrationTests {
 
     String payload() {
       return new String(value, StandardCharsets.UTF_8);
+    }
+
+    /** The record read by the CloudEvents SDK's Kafka deserializer, as a consumer would. */
+    CloudEvent cloudEvent() {
+      try (CloudEventDeserializer deserializer = new CloudEventDeserializer()) {
+        deserializer.configure(Map.of(), false);
+        return deserializer.deserialize(topic, headers, value);
+      }
     }
 
     /** Each header's last value as a consumer reads it (UTF-8), null where the value is null. */
@@ -294,6 +313,7 @@ class DebeziumCdcIntegrationTests {
    * of the test's own), and returns once its replication slot streams.
    */
   private static void startDebezium() throws Exception {
+    jdbc().sql(documentedBlock("sql", "ce_specversion")).update();
     Map<String, String> documented = documentedConnectorProperties();
     Converter keys = converter(documented, "key.converter", true);
     Converter values = converter(documented, "value.converter", false);
@@ -385,21 +405,25 @@ class DebeziumCdcIntegrationTests {
 
   /** The connector properties of docs/debezium.md, from its connector block. */
   static Map<String, String> documentedConnectorProperties() throws IOException {
-    Path page = Path.of(System.getProperty("user.dir")).getParent().resolve("docs/debezium.md");
-    String text = Files.readString(page);
-    Matcher block = Pattern.compile("```properties\\n(.*?)```", Pattern.DOTALL).matcher(text);
-    String connector = null;
-    while (connector == null && block.find()) {
-      if (block.group(1).contains("connector.class=")) {
-        connector = block.group(1);
-      }
-    }
-    assertThat(connector).as("the connector's properties block in %s", page).isNotNull();
     Properties documented = new Properties();
-    documented.load(new StringReader(connector));
+    documented.load(new StringReader(documentedBlock("properties", "connector.class=")));
     assertThat(documented).containsKeys("connector.class", "transforms", "plugin.name");
     Map<String, String> result = new java.util.LinkedHashMap<>();
     documented.forEach((k, v) -> result.put((String) k, (String) v));
     return result;
+  }
+
+  /** The first {@code language} block of docs/debezium.md that contains {@code marker}. */
+  static String documentedBlock(String language, String marker) throws IOException {
+    Path page = Path.of(System.getProperty("user.dir")).getParent().resolve("docs/debezium.md");
+    Matcher block =
+        Pattern.compile("```" + language + "\\n(.*?)```", Pattern.DOTALL)
+            .matcher(Files.readString(page));
+    while (block.find()) {
+      if (block.group(1).contains(marker)) {
+        return block.group(1);
+      }
+    }
+    throw new AssertionError("No " + language + " block with " + marker + " in " + page);
   }
 }
