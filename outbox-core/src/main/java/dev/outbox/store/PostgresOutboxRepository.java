@@ -391,35 +391,23 @@ public final class PostgresOutboxRepository implements OutboxRepository {
   @Override
   public boolean hasDueEvents() {
     String t = table.qualified();
-    // First the cheap question, which stops at the first due row and finds none once the table is
-    // drained; then the exact one: an event behind an earlier event of its key that waits for its
-    // retry is not due either, as the relay sends a key's events in order.
-    String anyDue =
+    // An event behind an earlier event of its key that waits for its retry is not due either, as
+    // the relay sends a key's events in order.
+    String sql =
         "SELECT EXISTS (SELECT 1 FROM "
             + t
-            + " WHERE status = 'PENDING' AND (attempts = 0 OR available_at <= now()))";
-    String dueAndNotHeld =
-        "WITH held AS (SELECT event_key, min(seq) AS from_seq FROM "
-            + t
-            + " WHERE status = 'PENDING' AND attempts > 0 AND available_at > now()"
-            + " AND event_key IS NOT NULL GROUP BY event_key)"
-            + " SELECT EXISTS (SELECT 1 FROM "
-            + t
             + " e WHERE e.status = 'PENDING' AND (e.attempts = 0 OR e.available_at <= now())"
-            + " AND NOT EXISTS (SELECT 1 FROM held h WHERE h.event_key = e.event_key"
-            + " AND h.from_seq < e.seq))";
-    try (Connection connection = connections.autocommit()) {
-      return exists(connection, anyDue) && exists(connection, dueAndNotHeld);
-    } catch (SQLException ex) {
-      throw new OutboxException("Could not read pending events from " + table, ex);
-    }
-  }
-
-  private static boolean exists(Connection connection, String sql) throws SQLException {
-    try (PreparedStatement statement = connection.prepareStatement(sql);
+            + " AND NOT EXISTS (SELECT 1 FROM "
+            + t
+            + " h WHERE h.event_key = e.event_key AND h.seq < e.seq AND h.status = 'PENDING'"
+            + " AND h.attempts > 0 AND h.available_at > now()))";
+    try (Connection connection = connections.autocommit();
+        PreparedStatement statement = connection.prepareStatement(sql);
         ResultSet rs = statement.executeQuery()) {
       rs.next();
       return rs.getBoolean(1);
+    } catch (SQLException ex) {
+      throw new OutboxException("Could not read pending events from " + table, ex);
     }
   }
 

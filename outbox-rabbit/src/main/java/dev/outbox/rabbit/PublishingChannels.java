@@ -109,11 +109,9 @@ final class PublishingChannels implements AutoCloseable {
         ConfirmingChannel channel = null;
         try {
           channel = slot.open();
-          if (deadLetters.missing()) {
-            // Here, not only where a channel is opened: an open channel is reused, and failures
-            // that close none (returns, nacks) would leave the exchange missing for good.
-            deadLetters.recheckIfDue(channel.connection());
-          }
+          // Here, not only where a channel is opened: an open channel is reused, and failures
+          // that close none (returns, nacks) would leave the exchange missing for good.
+          deadLetters.recheckIfDue(channel.connection());
           channel.publish(publish);
           return;
         } catch (IOException ex) {

@@ -14,7 +14,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.yaml.snakeyaml.Yaml;
 import tools.jackson.databind.JsonNode;
@@ -22,9 +21,9 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The Prometheus alert rules and the Grafana dashboard shipped in {@code docs/monitoring/}: both
- * load, name only documented meters, and (with {@code promtool} on the PATH, which {@code .ci/run}
- * provides) the rules pass {@code promtool check rules} and their unit tests ({@code promtool test
- * rules}), which say when each alert fires.
+ * load, name only documented meters, and the rules pass {@code promtool check rules} and their unit
+ * tests ({@code promtool test rules}), which say when each alert fires. {@code promtool} must be on
+ * the PATH ({@code .ci/run} installs it), as Chromium must be for the operator page tests.
  */
 class MonitoringFilesTests {
 
@@ -68,10 +67,11 @@ class MonitoringFilesTests {
   @Test
   void alertRulesPassPromtoolAndTheirUnitTests() throws Exception {
     String promtool = promtool();
-    // Without promtool this test shows as skipped (the rules are then checked by
-    // alertRulesAreCompleteAndNameOnlyDocumentedMeters only); .ci/run installs it and fails on
-    // any skipped test, so CI always runs it.
-    Assumptions.assumeTrue(promtool != null, "promtool is not on the PATH");
+    assertThat(promtool)
+        .as(
+            "promtool is needed to check the alert rules and was not found on the PATH: install"
+                + " the promtool binary of Debian's prometheus package (.ci/run does)")
+        .isNotNull();
     assertThat(run(promtool, "check", "rules", RULES.getFileName().toString()))
         .contains("SUCCESS: 4 rules found");
     assertThat(run(promtool, "test", "rules", RULE_TESTS.getFileName().toString()))
