@@ -152,6 +152,44 @@ final class TestKafka implements AutoCloseable {
     return kafka;
   }
 
+  /** The listener of {@link #startTls} that takes TLS connections. */
+  private static final String TLS_LISTENER = "TLS";
+
+  /**
+   * A broker with a second listener, at {@link #tlsBootstrapServers()}, that takes TLS connections
+   * with the key and certificate in {@code keyStore} (PKCS12, {@code password}). The plaintext
+   * listener at {@link #bootstrapServers()} serves the tests' admin and consumers.
+   */
+  static TestKafka startTls(java.nio.file.Path keyStore, String password) {
+    int port = TestPorts.unused();
+    EmbeddedKafkaKraftBroker broker = newBroker();
+    broker.brokerProperty(
+        "listeners",
+        "EXTERNAL://localhost:0,CONTROLLER://localhost:0," + TLS_LISTENER + "://127.0.0.1:" + port);
+    broker.brokerProperty(
+        "listener.security.protocol.map",
+        "EXTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT," + TLS_LISTENER + ":SSL");
+    String prefix = "listener.name." + TLS_LISTENER.toLowerCase(Locale.ROOT) + ".";
+    broker.brokerProperty(prefix + "ssl.keystore.location", keyStore.toString());
+    broker.brokerProperty(prefix + "ssl.keystore.type", "PKCS12");
+    broker.brokerProperty(prefix + "ssl.keystore.password", password);
+    broker.brokerProperty(prefix + "ssl.key.password", password);
+    broker.afterPropertiesSet();
+    TestKafka kafka = new TestKafka(broker, broker.getBrokersAsString());
+    kafka.tlsBootstrapServers = "127.0.0.1:" + port;
+    return kafka;
+  }
+
+  private @Nullable String tlsBootstrapServers;
+
+  /** The TLS listener of a broker {@link #startTls started with one}. */
+  String tlsBootstrapServers() {
+    if (tlsBootstrapServers == null) {
+      throw new IllegalStateException("not a TLS broker");
+    }
+    return tlsBootstrapServers;
+  }
+
   private @Nullable String saslBootstrapServers;
 
   /** The SASL/PLAIN listener of a {@link #startSecured() secured} broker. */
