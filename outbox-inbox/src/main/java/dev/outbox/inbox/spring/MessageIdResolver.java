@@ -30,6 +30,9 @@ abstract class MessageIdResolver {
   /** Spring AMQP's messaging header for the {@code message_id} property. */
   static final String AMQP_MESSAGE_ID = "amqp_messageId";
 
+  /** Spring AMQP's messaging header naming the queue a message was received from. */
+  static final String AMQP_CONSUMER_QUEUE = "amqp_consumerQueue";
+
   static final List<String> HEADER_NAMES =
       List.of(KAFKA_ID, AMQP_MESSAGE_ID, AMQP_CLOUD_EVENTS_ID, AMQP_CLOUD_EVENTS_ID_COLON);
 
@@ -51,13 +54,14 @@ abstract class MessageIdResolver {
   final String resolve(@Nullable Object[] args) {
     Object arg = args[index];
     if (arg == null) {
-      throw new MissingMessageIdException(whenNull());
+      throw whenNull();
     }
     return resolve(arg);
   }
 
-  String whenNull() {
-    return "The message parameter #" + index + " of the idempotent listener is null";
+  MissingMessageIdException whenNull() {
+    return new MissingMessageIdException(
+        "The message parameter #" + index + " of the idempotent listener is null");
   }
 
   abstract String resolve(Object arg);
@@ -153,6 +157,17 @@ abstract class MessageIdResolver {
       return org.springframework.amqp.core.Message.class.isAssignableFrom(type);
     }
 
+    /**
+     * A missing id of an AMQP message: its cause tells Spring AMQP's container to reject the
+     * message rather than requeue it, where it would fail again at once, for ever.
+     */
+    static MissingMessageIdException missing(String message) {
+      return new MissingMessageIdException(
+          message,
+          new org.springframework.amqp.AmqpRejectAndDontRequeueException(
+              "A message without an id is rejected, not requeued"));
+    }
+
     @Override
     String resolve(Object arg) {
       var properties = ((org.springframework.amqp.core.Message) arg).getMessageProperties();
@@ -164,7 +179,7 @@ abstract class MessageIdResolver {
         id = text(properties.getHeader(AMQP_CLOUD_EVENTS_ID_COLON));
       }
       if (id == null) {
-        throw new MissingMessageIdException(
+        throw Amqp.missing(
             "AMQP message from queue "
                 + properties.getConsumerQueue()
                 + " (delivery tag "
@@ -211,10 +226,13 @@ abstract class MessageIdResolver {
           return id;
         }
       }
-      throw new MissingMessageIdException(
+      String message =
           "Message has none of the headers "
               + HEADER_NAMES
-              + ": the idempotent listener cannot de-duplicate it");
+              + ": the idempotent listener cannot de-duplicate it";
+      throw AMQP && headers.containsKey(AMQP_CONSUMER_QUEUE)
+          ? Amqp.missing(message)
+          : new MissingMessageIdException(message);
     }
   }
 
@@ -229,22 +247,29 @@ abstract class MessageIdResolver {
     }
 
     @Override
-    String whenNull() {
-      return "The message has no "
-          + header
-          + " header: the idempotent listener cannot de-duplicate it";
+    MissingMessageIdException whenNull() {
+      return missing(
+          "The message has no "
+              + header
+              + " header: the idempotent listener cannot de-duplicate it");
     }
 
     @Override
     String resolve(Object arg) {
       String id = text(arg);
       if (id == null) {
-        throw new MissingMessageIdException(
+        throw missing(
             "The "
                 + header
                 + " header is blank: the idempotent listener cannot de-duplicate the message");
       }
       return id;
+    }
+
+    private MissingMessageIdException missing(String message) {
+      return AMQP && !header.equals(KAFKA_ID)
+          ? Amqp.missing(message)
+          : new MissingMessageIdException(message);
     }
   }
 }

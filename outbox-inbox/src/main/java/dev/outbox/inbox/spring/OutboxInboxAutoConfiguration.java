@@ -2,15 +2,19 @@ package dev.outbox.inbox.spring;
 
 import dev.outbox.inbox.InboxListener;
 import dev.outbox.inbox.InboxTable;
+import dev.outbox.inbox.MissingMessageIdException;
 import dev.outbox.inbox.PostgresInboxStore;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
 import javax.sql.DataSource;
 import org.springframework.aop.config.AopConfigUtils;
 import org.springframework.beans.factory.BeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.config.BeanDefinition;
 import org.springframework.beans.factory.support.BeanDefinitionRegistry;
+import org.springframework.boot.amqp.autoconfigure.RabbitListenerRetrySettingsCustomizer;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
@@ -120,6 +124,25 @@ public class OutboxInboxAutoConfiguration {
     @ConditionalOnMissingBean
     MicrometerInboxListener inboxMetrics(MeterRegistry registry) {
       return new MicrometerInboxListener(registry);
+    }
+  }
+
+  /**
+   * Spring Boot's RabbitMQ listener retries ({@code spring.rabbitmq.listener.simple.retry.*}) do
+   * not retry a message without an id: it would fail the same way every time.
+   */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnClass(RabbitListenerRetrySettingsCustomizer.class)
+  static class RabbitRetryConfiguration {
+
+    @Bean
+    RabbitListenerRetrySettingsCustomizer inboxMissingMessageIdIsNotRetried() {
+      return settings -> {
+        List<Class<? extends Throwable>> excludes =
+            new ArrayList<>(settings.getExceptionExcludes());
+        excludes.add(MissingMessageIdException.class);
+        settings.setExceptionExcludes(excludes);
+      };
     }
   }
 

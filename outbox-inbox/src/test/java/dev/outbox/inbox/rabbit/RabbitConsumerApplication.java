@@ -1,13 +1,14 @@
 package dev.outbox.inbox.rabbit;
 
-import dev.outbox.inbox.MissingMessageIdException;
 import dev.outbox.inbox.RecordingInboxListener;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
-import org.springframework.amqp.AmqpRejectAndDontRequeueException;
 import org.springframework.amqp.core.AcknowledgeMode;
 import org.springframework.amqp.core.Binding;
 import org.springframework.amqp.core.BindingBuilder;
+import org.springframework.amqp.core.Declarable;
 import org.springframework.amqp.core.Declarables;
 import org.springframework.amqp.core.FanoutExchange;
 import org.springframework.amqp.core.Queue;
@@ -22,8 +23,9 @@ import org.springframework.context.annotation.Bean;
 /**
  * A stock service consuming from RabbitMQ with Spring Data JPA ({@code JpaTransactionManager}). A
  * fanout exchange copies each message to two queues read by two containers, which share one
- * consumer name; a third queue is read by one container; two more by listeners that acknowledge
- * their messages themselves.
+ * consumer name; a third queue is read by one container (its rejected messages go to the queue
+ * named by {@code inbox-test.single-dead-letter-queue}, when set); two more by listeners that
+ * acknowledge their messages themselves.
  */
 @SpringBootApplication
 public class RabbitConsumerApplication {
@@ -43,21 +45,37 @@ public class RabbitConsumerApplication {
       @Value("${inbox-test.queue-a}") String queueA,
       @Value("${inbox-test.queue-b}") String queueB,
       @Value("${inbox-test.manual-prefetch-one-queue}") String manualPrefetchOne,
-      @Value("${inbox-test.manual-queue}") String manual) {
+      @Value("${inbox-test.manual-queue}") String manual,
+      @Value("${inbox-test.single-dead-letter-queue:}") String singleDeadLetters) {
     FanoutExchange exchange = new FanoutExchange(pair, false, true);
     Queue a = new Queue(queueA, false, false, true);
     Queue b = new Queue(queueB, false, false, true);
     Binding toA = BindingBuilder.bind(a).to(exchange);
     Binding toB = BindingBuilder.bind(b).to(exchange);
-    return new Declarables(
-        new Queue(single, false, false, true),
-        exchange,
-        a,
-        b,
-        toA,
-        toB,
-        new Queue(manualPrefetchOne, false, false, true),
-        new Queue(manual, false, false, true));
+    List<Declarable> declarables = new ArrayList<>();
+    if (singleDeadLetters.isEmpty()) {
+      declarables.add(new Queue(single, false, false, true));
+    } else {
+      declarables.add(
+          new Queue(
+              single,
+              false,
+              false,
+              true,
+              Map.of(
+                  "x-dead-letter-exchange", "", "x-dead-letter-routing-key", singleDeadLetters)));
+      declarables.add(new Queue(singleDeadLetters, false, false, false));
+    }
+    declarables.addAll(
+        List.of(
+            exchange,
+            a,
+            b,
+            toA,
+            toB,
+            new Queue(manualPrefetchOne, false, false, true),
+            new Queue(manual, false, false, true)));
+    return new Declarables(declarables);
   }
 
   /**
@@ -92,18 +110,13 @@ public class RabbitConsumerApplication {
   }
 
   /**
-   * Records each failure; a message without an id is rejected without requeue (it would fail
-   * forever), anything else is requeued and redelivered.
+   * Records each failure and rethrows it: the container then requeues the message, unless the
+   * failure says not to (a message without an id).
    */
   @Bean
   RabbitListenerErrorHandler recordingErrorHandler() {
     return (amqpMessage, channel, message, exception) -> {
       failures.add(exception);
-      for (Throwable t = exception; t != null; t = t.getCause()) {
-        if (t instanceof MissingMessageIdException) {
-          throw new AmqpRejectAndDontRequeueException(t.getMessage(), t);
-        }
-      }
       throw exception;
     };
   }

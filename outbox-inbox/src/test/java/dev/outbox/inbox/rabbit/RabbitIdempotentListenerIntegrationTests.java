@@ -76,6 +76,7 @@ class RabbitIdempotentListenerIntegrationTests {
     registry.add("spring.rabbitmq.password", rabbit::password);
     registry.add("spring.rabbitmq.virtual-host", () -> VHOST);
     registry.add("inbox-test.single-queue", () -> SINGLE);
+    registry.add("inbox-test.single-dead-letter-queue", () -> SINGLE + "-dlq");
     registry.add("inbox-test.pair-exchange", () -> PAIR);
     registry.add("inbox-test.queue-a", () -> PAIR + "-a");
     registry.add("inbox-test.queue-b", () -> PAIR + "-b");
@@ -212,14 +213,21 @@ class RabbitIdempotentListenerIntegrationTests {
     assertThat(reservations.countByMessageId(id)).isOne();
   }
 
+  /**
+   * A message without an id fails with a message naming the headers it lacks, and is rejected
+   * without requeue (the default would requeue a failed message, and it would fail again at once,
+   * for ever): RabbitMQ moves it to the queue's dead-letter queue.
+   */
   @Test
-  void messageWithoutIdFailsNamingTheMissingHeaders() {
+  void messageWithoutIdFailsNamingTheMissingHeadersAndIsDeadLetteredNotRequeued() {
     String sku = newSku();
     int failuresBefore = RabbitConsumerApplication.failures.size();
 
     send("", SINGLE, null, null, sku + ":7");
 
-    await().atMost(TIMEOUT).until(() -> RabbitConsumerApplication.failures.size() > failuresBefore);
+    Message deadLetter = rabbit.receive(SINGLE + "-dlq", TIMEOUT.toMillis());
+    assertThat(deadLetter).as("the message on the dead-letter queue").isNotNull();
+    assertThat(new String(deadLetter.getBody(), StandardCharsets.UTF_8)).isEqualTo(sku + ":7");
     Throwable cause = RabbitConsumerApplication.failures.get(failuresBefore);
     while (!(cause instanceof MissingMessageIdException) && cause.getCause() != null) {
       cause = cause.getCause();
