@@ -257,6 +257,12 @@ class OutboxEndpointWebIntegrationTests {
     assertThat(status(payment)).isEqualTo("GONE");
     assertThat(status(other)).isEqualTo("DEAD");
 
+    // As `curl -X POST <url>` sends it: no body and no Content-Type.
+    UUID bare = insert("DEAD", "orders", "boom", "1 minute");
+    HttpResponse<String> bareReplay = send("POST", "/actuator/outbox/" + bare, null, "alice");
+    assertThat(bareReplay.statusCode()).as(bareReplay.body()).isEqualTo(200);
+    assertThat(status(bare)).isEqualTo("PENDING");
+
     assertThat(send("POST", "/actuator/outbox", "{}", "alice").statusCode()).isEqualTo(400);
     assertThat(send("DELETE", "/actuator/outbox", null, "alice").statusCode()).isEqualTo(400);
     assertThat(send("DELETE", "/actuator/outbox?deadFrom=yesterday", null, "alice").statusCode())
