@@ -13,14 +13,7 @@ import dev.outbox.spring.PublishedEvents;
 import dev.outbox.test.TestPorts;
 import io.cloudevents.CloudEvent;
 import io.cloudevents.SpecVersion;
-import io.cloudevents.kafka.CloudEventDeserializer;
-import io.debezium.embedded.Connect;
-import io.debezium.engine.DebeziumEngine;
-import io.debezium.engine.RecordChangeEvent;
-import io.debezium.engine.format.ChangeEventFormat;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
-import java.io.IOException;
-import java.io.StringReader;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -28,28 +21,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.UUID;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import javax.sql.DataSource;
-import org.apache.kafka.common.header.Header;
-import org.apache.kafka.common.header.Headers;
-import org.apache.kafka.common.header.internals.RecordHeaders;
-import org.apache.kafka.connect.json.JsonConverter;
-import org.apache.kafka.connect.source.SourceRecord;
-import org.apache.kafka.connect.storage.Converter;
-import org.apache.kafka.connect.storage.HeaderConverter;
-import org.apache.kafka.connect.storage.SimpleHeaderConverter;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -83,10 +58,7 @@ class DebeziumCdcIntegrationTests {
 
   private static EmbeddedPostgres postgres;
   private static ConfigurableApplicationContext application;
-  private static ExecutorService engineThread;
-  private static DebeziumEngine<RecordChangeEvent<SourceRecord>> engine;
-  private static final List<Delivered> delivered = new CopyOnWriteArrayList<>();
-  private static volatile String engineStopped;
+  private static DocumentedConnector connector;
 
   @BeforeAll
   static void start() throws Exception {
@@ -116,18 +88,16 @@ class DebeziumCdcIntegrationTests {
                     "outbox.kafka.enabled",
                     "false"))
             .run();
-    startDebezium();
+    connector =
+        DocumentedConnector.start(
+            application.getBean(DataSource.class), postgres.getPort(), SLOT, TIMEOUT);
   }
 
   @AfterAll
   static void stop() throws Exception {
     try {
-      if (engine != null && engineStopped == null) {
-        engine.close();
-      }
-      if (engineThread != null) {
-        engineThread.shutdown();
-        assertThat(engineThread.awaitTermination(TIMEOUT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+      if (connector != null) {
+        connector.close();
       }
     } finally {
       try {
@@ -154,7 +124,7 @@ class DebeziumCdcIntegrationTests {
     UUID third = PublishedEvents.lastId();
     Instant after = Instant.now();
 
-    List<Delivered> cdc1 = deliveredWithKey("cdc-1", 2);
+    List<Delivered> cdc1 = connector.deliveredWithKey("cdc-1", 2);
     assertThat(cdc1).extracting(Delivered::topic).containsOnly(ShopService.TOPIC);
     assertThat(cdc1).extracting(Delivered::id).containsExactly(first.toString(), third.toString());
     assertThat(cdc1)
@@ -162,7 +132,7 @@ class DebeziumCdcIntegrationTests {
         .containsExactly(
             "{\"orderId\":\"cdc-1\",\"quantity\":2}", "{\"orderId\":\"cdc-1\",\"quantity\":3}");
 
-    Delivered cdc2 = deliveredWithKey("cdc-2", 1).get(0);
+    Delivered cdc2 = connector.deliveredWithKey("cdc-2", 1).get(0);
     assertThat(cdc2.topic()).isEqualTo(ShopService.TOPIC);
     assertThat(new String(cdc2.key(), StandardCharsets.UTF_8)).isEqualTo("cdc-2");
     assertThat(cdc2.payload()).isEqualTo("{\"orderId\":\"cdc-2\",\"quantity\":5}");
@@ -187,7 +157,7 @@ class DebeziumCdcIntegrationTests {
     // Each row was deleted again in the transaction that wrote it, and the router made no record
     // of those deletes: every record carries an event.
     assertThat(jdbc().sql("SELECT count(*) FROM outbox_event").query(Long.class).single()).isZero();
-    assertThat(delivered).allSatisfy(d -> assertThat(d.value()).isNotNull());
+    assertThat(connector.delivered()).allSatisfy(d -> assertThat(d.value()).isNotNull());
   }
 
   @Test
@@ -202,10 +172,13 @@ class DebeziumCdcIntegrationTests {
 
     await("the unkeyed event")
         .atMost(TIMEOUT)
-        .failFast("the connector stopped", () -> assertThat(engineStopped).isNull())
-        .until(() -> delivered.stream().anyMatch(d -> d.id().equals(id.toString())));
+        .failFast("the connector stopped", connector::assertRunning)
+        .until(() -> connector.delivered().stream().anyMatch(d -> d.id().equals(id.toString())));
     Delivered unkeyed =
-        delivered.stream().filter(d -> d.id().equals(id.toString())).findFirst().orElseThrow();
+        connector.delivered().stream()
+            .filter(d -> d.id().equals(id.toString()))
+            .findFirst()
+            .orElseThrow();
     assertThat(unkeyed.key()).isNull();
     assertThat(unkeyed.payload()).isEqualTo("{\"orderId\":\"cdc-unkeyed\",\"quantity\":1}");
     assertThat(unkeyed.headerValues())
@@ -235,7 +208,7 @@ class DebeziumCdcIntegrationTests {
     // A marker of the same key, committed afterwards: the log holds a key's inserts in commit
     // order, so anything the rolled-back transactions had left in it would arrive before it.
     shop.placeOrder("cdc-rolled-back", 7);
-    assertThat(deliveredWithKey("cdc-rolled-back", 1))
+    assertThat(connector.deliveredWithKey("cdc-rolled-back", 1))
         .extracting(d -> new String(d.value(), StandardCharsets.UTF_8))
         .containsExactly("{\"orderId\":\"cdc-rolled-back\",\"quantity\":7}");
   }
@@ -245,185 +218,11 @@ class DebeziumCdcIntegrationTests {
     assertThat(application.getBeanProvider(OutboxRelay.class).getIfAvailable()).isNull();
   }
 
-  /**
-   * A record as Kafka Connect writes it to the topic: key, value and headers through the converters
-   * of the documented configuration.
-   */
-  record Delivered(String topic, byte[] key, byte[] value, Headers headers) {
-
-    String id() {
-      return headerValues().getOrDefault("ce_id", "");
-    }
-
-    String payload() {
-      return new String(value, StandardCharsets.UTF_8);
-    }
-
-    /** The record read by the CloudEvents SDK's Kafka deserializer, as a consumer would. */
-    CloudEvent cloudEvent() {
-      try (CloudEventDeserializer deserializer = new CloudEventDeserializer()) {
-        deserializer.configure(Map.of(), false);
-        return deserializer.deserialize(topic, headers, value);
-      }
-    }
-
-    /** Each header's last value as a consumer reads it (UTF-8), null where the value is null. */
-    Map<String, String> headerValues() {
-      Map<String, String> values = new HashMap<>();
-      for (Header header : headers) {
-        values.put(
-            header.key(),
-            header.value() == null ? null : new String(header.value(), StandardCharsets.UTF_8));
-      }
-      return values;
-    }
-  }
-
-  /** Waits until {@code count} records of the key arrived, and returns them in arrival order. */
-  private static List<Delivered> deliveredWithKey(String key, int count) {
-    byte[] bytes = key.getBytes(StandardCharsets.UTF_8);
-    List<Delivered> found = new ArrayList<>();
-    await(count + " record(s) of key " + key)
-        .atMost(TIMEOUT)
-        .failFast("the connector stopped", () -> assertThat(engineStopped).isNull())
-        .until(
-            () -> {
-              found.clear();
-              for (Delivered record : delivered) {
-                if (Arrays.equals(bytes, record.key())) {
-                  found.add(record);
-                }
-              }
-              return found.size() >= count;
-            });
-    return found;
-  }
-
   private static JdbcClient jdbc() {
     return JdbcClient.create(application.getBean(DataSource.class));
   }
 
   private static TransactionTemplate transactions() {
     return new TransactionTemplate(application.getBean(PlatformTransactionManager.class));
-  }
-
-  /**
-   * Starts the connector with the properties of docs/debezium.md (its connector block) plus what an
-   * embedded engine needs instead of Kafka Connect's worker (connection, offsets in memory, a slot
-   * of the test's own), and returns once its replication slot streams.
-   */
-  private static void startDebezium() throws Exception {
-    jdbc().sql(documentedBlock("sql", "ce_specversion")).update();
-    Map<String, String> documented = documentedConnectorProperties();
-    Converter keys = converter(documented, "key.converter", true);
-    Converter values = converter(documented, "value.converter", false);
-    HeaderConverter headers = headerConverter(documented);
-    Properties properties = new Properties();
-    properties.putAll(documented);
-    properties.setProperty("name", "outbox-cdc-test");
-    properties.setProperty(
-        "offset.storage", "org.apache.kafka.connect.storage.MemoryOffsetBackingStore");
-    properties.setProperty("offset.flush.interval.ms", "0");
-    properties.setProperty("database.hostname", "localhost");
-    properties.setProperty("database.port", String.valueOf(postgres.getPort()));
-    properties.setProperty("database.user", "postgres");
-    properties.setProperty("database.password", "postgres");
-    properties.setProperty("database.dbname", "postgres");
-    properties.setProperty("topic.prefix", "shop");
-    properties.setProperty("slot.name", SLOT);
-    properties.setProperty("snapshot.mode", "no_data");
-    engine =
-        DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
-            .using(properties)
-            .notifying(event -> delivered.add(convert(event.record(), keys, values, headers)))
-            .using(
-                (success, message, error) ->
-                    engineStopped = message + (error == null ? "" : ": " + error))
-            .build();
-    engineThread = Executors.newSingleThreadExecutor(r -> new Thread(r, "debezium-engine"));
-    engineThread.execute(engine);
-    await("the connector's replication slot streaming")
-        .atMost(TIMEOUT)
-        .failFast("the connector stopped", () -> assertThat(engineStopped).isNull())
-        .until(
-            () ->
-                jdbc()
-                        .sql(
-                            "SELECT count(*) FROM pg_replication_slots WHERE slot_name = ? AND active")
-                        .param(SLOT)
-                        .query(Long.class)
-                        .single()
-                    == 1);
-  }
-
-  /** What Kafka Connect's worker writes to the topic for a record the connector's chain made. */
-  private static Delivered convert(
-      SourceRecord record, Converter keys, Converter values, HeaderConverter headerConverter) {
-    RecordHeaders headers = new RecordHeaders();
-    for (org.apache.kafka.connect.header.Header header : record.headers()) {
-      headers.add(
-          header.key(),
-          headerConverter.fromConnectHeader(
-              record.topic(), header.key(), header.schema(), header.value()));
-    }
-    return new Delivered(
-        record.topic(),
-        keys.fromConnectData(record.topic(), headers, record.keySchema(), record.key()),
-        values.fromConnectData(record.topic(), headers, record.valueSchema(), record.value()),
-        headers);
-  }
-
-  /** The documented converter (Connect's {@code JsonConverter} when none is given). */
-  private static Converter converter(Map<String, String> documented, String name, boolean isKey)
-      throws ReflectiveOperationException {
-    String type = documented.getOrDefault(name, JsonConverter.class.getName());
-    Converter converter = (Converter) Class.forName(type).getDeclaredConstructor().newInstance();
-    converter.configure(settingsOf(documented, name), isKey);
-    return converter;
-  }
-
-  private static HeaderConverter headerConverter(Map<String, String> documented)
-      throws ReflectiveOperationException {
-    String type =
-        documented.getOrDefault("header.converter", SimpleHeaderConverter.class.getName());
-    HeaderConverter converter =
-        (HeaderConverter) Class.forName(type).getDeclaredConstructor().newInstance();
-    converter.configure(settingsOf(documented, "header.converter"));
-    return converter;
-  }
-
-  private static Map<String, String> settingsOf(Map<String, String> documented, String name) {
-    Map<String, String> settings = new HashMap<>();
-    documented.forEach(
-        (key, value) -> {
-          if (key.startsWith(name + ".")) {
-            settings.put(key.substring(name.length() + 1), value);
-          }
-        });
-    return settings;
-  }
-
-  /** The connector properties of docs/debezium.md, from its connector block. */
-  static Map<String, String> documentedConnectorProperties() throws IOException {
-    Properties documented = new Properties();
-    documented.load(new StringReader(documentedBlock("properties", "connector.class=")));
-    assertThat(documented).containsKeys("connector.class", "transforms", "plugin.name");
-    Map<String, String> result = new java.util.LinkedHashMap<>();
-    documented.forEach((k, v) -> result.put((String) k, (String) v));
-    return result;
-  }
-
-  /** The first {@code language} block of docs/debezium.md that contains {@code marker}. */
-  static String documentedBlock(String language, String marker) throws IOException {
-    Path page = Path.of(System.getProperty("user.dir")).getParent().resolve("docs/debezium.md");
-    Matcher block =
-        Pattern.compile("```" + language + "\\n(.*?)```", Pattern.DOTALL)
-            .matcher(Files.readString(page));
-    while (block.find()) {
-      if (block.group(1).contains(marker)) {
-        return block.group(1);
-      }
-    }
-    throw new AssertionError("No " + language + " block with " + marker + " in " + page);
   }
 }
