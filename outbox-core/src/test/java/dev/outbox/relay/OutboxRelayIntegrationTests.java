@@ -231,6 +231,44 @@ class OutboxRelayIntegrationTests {
   }
 
   @Test
+  void aKeyWaitingForItsRetryWithMoreQueuedEventsThanAReadTakesDoesNotHoldUpTheKeysBehindIt()
+      throws Exception {
+    // A key whose oldest event waits for a retry (recorded by an earlier owner of its slot), with
+    // more events queued than a read takes per slot, and another key's event behind them
+    int slot = 11;
+    String stuck = TestEvents.keyInSlot(slot, "stuck");
+    List<OutboxMessage> queued = new ArrayList<>();
+    for (int i = 0; i < 2 * BatchPublisher.MIN_ROWS_PER_SLOT; i++) {
+      queued.add(OutboxMessage.of("orders", stuck, "{\"n\":" + i + "}"));
+    }
+    UUID oldest = write(queued).get(0);
+    TestPostgres.get()
+        .execute(
+            "UPDATE "
+                + table
+                + " SET attempts = 1, available_at = now() + interval '1 hour' WHERE id = '"
+                + oldest
+                + "'");
+    UUID behind =
+        write(List.of(OutboxMessage.of("orders", TestEvents.keyInSlot(slot, "other"), "{}")))
+            .get(0);
+
+    // Renewals ten minutes apart (every minute while the slots settle): only the read that holds
+    // the stuck key back can lead to the event behind it
+    relay =
+        relayBuilder()
+            .batchSize(BatchPublisher.MIN_ROWS_PER_SLOT)
+            .pollInterval(Duration.ofMinutes(10))
+            .build();
+    relay.start();
+
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> transport.delivered().stream().anyMatch(e -> e.id().equals(behind)));
+    assertThat(transport.attempts()).noneMatch(e -> stuck.equals(e.key()));
+  }
+
+  @Test
   void eventsOfACrashedRelayAreClaimedAgainWithTheSameIds() throws Exception {
     List<UUID> ids =
         write(
