@@ -152,7 +152,8 @@ final class BatchPublisher {
     }
     Plan plan = plan(candidates, perSlot, truncated);
     if (plan.chains.isEmpty()) {
-      return new Outcome(0, false);
+      // Every key read waits for a retry and is now held back: rows left behind them are read next
+      return new Outcome(0, plan.more);
     }
     Loaded read = prefetched != null ? prefetched.only(plan.ids) : store.load(plan.ids);
     Map<UUID, OutboxEvent> loaded = new HashMap<>();

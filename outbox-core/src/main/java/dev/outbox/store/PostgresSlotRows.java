@@ -133,13 +133,18 @@ final class PostgresSlotRows {
     return held.keys().size() > MANY_HELD_KEYS;
   }
 
-  /** The oldest pending rows of each slot, those of held keys left out by {@code keyFilter}. */
+  /**
+   * The oldest pending rows of each slot, those of held keys left out by {@code keyFilter}. Unkeyed
+   * rows keep no order, so one whose retry is not yet due is left out too: enough of them would
+   * otherwise fill every read of their slot and hold up the rows behind them until they are due.
+   */
   private static String oldestPerSlot(String t, String keyFilter, String deadBlocks) {
     return " FROM "
         + t
         + " e WHERE e.slot = g.slot AND e.status = 'PENDING' AND (e.event_key IS NULL OR "
         + keyFilter
-        + ") AND (e.event_key IS NOT NULL OR e.destination <> ALL(?::text[]))"
+        + ") AND (e.event_key IS NOT NULL OR (e.destination <> ALL(?::text[]) AND (e.attempts = 0"
+        + " OR e.available_at <= now())))"
         + deadBlocks
         + " ORDER BY e.seq LIMIT ?) h";
   }

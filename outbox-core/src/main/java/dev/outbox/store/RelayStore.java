@@ -44,7 +44,9 @@ public interface RelayStore {
 
   /**
    * The oldest pending rows of each slot in {@code slots}, at most {@code perSlot} per slot,
-   * leaving out the rows {@code held} names, in write order. Narrow: no payload is read.
+   * leaving out the rows {@code held} names and unkeyed rows whose retry is not yet due (they keep
+   * no order, and would otherwise hide the rows behind them), in write order. Narrow: no payload is
+   * read.
    */
   List<Candidate> candidates(Collection<Integer> slots, int perSlot, Held held);
 

@@ -34,7 +34,7 @@ import org.jspecify.annotations.Nullable;
  *   <li>Rows are PENDING or DEAD; published rows are deleted. {@code seq} is the write order.
  *   <li>The slot of a row is a stable hash of its key (of its id when it has none) {@code & 63}.
  *   <li>A new row (no attempts) is due at once; a retry is due when its available time has passed
- *       by this store's clock.
+ *       by this store's clock. Reads leave out unkeyed rows whose retry is not yet due.
  *   <li>A member is alive while its lease has not expired by this store's clock and its session was
  *       not {@link #kill killed}. Lease tokens come from one counter and change on every takeover.
  *   <li>Completions touch only rows of slots that the member still holds under one of the tokens.
@@ -280,6 +280,9 @@ final class InMemoryOutboxRepository implements OutboxRepository {
       }
       if (options.deadEventBlocksKey() && key != null && deadBefore(key, row.seq)) {
         continue;
+      }
+      if (key == null && row.attempts > 0 && row.availableAt.isAfter(now)) {
+        continue; // unkeyed, waiting for its retry: keeps no order, so it is left out
       }
       if (perSlotCount.merge(row.slot, 1, Integer::sum) > perSlot) {
         continue;

@@ -10,6 +10,7 @@ import dev.outbox.OutboxWriter;
 import dev.outbox.store.OutboxSchema;
 import dev.outbox.store.PostgresOutboxRepository;
 import dev.outbox.store.RelayStore;
+import dev.outbox.store.Slots;
 import dev.outbox.store.TableName;
 import dev.outbox.test.TestPostgres;
 import dev.outbox.test.TestThreads;
@@ -174,6 +175,97 @@ class OutboxRelayIntegrationTests {
     assertThat(transport.delivered())
         .extracting(OutboxEvent::payload)
         .containsExactly("{\"n\":3}", "{\"n\":1}", "{\"n\":2}");
+  }
+
+  @Test
+  void unkeyedEventsWaitingForARetryDoNotHoldUpTheEventsQueuedBehindThemInTheirSlot()
+      throws Exception {
+    // More unkeyed events of one slot than a batch reads per slot, all failing, retried in an hour
+    int slot = 7;
+    transport.fail("flaky", Integer.MAX_VALUE, new IllegalStateException("no route"));
+    TestEvents events = new TestEvents(Clock.systemUTC());
+    List<OutboxEvent> flaky = new ArrayList<>();
+    while (flaky.size() < 3 * BatchPublisher.MIN_ROWS_PER_SLOT) {
+      OutboxEvent event = events.event("flaky", null);
+      if (Slots.of(null, event.id()) == slot) {
+        flaky.add(event);
+      }
+    }
+    try (Connection connection = TestPostgres.get().connect()) {
+      repository.append(connection, flaky);
+    }
+    relay =
+        relayBuilder()
+            .batchSize(BatchPublisher.MIN_ROWS_PER_SLOT)
+            .retryPolicy(
+                RetryPolicy.defaults()
+                    .withMaxBackoff(Duration.ofHours(1))
+                    .withInitialBackoff(Duration.ofHours(1)))
+            .build();
+    relay.start();
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () ->
+                TestPostgres.get()
+                        .queryLong("SELECT count(*) FROM " + table + " WHERE attempts = 1")
+                    >= BatchPublisher.MIN_ROWS_PER_SLOT);
+
+    // Events written after them into the same slot: a keyed one and an unkeyed one
+    OutboxEvent unkeyed;
+    do {
+      unkeyed = events.event("orders", null);
+    } while (Slots.of(null, unkeyed.id()) != slot);
+    OutboxEvent keyed = events.event("orders", TestEvents.keyInSlot(slot, "order"));
+    try (Connection connection = TestPostgres.get().connect()) {
+      repository.append(connection, List.of(unkeyed, keyed));
+    }
+    relay.wakeUp();
+
+    // Within a few poll intervals; before, not until the retries of the hour were due
+    await().atMost(Duration.ofSeconds(10)).until(() -> transport.delivered().size() == 2);
+    assertThat(transport.delivered())
+        .extracting(OutboxEvent::id)
+        .containsExactlyInAnyOrder(unkeyed.id(), keyed.id());
+    await().atMost(Duration.ofSeconds(5)).until(() -> rows() == flaky.size());
+  }
+
+  @Test
+  void aKeyWaitingForItsRetryWithMoreQueuedEventsThanAReadTakesDoesNotHoldUpTheKeysBehindIt()
+      throws Exception {
+    // A key whose oldest event waits for a retry (recorded by an earlier owner of its slot), with
+    // more events queued than a read takes per slot, and another key's event behind them
+    int slot = 11;
+    String stuck = TestEvents.keyInSlot(slot, "stuck");
+    List<OutboxMessage> queued = new ArrayList<>();
+    for (int i = 0; i < 2 * BatchPublisher.MIN_ROWS_PER_SLOT; i++) {
+      queued.add(OutboxMessage.of("orders", stuck, "{\"n\":" + i + "}"));
+    }
+    UUID oldest = write(queued).get(0);
+    TestPostgres.get()
+        .execute(
+            "UPDATE "
+                + table
+                + " SET attempts = 1, available_at = now() + interval '1 hour' WHERE id = '"
+                + oldest
+                + "'");
+    UUID behind =
+        write(List.of(OutboxMessage.of("orders", TestEvents.keyInSlot(slot, "other"), "{}")))
+            .get(0);
+
+    // Renewals ten minutes apart (every minute while the slots settle): only the read that holds
+    // the stuck key back can lead to the event behind it
+    relay =
+        relayBuilder()
+            .batchSize(BatchPublisher.MIN_ROWS_PER_SLOT)
+            .pollInterval(Duration.ofMinutes(10))
+            .build();
+    relay.start();
+
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> transport.delivered().stream().anyMatch(e -> e.id().equals(behind)));
+    assertThat(transport.attempts()).noneMatch(e -> stuck.equals(e.key()));
   }
 
   @Test
