@@ -235,6 +235,15 @@ public final class OutboxRelay implements AutoCloseable {
     }
   }
 
+  /**
+   * Whether this instance holds every slot of {@code slots} (a bit set, see {@link Slots}), as of
+   * its last lease renewal: if not, another instance's relay publishes some of the events written
+   * to them, and the writer should wake it (see {@code PostgresWakeups}). Cheap; never blocks.
+   */
+  public boolean holdsSlots(long slots) {
+    return scheduler.ownsAll(slots);
+  }
+
   private void wake(List<RelayWorker> workers, long slots) {
     scheduler.markDirty(slots);
     workers.forEach(RelayWorker::wakeUp);

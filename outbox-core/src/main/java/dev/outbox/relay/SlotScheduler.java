@@ -27,6 +27,9 @@ final class SlotScheduler {
   /** Changes whenever {@link #owned} does, so a grant can tell cheaply that it still holds. */
   private long ownedVersion;
 
+  /** {@link #owned}'s slots as a bit set (see {@link Slots}), read without the lock. */
+  private volatile long ownedBits;
+
   private final Set<Integer> busy = new HashSet<>();
   private final Map<Integer, Long> lastServed = new HashMap<>();
   private long served;
@@ -88,6 +91,19 @@ final class SlotScheduler {
       ownedVersion++;
     }
     owned = next;
+    long bits = 0;
+    for (Integer slot : next.keySet()) {
+      bits |= Slots.bit(slot);
+    }
+    ownedBits = bits;
+  }
+
+  /**
+   * Whether this instance holds every slot of {@code slots} (a bit set), as of its last renewal.
+   * Never blocks: called after each commit.
+   */
+  boolean ownsAll(long slots) {
+    return (slots & ~ownedBits) == 0;
   }
 
   synchronized int ownedCount() {

@@ -170,8 +170,9 @@ public class OutboxAutoConfiguration {
       OutboxWriter outboxWriter,
       ObjectProvider<OutboxRelay> relay,
       ObjectProvider<PostgresWakeups> wakeups) {
-    // The local relay publishes what this instance wrote; without one, wake another instance's.
-    // Both beans are looked up once, not on every commit (a lookup costs more than the wake-up).
+    // The local relay publishes what this instance wrote to the slots it holds; the relays of
+    // other instances hold the rest (or all, without a local relay): wake them too. Both beans are
+    // looked up once, not on every commit (a lookup costs more than the wake-up).
     Supplier<@Nullable OutboxRelay> localRelay = SingletonSupplier.of(relay::getIfAvailable);
     Supplier<@Nullable PostgresWakeups> otherRelays = SingletonSupplier.of(wakeups::getIfAvailable);
     LongConsumer afterCommit =
@@ -179,7 +180,9 @@ public class OutboxAutoConfiguration {
           OutboxRelay local = localRelay.get();
           if (local != null) {
             local.wakeUp(slots);
-            return;
+            if (local.holdsSlots(slots)) {
+              return;
+            }
           }
           PostgresWakeups notify = otherRelays.get();
           if (notify != null) {
