@@ -1,5 +1,6 @@
 package dev.outbox.kafka;
 
+import dev.outbox.transport.CloudEventSource;
 import java.util.Objects;
 import java.util.regex.Pattern;
 
@@ -8,7 +9,8 @@ import java.util.regex.Pattern;
  * spring.kafka.*}). Immutable: start from {@link #defaults()} and change with the {@code withX}
  * methods.
  *
- * @param source the CloudEvents {@code source} of every record, e.g. the application name
+ * @param source the CloudEvents {@code source} of every record, e.g. the application name: a URI
+ *     reference ({@link CloudEventSource#check})
  * @param deadLetterSuffix appended to a topic name to name its dead-letter topic
  */
 public record KafkaTransportOptions(String source, String deadLetterSuffix) {
@@ -18,9 +20,7 @@ public record KafkaTransportOptions(String source, String deadLetterSuffix) {
   public KafkaTransportOptions {
     Objects.requireNonNull(source, "source");
     Objects.requireNonNull(deadLetterSuffix, "deadLetterSuffix");
-    if (source.isBlank()) {
-      throw new IllegalArgumentException("source must not be blank");
-    }
+    CloudEventSource.check(source);
     if (!TOPIC_CHARS.matcher(deadLetterSuffix).matches()) {
       throw new IllegalArgumentException(
           "deadLetterSuffix must be one or more of a-z, A-Z, 0-9, '.', '_' and '-', was '"

@@ -1,5 +1,6 @@
 package dev.outbox.rabbit;
 
+import dev.outbox.transport.CloudEventSource;
 import org.jspecify.annotations.Nullable;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
@@ -14,8 +15,9 @@ public class OutboxRabbitProperties {
   private boolean enabled = true;
 
   /**
-   * CloudEvents source and AMQP app_id of every message. Defaults to spring.application.name, or
-   * "outbox" when that is not set either.
+   * CloudEvents source and AMQP app_id of every message: a URI reference of at most 255 characters,
+   * such as "order-service" or "/shop/orders". Defaults to spring.application.name (percent-encoded
+   * where it is not a URI reference), or "outbox" when that is not set either.
    */
   private @Nullable String source;
 
@@ -102,10 +104,17 @@ public class OutboxRabbitProperties {
   RabbitOutboxOptions toOptions(@Nullable String applicationName) {
     String resolvedSource = source;
     if (resolvedSource == null || resolvedSource.isBlank()) {
+      // The application's name need not be a URI reference ("Order Service"): encoded, it is.
       resolvedSource =
           applicationName == null || applicationName.isBlank()
               ? RabbitOutboxOptions.DEFAULT_SOURCE
-              : applicationName;
+              : CloudEventSource.fromName(applicationName);
+    } else {
+      try {
+        CloudEventSource.check(resolvedSource);
+      } catch (IllegalArgumentException ex) {
+        throw new IllegalArgumentException("Invalid outbox.rabbit.source: " + ex.getMessage(), ex);
+      }
     }
     return new RabbitOutboxOptions(resolvedSource, defaultRoutingKey, deadLetterExchange, channels);
   }

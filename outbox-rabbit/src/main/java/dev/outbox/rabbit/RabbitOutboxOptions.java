@@ -1,5 +1,6 @@
 package dev.outbox.rabbit;
 
+import dev.outbox.transport.CloudEventSource;
 import java.util.Objects;
 
 /**
@@ -7,7 +8,8 @@ import java.util.Objects;
  * {@code withX} methods. Connection settings are not here: they are Spring Boot's {@code
  * spring.rabbitmq.*}.
  *
- * @param source the CloudEvents {@code source} and AMQP {@code app_id} of every message
+ * @param source the CloudEvents {@code source} and AMQP {@code app_id} of every message: a URI
+ *     reference ({@link CloudEventSource#check}) of at most 255 characters
  * @param defaultRoutingKey the routing key for destinations that name only an exchange
  * @param deadLetterExchange the exchange dead letters are published to
  * @param channels how many channels the transport publishes on, used in turn (1 to {@value
@@ -47,8 +49,11 @@ public record RabbitOutboxOptions(
     Objects.requireNonNull(source, "source");
     Objects.requireNonNull(defaultRoutingKey, "defaultRoutingKey");
     Objects.requireNonNull(deadLetterExchange, "deadLetterExchange");
-    if (source.isBlank()) {
-      throw new IllegalArgumentException("source must not be blank");
+    CloudEventSource.check(source);
+    if (source.length() > RabbitDestination.MAX_NAME_BYTES) {
+      // app_id is an AMQP short string; the check above leaves ASCII only, one byte a character.
+      throw new IllegalArgumentException(
+          "source is longer than 255 characters, the most the AMQP app_id property holds");
     }
     if (deadLetterExchange.isBlank()) {
       throw new IllegalArgumentException(

@@ -7,6 +7,7 @@ import dev.outbox.EventIds;
 import dev.outbox.OutboxEvent;
 import dev.outbox.test.TestRabbit;
 import dev.outbox.transport.DeadLetter;
+import java.net.URI;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
@@ -75,6 +76,57 @@ class OutboxRabbitAutoConfigurationIntegrationTests {
       } catch (java.io.IOException ex) {
         throw new IllegalStateException(ex);
       }
+    }
+  }
+
+  /**
+   * CloudEvents defines {@code source} as a URI reference, and consumers parse it (the CloudEvents
+   * SDKs do, failing the message otherwise). An application name with a space becomes one,
+   * percent-encoded, in the {@code cloudEvents_source} header and the {@code app_id} property, read
+   * here by a plain RabbitMQ client.
+   */
+  @Test
+  void anApplicationNameWithASpaceBecomesASourceThatParsesAsAUriReference() {
+    TestRabbit rabbit = TestRabbit.get();
+    try (BrokerFixture broker = new BrokerFixture()) {
+      String queue = broker.queue("auto-source");
+      new ApplicationContextRunner()
+          .withConfiguration(
+              AutoConfigurations.of(
+                  RabbitAutoConfiguration.class, OutboxRabbitAutoConfiguration.class))
+          .withPropertyValues(
+              "spring.application.name=Order Service",
+              "spring.rabbitmq.host=" + rabbit.host(),
+              "spring.rabbitmq.port=" + rabbit.port(),
+              "spring.rabbitmq.username=" + rabbit.username(),
+              "spring.rabbitmq.password=" + rabbit.password(),
+              "outbox.rabbit.declare-dead-letter=false")
+          .run(
+              context -> {
+                RabbitOutboxTransport transport = context.getBean(RabbitOutboxTransport.class);
+                OutboxEvent event =
+                    new OutboxEvent(
+                        EventIds.next(),
+                        1,
+                        ":" + queue,
+                        "order-1",
+                        null,
+                        "OrderPlaced",
+                        1,
+                        "{}",
+                        Map.of(),
+                        Instant.now(),
+                        0);
+
+                transport.send(event).get(30, TimeUnit.SECONDS);
+
+                GetResponse published = broker.take(queue, 1, Duration.ofSeconds(30)).get(0);
+                String source =
+                    published.getProps().getHeaders().get(RabbitHeaders.SOURCE).toString();
+                assertThat(source).isEqualTo("Order%20Service");
+                assertThat(new URI(source)).isEqualTo(URI.create("Order%20Service"));
+                assertThat(published.getProps().getAppId()).isEqualTo(source);
+              });
     }
   }
 }

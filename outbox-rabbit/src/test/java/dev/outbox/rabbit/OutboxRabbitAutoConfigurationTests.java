@@ -59,6 +59,30 @@ class OutboxRabbitAutoConfigurationTests {
   }
 
   @Test
+  void percentEncodesAnApplicationNameThatIsNotAUriReference() {
+    runner
+        .withPropertyValues(CONFIRMS_AND_RETURNS)
+        .withPropertyValues("spring.application.name=Order Service")
+        .run(
+            context ->
+                assertThat(context.getBean(RabbitOutboxTransport.class).options().source())
+                    .isEqualTo("Order%20Service"));
+  }
+
+  @Test
+  void rejectsAConfiguredSourceThatIsNotAUriReferenceNamingTheProperty() {
+    runner
+        .withPropertyValues(CONFIRMS_AND_RETURNS)
+        .withPropertyValues("outbox.rabbit.source=Order Service")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .hasStackTraceContaining("Invalid outbox.rabbit.source: source must be a URI")
+                    .hasStackTraceContaining("'Order Service' has a space at index 5"));
+  }
+
+  @Test
   void propertiesConfigureTheTransport() {
     runner
         .withPropertyValues(CONFIRMS_AND_RETURNS)

@@ -3,6 +3,7 @@ package dev.outbox.kafka.autoconfigure;
 import dev.outbox.kafka.KafkaOutboxDefaults;
 import dev.outbox.kafka.KafkaOutboxTransport;
 import dev.outbox.kafka.KafkaTransportOptions;
+import dev.outbox.transport.CloudEventSource;
 import dev.outbox.transport.OutboxTransport;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
@@ -36,7 +37,18 @@ public class OutboxKafkaAutoConfiguration {
       Environment environment) {
     String source = properties.getSource();
     if (source == null || source.isBlank()) {
-      source = environment.getProperty("spring.application.name", KafkaOutboxDefaults.SOURCE);
+      // The application's name need not be a URI reference ("Order Service"): encoded, it is.
+      String name = environment.getProperty("spring.application.name");
+      source =
+          name == null || name.isBlank()
+              ? KafkaOutboxDefaults.SOURCE
+              : CloudEventSource.fromName(name);
+    } else {
+      try {
+        CloudEventSource.check(source);
+      } catch (IllegalArgumentException ex) {
+        throw new IllegalArgumentException("Invalid outbox.kafka.source: " + ex.getMessage(), ex);
+      }
     }
     KafkaTransportOptions options =
         KafkaTransportOptions.defaults()

@@ -21,8 +21,9 @@ public class OutboxKafkaProperties {
   private String deadLetterSuffix = KafkaOutboxDefaults.DEAD_LETTER_SUFFIX;
 
   /**
-   * CloudEvents 'source' attribute (ce_source header) of every record. Defaults to
-   * spring.application.name, or 'outbox' when that is not set either.
+   * CloudEvents 'source' attribute (ce_source header) of every record: a URI reference, such as
+   * 'order-service' or '/shop/orders'. Defaults to spring.application.name (percent-encoded where
+   * it is not a URI reference), or 'outbox' when that is not set either.
    */
   private @Nullable String source;
 

@@ -135,6 +135,28 @@ class OutboxKafkaAutoConfigurationTests {
   }
 
   @Test
+  void percentEncodesAnApplicationNameThatIsNotAUriReference() {
+    contextRunner
+        .withPropertyValues("spring.application.name=Order Service ü")
+        .run(
+            context ->
+                assertThat(context.getBean(KafkaOutboxTransport.class).options().source())
+                    .isEqualTo("Order%20Service%20%C3%BC"));
+  }
+
+  @Test
+  void rejectsAConfiguredSourceThatIsNotAUriReferenceNamingTheProperty() {
+    contextRunner
+        .withPropertyValues("outbox.kafka.source=Order Service")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .hasStackTraceContaining("Invalid outbox.kafka.source: source must be a URI")
+                    .hasStackTraceContaining("'Order Service' has a space at index 5"));
+  }
+
+  @Test
   void appliesConfiguredSourceAndDeadLetterSuffix() {
     contextRunner
         .withPropertyValues(
