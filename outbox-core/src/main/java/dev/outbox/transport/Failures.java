@@ -34,7 +34,10 @@ public final class Failures {
     return false;
   }
 
-  /** A one-line description: the root-most meaningful message with its class. */
+  /**
+   * A one-line description: the root-most meaningful message with its class, its causes after it,
+   * line breaks replaced by spaces, at most 4,000 characters.
+   */
   public static String describe(Throwable failure) {
     Throwable t = unwrap(failure);
     StringBuilder out = new StringBuilder();
@@ -44,13 +47,30 @@ public final class Failures {
       }
       out.append(t.getClass().getSimpleName());
       if (t.getMessage() != null) {
-        out.append(": ").append(t.getMessage());
+        out.append(": ").append(oneLine(t.getMessage()));
       }
       if (t.getCause() == t || out.length() > 2000) {
         break;
       }
       t = t.getCause();
     }
-    return out.length() > 4000 ? out.substring(0, 4000) : out.toString();
+    return truncate(out.toString(), 4000);
+  }
+
+  /** {@code text} with each line break (CR, LF or CRLF) replaced by a space. */
+  static String oneLine(String text) {
+    return text.replace("\r\n", " ").replace('\n', ' ').replace('\r', ' ');
+  }
+
+  /**
+   * At most the first {@code max} characters of {@code text}, one fewer where the cut would split a
+   * surrogate pair (a character beyond the Basic Multilingual Plane, such as an emoji).
+   */
+  public static String truncate(String text, int max) {
+    if (text.length() <= max) {
+      return text;
+    }
+    int end = Character.isHighSurrogate(text.charAt(max - 1)) ? max - 1 : max;
+    return text.substring(0, end);
   }
 }

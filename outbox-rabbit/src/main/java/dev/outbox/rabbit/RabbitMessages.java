@@ -3,6 +3,7 @@ package dev.outbox.rabbit;
 import com.rabbitmq.client.AMQP;
 import dev.outbox.OutboxEvent;
 import dev.outbox.transport.DeadLetter;
+import dev.outbox.transport.Failures;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Date;
@@ -99,6 +100,6 @@ final class RabbitMessages {
   }
 
   private static String truncate(String error) {
-    return error.length() <= MAX_ERROR_LENGTH ? error : error.substring(0, MAX_ERROR_LENGTH);
+    return Failures.truncate(error, MAX_ERROR_LENGTH);
   }
 }

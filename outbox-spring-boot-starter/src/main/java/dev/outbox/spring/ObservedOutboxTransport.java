@@ -14,6 +14,8 @@ import io.micrometer.tracing.TraceContext;
 import io.micrometer.tracing.Tracer;
 import io.micrometer.tracing.propagation.Propagator;
 import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import org.jspecify.annotations.Nullable;
@@ -158,15 +160,26 @@ public final class ObservedOutboxTransport extends ForwardingOutboxTransport {
 
     private WriteTimeTrace() {}
 
-    /** W3C {@code traceparent} or B3 single-header {@code b3}; null if neither is present. */
+    /**
+     * W3C {@code traceparent}, B3 single-header {@code b3} or B3 multi-header ({@code
+     * X-B3-TraceId}, {@code X-B3-SpanId}, {@code X-B3-Sampled}, as the propagator wrote them at
+     * write time); null if none is present or readable.
+     */
     static @Nullable TraceContext of(Map<String, String> headers, Tracer tracer) {
       String traceparent = headers.get("traceparent");
       if (traceparent != null) {
         // version-traceid-parentid-flags, e.g.
-        // 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
+        // 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01; the flags are a bit field,
+        // of which the lowest bit says "sampled"
         String[] parts = traceparent.split("-");
-        if (parts.length == 4 && parts[1].length() == 32 && parts[2].length() == 16) {
-          return context(tracer, parts[1], parts[2], "01".equals(parts[3]));
+        if (parts.length == 4
+            && parts[1].length() == 32
+            && parts[2].length() == 16
+            && parts[3].length() == 2
+            && HexFormat.isHexDigit(parts[3].charAt(0))
+            && HexFormat.isHexDigit(parts[3].charAt(1))) {
+          boolean sampled = (HexFormat.fromHexDigits(parts[3]) & 1) == 1;
+          return context(tracer, parts[1], parts[2], sampled);
         }
         return null;
       }
@@ -178,8 +191,30 @@ public final class ObservedOutboxTransport extends ForwardingOutboxTransport {
           boolean sampled = parts.length < 3 || "1".equals(parts[2]) || "d".equals(parts[2]);
           return context(tracer, parts[0], parts[1], sampled);
         }
+        return null;
+      }
+      String traceId = anyCase(headers, "X-B3-TraceId");
+      String spanId = anyCase(headers, "X-B3-SpanId");
+      if (traceId != null
+          && spanId != null
+          && (traceId.length() == 16 || traceId.length() == 32)
+          && spanId.length() == 16) {
+        String sampled = anyCase(headers, "X-B3-Sampled");
+        return context(
+            tracer,
+            traceId,
+            spanId,
+            sampled == null || "1".equals(sampled) || "1".equals(anyCase(headers, "X-B3-Flags")));
       }
       return null;
+    }
+
+    /**
+     * The header of {@code name} as it is spelled, or in lower case (as some propagators write).
+     */
+    private static @Nullable String anyCase(Map<String, String> headers, String name) {
+      String value = headers.get(name);
+      return value != null ? value : headers.get(name.toLowerCase(Locale.ROOT));
     }
 
     private static TraceContext context(
