@@ -10,6 +10,8 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongConsumer;
 import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
 import org.postgresql.PGConnection;
@@ -44,8 +46,12 @@ public final class PostgresWakeups implements AutoCloseable {
   private final StoreConnections connections;
   private final long checkAfterNanos;
   private final String channel;
-  private final Runnable onWake;
+  private final LongConsumer onWake;
   private final Signal requested = new Signal();
+
+  /** The slots (a bit set, see {@link Slots}) of the signals not yet sent. */
+  private final AtomicLong toWake = new AtomicLong();
+
   private volatile Signal stopping = new Signal();
   private boolean closed;
   private final NamedThreads threads = new NamedThreads("outbox");
@@ -70,6 +76,24 @@ public final class PostgresWakeups implements AutoCloseable {
    */
   public PostgresWakeups(
       DataSource dataSource, TableName table, Runnable onWake, Duration databaseTimeout) {
+    this(dataSource, table, runEach(onWake), databaseTimeout);
+  }
+
+  private static LongConsumer runEach(Runnable onWake) {
+    Objects.requireNonNull(onWake, "onWake");
+    return slots -> onWake.run();
+  }
+
+  /**
+   * @param onWake run on the listening thread for every notification received (also for this
+   *     instance's own) with the slots it names (a bit set, see {@link Slots}; every slot for a
+   *     notification without them, such as one of an older version); must be quick
+   * @param databaseTimeout the longest either connection waits for an answer of the database, and
+   *     how long the listening connection may go without a notification before it is checked (the
+   *     relay's {@code RelayTiming.databaseTimeout()})
+   */
+  public PostgresWakeups(
+      DataSource dataSource, TableName table, LongConsumer onWake, Duration databaseTimeout) {
     this.connections = new StoreConnections(Objects.requireNonNull(dataSource, "dataSource"));
     if (databaseTimeout.isNegative() || databaseTimeout.isZero()) {
       throw new IllegalArgumentException(
@@ -107,8 +131,21 @@ public final class PostgresWakeups implements AutoCloseable {
     }
   }
 
-  /** Asks for one notification to be sent soon. Never blocks and never touches the database. */
+  /**
+   * Asks for one notification to be sent soon, for every slot. Never blocks and never touches the
+   * database.
+   */
   public void signal() {
+    signal(Slots.ALL);
+  }
+
+  /**
+   * Asks for one notification to be sent soon, naming {@code slots} (a bit set, see {@link Slots})
+   * with those of the other signals since the last one: the listeners' relays look at those slots
+   * only. Never blocks and never touches the database.
+   */
+  public void signal(long slots) {
+    toWake.accumulateAndGet(slots, (a, b) -> a | b);
     requested.signal();
   }
 
@@ -118,11 +155,19 @@ public final class PostgresWakeups implements AutoCloseable {
         if (!requested.await()) {
           continue;
         }
+        long slots = toWake.getAndSet(0);
+        if (slots == 0) {
+          continue;
+        }
         // a pooled connection per notification: at most one every MIN_INTERVAL
         try (Connection connection = connections.autocommit();
-            PreparedStatement statement = connection.prepareStatement("SELECT pg_notify(?, '')")) {
+            PreparedStatement statement = connection.prepareStatement("SELECT pg_notify(?, ?)")) {
           statement.setString(1, channel);
+          statement.setString(2, Long.toHexString(slots));
           statement.execute();
+        } catch (SQLException | RuntimeException ex) {
+          signal(slots); // sent again after the pause
+          throw ex;
         }
         stopping.await(MIN_INTERVAL);
       } catch (InterruptedException ex) {
@@ -147,13 +192,17 @@ public final class PostgresWakeups implements AutoCloseable {
           }
           lastHeard = System.nanoTime();
           // Events may have been written while this instance was not listening.
-          onWake.run();
+          onWake.accept(Slots.ALL);
         }
         PGNotification[] notifications =
             connection.unwrap(PGConnection.class).getNotifications(1000);
         if (notifications != null && notifications.length > 0) {
           lastHeard = System.nanoTime();
-          onWake.run();
+          long slots = 0;
+          for (PGNotification notification : notifications) {
+            slots |= slotsOf(notification.getParameter());
+          }
+          onWake.accept(slots);
         } else if (System.nanoTime() - lastHeard >= checkAfterNanos) {
           // Waiting for notifications only reads: a connection whose server is gone stays quiet
           try (Statement statement = connection.createStatement()) {
@@ -171,6 +220,19 @@ public final class PostgresWakeups implements AutoCloseable {
       }
     }
     release(connection);
+  }
+
+  /** The slots a notification names; every slot if it names none or cannot be read. */
+  static long slotsOf(@Nullable String payload) {
+    if (payload == null || payload.isEmpty() || payload.length() > 16) {
+      return Slots.ALL;
+    }
+    try {
+      long slots = Long.parseUnsignedLong(payload, 16);
+      return slots == 0 ? Slots.ALL : slots;
+    } catch (NumberFormatException ex) {
+      return Slots.ALL;
+    }
   }
 
   /** Stops listening before the connection goes back to a pool that may hand it out again. */

@@ -5,8 +5,13 @@ import static org.awaitility.Awaitility.await;
 
 import dev.outbox.test.TcpProxy;
 import dev.outbox.test.TestPostgres;
+import java.sql.Connection;
+import java.sql.Statement;
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongConsumer;
 import org.junit.jupiter.api.Test;
 
 class PostgresWakeupsIntegrationTests {
@@ -59,6 +64,44 @@ class PostgresWakeupsIntegrationTests {
       await().atMost(Duration.ofSeconds(10)).until(() -> woken.get() > before);
       assertThat(woken.get() - before).as("notifications for 10,000 signals").isLessThan(100);
     }
+  }
+
+  /**
+   * A notification names the slots of the signals it stands for, so that the listeners' relays look
+   * at those slots only; one without slots (an older version's, or a bare {@code NOTIFY}) wakes
+   * every slot.
+   */
+  @Test
+  void aNotificationCarriesTheSignalledSlotsAndOneWithoutSlotsWakesEverySlot() throws Exception {
+    List<Long> woken = new CopyOnWriteArrayList<>();
+    try (PostgresWakeups sender =
+            new PostgresWakeups(TestPostgres.get().dataSource(), table, () -> {});
+        PostgresWakeups receiver =
+            new PostgresWakeups(
+                TestPostgres.get().dataSource(),
+                table,
+                (LongConsumer) woken::add,
+                PostgresWakeups.DEFAULT_DATABASE_TIMEOUT)) {
+      receiver.start(true);
+      await().atMost(BOUND).until(() -> woken.contains(Slots.ALL)); // once, on listening
+      sender.start(false);
+      woken.clear();
+
+      long slots = Slots.bit(3) | Slots.bit(63);
+      sender.signal(slots);
+      await().atMost(BOUND).until(() -> !woken.isEmpty());
+      assertThat(woken).containsExactly(slots);
+
+      woken.clear();
+      try (Connection connection = TestPostgres.get().connect();
+          Statement statement = connection.createStatement()) {
+        statement.execute("NOTIFY " + receiver.channel());
+      }
+      await().atMost(BOUND).until(() -> !woken.isEmpty());
+      assertThat(woken).containsExactly(Slots.ALL);
+    }
+    assertThat(PostgresWakeups.slotsOf("not hex")).isEqualTo(Slots.ALL);
+    assertThat(PostgresWakeups.slotsOf("ffffffffffffffff")).isEqualTo(Slots.ALL);
   }
 
   /**

@@ -186,7 +186,7 @@ public class OutboxAutoConfiguration {
           }
           PostgresWakeups notify = otherRelays.get();
           if (notify != null) {
-            notify.signal();
+            notify.signal(slots);
           }
         };
     return new SpringOutbox(dataSource, outboxWriter, afterCommit);
@@ -206,7 +206,7 @@ public class OutboxAutoConfiguration {
     return new PostgresWakeups(
         outboxDataSource(outbox, dataSource),
         outboxTableName,
-        () -> relay.ifAvailable(OutboxRelay::wakeUp),
+        (LongConsumer) slots -> relay.ifAvailable(local -> local.wakeUp(slots)),
         RelayTiming.databaseTimeout(
             leaseTimeout != null
                 ? leaseTimeout
