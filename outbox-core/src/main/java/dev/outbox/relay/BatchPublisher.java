@@ -138,16 +138,22 @@ final class BatchPublisher {
     List<Candidate> candidates;
     @Nullable Loaded prefetched = null;
     boolean truncated = false;
+    // Fenced by the grant's tokens: only the slots still held under them are read, so a relay that
+    // lost slots without knowing it yet (its session ended and another instance took them) reads
+    // nothing of them, not events their new owner is publishing.
     if (prefetch) {
       // Few rows were pending at the last look: read them with their payloads, a batch at most.
-      Prefetched read = store.prefetch(grant.slots(), perSlot, batchSize, heldKeys.current());
+      Prefetched read =
+          store.prefetch(grant.slots(), grant.tokens(), perSlot, batchSize, heldKeys.current());
       candidates = read.candidates();
       prefetched = read.loaded();
       truncated = candidates.size() >= batchSize;
     } else {
-      candidates = store.candidates(grant.slots(), perSlot, heldKeys.current());
+      candidates = store.candidates(grant.slots(), grant.tokens(), perSlot, heldKeys.current());
     }
     if (candidates.isEmpty()) {
+      // Empty slots, or slots lost to another instance: either way nothing to read again until a
+      // wake-up or the next renewal (which also drops the lost slots from this relay's view).
       return Outcome.IDLE;
     }
     Plan plan = plan(candidates, perSlot, truncated);

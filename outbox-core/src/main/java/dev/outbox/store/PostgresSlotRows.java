@@ -10,6 +10,7 @@ import dev.outbox.store.RelayStore.Loaded;
 import dev.outbox.store.RelayStore.Prefetched;
 import dev.outbox.store.RelayStore.Retry;
 import dev.outbox.store.RelayStore.Undecodable;
+import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -19,6 +20,7 @@ import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
 import java.util.UUID;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Reads and completes the rows of leased slots. Every statement runs on its own (autocommit): the
@@ -27,8 +29,10 @@ import java.util.UUID;
  * <p>{@link #candidates} is one index range scan per slot over the {@code (slot, seq)} index of
  * pending rows, returning narrow columns only; payloads are read afterwards for the rows that will
  * be sent ({@link #load}). While few rows are pending, {@link #prefetch} reads the same rows with
- * their payloads in one statement. Completions touch only rows of slots still held under the tokens
- * they were read with.
+ * their payloads in one statement. The relay's reads and its completions are fenced by lease token:
+ * they read or touch only rows of slots still held under the tokens the relay's worker was granted,
+ * so a member that lost slots without knowing it (its session ended, another member took them)
+ * reads nothing of them.
  *
  * <p>The deletion of published rows commits without waiting for its WAL to reach the disk or a
  * standby ({@link #NO_FLUSH_WAIT}). A deletion lost in a crash or failover of PostgreSQL brings its
@@ -57,6 +61,10 @@ final class PostgresSlotRows {
   private final String candidatesManyHeld;
   private final String prefetch;
   private final String prefetchManyHeld;
+  private final String fencedCandidates;
+  private final String fencedCandidatesManyHeld;
+  private final String fencedPrefetch;
+  private final String fencedPrefetchManyHeld;
   private final String load;
   private final String pendingKeys;
   private final String delete;
@@ -86,10 +94,23 @@ final class PostgresSlotRows {
     // is closed: a few destinations at most.
     String fewHeld = "e.event_key <> ALL(?::text[])";
     String manyHeld = "e.event_key NOT IN (SELECT unnest(?::text[]))";
-    this.candidates = candidates(t, waitMillis, fewHeld, deadBlocks);
-    this.candidatesManyHeld = candidates(t, waitMillis, manyHeld, deadBlocks);
-    this.prefetch = prefetch(t, waitMillis, fewHeld, deadBlocks);
-    this.prefetchManyHeld = prefetch(t, waitMillis, manyHeld, deadBlocks);
+    // The slots to read: as given, or (fenced) only those still held under one of the given
+    // tokens. The slot table has 64 rows, read once; the per-slot range scans stay the same, in the
+    // order the slots were given (which slots a prefetch's LIMIT reaches first).
+    String given = "unnest(?::int2[]) AS g(slot)";
+    String stillHeld =
+        "(SELECT s.slot FROM "
+            + slots
+            + " s WHERE s.slot = ANY(?::int2[]) AND s.token = ANY(?::int8[])"
+            + " ORDER BY array_position(?::int2[], s.slot)) AS g(slot)";
+    this.candidates = candidates(t, given, waitMillis, fewHeld, deadBlocks);
+    this.candidatesManyHeld = candidates(t, given, waitMillis, manyHeld, deadBlocks);
+    this.prefetch = prefetch(t, given, waitMillis, fewHeld, deadBlocks);
+    this.prefetchManyHeld = prefetch(t, given, waitMillis, manyHeld, deadBlocks);
+    this.fencedCandidates = candidates(t, stillHeld, waitMillis, fewHeld, deadBlocks);
+    this.fencedCandidatesManyHeld = candidates(t, stillHeld, waitMillis, manyHeld, deadBlocks);
+    this.fencedPrefetch = prefetch(t, stillHeld, waitMillis, fewHeld, deadBlocks);
+    this.fencedPrefetchManyHeld = prefetch(t, stillHeld, waitMillis, manyHeld, deadBlocks);
     // The oldest rows of each slot, whatever their destination, over the (slot, seq) index: the
     // rows a relay reads next, so its cost does not grow with the backlog behind them.
     this.pendingKeys =
@@ -150,10 +171,12 @@ final class PostgresSlotRows {
   }
 
   private static String candidates(
-      String t, String waitMillis, String keyFilter, String deadBlocks) {
+      String t, String slots, String waitMillis, String keyFilter, String deadBlocks) {
     return "SELECT h.id, h.seq, h.event_key, h.slot, h.attempts, "
         + waitMillis
-        + " FROM unnest(?::int2[]) AS g(slot) CROSS JOIN LATERAL (SELECT e.id, e.seq,"
+        + " FROM "
+        + slots
+        + " CROSS JOIN LATERAL (SELECT e.id, e.seq,"
         + " e.event_key, e.slot, e.attempts, e.available_at"
         + oldestPerSlot(t, keyFilter, deadBlocks);
   }
@@ -163,12 +186,15 @@ final class PostgresSlotRows {
    * LIMIT stops the scan early, so no more payloads are read than rows returned; it cuts the stream
    * of slot after slot, each slot's rows in seq order, so each slot keeps its oldest rows.
    */
-  private static String prefetch(String t, String waitMillis, String keyFilter, String deadBlocks) {
+  private static String prefetch(
+      String t, String slots, String waitMillis, String keyFilter, String deadBlocks) {
     return "SELECT "
         + PostgresOutboxRepository.columns("h.")
         + ", h.slot, "
         + waitMillis
-        + " FROM unnest(?::int2[]) AS g(slot) CROSS JOIN LATERAL (SELECT e.*"
+        + " FROM "
+        + slots
+        + " CROSS JOIN LATERAL (SELECT e.*"
         + oldestPerSlot(t, keyFilter, deadBlocks)
         + " LIMIT ?";
   }
@@ -178,17 +204,25 @@ final class PostgresSlotRows {
     return delete;
   }
 
-  List<Candidate> candidates(Collection<Integer> slotList, int perSlot, Held held) {
+  /**
+   * The oldest pending rows of {@code slotList}; with {@code tokens}, of those of its slots still
+   * held under one of them only.
+   */
+  List<Candidate> candidates(
+      Collection<Integer> slotList, @Nullable Collection<Long> tokens, int perSlot, Held held) {
     if (slotList.isEmpty()) {
       return List.of();
     }
+    String sql =
+        tokens == null
+            ? (manyHeld(held) ? candidatesManyHeld : candidates)
+            : (manyHeld(held) ? fencedCandidatesManyHeld : fencedCandidates);
     try (Connection connection = connections.autocommit();
-        PreparedStatement statement =
-            connection.prepareStatement(manyHeld(held) ? candidatesManyHeld : candidates)) {
-      statement.setArray(1, connection.createArrayOf("int2", slotList.toArray()));
-      statement.setArray(2, connection.createArrayOf("text", held.keys().toArray()));
-      statement.setArray(3, connection.createArrayOf("text", held.destinations().toArray()));
-      statement.setInt(4, perSlot);
+        PreparedStatement statement = connection.prepareStatement(sql)) {
+      int next = bindSlots(connection, statement, slotList, tokens);
+      statement.setArray(next, connection.createArrayOf("text", held.keys().toArray()));
+      statement.setArray(next + 1, connection.createArrayOf("text", held.destinations().toArray()));
+      statement.setInt(next + 2, perSlot);
       List<Candidate> result = new ArrayList<>();
       try (ResultSet rs = statement.executeQuery()) {
         while (rs.next()) {
@@ -211,18 +245,26 @@ final class PostgresSlotRows {
   }
 
   /** At most {@code limit} of the rows {@link #candidates} reads, with their events. */
-  Prefetched prefetch(Collection<Integer> slotList, int perSlot, int limit, Held held) {
+  Prefetched prefetch(
+      Collection<Integer> slotList,
+      @Nullable Collection<Long> tokens,
+      int perSlot,
+      int limit,
+      Held held) {
     if (slotList.isEmpty()) {
       return new Prefetched(List.of(), Loaded.of(List.of()));
     }
+    String sql =
+        tokens == null
+            ? (manyHeld(held) ? prefetchManyHeld : prefetch)
+            : (manyHeld(held) ? fencedPrefetchManyHeld : fencedPrefetch);
     try (Connection connection = connections.autocommit();
-        PreparedStatement statement =
-            connection.prepareStatement(manyHeld(held) ? prefetchManyHeld : prefetch)) {
-      statement.setArray(1, connection.createArrayOf("int2", slotList.toArray()));
-      statement.setArray(2, connection.createArrayOf("text", held.keys().toArray()));
-      statement.setArray(3, connection.createArrayOf("text", held.destinations().toArray()));
-      statement.setInt(4, perSlot);
-      statement.setInt(5, limit);
+        PreparedStatement statement = connection.prepareStatement(sql)) {
+      int next = bindSlots(connection, statement, slotList, tokens);
+      statement.setArray(next, connection.createArrayOf("text", held.keys().toArray()));
+      statement.setArray(next + 1, connection.createArrayOf("text", held.destinations().toArray()));
+      statement.setInt(next + 2, perSlot);
+      statement.setInt(next + 3, limit);
       List<Candidate> candidates = new ArrayList<>();
       Decoded decoded = new Decoded();
       try (ResultSet rs = statement.executeQuery()) {
@@ -244,6 +286,26 @@ final class PostgresSlotRows {
       throw new OutboxException(
           "Could not read pending events from " + table + ": " + ex.getMessage(), ex);
     }
+  }
+
+  /**
+   * Binds the slots a read starts from (and, fenced, the tokens they must still be held under);
+   * returns the index of the next parameter.
+   */
+  private static int bindSlots(
+      Connection connection,
+      PreparedStatement statement,
+      Collection<Integer> slotList,
+      @Nullable Collection<Long> tokens)
+      throws SQLException {
+    Array slotArray = connection.createArrayOf("int2", slotList.toArray());
+    statement.setArray(1, slotArray);
+    if (tokens == null) {
+      return 2;
+    }
+    statement.setArray(2, connection.createArrayOf("int8", tokens.toArray()));
+    statement.setArray(3, slotArray);
+    return 4;
   }
 
   List<String> pendingKeys(String destination, Collection<Integer> slotList, int depth) {

@@ -37,7 +37,8 @@ import org.jspecify.annotations.Nullable;
  *       by this store's clock. Reads leave out unkeyed rows whose retry is not yet due.
  *   <li>A member is alive while its lease has not expired by this store's clock and its session was
  *       not {@link #kill killed}. Lease tokens come from one counter and change on every takeover.
- *   <li>Completions touch only rows of slots that the member still holds under one of the tokens.
+ *   <li>Completions touch only rows of slots that the member still holds under one of the tokens;
+ *       fenced reads read only the slots still held under one of the tokens.
  * </ul>
  */
 final class InMemoryOutboxRepository implements OutboxRepository {
@@ -233,12 +234,30 @@ final class InMemoryOutboxRepository implements OutboxRepository {
   }
 
   @Override
+  public synchronized List<Candidate> candidates(
+      Collection<Integer> slots, Collection<Long> tokens, int perSlot, Held held) {
+    return candidates(stillHeld(slots, tokens), perSlot, held);
+  }
+
+  @Override
   public synchronized Prefetched prefetch(
       Collection<Integer> slots, int perSlot, int limit, Held held) {
     prefetches++;
     List<Candidate> candidates = pendingRows(slots, perSlot, held);
     candidates = candidates.subList(0, Math.min(limit, candidates.size()));
     return new Prefetched(candidates, load(candidates.stream().map(Candidate::id).toList()));
+  }
+
+  @Override
+  public synchronized Prefetched prefetch(
+      Collection<Integer> slots, Collection<Long> tokens, int perSlot, int limit, Held held) {
+    return prefetch(stillHeld(slots, tokens), perSlot, limit, held);
+  }
+
+  /** The slots of {@code slots} still held under one of {@code tokens}, in the order given. */
+  private List<Integer> stillHeld(Collection<Integer> slots, Collection<Long> fence) {
+    Set<Long> wanted = new HashSet<>(fence);
+    return slots.stream().filter(slot -> wanted.contains(tokens[slot])).toList();
   }
 
   @Override

@@ -7,6 +7,7 @@ import dev.outbox.HeaderCapture;
 import dev.outbox.OutboxEvent;
 import dev.outbox.OutboxMessage;
 import dev.outbox.OutboxWriter;
+import dev.outbox.store.OutboxRepository;
 import dev.outbox.store.OutboxSchema;
 import dev.outbox.store.PostgresOutboxRepository;
 import dev.outbox.store.RelayStore;
@@ -14,6 +15,8 @@ import dev.outbox.store.Slots;
 import dev.outbox.store.TableName;
 import dev.outbox.test.TestPostgres;
 import dev.outbox.test.TestThreads;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Clock;
@@ -22,6 +25,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -293,6 +297,150 @@ class OutboxRelayIntegrationTests {
     assertThat(transport.delivered())
         .extracting(OutboxEvent::id)
         .containsExactlyInAnyOrderElementsOf(ids);
+  }
+
+  /**
+   * An instance whose database session ended (its connection killed or reset, the database
+   * restarted or failed over) is dead in the other instances' eyes at once, and they take its
+   * slots; it learns so only at its next renewal, up to a poll interval later, and meanwhile still
+   * believes it holds them. Its reads are fenced by the lease tokens it was granted, so it reads
+   * nothing of the slots taken over, and the events of those slots are published by their new owner
+   * alone, once each, in key order.
+   */
+  @Test
+  void aRelayWhoseSessionEndedReadsNothingOfTheSlotsAnotherInstanceTookBeforeItRenews()
+      throws Exception {
+    // A renews every ten minutes (every minute while its slots settle): not during this test
+    ReadCounter readsOfA =
+        new ReadCounter(new PostgresOutboxRepository(TestPostgres.get().dataSource(), table));
+    RecordingTransport transportOfA = new RecordingTransport();
+    OutboxRelay a =
+        relayBuilder()
+            .name("a")
+            .repository(readsOfA.proxy())
+            .transport(transportOfA)
+            .pollInterval(Duration.ofMinutes(10))
+            .build();
+    // B does not acknowledge its sends until the test lets it: the events stay pending meanwhile
+    RecordingTransport transportOfB =
+        new RecordingTransport().holdDestination("orders", Integer.MAX_VALUE);
+    OutboxRelay b =
+        relayBuilder()
+            .name("b")
+            .transport(transportOfB)
+            .publishTimeout(Duration.ofMinutes(2))
+            .build();
+    try {
+      a.start();
+      await().atMost(Duration.ofSeconds(10)).until(() -> a.ownedSlots() == RelayStore.SLOTS);
+      assertThat(
+              TestPostgres.get()
+                  .queryLong(
+                      "SELECT count(*) FROM "
+                          + table
+                          + "_relay WHERE member LIKE 'a-%' AND pg_terminate_backend(pid, 10000)"))
+          .as("A's anchor sessions ended")
+          .isEqualTo(1);
+
+      b.start();
+      await().atMost(Duration.ofSeconds(10)).until(() -> b.ownedSlots() == RelayStore.SLOTS);
+      assertThat(a.ownedSlots()).as("slots A believes it holds").isEqualTo(RelayStore.SLOTS);
+
+      List<OutboxMessage> messages = new ArrayList<>();
+      for (int i = 0; i < 200; i++) {
+        messages.add(OutboxMessage.of("orders", "key-" + (i % 20), "{\"n\":" + i + "}"));
+      }
+      List<UUID> ids = write(messages);
+      readsOfA.countFromNow();
+      a.wakeUp();
+      b.wakeUp();
+
+      await().atMost(Duration.ofSeconds(10)).until(() -> readsOfA.reads() >= 1);
+      assertThat(readsOfA.rowsRead()).as("rows A read of the slots B took").isZero();
+      assertThat(transportOfA.sends()).as("events A sent").isEmpty();
+
+      // B's sends are acknowledged from now on, as each comes
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () -> {
+                transportOfB.sends().forEach(send -> send.future().complete(null));
+                return rows() == 0;
+              });
+      assertThat(transportOfB.sentIds()).containsExactlyInAnyOrderElementsOf(ids);
+      for (int k = 0; k < 20; k++) {
+        String key = "key-" + k;
+        assertThat(
+                transportOfB.sends().stream()
+                    .filter(send -> key.equals(send.event().key()))
+                    .map(send -> send.event().sequence())
+                    .toList())
+            .as("write order of %s", key)
+            .isSorted()
+            .hasSize(10);
+      }
+      assertThat(transportOfA.sends()).as("events A sent").isEmpty();
+      assertThat(readsOfA.reads())
+          .as("reads by A's workers (one each per wake-up), not read again while nothing wakes it")
+          .isBetween(1, 2);
+    } finally {
+      b.close();
+      a.close();
+    }
+  }
+
+  /** A store that counts the reads the relay publishes from, and the rows they return. */
+  private static final class ReadCounter {
+    private final OutboxRepository store;
+    private volatile boolean counting;
+    private final AtomicInteger reads = new AtomicInteger();
+    private final AtomicInteger rowsRead = new AtomicInteger();
+
+    ReadCounter(OutboxRepository store) {
+      this.store = store;
+    }
+
+    /** Counts the reads that start from now on. */
+    void countFromNow() {
+      counting = true;
+    }
+
+    int reads() {
+      return reads.get();
+    }
+
+    int rowsRead() {
+      return rowsRead.get();
+    }
+
+    OutboxRepository proxy() {
+      return (OutboxRepository)
+          Proxy.newProxyInstance(
+              OutboxRepository.class.getClassLoader(),
+              new Class<?>[] {OutboxRepository.class},
+              (proxy, method, args) -> {
+                boolean counted = counting;
+                Object result;
+                try {
+                  result = method.invoke(store, args);
+                } catch (InvocationTargetException ex) {
+                  throw ex.getCause();
+                }
+                if (counted) {
+                  List<?> rows =
+                      switch (method.getName()) {
+                        case "candidates" -> (List<?>) result;
+                        case "prefetch" -> ((RelayStore.Prefetched) result).candidates();
+                        default -> null;
+                      };
+                  if (rows != null) {
+                    rowsRead.addAndGet(rows.size());
+                    reads.incrementAndGet();
+                  }
+                }
+                return result;
+              });
+    }
   }
 
   @Test

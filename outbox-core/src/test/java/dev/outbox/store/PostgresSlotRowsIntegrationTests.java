@@ -416,6 +416,72 @@ class PostgresSlotRowsIntegrationTests {
     repository.leave("other");
   }
 
+  /**
+   * The relay's reads are fenced like its completions: a slot taken over by another member since
+   * the tokens were granted reads as empty, in a prefetch as in a narrow read; the slots still held
+   * are read as before, in the order given (which a prefetch's limit cuts).
+   */
+  @Test
+  void aFencedReadReadsOnlyTheSlotsStillHeldUnderItsTokensInTheOrderGiven() throws Exception {
+    String lostKey = keyInSlot(5);
+    String keptKey = keyInSlot(9);
+    OutboxEvent lost1 = event(lostKey);
+    OutboxEvent kept1 = event(keptKey);
+    OutboxEvent lost2 = event(lostKey);
+    OutboxEvent kept2 = event(keptKey);
+    append(lost1, kept1, lost2, kept2);
+    List<Integer> slots = List.of(5, 9);
+    List<Long> granted = List.of(leases.tokens().get(5), leases.tokens().get(9));
+
+    // Both still held: everything is read, in a prefetch up to its limit from the first slot given
+    assertThat(repository.candidates(slots, granted, 10, Held.NONE))
+        .extracting(Candidate::id)
+        .containsExactly(lost1.id(), kept1.id(), lost2.id(), kept2.id());
+    assertThat(repository.prefetch(List.of(9, 5), granted, 10, 2, Held.NONE).candidates())
+        .extracting(Candidate::id)
+        .containsExactly(kept1.id(), kept2.id());
+    assertThat(repository.prefetch(slots, granted, 10, 2, Held.NONE).candidates())
+        .extracting(Candidate::id)
+        .containsExactly(lost1.id(), lost2.id());
+
+    // Another member takes slot 5 over, under a new token
+    TestPostgres.get()
+        .execute(
+            "UPDATE "
+                + table
+                + "_slot SET owner = 'other', token = nextval('"
+                + table
+                + "_slot_token_seq') WHERE slot = 5");
+
+    assertThat(repository.candidates(slots, granted, 10, Held.NONE))
+        .extracting(Candidate::id)
+        .containsExactly(kept1.id(), kept2.id());
+    Prefetched prefetched = repository.prefetch(slots, granted, 10, 10, Held.NONE);
+    assertThat(prefetched.candidates())
+        .extracting(Candidate::id)
+        .containsExactly(kept1.id(), kept2.id());
+    assertThat(prefetched.loaded().events())
+        .extracting(OutboxEvent::id)
+        .containsExactly(kept1.id(), kept2.id());
+    assertThat(repository.candidates(List.of(5), granted, 10, Held.NONE)).isEmpty();
+    assertThat(repository.prefetch(List.of(5), granted, 10, 10, Held.NONE).candidates()).isEmpty();
+    // Unfenced reads still read every slot given; the new owner's token reads its slot
+    assertThat(repository.candidates(slots, 10, Held.NONE)).hasSize(4);
+    long taken =
+        TestPostgres.get().queryLong("SELECT token FROM " + table + "_slot WHERE slot = 5");
+    assertThat(repository.candidates(List.of(5), List.of(taken), 10, Held.NONE))
+        .extracting(Candidate::id)
+        .containsExactly(lost1.id(), lost2.id());
+  }
+
+  private static String keyInSlot(int slot) {
+    for (int i = 0; ; i++) {
+      if (Slots.ofText("k" + i) == slot) {
+        return "k" + i;
+      }
+    }
+  }
+
   @Test
   void heldKeysAreLeftOutSoAStuckKeyWithManyQueuedEventsDoesNotHideOthers() throws Exception {
     OutboxEvent head = event("stuck");
