@@ -10,7 +10,8 @@
 #       b4-kafka-100k (100,000), b4-kafka-100k-warm (100,000 after a 200,000 warm-up drain),
 #       b4-rabbit (200,000), b5 (idle), b6 (1 vs 3 relay JVMs), b6-warm (the same, each
 #       relay JVM warmed by a drain of its own first), modulith
-#       (Spring Modulith side by side); the default is all of them
+#       (Spring Modulith side by side); the default is all of them. Not in the default:
+#       b2-two (B2's 1,000/s with two instances, each with its relay, transactions alternating)
 #   benchmarks/run.sh --report-only   rewrite docs/benchmarks.md from the last results (and NOTES.md)
 #   -Doutbox.* and -Dspring.kafka.producer.* options reach every application JVM the suite starts
 #   -Dbench.relay-jvm-options=-XX:+UseSerialGC,...  JVM options for the relay JVMs of B4, B6, B7

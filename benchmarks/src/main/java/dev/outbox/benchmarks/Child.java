@@ -47,7 +47,8 @@ public final class Child {
                   args.get("topic"),
                   number(args, "rate", 1000),
                   number(args, "seconds", 20),
-                  number(args, "warmup", 10)));
+                  number(args, "warmup", 10),
+                  (int) number(args, "instances", 1)));
       case "throughput" ->
           result(
               ThroughputCase.run(

@@ -1,6 +1,8 @@
 package dev.outbox.benchmarks;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -18,18 +20,33 @@ final class LatencyCase {
 
   static Map<String, Object> run(
       Settings settings, String topic, double rate, double seconds, double warmup) {
+    return run(settings, topic, rate, seconds, warmup, 1);
+  }
+
+  /**
+   * With {@code instances} applications in this JVM on one outbox table, each with its relay (the
+   * slots split between them), transaction {@code n} running on instance {@code n % instances}: an
+   * event then lands in a slot another instance holds as often as not, and that instance's relay
+   * publishes it.
+   */
+  static Map<String, Object> run(
+      Settings settings, String topic, double rate, double seconds, double warmup, int instances) {
     int total = (int) (rate * seconds);
     Timeline timeline = new Timeline(total + 1);
     int workers = 32;
     OutboxApp.acks = (event, nanos) -> timeline.acked(OrderEvent.parseN(event.payload()), nanos);
-    try (OutboxApp.Running app =
-        OutboxApp.run(OutboxApp.properties(settings, "kafka", workers + 4, Map.of()))) {
+    List<OutboxApp.Running> apps = new ArrayList<>();
+    try {
+      for (int i = 0; i < instances; i++) {
+        apps.add(OutboxApp.run(OutboxApp.properties(settings, "kafka", workers + 4, Map.of())));
+      }
+      OutboxApp.Running app = apps.get(0);
       app.warmUp(topic, 200);
       OpenLoop.warmUp(
           rate,
           warmup,
           workers,
-          n -> app.businessTransaction(topic, n, 1, 10_000),
+          n -> apps.get((int) (n % instances)).businessTransaction(topic, n, 1, 10_000),
           () -> !Db.anyPending(app.dataSource));
       Child.emit("WINDOW-START");
       Map<String, Object> load =
@@ -37,7 +54,10 @@ final class LatencyCase {
               rate,
               Duration.ofMillis((long) (seconds * 1000)),
               workers,
-              n -> timeline.committed(n, app.businessTransaction(topic, n, 1, 10_000)));
+              n ->
+                  timeline.committed(
+                      n,
+                      apps.get((int) (n % instances)).businessTransaction(topic, n, 1, 10_000)));
       long deadline = System.nanoTime() + 60_000_000_000L;
       while (timeline.ackedCount() < (long) load.get("completed") && System.nanoTime() < deadline) {
         sleep(20);
@@ -48,7 +68,10 @@ final class LatencyCase {
       out.put("load", load);
       out.put("latency", Pct.summary(timeline.latency(total / 5, total)));
       out.put("unacked", timeline.unacked(0, total));
+      out.put("instances", instances);
       return out;
+    } finally {
+      apps.forEach(OutboxApp.Running::close);
     }
   }
 

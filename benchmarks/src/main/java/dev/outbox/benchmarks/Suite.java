@@ -83,6 +83,7 @@ public final class Suite {
         switch (name) {
           case "b1" -> b1();
           case "b2" -> b2();
+          case "b2-two" -> b2Two();
           case "b3" -> b3();
           case "b4-kafka" -> b4("kafka", "b4-kafka", plan.b4Count());
           case "b4-kafka-100k" -> b4("kafka", "b4-kafka-100k", plan.b4SmallCount());
@@ -176,6 +177,24 @@ public final class Suite {
     }
   }
 
+  /** B2's rate with two instances, each with its relay, the transactions alternating. */
+  private void b2Two() {
+    for (int run = 1; run <= plan.runs(); run++) {
+      Map<String, Object> r =
+          latencyRun("b2-two", run, plan.b2Rate(), plan.b2Seconds(), false, 2);
+      add("b2-two", r);
+      log(
+          "   "
+              + plan.b2Rate()
+              + "/s, two instances, run "
+              + run
+              + ": latency "
+              + r.get("latency")
+              + " "
+              + pg(r));
+    }
+  }
+
   private static String pg(Map<String, Object> r) {
     return "[temp bytes "
         + r.get("tempBytes")
@@ -192,6 +211,11 @@ public final class Suite {
 
   private Map<String, Object> latencyRun(
       String label, int run, double rate, double seconds, boolean profile) {
+    return latencyRun(label, run, rate, seconds, profile, 1);
+  }
+
+  private Map<String, Object> latencyRun(
+      String label, int run, double rate, double seconds, boolean profile, int instances) {
     Db.truncateOutbox(admin);
     String topic = "bench-" + label;
     Brokers.createTopic(settings, topic);
@@ -204,7 +228,8 @@ public final class Suite {
                 "topic=" + topic,
                 "rate=" + rate,
                 "seconds=" + seconds,
-                "warmup=" + plan.b2WarmUpSeconds()),
+                "warmup=" + plan.b2WarmUpSeconds(),
+                "instances=" + instances),
             profile);
     Brokers.deleteTopic(settings, topic);
     return r;
