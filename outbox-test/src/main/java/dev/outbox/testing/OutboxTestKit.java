@@ -59,14 +59,22 @@ public class OutboxTestKit {
 
   /**
    * What the relay published to the capturing transport since the test started, after draining what
-   * was committed (unless the relay is paused or there is none).
+   * was committed (unless the relay is paused).
    *
-   * @throws IllegalStateException if events go to a real broker (no capturing transport)
+   * @throws IllegalStateException if events go to a real broker (no capturing transport), or if
+   *     this application runs no relay: nothing would ever be published, and an empty answer would
+   *     pass an {@code isEmpty()} assertion whatever the code under test wrote
    * @throws AssertionError if committed events are not published within the drain timeout
    */
   public OutboxEvents published() {
     CapturingOutboxTransport current = capturing();
-    if (relay != null && !relay.isPaused()) {
+    if (relay == null) {
+      throw new IllegalStateException(
+          "published() lists what the outbox relay published, and this application runs none"
+              + " (outbox.relay.enabled=false or outbox.cdc.enabled=true): nothing is published;"
+              + " read the events written with pending()");
+    }
+    if (!relay.isPaused()) {
       drain();
     }
     return current.published();

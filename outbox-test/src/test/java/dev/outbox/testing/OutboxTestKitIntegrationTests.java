@@ -131,6 +131,31 @@ class OutboxTestKitIntegrationTests {
             });
   }
 
+  /**
+   * Without a relay nothing is ever captured: published() refuses instead of answering an empty
+   * list, which an {@code isEmpty()} assertion would take for "nothing was written".
+   */
+  @Test
+  void publishedWithoutARelayFailsInsteadOfAnsweringNothing() {
+    runner
+        .withPropertyValues("outbox.relay.enabled=false")
+        .run(
+            context -> {
+              OutboxTestKit kit = context.getBean(OutboxTestKit.class);
+              kit.table().deleteAll();
+              write(context, "unpublished");
+
+              assertThatThrownBy(kit::published)
+                  .isInstanceOf(IllegalStateException.class)
+                  .hasMessage(
+                      "published() lists what the outbox relay published, and this application"
+                          + " runs none (outbox.relay.enabled=false or outbox.cdc.enabled=true):"
+                          + " nothing is published; read the events written with pending()");
+              assertThat(kit.pending()).hasPublished("Note").withKey("unpublished").once();
+              kit.table().deleteAll();
+            });
+  }
+
   @Test
   void insideATransactionTheTableShowsItsUncommittedEvents() {
     runner
