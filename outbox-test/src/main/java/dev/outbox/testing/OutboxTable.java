@@ -8,13 +8,16 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.UUID;
 import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
 import org.springframework.jdbc.datasource.DataSourceUtils;
+import org.springframework.transaction.support.TransactionSynchronizationManager;
 import tools.jackson.core.type.TypeReference;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -41,6 +44,24 @@ public class OutboxTable {
   /** The events written and not yet published (including those waiting for a retry). */
   public OutboxEvents pending() {
     return OutboxEvents.of(rows("PENDING", false).stream().map(Row::event).toList());
+  }
+
+  /**
+   * The pending events that the transaction active on this thread wrote and has not committed, in
+   * write order; empty outside a transaction.
+   */
+  List<OutboxEvent> uncommitted() {
+    if (!TransactionSynchronizationManager.isActualTransactionActive()) {
+      return List.of();
+    }
+    Set<UUID> committed = new HashSet<>();
+    for (Row row : rows("PENDING", true)) {
+      committed.add(row.event().id());
+    }
+    return rows("PENDING", false).stream()
+        .map(Row::event)
+        .filter(event -> !committed.contains(event.id()))
+        .toList();
   }
 
   /** The dead-lettered events still in the table. */

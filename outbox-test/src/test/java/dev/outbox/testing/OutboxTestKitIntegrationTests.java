@@ -156,6 +156,38 @@ class OutboxTestKitIntegrationTests {
             });
   }
 
+  /**
+   * In a {@code @Transactional} test the events the test's transaction wrote are not published
+   * before it ends: published() says so, instead of an empty list ("there were no events").
+   */
+  @Test
+  void publishedInsideTheTransactionThatWroteTheEventsSaysTheyAreNotCommitted() {
+    runner.run(
+        context -> {
+          OutboxTestKit kit = context.getBean(OutboxTestKit.class);
+          kit.table().deleteAll();
+          write(context, "committed-before");
+          new TransactionTemplate(context.getBean(PlatformTransactionManager.class))
+              .executeWithoutResult(
+                  status -> {
+                    // what was committed before is published and seen as usual
+                    assertThat(kit.published()).hasPublished("Note").withKey("committed-before");
+
+                    context.getBean(Outbox.class).publish("notes", "in-tx", new Note("in-tx"));
+                    assertThatThrownBy(kit::published)
+                        .isInstanceOf(IllegalStateException.class)
+                        .hasMessageStartingWith(
+                            "published() runs inside the transaction that wrote 1 event, which"
+                                + " is published only after that transaction commits (a"
+                                + " @Transactional test rolls back): assert on pending() inside"
+                                + " it, or let the code under test commit; not committed:")
+                        .hasMessageContaining("Note v1 to notes key=in-tx");
+                    status.setRollbackOnly();
+                  });
+          assertThat(kit.pending()).isEmpty();
+        });
+  }
+
   @Test
   void insideATransactionTheTableShowsItsUncommittedEvents() {
     runner
