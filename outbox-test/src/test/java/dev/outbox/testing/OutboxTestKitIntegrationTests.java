@@ -132,6 +132,40 @@ class OutboxTestKitIntegrationTests {
   }
 
   /**
+   * With outbox.relay.dead-event-blocks-key, an event behind a dead event of its key waits until
+   * that one is replayed or discarded: drain's failure says so, instead of listing it as an event
+   * the relay did not publish, with no attempt and no error.
+   */
+  @Test
+  void drainNamesTheDeadEventThatHoldsBackAPendingOne() {
+    runner
+        .withBean(OutboxTransport.class, PoisonRefusingTransport::new)
+        .withPropertyValues("outbox.relay.dead-event-blocks-key=true")
+        .run(
+            context -> {
+              OutboxTestKit kit = context.getBean(OutboxTestKit.class);
+              kit.table().deleteAll();
+              Outbox outbox = context.getBean(Outbox.class);
+              new TransactionTemplate(context.getBean(PlatformTransactionManager.class))
+                  .executeWithoutResult(
+                      status -> {
+                        outbox.publish("notes", "held", new Note("poison"));
+                        outbox.publish("notes", "held", new Note("after"));
+                      });
+
+              assertThatThrownBy(() -> kit.drain(Duration.ofSeconds(3)))
+                  .isInstanceOf(AssertionError.class)
+                  .hasMessageContaining("Note v1 to notes key=held payload={\"text\":\"after\"}")
+                  .hasMessageContaining(
+                      "(behind the dead event "
+                          + kit.dead().list().get(0).id()
+                          + " of its key: with outbox.relay.dead-event-blocks-key=true it waits"
+                          + " until that one is replayed or discarded)");
+              kit.table().deleteAll();
+            });
+  }
+
+  /**
    * Without a relay nothing is ever captured: published() refuses instead of answering an empty
    * list, which an {@code isEmpty()} assertion would take for "nothing was written".
    */
@@ -320,6 +354,23 @@ class OutboxTestKitIntegrationTests {
               context.getBean(Outbox.class).publish("notes", key, new Note(key));
               status.setRollbackOnly();
             });
+  }
+
+  /** A broker that refuses the payload "poison" for good and takes its dead letter. */
+  static class PoisonRefusingTransport extends CapturingOutboxTransport {
+
+    @Override
+    public CompletableFuture<?> send(OutboxEvent event) {
+      if (event.payload().contains("poison")) {
+        return CompletableFuture.failedFuture(new IllegalArgumentException("poison"));
+      }
+      return super.send(event);
+    }
+
+    @Override
+    public boolean isRetryable(Throwable failure) {
+      return false;
+    }
   }
 
   /** A broker that refuses every event, so nothing can be published. */
