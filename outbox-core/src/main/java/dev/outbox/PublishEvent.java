@@ -19,6 +19,11 @@ import java.lang.annotation.Target;
  * commit or roll back together. When the method joined its caller's transaction and its event
  * cannot be written, that transaction cannot commit either.
  *
+ * <p>With the Spring Boot starter the annotation works through a Spring proxy, as
+ * {@code @Transactional} does: a call from another method of the same object (self-invocation), or
+ * to a {@code private} method, does not pass the proxy, and the method runs without writing its
+ * event. Call it through another bean, or use the {@link Outbox} publisher.
+ *
  * <p>Expressions see the method arguments by name ({@code #command}), as {@code #p0}/{@code #a0},
  * the return value as {@code #result} and, in {@link #key()}, the current element as {@code
  * #event}.

@@ -36,8 +36,11 @@ public final class SpringOutbox implements Outbox {
     this.afterCommit = afterCommit;
   }
 
-  /** The data source this outbox writes to, in its transactions. */
-  DataSource dataSource() {
+  /**
+   * The data source this outbox writes to, in its transactions: where its table is, for tools that
+   * read it (the {@code outbox-test} kit).
+   */
+  public DataSource dataSource() {
     return dataSource;
   }
 

@@ -8,13 +8,16 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.UUID;
 import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
 import org.springframework.jdbc.datasource.DataSourceUtils;
+import org.springframework.transaction.support.TransactionSynchronizationManager;
 import tools.jackson.core.type.TypeReference;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -41,6 +44,24 @@ public class OutboxTable {
   /** The events written and not yet published (including those waiting for a retry). */
   public OutboxEvents pending() {
     return OutboxEvents.of(rows("PENDING", false).stream().map(Row::event).toList());
+  }
+
+  /**
+   * The pending events that the transaction active on this thread wrote and has not committed, in
+   * write order; empty outside a transaction.
+   */
+  List<OutboxEvent> uncommitted() {
+    if (!TransactionSynchronizationManager.isActualTransactionActive()) {
+      return List.of();
+    }
+    Set<UUID> committed = new HashSet<>();
+    for (Row row : rows("PENDING", true)) {
+      committed.add(row.event().id());
+    }
+    return rows("PENDING", false).stream()
+        .map(Row::event)
+        .filter(event -> !committed.contains(event.id()))
+        .toList();
   }
 
   /** The dead-lettered events still in the table. */
@@ -78,9 +99,13 @@ public class OutboxTable {
   List<Row> rows(String status, boolean committedOnly) {
     String sql =
         "SELECT id, seq, destination, event_key, aggregate_type, event_type, event_version,"
-            + " payload, headers::text, created_at, attempts, last_error FROM "
+            + " payload, headers::text, created_at, attempts, last_error,"
+            + " (SELECT d.id FROM "
             + table.qualified()
-            + " WHERE status = ? ORDER BY seq";
+            + " d WHERE d.status = 'DEAD' AND d.event_key = e.event_key AND d.seq < e.seq"
+            + " ORDER BY d.seq LIMIT 1) FROM "
+            + table.qualified()
+            + " e WHERE status = ? ORDER BY seq";
     Connection connection = connection(committedOnly);
     try (PreparedStatement statement = connection.prepareStatement(sql)) {
       statement.setString(1, status);
@@ -136,16 +161,26 @@ public class OutboxTable {
             JSON.readValue(result.getString(9), HEADERS),
             result.getTimestamp(10).toInstant(),
             result.getInt(11));
-    return new Row(event, result.getString(12));
+    return new Row(event, result.getString(12), result.getObject(13, UUID.class));
   }
 
-  /** An event row with its last delivery error, or {@code null} if it has none. */
-  record Row(OutboxEvent event, @Nullable String lastError) {
+  /**
+   * An event row with its last delivery error, or {@code null} if it has none, and the earliest
+   * dead event of its key written before it, or {@code null} if there is none.
+   */
+  record Row(OutboxEvent event, @Nullable String lastError, @Nullable UUID deadBefore) {
 
     String describe() {
       String line = OutboxEvents.describe(event);
       if (event.attempts() > 0) {
         line += " attempts=" + event.attempts() + " lastError=" + lastError;
+      }
+      if (deadBefore != null) {
+        line +=
+            " (behind the dead event "
+                + deadBefore
+                + " of its key: with outbox.relay.dead-event-blocks-key=true it waits until that"
+                + " one is replayed or discarded)";
       }
       return line;
     }

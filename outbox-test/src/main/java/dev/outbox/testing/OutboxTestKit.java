@@ -1,9 +1,13 @@
 package dev.outbox.testing;
 
+import dev.outbox.OutboxEvent;
 import dev.outbox.spring.OutboxRelayControl;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.locks.LockSupport;
 import org.jspecify.annotations.Nullable;
 
@@ -59,17 +63,44 @@ public class OutboxTestKit {
 
   /**
    * What the relay published to the capturing transport since the test started, after draining what
-   * was committed (unless the relay is paused or there is none).
+   * was committed (unless the relay is paused).
    *
-   * @throws IllegalStateException if events go to a real broker (no capturing transport)
+   * @throws IllegalStateException if events go to a real broker (no capturing transport), or if
+   *     this application runs no relay: nothing would ever be published, and an empty answer would
+   *     pass an {@code isEmpty()} assertion whatever the code under test wrote
+   * @throws IllegalStateException also when called inside a transaction that wrote events: they are
+   *     published only after it commits, so they would be missing from the answer
    * @throws AssertionError if committed events are not published within the drain timeout
    */
   public OutboxEvents published() {
     CapturingOutboxTransport current = capturing();
-    if (relay != null && !relay.isPaused()) {
+    if (relay == null) {
+      throw new IllegalStateException(
+          "published() lists what the outbox relay published, and this application runs none"
+              + " (outbox.relay.enabled=false or outbox.cdc.enabled=true): nothing is published;"
+              + " read the events written with pending()");
+    }
+    if (!relay.isPaused()) {
       drain();
     }
-    return current.published();
+    OutboxEvents published = current.published();
+    // A snapshot older than the relay's deletion (REPEATABLE READ) still shows published rows
+    Set<UUID> publishedIds = new HashSet<>(published.ids());
+    List<OutboxEvent> uncommitted =
+        table.uncommitted().stream().filter(event -> !publishedIds.contains(event.id())).toList();
+    if (!uncommitted.isEmpty()) {
+      throw new IllegalStateException(
+          "published() runs inside the transaction that wrote "
+              + uncommitted.size()
+              + (uncommitted.size() == 1 ? " event" : " events")
+              + ", which "
+              + (uncommitted.size() == 1 ? "is" : "are")
+              + " published only after that transaction commits (a @Transactional test rolls"
+              + " back): assert on pending() inside it, or let the code under test commit; not"
+              + " committed:"
+              + OutboxEvents.of(uncommitted));
+    }
+    return published;
   }
 
   /** What the relay sent to a dead-letter destination of the capturing transport. */

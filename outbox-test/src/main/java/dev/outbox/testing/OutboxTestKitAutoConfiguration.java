@@ -1,8 +1,10 @@
 package dev.outbox.testing;
 
+import dev.outbox.Outbox;
 import dev.outbox.relay.OutboxRelay;
 import dev.outbox.spring.OutboxAutoConfiguration;
 import dev.outbox.spring.OutboxRelayControl;
+import dev.outbox.spring.SpringOutbox;
 import dev.outbox.store.TableName;
 import dev.outbox.transport.OutboxTransport;
 import javax.sql.DataSource;
@@ -20,10 +22,22 @@ import org.springframework.context.annotation.Bean;
 @EnableConfigurationProperties(OutboxTestProperties.class)
 public class OutboxTestKitAutoConfiguration {
 
+  /**
+   * The table in the database the outbox writes to: a {@link SpringOutbox}'s own (an application
+   * may define the outbox on a data source that is not the primary one, docs/faq.md), else the
+   * unique or primary one.
+   */
   @Bean
   @ConditionalOnMissingBean
-  OutboxTable outboxTable(DataSource dataSource, TableName outboxTableName) {
-    return new OutboxTable(dataSource, outboxTableName);
+  OutboxTable outboxTable(
+      ObjectProvider<Outbox> outbox,
+      ObjectProvider<DataSource> dataSource,
+      TableName outboxTableName) {
+    DataSource target =
+        outbox.getIfUnique() instanceof SpringOutbox spring
+            ? spring.dataSource()
+            : dataSource.getObject();
+    return new OutboxTable(target, outboxTableName);
   }
 
   @Bean

@@ -60,6 +60,26 @@ class DuplicatingOutboxTransportTests {
     assertThat(capture.published().ids()).containsExactly(event.id(), event.id(), event.id());
   }
 
+  /**
+   * A late copy of an event of an earlier test, arriving after the capture was cleared for the next
+   * test (as the test kit does before each test method), is not counted as the next test's event.
+   */
+  @Test
+  void aLateCopyOfAnEventSentBeforeTheCaptureWasClearedIsNotCapturedAfterIt() {
+    List<Runnable> later = new ArrayList<>();
+    DuplicatingOutboxTransport transport =
+        new DuplicatingOutboxTransport(capture, 2, Duration.ofSeconds(1), later::add);
+    OutboxEvent earlier = event("k-1");
+    transport.send(earlier);
+
+    capture.clear();
+    OutboxEvent current = event("k-2");
+    transport.send(current);
+    later.forEach(Runnable::run);
+
+    assertThat(capture.published().ids()).containsExactly(current.id(), current.id());
+  }
+
   @Test
   void theDelayedCopiesComeOnTheirOwn() {
     DuplicatingOutboxTransport transport =

@@ -131,6 +131,97 @@ class OutboxTestKitIntegrationTests {
             });
   }
 
+  /**
+   * With outbox.relay.dead-event-blocks-key, an event behind a dead event of its key waits until
+   * that one is replayed or discarded: drain's failure says so, instead of listing it as an event
+   * the relay did not publish, with no attempt and no error.
+   */
+  @Test
+  void drainNamesTheDeadEventThatHoldsBackAPendingOne() {
+    runner
+        .withBean(OutboxTransport.class, PoisonRefusingTransport::new)
+        .withPropertyValues("outbox.relay.dead-event-blocks-key=true")
+        .run(
+            context -> {
+              OutboxTestKit kit = context.getBean(OutboxTestKit.class);
+              kit.table().deleteAll();
+              Outbox outbox = context.getBean(Outbox.class);
+              new TransactionTemplate(context.getBean(PlatformTransactionManager.class))
+                  .executeWithoutResult(
+                      status -> {
+                        outbox.publish("notes", "held", new Note("poison"));
+                        outbox.publish("notes", "held", new Note("after"));
+                      });
+
+              assertThatThrownBy(() -> kit.drain(Duration.ofSeconds(3)))
+                  .isInstanceOf(AssertionError.class)
+                  .hasMessageContaining("Note v1 to notes key=held payload={\"text\":\"after\"}")
+                  .hasMessageContaining(
+                      "(behind the dead event "
+                          + kit.dead().list().get(0).id()
+                          + " of its key: with outbox.relay.dead-event-blocks-key=true it waits"
+                          + " until that one is replayed or discarded)");
+              kit.table().deleteAll();
+            });
+  }
+
+  /**
+   * Without a relay nothing is ever captured: published() refuses instead of answering an empty
+   * list, which an {@code isEmpty()} assertion would take for "nothing was written".
+   */
+  @Test
+  void publishedWithoutARelayFailsInsteadOfAnsweringNothing() {
+    runner
+        .withPropertyValues("outbox.relay.enabled=false")
+        .run(
+            context -> {
+              OutboxTestKit kit = context.getBean(OutboxTestKit.class);
+              kit.table().deleteAll();
+              write(context, "unpublished");
+
+              assertThatThrownBy(kit::published)
+                  .isInstanceOf(IllegalStateException.class)
+                  .hasMessage(
+                      "published() lists what the outbox relay published, and this application"
+                          + " runs none (outbox.relay.enabled=false or outbox.cdc.enabled=true):"
+                          + " nothing is published; read the events written with pending()");
+              assertThat(kit.pending()).hasPublished("Note").withKey("unpublished").once();
+              kit.table().deleteAll();
+            });
+  }
+
+  /**
+   * In a {@code @Transactional} test the events the test's transaction wrote are not published
+   * before it ends: published() says so, instead of an empty list ("there were no events").
+   */
+  @Test
+  void publishedInsideTheTransactionThatWroteTheEventsSaysTheyAreNotCommitted() {
+    runner.run(
+        context -> {
+          OutboxTestKit kit = context.getBean(OutboxTestKit.class);
+          kit.table().deleteAll();
+          write(context, "committed-before");
+          new TransactionTemplate(context.getBean(PlatformTransactionManager.class))
+              .executeWithoutResult(
+                  status -> {
+                    // what was committed before is published and seen as usual
+                    assertThat(kit.published()).hasPublished("Note").withKey("committed-before");
+
+                    context.getBean(Outbox.class).publish("notes", "in-tx", new Note("in-tx"));
+                    assertThatThrownBy(kit::published)
+                        .isInstanceOf(IllegalStateException.class)
+                        .hasMessageStartingWith(
+                            "published() runs inside the transaction that wrote 1 event, which"
+                                + " is published only after that transaction commits (a"
+                                + " @Transactional test rolls back): assert on pending() inside"
+                                + " it, or let the code under test commit; not committed:")
+                        .hasMessageContaining("Note v1 to notes key=in-tx");
+                    status.setRollbackOnly();
+                  });
+          assertThat(kit.pending()).isEmpty();
+        });
+  }
+
   @Test
   void insideATransactionTheTableShowsItsUncommittedEvents() {
     runner
@@ -263,6 +354,23 @@ class OutboxTestKitIntegrationTests {
               context.getBean(Outbox.class).publish("notes", key, new Note(key));
               status.setRollbackOnly();
             });
+  }
+
+  /** A broker that refuses the payload "poison" for good and takes its dead letter. */
+  static class PoisonRefusingTransport extends CapturingOutboxTransport {
+
+    @Override
+    public CompletableFuture<?> send(OutboxEvent event) {
+      if (event.payload().contains("poison")) {
+        return CompletableFuture.failedFuture(new IllegalArgumentException("poison"));
+      }
+      return super.send(event);
+    }
+
+    @Override
+    public boolean isRetryable(Throwable failure) {
+      return false;
+    }
   }
 
   /** A broker that refuses every event, so nothing can be published. */
