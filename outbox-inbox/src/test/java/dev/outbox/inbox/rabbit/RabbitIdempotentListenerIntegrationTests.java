@@ -6,7 +6,6 @@ import static org.awaitility.Awaitility.await;
 import dev.outbox.inbox.MissingMessageIdException;
 import dev.outbox.inbox.RecordingInboxListener;
 import dev.outbox.test.TestPostgres;
-import dev.outbox.test.TestRabbit;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.UUID;
@@ -17,7 +16,6 @@ import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
-import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.amqp.core.Message;
 import org.springframework.amqp.core.MessageProperties;
@@ -43,12 +41,12 @@ class RabbitIdempotentListenerIntegrationTests {
 
   private static final Duration TIMEOUT = Duration.ofSeconds(60);
 
-  static final String SCHEMA = TestPostgres.get().createSchema("inbox_rabbit");
-  static final String VHOST = TestRabbit.get().createVirtualHost("inbox");
-  static final String SINGLE = TestRabbit.uniqueName("inbox-single");
-  static final String PAIR = TestRabbit.uniqueName("inbox-pair");
-  static final String MANUAL_PREFETCH_ONE = TestRabbit.uniqueName("inbox-manual-prefetch-one");
-  static final String MANUAL = TestRabbit.uniqueName("inbox-manual");
+  static final RabbitConsumerServices SERVICES = RabbitConsumerServices.create("inbox-rabbit");
+  static final String SCHEMA = SERVICES.schema();
+  static final String SINGLE = SERVICES.single();
+  static final String PAIR = SERVICES.pair();
+  static final String MANUAL_PREFETCH_ONE = SERVICES.manualPrefetchOne();
+  static final String MANUAL = SERVICES.manual();
 
   static {
     TestPostgres.get()
@@ -61,46 +59,10 @@ class RabbitIdempotentListenerIntegrationTests {
 
   @DynamicPropertySource
   static void properties(DynamicPropertyRegistry registry) {
-    String url = TestPostgres.get().url();
-    registry.add(
-        "spring.datasource.url",
-        () -> url + (url.contains("?") ? "&" : "?") + "currentSchema=" + SCHEMA);
-    registry.add("spring.datasource.username", () -> TestPostgres.get().user());
-    registry.add("spring.datasource.password", () -> TestPostgres.get().password());
-    registry.add("outbox.table.schema", () -> SCHEMA);
-    registry.add("outbox.inbox.table.schema", () -> SCHEMA);
-    TestRabbit rabbit = TestRabbit.get();
-    registry.add("spring.rabbitmq.host", rabbit::host);
-    registry.add("spring.rabbitmq.port", rabbit::port);
-    registry.add("spring.rabbitmq.username", rabbit::username);
-    registry.add("spring.rabbitmq.password", rabbit::password);
-    registry.add("spring.rabbitmq.virtual-host", () -> VHOST);
-    registry.add("inbox-test.single-queue", () -> SINGLE);
-    registry.add("inbox-test.single-dead-letter-queue", () -> SINGLE + "-dlq");
-    registry.add("inbox-test.pair-exchange", () -> PAIR);
-    registry.add("inbox-test.queue-a", () -> PAIR + "-a");
-    registry.add("inbox-test.queue-b", () -> PAIR + "-b");
-    registry.add("inbox-test.manual-prefetch-one-queue", () -> MANUAL_PREFETCH_ONE);
-    registry.add("inbox-test.manual-queue", () -> MANUAL);
+    SERVICES.register(registry);
   }
 
-  /** Drops the virtual host and the schema after Spring closed the application context. */
-  @RegisterExtension
-  static final BeforeAllCallback services =
-      context ->
-          context
-              .getStore(
-                  ExtensionContext.Namespace.create(RabbitIdempotentListenerIntegrationTests.class))
-              .put(
-                  "services",
-                  (AutoCloseable)
-                      () -> {
-                        try {
-                          TestRabbit.get().deleteVirtualHost(VHOST);
-                        } finally {
-                          TestPostgres.get().dropSchema(SCHEMA);
-                        }
-                      });
+  @RegisterExtension static final BeforeAllCallback services = SERVICES.dropAfterAll();
 
   @Autowired RabbitTemplate rabbit;
   @Autowired JdbcClient jdbc;
@@ -225,7 +187,7 @@ class RabbitIdempotentListenerIntegrationTests {
 
     send("", SINGLE, null, null, sku + ":7");
 
-    Message deadLetter = rabbit.receive(SINGLE + "-dlq", TIMEOUT.toMillis());
+    Message deadLetter = rabbit.receive(SERVICES.deadLetters(), TIMEOUT.toMillis());
     assertThat(deadLetter).as("the message on the dead-letter queue").isNotNull();
     assertThat(new String(deadLetter.getBody(), StandardCharsets.UTF_8)).isEqualTo(sku + ":7");
     Throwable cause = RabbitConsumerApplication.failures.get(failuresBefore);

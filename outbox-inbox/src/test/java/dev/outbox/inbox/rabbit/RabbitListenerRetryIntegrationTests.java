@@ -3,8 +3,6 @@ package dev.outbox.inbox.rabbit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.outbox.inbox.MissingMessageIdException;
-import dev.outbox.test.TestPostgres;
-import dev.outbox.test.TestRabbit;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.UUID;
@@ -13,7 +11,6 @@ import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
-import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.amqp.core.Message;
 import org.springframework.amqp.core.MessageProperties;
@@ -52,54 +49,14 @@ class RabbitListenerRetryIntegrationTests {
 
   private static final Duration TIMEOUT = Duration.ofSeconds(60);
 
-  static final String SCHEMA = TestPostgres.get().createSchema("inbox_rabbit_retry");
-  static final String VHOST = TestRabbit.get().createVirtualHost("inbox-retry");
-  static final String SINGLE = TestRabbit.uniqueName("inbox-retry-single");
-  static final String DEAD_LETTERS = SINGLE + "-dlq";
-  static final String PAIR = TestRabbit.uniqueName("inbox-retry-pair");
+  static final RabbitConsumerServices SERVICES = RabbitConsumerServices.create("inbox-retry");
 
   @DynamicPropertySource
   static void properties(DynamicPropertyRegistry registry) {
-    String url = TestPostgres.get().url();
-    registry.add(
-        "spring.datasource.url",
-        () -> url + (url.contains("?") ? "&" : "?") + "currentSchema=" + SCHEMA);
-    registry.add("spring.datasource.username", () -> TestPostgres.get().user());
-    registry.add("spring.datasource.password", () -> TestPostgres.get().password());
-    registry.add("outbox.table.schema", () -> SCHEMA);
-    registry.add("outbox.inbox.table.schema", () -> SCHEMA);
-    TestRabbit rabbit = TestRabbit.get();
-    registry.add("spring.rabbitmq.host", rabbit::host);
-    registry.add("spring.rabbitmq.port", rabbit::port);
-    registry.add("spring.rabbitmq.username", rabbit::username);
-    registry.add("spring.rabbitmq.password", rabbit::password);
-    registry.add("spring.rabbitmq.virtual-host", () -> VHOST);
-    registry.add("inbox-test.single-queue", () -> SINGLE);
-    registry.add("inbox-test.single-dead-letter-queue", () -> DEAD_LETTERS);
-    registry.add("inbox-test.pair-exchange", () -> PAIR);
-    registry.add("inbox-test.queue-a", () -> PAIR + "-a");
-    registry.add("inbox-test.queue-b", () -> PAIR + "-b");
-    registry.add("inbox-test.manual-prefetch-one-queue", () -> PAIR + "-manual-prefetch-one");
-    registry.add("inbox-test.manual-queue", () -> PAIR + "-manual");
+    SERVICES.register(registry);
   }
 
-  /** Drops the virtual host and the schema after Spring closed the application context. */
-  @RegisterExtension
-  static final BeforeAllCallback services =
-      context ->
-          context
-              .getStore(
-                  ExtensionContext.Namespace.create(RabbitListenerRetryIntegrationTests.class))
-              .put(
-                  "services",
-                  (AutoCloseable)
-                      () -> {
-                        try {
-                          TestRabbit.get().deleteVirtualHost(VHOST);
-                        } finally {
-                          TestPostgres.get().dropSchema(SCHEMA);
-                        }
-                      });
+  @RegisterExtension static final BeforeAllCallback services = SERVICES.dropAfterAll();
 
   @Autowired RabbitTemplate rabbit;
   @Autowired ReservationListener listener;
@@ -118,7 +75,7 @@ class RabbitListenerRetryIntegrationTests {
 
     send(null, sku + ":7");
 
-    Message deadLetter = rabbit.receive(DEAD_LETTERS, TIMEOUT.toMillis());
+    Message deadLetter = rabbit.receive(SERVICES.deadLetters(), TIMEOUT.toMillis());
     assertThat(deadLetter).as("the message on the dead-letter queue").isNotNull();
     assertThat(new String(deadLetter.getBody(), StandardCharsets.UTF_8)).isEqualTo(sku + ":7");
     assertThat(missingIdFailures() - missingIdsBefore).as("attempts").isOne();
@@ -140,7 +97,7 @@ class RabbitListenerRetryIntegrationTests {
 
     send(id, sku + ":3");
 
-    Message deadLetter = rabbit.receive(DEAD_LETTERS, TIMEOUT.toMillis());
+    Message deadLetter = rabbit.receive(SERVICES.deadLetters(), TIMEOUT.toMillis());
     assertThat(deadLetter).as("the message on the dead-letter queue").isNotNull();
     assertThat(deadLetter.getMessageProperties().getMessageId()).isEqualTo(id);
     assertThat(attempts).hasValue(1 + RETRIES);
@@ -176,7 +133,8 @@ class RabbitListenerRetryIntegrationTests {
       properties.setHeader("cloudEvents_id", messageId);
     }
     properties.setContentType("application/json");
-    rabbit.send("", SINGLE, new Message(body.getBytes(StandardCharsets.UTF_8), properties));
+    rabbit.send(
+        "", SERVICES.single(), new Message(body.getBytes(StandardCharsets.UTF_8), properties));
   }
 
   private String newSku() {

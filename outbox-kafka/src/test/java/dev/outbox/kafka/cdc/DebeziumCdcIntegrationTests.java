@@ -10,13 +10,11 @@ import dev.outbox.kafka.e2e.ShopApplication;
 import dev.outbox.kafka.e2e.ShopService;
 import dev.outbox.relay.OutboxRelay;
 import dev.outbox.spring.PublishedEvents;
-import dev.outbox.test.TestPorts;
 import io.cloudevents.CloudEvent;
 import io.cloudevents.SpecVersion;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -62,15 +60,7 @@ class DebeziumCdcIntegrationTests {
 
   @BeforeAll
   static void start() throws Exception {
-    postgres =
-        EmbeddedPostgres.builder()
-            .setDataDirectory(Files.createDirectories(data.resolve("pg")))
-            .setCleanDataDirectory(true)
-            .setPort(TestPorts.unused())
-            .setRegisterShutdownHook(false)
-            .setPGStartupWait(TIMEOUT)
-            .setServerConfig("wal_level", "logical")
-            .start();
+    postgres = DocumentedConnector.logicalPostgres(data.resolve("pg"), TIMEOUT);
     application =
         new SpringApplicationBuilder(ShopApplication.class)
             .properties(

