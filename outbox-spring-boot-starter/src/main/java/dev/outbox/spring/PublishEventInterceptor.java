@@ -201,6 +201,8 @@ final class PublishEventInterceptor implements MethodInterceptor {
   private @Nullable Object proceedAndPublish(
       MethodInvocation invocation, Method method, PublishEvent annotation, boolean joined)
       throws Throwable {
+    // A caller asking after this method throws must not get the ids of an earlier one.
+    PublishedEvents.remember(List.of());
     Object result = invocation.proceed();
     try {
       publish(invocation.getArguments(), method, annotation, result);

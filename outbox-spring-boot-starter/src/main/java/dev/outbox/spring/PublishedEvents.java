@@ -26,7 +26,9 @@ public final class PublishedEvents {
 
   /**
    * The ids written by the most recent {@code @PublishEvent} method that returned on this thread,
-   * in write order; empty if it wrote none (a {@code null} payload) or no such method ran here.
+   * in write order; empty if it wrote none (a {@code null} payload), if no such method ran here, or
+   * if the most recent one threw (the ids are forgotten when such a method starts, so those of an
+   * earlier call are never mistaken for its own).
    */
   public static List<UUID> lastIds() {
     List<UUID> ids = LAST.get();
@@ -36,10 +38,16 @@ public final class PublishedEvents {
   /**
    * The id written by the most recent {@code @PublishEvent} method that returned on this thread.
    *
-   * @throws IllegalStateException if that method wrote no event or several (see {@link #lastIds()})
+   * @throws IllegalStateException if that method wrote no event, threw, or wrote several (see
+   *     {@link #lastIds()})
    */
   public static UUID lastId() {
     List<UUID> ids = lastIds();
+    if (ids.isEmpty()) {
+      throw new IllegalStateException(
+          "The last @PublishEvent method on this thread wrote no event: its payload was null, it"
+              + " threw, or none ran here");
+    }
     if (ids.size() != 1) {
       throw new IllegalStateException(
           "The last @PublishEvent method on this thread wrote "

@@ -132,6 +132,22 @@ class PublishEventJpaIntegrationTests {
   }
 
   @Test
+  void afterAPublishEventMethodThrewItsCallerGetsNoIdsNotThoseOfAnEarlierCall() {
+    service.placeOrder("ids-before-failure", 1);
+    assertThat(PublishedEvents.lastIds()).hasSize(1);
+
+    assertThatThrownBy(() -> service.placeOrderThenFail("ids-failed", 1))
+        .isInstanceOf(IllegalStateException.class);
+
+    assertThat(PublishedEvents.lastIds()).isEmpty();
+    assertThatThrownBy(PublishedEvents::lastId)
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage(
+            "The last @PublishEvent method on this thread wrote no event: its payload was null,"
+                + " it threw, or none ran here");
+  }
+
+  @Test
   void rollbackLeavesNeitherTheOrderNorTheEvent() {
     assertThatThrownBy(() -> service.placeOrderThenFail("jpa-2", 1))
         .isInstanceOf(IllegalStateException.class)
