@@ -236,12 +236,12 @@ public final class OutboxRelay implements AutoCloseable {
   }
 
   /**
-   * Whether this instance holds every slot of {@code slots} (a bit set, see {@link Slots}), as of
-   * its last lease renewal: if not, another instance's relay publishes some of the events written
-   * to them, and the writer should wake it (see {@code PostgresWakeups}). Cheap; never blocks.
+   * The slots of {@code slots} (a bit set, see {@link Slots}) this instance does not hold, as of
+   * its last lease renewal: other instances' relays publish the events written to them, and the
+   * writer should wake those (see {@code PostgresWakeups}). Cheap; never blocks.
    */
-  public boolean holdsSlots(long slots) {
-    return scheduler.ownsAll(slots);
+  public long slotsHeldElsewhere(long slots) {
+    return scheduler.notOwned(slots);
   }
 
   private void wake(List<RelayWorker> workers, long slots) {

@@ -99,11 +99,11 @@ final class SlotScheduler {
   }
 
   /**
-   * Whether this instance holds every slot of {@code slots} (a bit set), as of its last renewal.
+   * The slots of {@code slots} (a bit set) this instance does not hold, as of its last renewal.
    * Never blocks: called after each commit.
    */
-  boolean ownsAll(long slots) {
-    return (slots & ~ownedBits) == 0;
+  long notOwned(long slots) {
+    return slots & ~ownedBits;
   }
 
   synchronized int ownedCount() {

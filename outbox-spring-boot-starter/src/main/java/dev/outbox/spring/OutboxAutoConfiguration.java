@@ -178,15 +178,18 @@ public class OutboxAutoConfiguration {
     LongConsumer afterCommit =
         slots -> {
           OutboxRelay local = localRelay.get();
+          long elsewhere = slots;
           if (local != null) {
             local.wakeUp(slots);
-            if (local.holdsSlots(slots)) {
+            elsewhere = local.slotsHeldElsewhere(slots);
+            if (elsewhere == 0) {
               return;
             }
           }
           PostgresWakeups notify = otherRelays.get();
           if (notify != null) {
-            notify.signal(slots);
+            // Only the slots held elsewhere: this instance has read its own already.
+            notify.signal(elsewhere);
           }
         };
     return new SpringOutbox(dataSource, outboxWriter, afterCommit);
