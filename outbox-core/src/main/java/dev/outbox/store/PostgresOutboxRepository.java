@@ -233,19 +233,9 @@ public final class PostgresOutboxRepository implements OutboxRepository {
   }
 
   @Override
-  public List<Candidate> candidates(Collection<Integer> slots, int perSlot, Held held) {
-    return rows.candidates(slots, null, perSlot, held);
-  }
-
-  @Override
   public List<Candidate> candidates(
       Collection<Integer> slots, Collection<Long> tokens, int perSlot, Held held) {
     return rows.candidates(slots, tokens, perSlot, held);
-  }
-
-  @Override
-  public Prefetched prefetch(Collection<Integer> slots, int perSlot, int limit, Held held) {
-    return rows.prefetch(slots, null, perSlot, limit, held);
   }
 
   @Override

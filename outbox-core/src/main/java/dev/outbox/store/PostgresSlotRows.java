@@ -20,7 +20,6 @@ import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
 import java.util.UUID;
-import org.jspecify.annotations.Nullable;
 
 /**
  * Reads and completes the rows of leased slots. Every statement runs on its own (autocommit): the
@@ -61,10 +60,6 @@ final class PostgresSlotRows {
   private final String candidatesManyHeld;
   private final String prefetch;
   private final String prefetchManyHeld;
-  private final String fencedCandidates;
-  private final String fencedCandidatesManyHeld;
-  private final String fencedPrefetch;
-  private final String fencedPrefetchManyHeld;
   private final String load;
   private final String pendingKeys;
   private final String delete;
@@ -94,23 +89,18 @@ final class PostgresSlotRows {
     // is closed: a few destinations at most.
     String fewHeld = "e.event_key <> ALL(?::text[])";
     String manyHeld = "e.event_key NOT IN (SELECT unnest(?::text[]))";
-    // The slots to read: as given, or (fenced) only those still held under one of the given
-    // tokens. The slot table has 64 rows, read once; the per-slot range scans stay the same, in the
-    // order the slots were given (which slots a prefetch's LIMIT reaches first).
-    String given = "unnest(?::int2[]) AS g(slot)";
+    // The slots to read: only those of the given ones still held under one of the given tokens.
+    // The slot table has 64 rows, read once; the per-slot range scans follow in the order the
+    // slots were given (which slots a prefetch's LIMIT reaches first).
     String stillHeld =
         "(SELECT s.slot FROM "
             + slots
             + " s WHERE s.slot = ANY(?::int2[]) AND s.token = ANY(?::int8[])"
             + " ORDER BY array_position(?::int2[], s.slot)) AS g(slot)";
-    this.candidates = candidates(t, given, waitMillis, fewHeld, deadBlocks);
-    this.candidatesManyHeld = candidates(t, given, waitMillis, manyHeld, deadBlocks);
-    this.prefetch = prefetch(t, given, waitMillis, fewHeld, deadBlocks);
-    this.prefetchManyHeld = prefetch(t, given, waitMillis, manyHeld, deadBlocks);
-    this.fencedCandidates = candidates(t, stillHeld, waitMillis, fewHeld, deadBlocks);
-    this.fencedCandidatesManyHeld = candidates(t, stillHeld, waitMillis, manyHeld, deadBlocks);
-    this.fencedPrefetch = prefetch(t, stillHeld, waitMillis, fewHeld, deadBlocks);
-    this.fencedPrefetchManyHeld = prefetch(t, stillHeld, waitMillis, manyHeld, deadBlocks);
+    this.candidates = candidates(t, stillHeld, waitMillis, fewHeld, deadBlocks);
+    this.candidatesManyHeld = candidates(t, stillHeld, waitMillis, manyHeld, deadBlocks);
+    this.prefetch = prefetch(t, stillHeld, waitMillis, fewHeld, deadBlocks);
+    this.prefetchManyHeld = prefetch(t, stillHeld, waitMillis, manyHeld, deadBlocks);
     // The oldest rows of each slot, whatever their destination, over the (slot, seq) index: the
     // rows a relay reads next, so its cost does not grow with the backlog behind them.
     this.pendingKeys =
@@ -205,18 +195,14 @@ final class PostgresSlotRows {
   }
 
   /**
-   * The oldest pending rows of {@code slotList}; with {@code tokens}, of those of its slots still
-   * held under one of them only.
+   * The oldest pending rows of those of {@code slotList} still held under one of {@code tokens}.
    */
   List<Candidate> candidates(
-      Collection<Integer> slotList, @Nullable Collection<Long> tokens, int perSlot, Held held) {
+      Collection<Integer> slotList, Collection<Long> tokens, int perSlot, Held held) {
     if (slotList.isEmpty()) {
       return List.of();
     }
-    String sql =
-        tokens == null
-            ? (manyHeld(held) ? candidatesManyHeld : candidates)
-            : (manyHeld(held) ? fencedCandidatesManyHeld : fencedCandidates);
+    String sql = manyHeld(held) ? candidatesManyHeld : candidates;
     try (Connection connection = connections.autocommit();
         PreparedStatement statement = connection.prepareStatement(sql)) {
       int next = bindSlots(connection, statement, slotList, tokens);
@@ -246,18 +232,11 @@ final class PostgresSlotRows {
 
   /** At most {@code limit} of the rows {@link #candidates} reads, with their events. */
   Prefetched prefetch(
-      Collection<Integer> slotList,
-      @Nullable Collection<Long> tokens,
-      int perSlot,
-      int limit,
-      Held held) {
+      Collection<Integer> slotList, Collection<Long> tokens, int perSlot, int limit, Held held) {
     if (slotList.isEmpty()) {
       return new Prefetched(List.of(), Loaded.of(List.of()));
     }
-    String sql =
-        tokens == null
-            ? (manyHeld(held) ? prefetchManyHeld : prefetch)
-            : (manyHeld(held) ? fencedPrefetchManyHeld : fencedPrefetch);
+    String sql = manyHeld(held) ? prefetchManyHeld : prefetch;
     try (Connection connection = connections.autocommit();
         PreparedStatement statement = connection.prepareStatement(sql)) {
       int next = bindSlots(connection, statement, slotList, tokens);
@@ -289,20 +268,17 @@ final class PostgresSlotRows {
   }
 
   /**
-   * Binds the slots a read starts from (and, fenced, the tokens they must still be held under);
-   * returns the index of the next parameter.
+   * Binds the slots a read starts from and the tokens they must still be held under; returns the
+   * index of the next parameter.
    */
   private static int bindSlots(
       Connection connection,
       PreparedStatement statement,
       Collection<Integer> slotList,
-      @Nullable Collection<Long> tokens)
+      Collection<Long> tokens)
       throws SQLException {
     Array slotArray = connection.createArrayOf("int2", slotList.toArray());
     statement.setArray(1, slotArray);
-    if (tokens == null) {
-      return 2;
-    }
     statement.setArray(2, connection.createArrayOf("int8", tokens.toArray()));
     statement.setArray(3, slotArray);
     return 4;

@@ -23,11 +23,10 @@ import org.jspecify.annotations.Nullable;
  * without knowing: it was frozen and its lease expired, or its database session ended (a killed
  * connection, a restart or failover of the database) and the other members took its slots at once.
  * So the relay's reads and its completions are fenced by lease token: each take of a slot gets a
- * new token, and the relay reads ({@link #candidates(Collection, Collection, int, Held)}, {@link
- * #prefetch(Collection, Collection, int, int, Held)}) and completes ({@link #complete}) only the
- * rows of slots still held under the tokens it was granted. A member that lost a slot reads nothing
- * more of it and cannot record outcomes for it; what it read before it lost the slot (one batch at
- * most) may still be sent, by it and by the slot's new owner.
+ * new token, and the relay reads ({@link #candidates}, {@link #prefetch}) and completes ({@link
+ * #complete}) only the rows of slots still held under the tokens it was granted. A member that lost
+ * a slot reads nothing more of it and cannot record outcomes for it; what it read before it lost
+ * the slot (one batch at most) may still be sent, by it and by the slot's new owner.
  */
 public interface RelayStore {
 
@@ -51,28 +50,14 @@ public interface RelayStore {
   void leave(String member);
 
   /**
-   * The oldest pending rows of each slot in {@code slots}, at most {@code perSlot} per slot,
-   * leaving out the rows {@code held} names and unkeyed rows whose retry is not yet due (they keep
-   * no order, and would otherwise hide the rows behind them), in write order. Narrow: no payload is
-   * read. Not fenced: every slot of {@code slots} is read, whoever holds it; the relay reads with
-   * {@link #candidates(Collection, Collection, int, Held)}.
+   * The oldest pending rows of each slot in {@code slots} that is still held under one of {@code
+   * tokens} (the lease tokens the caller was granted its slots with), at most {@code perSlot} per
+   * slot, leaving out the rows {@code held} names and unkeyed rows whose retry is not yet due (they
+   * keep no order, and would otherwise hide the rows behind them), in write order. Narrow: no
+   * payload is read. A slot taken over by another member since is read as empty.
    */
-  List<Candidate> candidates(Collection<Integer> slots, int perSlot, Held held);
-
-  /**
-   * The rows {@link #candidates(Collection, int, Held)} returns, of those of {@code slots} only
-   * that are still held under one of {@code tokens} (the lease tokens the caller was granted them
-   * with): the read the relay publishes from. A slot taken over by another member since is read as
-   * empty.
-   *
-   * <p>The default does not fence: it reads every slot of {@code slots}. A store whose members can
-   * lose slots must override it (and {@link #prefetch(Collection, Collection, int, int, Held)}),
-   * and a store that wraps another must pass both on.
-   */
-  default List<Candidate> candidates(
-      Collection<Integer> slots, Collection<Long> tokens, int perSlot, Held held) {
-    return candidates(slots, perSlot, held);
-  }
+  List<Candidate> candidates(
+      Collection<Integer> slots, Collection<Long> tokens, int perSlot, Held held);
 
   /**
    * The distinct keys of the pending events to {@code destination} among the oldest {@code depth}
@@ -91,24 +76,15 @@ public interface RelayStore {
   /**
    * At most {@code limit} of the rows {@link #candidates} returns, read with their events: one
    * statement instead of two, for a relay that expects few pending rows. The rows of each slot are
-   * still its oldest ones, in write order. Every row returned costs its payload, sent or not (a key
-   * held back by an older row), so a relay asks for it only when its last batch was small, and with
-   * {@code limit} at most a batch.
-   */
-  default Prefetched prefetch(Collection<Integer> slots, int perSlot, int limit, Held held) {
-    List<Candidate> candidates = candidates(slots, perSlot, held);
-    candidates = candidates.subList(0, Math.min(limit, candidates.size()));
-    return new Prefetched(candidates, load(candidates.stream().map(Candidate::id).toList()));
-  }
-
-  /**
-   * The rows {@link #prefetch(Collection, int, int, Held)} returns, of those of {@code slots} only
-   * that are still held under one of {@code tokens}, as {@link #candidates(Collection, Collection,
-   * int, Held)} reads them. The default does not fence (see there).
+   * still its oldest ones, in write order, and fenced as there. Every row returned costs its
+   * payload, sent or not (a key held back by an older row), so a relay asks for it only when its
+   * last batch was small, and with {@code limit} at most a batch.
    */
   default Prefetched prefetch(
       Collection<Integer> slots, Collection<Long> tokens, int perSlot, int limit, Held held) {
-    return prefetch(slots, perSlot, limit, held);
+    List<Candidate> candidates = candidates(slots, tokens, perSlot, held);
+    candidates = candidates.subList(0, Math.min(limit, candidates.size()));
+    return new Prefetched(candidates, load(candidates.stream().map(Candidate::id).toList()));
   }
 
   /**

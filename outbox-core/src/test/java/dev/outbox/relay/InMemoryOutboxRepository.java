@@ -228,30 +228,18 @@ final class InMemoryOutboxRepository implements OutboxRepository {
 
   @Override
   public synchronized List<Candidate> candidates(
-      Collection<Integer> slots, int perSlot, Held held) {
-    candidateReads++;
-    return pendingRows(slots, perSlot, held);
-  }
-
-  @Override
-  public synchronized List<Candidate> candidates(
       Collection<Integer> slots, Collection<Long> tokens, int perSlot, Held held) {
-    return candidates(stillHeld(slots, tokens), perSlot, held);
-  }
-
-  @Override
-  public synchronized Prefetched prefetch(
-      Collection<Integer> slots, int perSlot, int limit, Held held) {
-    prefetches++;
-    List<Candidate> candidates = pendingRows(slots, perSlot, held);
-    candidates = candidates.subList(0, Math.min(limit, candidates.size()));
-    return new Prefetched(candidates, load(candidates.stream().map(Candidate::id).toList()));
+    candidateReads++;
+    return pendingRows(stillHeld(slots, tokens), perSlot, held);
   }
 
   @Override
   public synchronized Prefetched prefetch(
       Collection<Integer> slots, Collection<Long> tokens, int perSlot, int limit, Held held) {
-    return prefetch(stillHeld(slots, tokens), perSlot, limit, held);
+    prefetches++;
+    List<Candidate> candidates = pendingRows(stillHeld(slots, tokens), perSlot, held);
+    candidates = candidates.subList(0, Math.min(limit, candidates.size()));
+    return new Prefetched(candidates, load(candidates.stream().map(Candidate::id).toList()));
   }
 
   /** The slots of {@code slots} still held under one of {@code tokens}, in the order given. */

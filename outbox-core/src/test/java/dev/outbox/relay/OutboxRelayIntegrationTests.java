@@ -283,7 +283,10 @@ class OutboxRelayIntegrationTests {
     var crashed = new PostgresOutboxRepository(TestPostgres.get().dataSource(), table);
     var held = crashed.rebalanceLeases("crashed", Duration.ofMinutes(5), List.of());
     assertThat(held.tokens()).hasSize(RelayStore.SLOTS);
-    assertThat(crashed.candidates(held.tokens().keySet(), 10, RelayStore.Held.NONE)).hasSize(2);
+    assertThat(
+            crashed.candidates(
+                held.tokens().keySet(), held.tokens().values(), 10, RelayStore.Held.NONE))
+        .hasSize(2);
     TestPostgres.get()
         .execute(
             "SELECT pg_terminate_backend(pid, 10000) FROM "

@@ -59,10 +59,12 @@ class PostgresOutboxRepositoryIntegrationTests {
         0);
   }
 
-  /** The pending events a relay holding every slot would read now, in write order. */
+  /** The pending events a relay holding every slot reads now, in write order. */
   private List<UUID> pendingIds() {
-    var slots = java.util.stream.IntStream.range(0, RelayStore.SLOTS).boxed().toList();
-    return repository.candidates(slots, 100, RelayStore.Held.NONE).stream()
+    var leases = repository.rebalanceLeases("reader", Duration.ofSeconds(30), List.of());
+    return repository
+        .candidates(leases.tokens().keySet(), leases.tokens().values(), 100, RelayStore.Held.NONE)
+        .stream()
         .map(RelayStore.Candidate::id)
         .toList();
   }
@@ -209,7 +211,9 @@ class PostgresOutboxRepositoryIntegrationTests {
     assertThat(repository.discard(b.id())).isTrue();
     assertThat(repository.discard(UUID.randomUUID())).isFalse();
 
-    var pending = repository.candidates(leases.tokens().keySet(), 10, RelayStore.Held.NONE);
+    var pending =
+        repository.candidates(
+            leases.tokens().keySet(), leases.tokens().values(), 10, RelayStore.Held.NONE);
     assertThat(pending)
         .singleElement()
         .satisfies(

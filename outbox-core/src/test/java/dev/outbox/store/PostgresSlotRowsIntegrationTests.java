@@ -81,7 +81,18 @@ class PostgresSlotRowsIntegrationTests {
   }
 
   private List<Candidate> candidates(List<String> held) {
-    return repository.candidates(ALL_SLOTS, 100, Held.ofKeys(held));
+    return candidates(ALL_SLOTS, 100, Held.ofKeys(held));
+  }
+
+  /**
+   * The rows of {@code slots} this test's member reads under the tokens it holds every slot with.
+   */
+  private List<Candidate> candidates(List<Integer> slots, int perSlot, Held held) {
+    return repository.candidates(slots, leases.tokens().values(), perSlot, held);
+  }
+
+  private Prefetched prefetch(List<Integer> slots, int perSlot, int limit, Held held) {
+    return repository.prefetch(slots, leases.tokens().values(), perSlot, limit, held);
   }
 
   @Test
@@ -124,7 +135,7 @@ class PostgresSlotRowsIntegrationTests {
     append(held);
     append(third);
 
-    Prefetched read = repository.prefetch(ALL_SLOTS, 100, 1000, Held.ofKeys(List.of("held")));
+    Prefetched read = prefetch(ALL_SLOTS, 100, 1000, Held.ofKeys(List.of("held")));
 
     assertThat(read.candidates()).isEqualTo(candidates(List.of("held")));
     assertThat(read.candidates())
@@ -177,14 +188,14 @@ class PostgresSlotRowsIntegrationTests {
     Held closed = new Held(List.of(), List.of("shut"));
 
     for (int read = 0; read < 7; read++) { // past the driver's and the server's plan caching
-      assertThat(repository.candidates(ALL_SLOTS, 100, closed))
+      assertThat(candidates(ALL_SLOTS, 100, closed))
           .extracting(Candidate::id)
           .containsExactly(shutKeyed.id(), openUnkeyed.id());
-      assertThat(repository.prefetch(ALL_SLOTS, 100, 1000, closed).candidates())
+      assertThat(prefetch(ALL_SLOTS, 100, 1000, closed).candidates())
           .extracting(Candidate::id)
           .containsExactly(shutKeyed.id(), openUnkeyed.id());
     }
-    assertThat(repository.candidates(ALL_SLOTS, 100, new Held(List.of("k1"), List.of("shut"))))
+    assertThat(candidates(ALL_SLOTS, 100, new Held(List.of("k1"), List.of("shut"))))
         .extracting(Candidate::id)
         .containsExactly(openUnkeyed.id());
   }
@@ -201,7 +212,7 @@ class PostgresSlotRowsIntegrationTests {
     }
 
     for (int read = 0; read < 7; read++) { // past the driver's and the server's plan caching
-      assertThat(repository.candidates(ALL_SLOTS, 100, Held.ofKeys(held)))
+      assertThat(candidates(ALL_SLOTS, 100, Held.ofKeys(held)))
           .extracting(Candidate::key)
           .containsOnly("k7", "k4242")
           .hasSize(4);
@@ -232,7 +243,7 @@ class PostgresSlotRowsIntegrationTests {
             bad, "k", 0, "Cannot decode the stored event: event_version must be at least 1, was 0");
 
     Loaded loaded = repository.load(List.of(bad, good.id()));
-    Prefetched prefetched = repository.prefetch(ALL_SLOTS, 100, 1000, Held.NONE);
+    Prefetched prefetched = prefetch(ALL_SLOTS, 100, 1000, Held.NONE);
 
     assertThat(loaded.undecodable()).containsExactly(expected);
     assertThat(loaded.events()).extracting(OutboxEvent::id).containsExactly(good.id());
@@ -253,13 +264,13 @@ class PostgresSlotRowsIntegrationTests {
     List<Integer> half = ALL_SLOTS.subList(0, 32);
     long before = tempBytes();
 
-    Prefetched read = repository.prefetch(half, 63, 1000, Held.NONE);
+    Prefetched read = prefetch(half, 63, 1000, Held.NONE);
 
     assertThat(tempBytes() - before).as("temp bytes written by the read").isZero();
     assertThat(read.candidates()).hasSize(1000);
     assertThat(read.loaded().events()).hasSize(1000);
     Map<Integer, List<UUID>> oldest = new HashMap<>();
-    for (Candidate candidate : repository.candidates(half, 63, Held.NONE)) {
+    for (Candidate candidate : candidates(half, 63, Held.NONE)) {
       oldest.computeIfAbsent(candidate.slot(), slot -> new ArrayList<>()).add(candidate.id());
     }
     Map<Integer, List<UUID>> prefetched = new HashMap<>();
@@ -399,7 +410,7 @@ class PostgresSlotRowsIntegrationTests {
     List<Long> stale = List.copyOf(leases.tokens().values());
     // Another member takes every slot over (new tokens) after this one left.
     repository.leave("me");
-    repository.rebalanceLeases("other", TTL, List.of());
+    Leases other = repository.rebalanceLeases("other", TTL, List.of());
 
     var completion =
         repository.complete(
@@ -409,7 +420,7 @@ class PostgresSlotRowsIntegrationTests {
             List.of(new RelayStore.Retry(event.id(), 1, Duration.ofMinutes(1), "x")),
             List.of(new RelayStore.Dead(event.id(), 1, "x")));
     assertThat(completion.total()).isZero();
-    assertThat(candidates(List.of()))
+    assertThat(repository.candidates(ALL_SLOTS, other.tokens().values(), 100, Held.NONE))
         .singleElement()
         .satisfies(c -> assertThat(c.attempts()).as("attempts, not charged").isZero());
     assertThat(repository.stats().pending()).isEqualTo(1);
@@ -465,8 +476,7 @@ class PostgresSlotRowsIntegrationTests {
         .containsExactly(kept1.id(), kept2.id());
     assertThat(repository.candidates(List.of(5), granted, 10, Held.NONE)).isEmpty();
     assertThat(repository.prefetch(List.of(5), granted, 10, 10, Held.NONE).candidates()).isEmpty();
-    // Unfenced reads still read every slot given; the new owner's token reads its slot
-    assertThat(repository.candidates(slots, 10, Held.NONE)).hasSize(4);
+    // The new owner's token reads its slot
     long taken =
         TestPostgres.get().queryLong("SELECT token FROM " + table + "_slot WHERE slot = 5");
     assertThat(repository.candidates(List.of(5), List.of(taken), 10, Held.NONE))
@@ -500,7 +510,7 @@ class PostgresSlotRowsIntegrationTests {
         List.of(new RelayStore.Retry(head.id(), 1, Duration.ofHours(1), "x")),
         List.of());
 
-    assertThat(repository.candidates(ALL_SLOTS, 16, Held.ofKeys(List.of("stuck"))))
+    assertThat(candidates(ALL_SLOTS, 16, Held.ofKeys(List.of("stuck"))))
         .extracting(Candidate::id)
         .containsExactly(other.id());
   }
@@ -522,7 +532,7 @@ class PostgresSlotRowsIntegrationTests {
             table,
             StoreOptions.defaults().withDeadEventBlocksKey(true));
 
-    assertThat(blocking.candidates(ALL_SLOTS, 10, Held.NONE)).isEmpty();
+    assertThat(blocking.candidates(ALL_SLOTS, leases.tokens().values(), 10, Held.NONE)).isEmpty();
     assertThat(candidates(List.of())).extracting(Candidate::id).containsExactly(later.id());
   }
 
@@ -536,7 +546,7 @@ class PostgresSlotRowsIntegrationTests {
     }
     append(written.toArray(OutboxEvent[]::new));
     Map<UUID, Integer> slots = new HashMap<>();
-    for (Candidate candidate : repository.candidates(ALL_SLOTS, 10_000, Held.NONE)) {
+    for (Candidate candidate : candidates(ALL_SLOTS, 10_000, Held.NONE)) {
       slots.put(candidate.id(), candidate.slot());
     }
     assertThat(slots).hasSize(written.size());
@@ -553,7 +563,7 @@ class PostgresSlotRowsIntegrationTests {
     seedBacklog();
     long before = tempBytes();
     List<Integer> half = ALL_SLOTS.subList(0, 32);
-    List<Candidate> read = repository.candidates(half, 63, Held.NONE);
+    List<Candidate> read = candidates(half, 63, Held.NONE);
     repository.load(read.stream().map(Candidate::id).toList());
     assertThat(read).hasSize(32 * 63);
     assertThat(tempBytes() - before).as("temp bytes written by the reads").isZero();
@@ -572,7 +582,7 @@ class PostgresSlotRowsIntegrationTests {
     List<Integer> half = ALL_SLOTS.subList(0, RelayStore.SLOTS / 2);
     List<Long> tokens = half.stream().map(leases.tokens()::get).toList();
     List<UUID> batch =
-        repository.candidates(half, 32, Held.NONE).stream().map(Candidate::id).limit(1000).toList();
+        candidates(half, 32, Held.NONE).stream().map(Candidate::id).limit(1000).toList();
     PostgresSlotRows rows =
         new PostgresSlotRows(
             new StoreConnections(TestPostgres.get().dataSource()), table, StoreOptions.defaults());
