@@ -17,6 +17,7 @@ import org.springframework.jdbc.support.JdbcTransactionManager;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
 
 /** Writing events with plain JDBC ({@code DataSourceTransactionManager}, JdbcClient). */
 @SpringBootTest(classes = JdbcTestApplication.class)
@@ -65,5 +66,31 @@ class PublishEventJdbcIntegrationTests {
                 .query(Long.class)
                 .single())
         .isZero();
+  }
+
+  /**
+   * Spring's transaction advisor runs outside the {@code @PublishEvent} advisor, so the event is
+   * written in the transaction {@code @Transactional} starts for the method, with the method's
+   * writes. Here that is a new one inside the caller's, which rolls back. With the advisors the
+   * other way round, the event would join the caller's transaction and roll back with it, while the
+   * payment committed in the method's.
+   */
+  @Test
+  void theEventIsWrittenInTheTransactionTransactionalStartsForTheMethod() {
+    new TransactionTemplate(transactionManager)
+        .executeWithoutResult(
+            caller -> {
+              payments.captureOnItsOwn("pay-3", 700);
+              caller.setRollbackOnly();
+            });
+
+    await("the event, committed with the payment in the method's transaction")
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> sentWithKey("pay-3").size() == 1);
+    assertThat(
+            jdbc.sql("SELECT count(*) FROM " + SCHEMA + ".payment WHERE id = 'pay-3'")
+                .query(Long.class)
+                .single())
+        .isOne();
   }
 }

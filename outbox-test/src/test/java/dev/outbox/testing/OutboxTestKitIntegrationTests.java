@@ -166,6 +166,45 @@ class OutboxTestKitIntegrationTests {
   }
 
   /**
+   * deadLettered() lists what the relay sent to the capturing transport's dead-letter destination,
+   * as written; the table keeps the row as DEAD. Both answer without waiting: the drain before them
+   * returns once nothing is pending. The kit forgets the dead letters before the next test.
+   */
+  @Test
+  void deadLetteredListsWhatTheRelaySentToTheDeadLetterDestination() {
+    runner
+        .withBean(OutboxTransport.class, PoisonRefusingTransport::new)
+        .run(
+            context -> {
+              OutboxTestKit kit = context.getBean(OutboxTestKit.class);
+              kit.table().deleteAll();
+              assertThat(kit.isCapturing()).as("a CapturingOutboxTransport of the test's").isTrue();
+              Outbox outbox = context.getBean(Outbox.class);
+              new TransactionTemplate(context.getBean(PlatformTransactionManager.class))
+                  .executeWithoutResult(
+                      status -> {
+                        outbox.publish("notes", "bad", new Note("poison"));
+                        outbox.publish("notes", "good", new Note("fine"));
+                      });
+
+              kit.drain(Duration.ofSeconds(30));
+
+              assertThat(kit.deadLettered())
+                  .hasSize(1)
+                  .hasPublished("Note")
+                  .to("notes")
+                  .withKey("bad")
+                  .withPayloadAt("/text", "poison");
+              assertThat(kit.dead().ids()).isEqualTo(kit.deadLettered().ids());
+              assertThat(kit.published()).hasSize(1).hasPublished("Note").withKey("good");
+
+              kit.reset();
+              assertThat(kit.deadLettered()).isEmpty();
+              kit.table().deleteAll();
+            });
+  }
+
+  /**
    * Without a relay nothing is ever captured: published() refuses instead of answering an empty
    * list, which an {@code isEmpty()} assertion would take for "nothing was written".
    */

@@ -50,21 +50,40 @@ abstract class MessageIdResolver {
     this.index = index;
   }
 
-  /** The id in {@code args}. */
+  /**
+   * The id in {@code args}.
+   *
+   * @throws MissingMessageIdException if the message carries none; for a message from RabbitMQ, its
+   *     cause is Spring AMQP's {@code AmqpRejectAndDontRequeueException}, so the listener container
+   *     rejects the message rather than requeue it, where it would fail again at once, for ever
+   */
   final String resolve(@Nullable Object[] args) {
     Object arg = args[index];
-    if (arg == null) {
-      throw whenNull();
+    String id = arg == null ? null : id(arg);
+    if (id != null) {
+      return id;
     }
-    return resolve(arg);
+    String problem = arg == null ? whenNull() : withoutId(arg);
+    throw AMQP && fromRabbit(arg) ? Amqp.rejected(problem) : new MissingMessageIdException(problem);
   }
 
-  MissingMessageIdException whenNull() {
-    return new MissingMessageIdException(
-        "The message parameter #" + index + " of the idempotent listener is null");
+  /** The id {@code arg} carries, or {@code null} if it carries none. */
+  abstract @Nullable String id(Object arg);
+
+  /** Says that {@code arg} carries no id. */
+  abstract String withoutId(Object arg);
+
+  /** Says that the parameter is {@code null}. */
+  String whenNull() {
+    return "The message parameter #" + index + " of the idempotent listener is null";
   }
 
-  abstract String resolve(Object arg);
+  /**
+   * Whether the message without an id came from RabbitMQ. {@code arg} is the parameter's value: for
+   * a header parameter, {@code null} is a message without the header; for a message parameter, it
+   * is no message at all (a direct call), which no container delivered.
+   */
+  abstract boolean fromRabbit(@Nullable Object arg);
 
   /**
    * The resolver for {@code method}.
@@ -126,23 +145,31 @@ abstract class MessageIdResolver {
     }
 
     @Override
-    String resolve(Object arg) {
+    @Nullable String id(Object arg) {
+      var header =
+          ((org.apache.kafka.clients.consumer.ConsumerRecord<?, ?>) arg)
+              .headers()
+              .lastHeader(KAFKA_ID);
+      return header == null ? null : text(header.value());
+    }
+
+    @Override
+    String withoutId(Object arg) {
       var record = (org.apache.kafka.clients.consumer.ConsumerRecord<?, ?>) arg;
-      var header = record.headers().lastHeader(KAFKA_ID);
-      String id = header == null ? null : text(header.value());
-      if (id == null) {
-        throw new MissingMessageIdException(
-            "Kafka record "
-                + record.topic()
-                + "-"
-                + record.partition()
-                + "@"
-                + record.offset()
-                + " has no "
-                + KAFKA_ID
-                + " header: the idempotent listener cannot de-duplicate it");
-      }
-      return id;
+      return "Kafka record "
+          + record.topic()
+          + "-"
+          + record.partition()
+          + "@"
+          + record.offset()
+          + " has no "
+          + KAFKA_ID
+          + " header: the idempotent listener cannot de-duplicate it";
+    }
+
+    @Override
+    boolean fromRabbit(@Nullable Object arg) {
+      return false;
     }
   }
 
@@ -158,18 +185,18 @@ abstract class MessageIdResolver {
     }
 
     /**
-     * A missing id of an AMQP message: its cause tells Spring AMQP's container to reject the
-     * message rather than requeue it, where it would fail again at once, for ever.
+     * The failure for a message from RabbitMQ without an id. Only this class names Spring AMQP's
+     * types, so the others load without it.
      */
-    static MissingMessageIdException missing(String message) {
+    static MissingMessageIdException rejected(String problem) {
       return new MissingMessageIdException(
-          message,
+          problem,
           new org.springframework.amqp.AmqpRejectAndDontRequeueException(
               "A message without an id is rejected, not requeued"));
     }
 
     @Override
-    String resolve(Object arg) {
+    @Nullable String id(Object arg) {
       var properties = ((org.springframework.amqp.core.Message) arg).getMessageProperties();
       String id = text(properties.getMessageId());
       if (id == null) {
@@ -178,19 +205,26 @@ abstract class MessageIdResolver {
       if (id == null) {
         id = text(properties.getHeader(AMQP_CLOUD_EVENTS_ID_COLON));
       }
-      if (id == null) {
-        throw Amqp.missing(
-            "AMQP message from queue "
-                + properties.getConsumerQueue()
-                + " (delivery tag "
-                + properties.getDeliveryTag()
-                + ") has no message-id property and no "
-                + AMQP_CLOUD_EVENTS_ID
-                + " or "
-                + AMQP_CLOUD_EVENTS_ID_COLON
-                + " header: the idempotent listener cannot de-duplicate it");
-      }
       return id;
+    }
+
+    @Override
+    String withoutId(Object arg) {
+      var properties = ((org.springframework.amqp.core.Message) arg).getMessageProperties();
+      return "AMQP message from queue "
+          + properties.getConsumerQueue()
+          + " (delivery tag "
+          + properties.getDeliveryTag()
+          + ") has no message-id property and no "
+          + AMQP_CLOUD_EVENTS_ID
+          + " or "
+          + AMQP_CLOUD_EVENTS_ID_COLON
+          + " header: the idempotent listener cannot de-duplicate it";
+    }
+
+    @Override
+    boolean fromRabbit(@Nullable Object arg) {
+      return arg != null;
     }
   }
 
@@ -218,7 +252,7 @@ abstract class MessageIdResolver {
     }
 
     @Override
-    String resolve(Object arg) {
+    @Nullable String id(Object arg) {
       var headers = ((org.springframework.messaging.Message<?>) arg).getHeaders();
       for (String name : HEADER_NAMES) {
         String id = text(headers.get(name));
@@ -226,13 +260,21 @@ abstract class MessageIdResolver {
           return id;
         }
       }
-      String message =
-          "Message has none of the headers "
-              + HEADER_NAMES
-              + ": the idempotent listener cannot de-duplicate it";
-      throw AMQP && headers.containsKey(AMQP_CONSUMER_QUEUE)
-          ? Amqp.missing(message)
-          : new MissingMessageIdException(message);
+      return null;
+    }
+
+    @Override
+    String withoutId(Object arg) {
+      return "Message has none of the headers "
+          + HEADER_NAMES
+          + ": the idempotent listener cannot de-duplicate it";
+    }
+
+    /** Spring AMQP names the queue it received the message from. */
+    @Override
+    boolean fromRabbit(@Nullable Object arg) {
+      return arg instanceof org.springframework.messaging.Message<?> message
+          && message.getHeaders().containsKey(AMQP_CONSUMER_QUEUE);
     }
   }
 
@@ -247,29 +289,28 @@ abstract class MessageIdResolver {
     }
 
     @Override
-    MissingMessageIdException whenNull() {
-      return missing(
-          "The message has no "
-              + header
-              + " header: the idempotent listener cannot de-duplicate it");
+    @Nullable String id(Object arg) {
+      return text(arg);
     }
 
     @Override
-    String resolve(Object arg) {
-      String id = text(arg);
-      if (id == null) {
-        throw missing(
-            "The "
-                + header
-                + " header is blank: the idempotent listener cannot de-duplicate the message");
-      }
-      return id;
+    String whenNull() {
+      return "The message has no "
+          + header
+          + " header: the idempotent listener cannot de-duplicate it";
     }
 
-    private MissingMessageIdException missing(String message) {
-      return AMQP && !header.equals(KAFKA_ID)
-          ? Amqp.missing(message)
-          : new MissingMessageIdException(message);
+    @Override
+    String withoutId(Object arg) {
+      return "The "
+          + header
+          + " header is blank: the idempotent listener cannot de-duplicate the message";
+    }
+
+    /** Every header it may name but Kafka's is an AMQP one. */
+    @Override
+    boolean fromRabbit(@Nullable Object arg) {
+      return !header.equals(KAFKA_ID);
     }
   }
 }

@@ -10,7 +10,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.UUID;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.Test;
+import org.springframework.amqp.AmqpRejectAndDontRequeueException;
 import org.springframework.amqp.core.MessageProperties;
 import org.springframework.messaging.handler.annotation.Header;
 import org.springframework.messaging.support.MessageBuilder;
@@ -27,6 +29,8 @@ class MessageIdResolverTests {
     public void messaging(org.springframework.messaging.Message<String> message) {}
 
     public void header(String payload, @Header("ce_id") byte[] id) {}
+
+    public void amqpHeader(String payload, @Header("amqp_messageId") String id) {}
 
     public void otherHeader(String payload, @Header("kafka_receivedTopic") String topic) {}
 
@@ -111,6 +115,38 @@ class MessageIdResolverTests {
             "The message has no ce_id header: the idempotent listener cannot de-duplicate it");
   }
 
+  /**
+   * A RabbitMQ message without an id fails with a cause that makes Spring AMQP's container reject
+   * it without requeueing it, whichever parameter was to carry the id.
+   */
+  @Test
+  void aRabbitMessageWithoutAnIdIsRejectedWithoutRequeue() {
+    var fromQueue = MessageBuilder.withPayload("v").setHeader("amqp_consumerQueue", "q").build();
+
+    assertRejectedWithoutRequeue(
+        () -> resolver("amqp").resolve(new Object[] {amqp(new MessageProperties())}));
+    assertRejectedWithoutRequeue(() -> resolver("messaging").resolve(new Object[] {fromQueue}));
+    assertRejectedWithoutRequeue(() -> resolver("amqpHeader").resolve(new Object[] {"v", null}));
+    assertRejectedWithoutRequeue(() -> resolver("amqpHeader").resolve(new Object[] {"v", " "}));
+  }
+
+  /**
+   * Any other message without an id fails without that cause: Kafka's error handler decides, and a
+   * listener called without a message is not a delivery to reject.
+   */
+  @Test
+  void anyOtherMessageWithoutAnIdFailsWithoutARejection() {
+    ConsumerRecord<String, String> record = new ConsumerRecord<>("orders", 2, 41L, "k", "v");
+    var fromKafka = MessageBuilder.withPayload("v").setHeader("kafka_offset", 41L).build();
+
+    assertNotRejected(() -> resolver("record").resolve(new Object[] {"v", record}));
+    assertNotRejected(() -> resolver("messaging").resolve(new Object[] {fromKafka}));
+    assertNotRejected(() -> resolver("header").resolve(new Object[] {"v", null}));
+    assertNotRejected(() -> resolver("header").resolve(new Object[] {"v", new byte[0]}));
+    assertNotRejected(() -> resolver("amqp").resolve(new Object[] {null}));
+    assertNotRejected(() -> resolver("messaging").resolve(new Object[] {null}));
+  }
+
   @Test
   void methodsWithoutAnIdParameterAreRejected() {
     for (String name : List.of("otherHeader", "batch")) {
@@ -118,6 +154,17 @@ class MessageIdResolverTests {
           .isInstanceOf(OutboxException.class)
           .hasMessageContaining("has no parameter carrying the message id");
     }
+  }
+
+  private static void assertRejectedWithoutRequeue(ThrowingCallable resolve) {
+    assertThatThrownBy(resolve)
+        .isInstanceOf(MissingMessageIdException.class)
+        .cause()
+        .isInstanceOf(AmqpRejectAndDontRequeueException.class);
+  }
+
+  private static void assertNotRejected(ThrowingCallable resolve) {
+    assertThatThrownBy(resolve).isInstanceOf(MissingMessageIdException.class).hasNoCause();
   }
 
   private static org.springframework.amqp.core.Message amqp(MessageProperties properties) {

@@ -3,6 +3,7 @@ package dev.outbox.spring.jdbcapp;
 import dev.outbox.PublishEvent;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Service;
+import org.springframework.transaction.annotation.Propagation;
 import org.springframework.transaction.annotation.Transactional;
 
 @Service
@@ -24,6 +25,14 @@ public class PaymentService {
     if (fail) {
       throw new IllegalStateException("card expired");
     }
+    return new PaymentCaptured(paymentId, cents);
+  }
+
+  /** Captures in a transaction of its own, whatever its caller's. */
+  @Transactional(propagation = Propagation.REQUIRES_NEW)
+  @PublishEvent(destination = "payments", key = "#paymentId")
+  public PaymentCaptured captureOnItsOwn(String paymentId, long cents) {
+    jdbc.sql("INSERT INTO payment (id, cents) VALUES (?, ?)").params(paymentId, cents).update();
     return new PaymentCaptured(paymentId, cents);
   }
 }
