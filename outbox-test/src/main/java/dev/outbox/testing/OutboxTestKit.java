@@ -73,7 +73,7 @@ public class OutboxTestKit {
    * @throws AssertionError if committed events are not published within the drain timeout
    */
   public OutboxEvents published() {
-    CapturingOutboxTransport current = capturing();
+    CapturingOutboxTransport current = capturing("published()");
     if (relay == null) {
       throw new IllegalStateException(
           "published() lists what the outbox relay published, and this application runs none"
@@ -105,7 +105,7 @@ public class OutboxTestKit {
 
   /** What the relay sent to a dead-letter destination of the capturing transport. */
   public OutboxEvents deadLettered() {
-    return capturing().deadLettered();
+    return capturing("deadLettered()").deadLettered();
   }
 
   /**
@@ -203,11 +203,12 @@ public class OutboxTestKit {
     return capture != null;
   }
 
-  private CapturingOutboxTransport capturing() {
+  private CapturingOutboxTransport capturing(String method) {
     if (capture == null) {
       throw new IllegalStateException(
-          "Events go to a real transport, not to the capturing one: published() needs"
-              + " outbox.test.capture=true (@AutoConfigureOutboxTest(capture = true)) and no"
+          "Events go to a real transport, not to the capturing one: "
+              + method
+              + " needs outbox.test.capture=true (@AutoConfigureOutboxTest(capture = true)) and no"
               + " OutboxTransport bean of the test's own");
     }
     return capture;

@@ -99,6 +99,9 @@ class OutboxTestKitIntegrationTests {
               assertThatThrownBy(kit::published)
                   .isInstanceOf(IllegalStateException.class)
                   .hasMessageContaining("published() needs outbox.test.capture=true");
+              assertThatThrownBy(kit::deadLettered)
+                  .isInstanceOf(IllegalStateException.class)
+                  .hasMessageContaining("deadLettered() needs outbox.test.capture=true");
               kit.table().deleteAll();
             });
   }
