@@ -3,6 +3,7 @@ package dev.outbox.kafka;
 import dev.outbox.OutboxEvent;
 import java.nio.charset.StandardCharsets;
 import java.time.format.DateTimeFormatter;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import org.apache.kafka.common.header.Headers;
@@ -45,7 +46,10 @@ public final class CloudEventHeaders {
 
   public static final String JSON = "application/json";
 
-  /** Headers the transport sets; an event header of the same name is not sent. */
+  /**
+   * Headers the transport sets, in lower case; an event header of one of these names, in any case,
+   * is not sent.
+   */
   static final Set<String> RESERVED =
       Set.of(
           ID,
@@ -84,7 +88,7 @@ public final class CloudEventHeaders {
       add(headers, AGGREGATE_TYPE, event.aggregateType());
     }
     for (Map.Entry<String, String> header : event.headers().entrySet()) {
-      if (!RESERVED.contains(header.getKey())) {
+      if (!RESERVED.contains(header.getKey().toLowerCase(Locale.ROOT))) {
         add(headers, header.getKey(), header.getValue());
       }
     }

@@ -51,6 +51,8 @@ class CloudEventHeadersTests {
                 "traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
                 "ce_id", "forged",
                 "content-type", "text/plain",
+                "CE_Subject", "forged-key",
+                "Content-Type", "text/plain",
                 "tenant", "zürich"));
 
     Headers headers = CloudEventHeaders.of(event, "s");
@@ -61,6 +63,9 @@ class CloudEventHeadersTests {
         .containsEntry("ce_id", event.id().toString())
         .containsEntry("content-type", "application/json");
     assertThat(headers.headers("ce_id")).hasSize(1);
+    assertThat(asMap(headers))
+        .as("headers named like the transport's own in another case")
+        .doesNotContainKeys("CE_Subject", "Content-Type");
     assertThat(headers.lastHeader("tenant").value())
         .isEqualTo("zürich".getBytes(StandardCharsets.UTF_8));
   }

@@ -8,7 +8,11 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Date;
 import java.util.HashMap;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * Turns events into AMQP messages: CloudEvents binary content mode, JSON body, persistent.
@@ -24,6 +28,24 @@ final class RabbitMessages {
 
   /** The AMQP {@code content_type} of every message (CloudEvents {@code datacontenttype}). */
   static final String CONTENT_TYPE = "application/json";
+
+  /**
+   * The headers of the CloudEvents attributes, in lower case. An event header of one of these
+   * names, in any case, is not sent: it would stand in for an attribute the event does not have
+   * ({@code subject}, {@code aggregatetype}), or beside one for a consumer that ignores case.
+   */
+  private static final Set<String> RESERVED =
+      Stream.of(
+              RabbitHeaders.SPEC_VERSION,
+              RabbitHeaders.ID,
+              RabbitHeaders.SOURCE,
+              RabbitHeaders.TYPE,
+              RabbitHeaders.TIME,
+              RabbitHeaders.SUBJECT,
+              RabbitHeaders.EVENT_VERSION,
+              RabbitHeaders.AGGREGATE_TYPE)
+          .map(name -> name.toLowerCase(Locale.ROOT))
+          .collect(Collectors.toUnmodifiableSet());
 
   /** AMQP {@code delivery_mode} of a message the broker writes to disk. */
   private static final int PERSISTENT = 2;
@@ -66,7 +88,11 @@ final class RabbitMessages {
 
   private Map<String, Object> headers(OutboxEvent event) {
     Map<String, Object> headers = new HashMap<>(event.headers().size() + 16);
-    headers.putAll(event.headers());
+    for (Map.Entry<String, String> header : event.headers().entrySet()) {
+      if (!RESERVED.contains(header.getKey().toLowerCase(Locale.ROOT))) {
+        headers.put(header.getKey(), header.getValue());
+      }
+    }
     headers.put(RabbitHeaders.SPEC_VERSION, RabbitHeaders.SPEC_VERSION_VALUE);
     headers.put(RabbitHeaders.ID, event.id().toString());
     headers.put(RabbitHeaders.SOURCE, source);
