@@ -183,6 +183,7 @@ public final class SagaDemo {
     int messages = placed.size(); // one OrderPlaced and one answer per order
     long deadline = System.nanoTime() + timeout.toNanos();
     boolean settled = false;
+    boolean failedAlready = false;
     while (System.nanoTime() < deadline && injector.failure() == null) {
       boolean allDone =
           repository.findAllById(placed.keySet()).stream()
@@ -191,6 +192,12 @@ public final class SagaDemo {
           && trace.duplicates(OrderPlacedListener.CONSUMER) >= messages
           && trace.duplicates(StockReplyListener.CONSUMER) >= messages) {
         settled = true;
+        break;
+      }
+      // An order answered twice fails the checks below whatever happens later: say so now
+      if (allDone
+          && trace.messagesPerOrder("Stock").values().stream().anyMatch(answers -> answers > 1)) {
+        failedAlready = true;
         break;
       }
       Thread.sleep(200);
@@ -230,7 +237,7 @@ public final class SagaDemo {
     }
 
     out.printf("%n=== Checks ===%n");
-    if (!settled) {
+    if (!settled && !failedAlready) {
       Throwable failure = injector.failure();
       out.printf(
           "FAILED: the saga did not settle within %s%s%n",
