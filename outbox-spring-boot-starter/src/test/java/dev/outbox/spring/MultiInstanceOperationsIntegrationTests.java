@@ -18,6 +18,8 @@ import org.springframework.boot.SpringBootConfiguration;
 import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
 import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.Status;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.annotation.Bean;
 
@@ -26,15 +28,19 @@ import org.springframework.context.annotation.Bean;
  * the endpoint of one instance acts on events whose slots the other instance's relay holds.
  *
  * <p>The poll interval, and with it the lease renewal that also finds events nobody woke the relay
- * for, is ten minutes, far beyond the waits: an event can be published within a wait only if the
- * holder of its slot is woken. The instance that holds every slot starts first, so the second one,
- * joining while every slot has a live owner, holds none.
+ * for, is an hour (renewals a tenth of that apart while slots settle), far beyond the waits: an
+ * event can be published within a wait only if the holder of its slot is woken. The instance that
+ * holds every slot starts first, so the second one, joining while every slot has a live owner,
+ * holds none, and keeps holding none until the first one's next renewal.
  */
 class MultiInstanceOperationsIntegrationTests {
 
   private static final Duration TIMEOUT = Duration.ofSeconds(30);
 
-  private static final String POLL_INTERVAL = "10m";
+  private static final String POLL_INTERVAL = "1h";
+
+  /** As docs/operations.md suggests for taking instances out of traffic (readiness group). */
+  private static final String PROBLEM_STATUS = "outbox.health.problem-status=OUT_OF_SERVICE";
 
   private final String schema = TestPostgres.get().createSchema("operations");
   private ConfigurableApplicationContext owner;
@@ -42,10 +48,10 @@ class MultiInstanceOperationsIntegrationTests {
 
   @BeforeEach
   void start() {
-    owner = start("owner");
+    owner = start("owner", PROBLEM_STATUS);
     OutboxRelay ownerRelay = owner.getBean(OutboxRelay.class);
     await().atMost(TIMEOUT).until(() -> ownerRelay.ownedSlots() == RelayStore.SLOTS);
-    operator = start("operator");
+    operator = start("operator", PROBLEM_STATUS);
     OutboxRelay operatorRelay = operator.getBean(OutboxRelay.class);
     await().atMost(TIMEOUT).until(operatorRelay::isRunning);
     assertThat(operatorRelay.ownedSlots()).isZero();
@@ -103,8 +109,32 @@ class MultiInstanceOperationsIntegrationTests {
     assertThat(operator.getBean(RecordingTransport.class).sent()).isEmpty();
   }
 
+  @Test
+  void aStuckEventIsAProblemInTheHealthOfEveryInstanceAlsoOfOneThatHoldsNoSlot() {
+    insert("order-1", "PENDING", "1 hour");
+
+    Health ofOwner = owner.getBean(OutboxHealthIndicator.class).health(true);
+    Health ofOperator = operator.getBean(OutboxHealthIndicator.class).health(true);
+
+    assertThat(ofOwner.getDetails()).containsEntry("slots", RelayStore.SLOTS);
+    assertThat(ofOperator.getDetails()).containsEntry("slots", 0);
+    for (Health health : List.of(ofOwner, ofOperator)) {
+      assertThat(health.getStatus()).isEqualTo(Status.OUT_OF_SERVICE);
+      assertThat(health.getDetails())
+          .containsEntry("pending", 1L)
+          .containsEntry("relay", "running")
+          .containsEntry("problems", List.of("oldest pending event is older than PT5M"))
+          .doesNotContainKey("relayError");
+    }
+  }
+
   /** A dead event written with SQL: no instance is woken for it. */
   private UUID insertDead(String key) {
+    return insert(key, "DEAD", "0 seconds");
+  }
+
+  /** An event written with SQL {@code age} ago: no instance is woken for it. */
+  private UUID insert(String key, String status, String age) {
     UUID id = UUID.randomUUID();
     TestPostgres.get()
         .execute(
@@ -115,11 +145,17 @@ class MultiInstanceOperationsIntegrationTests {
                 + id
                 + "', 'orders', '"
                 + key
-                + "', 'OrderPlaced', '{}', 'DEAD', 3, 'boom', now(), now())");
+                + "', 'OrderPlaced', '{}', '"
+                + status
+                + "', 3, 'boom', now() - interval '"
+                + age
+                + "', now() - interval '"
+                + age
+                + "')");
     return id;
   }
 
-  private ConfigurableApplicationContext start(String name) {
+  private ConfigurableApplicationContext start(String name, String... properties) {
     return new SpringApplicationBuilder(Instance.class)
         .web(WebApplicationType.NONE)
         .properties(
@@ -129,6 +165,7 @@ class MultiInstanceOperationsIntegrationTests {
             "spring.datasource.password=" + TestPostgres.get().password(),
             "outbox.table.schema=" + schema,
             "outbox.relay.poll-interval=" + POLL_INTERVAL)
+        .properties(properties)
         .run();
   }
 
