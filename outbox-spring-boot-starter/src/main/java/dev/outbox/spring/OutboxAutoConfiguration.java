@@ -22,10 +22,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.function.LongConsumer;
-import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import javax.sql.DataSource;
-import org.jspecify.annotations.Nullable;
 import org.springframework.aop.config.AopConfigUtils;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.config.BeanDefinition;
@@ -173,25 +171,10 @@ public class OutboxAutoConfiguration {
     // The local relay publishes what this instance wrote to the slots it holds; the relays of
     // other instances hold the rest (or all, without a local relay): wake them too. Both beans are
     // looked up once, not on every commit (a lookup costs more than the wake-up).
-    Supplier<@Nullable OutboxRelay> localRelay = SingletonSupplier.of(relay::getIfAvailable);
-    Supplier<@Nullable PostgresWakeups> otherRelays = SingletonSupplier.of(wakeups::getIfAvailable);
     LongConsumer afterCommit =
-        slots -> {
-          OutboxRelay local = localRelay.get();
-          long elsewhere = slots;
-          if (local != null) {
-            local.wakeUp(slots);
-            elsewhere = local.slotsHeldElsewhere(slots);
-            if (elsewhere == 0) {
-              return;
-            }
-          }
-          PostgresWakeups notify = otherRelays.get();
-          if (notify != null) {
-            // Only the slots held elsewhere: this instance has read its own already.
-            notify.signal(elsewhere);
-          }
-        };
+        new RelayWakeUp(
+            SingletonSupplier.of(relay::getIfAvailable),
+            SingletonSupplier.of(wakeups::getIfAvailable));
     return new SpringOutbox(dataSource, outboxWriter, afterCommit);
   }
 
@@ -365,10 +348,16 @@ public class OutboxAutoConfiguration {
         OutboxRepository repository,
         ObjectProvider<OutboxRelay> relay,
         ObjectProvider<EndpointAccessResolver> access,
-        ObjectProvider<OutboxRelayControl> control) {
+        ObjectProvider<OutboxRelayControl> control,
+        ObjectProvider<PostgresWakeups> wakeups) {
       OutboxEndpoint endpoint =
           new OutboxEndpoint(repository, relay.getIfAvailable(), access.getIfAvailable());
       endpoint.setControl(control.getIfAvailable());
+      // A replayed event is published by whichever instance holds its slot: wake that one too
+      endpoint.setWakeUp(
+          new RelayWakeUp(
+              SingletonSupplier.of(relay::getIfAvailable),
+              SingletonSupplier.of(wakeups::getIfAvailable)));
       return endpoint;
     }
 

@@ -3,12 +3,14 @@ package dev.outbox.spring;
 import dev.outbox.relay.OutboxRelay;
 import dev.outbox.store.DeadEventFilter;
 import dev.outbox.store.OutboxRepository;
+import dev.outbox.store.Slots;
 import java.security.Principal;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.LongConsumer;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -73,6 +75,7 @@ public class OutboxEndpoint {
   private final @Nullable OutboxRelay relay;
   private final @Nullable EndpointAccessResolver access;
   private @Nullable OutboxRelayControl control;
+  private @Nullable LongConsumer wakeUp;
 
   public OutboxEndpoint(OutboxRepository repository, @Nullable OutboxRelay relay) {
     this(repository, relay, null);
@@ -94,6 +97,16 @@ public class OutboxEndpoint {
   /** Enables {@code POST /actuator/outbox/relay/{pause|resume|drain}}. */
   void setControl(@Nullable OutboxRelayControl control) {
     this.control = control;
+  }
+
+  /**
+   * Wakes the relays that publish replayed events, with the slots to look at (a bit set, see {@code
+   * dev.outbox.store.Slots}): this instance's and, through {@code NOTIFY}, other instances' for the
+   * slots they hold. Without it a replay wakes this instance's relay only, and an event in a slot
+   * another instance holds waits for that relay's next poll.
+   */
+  void setWakeUp(@Nullable LongConsumer wakeUp) {
+    this.wakeUp = wakeUp;
   }
 
   /** The summary, with the dead events matching the filter (all of them when none is given). */
@@ -375,8 +388,12 @@ public class OutboxEndpoint {
     return bulkResult("discarded", discarded, filter);
   }
 
+  /** Wakes the relays of every instance that holds slots: a replay does not say which ones. */
   private void wakeRelay() {
-    if (relay != null) {
+    LongConsumer relays = wakeUp;
+    if (relays != null) {
+      relays.accept(Slots.ALL);
+    } else if (relay != null) {
       relay.wakeUp();
     }
   }

@@ -9,11 +9,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.yaml.snakeyaml.Yaml;
 import tools.jackson.databind.JsonNode;
@@ -105,6 +108,55 @@ class MonitoringFilesTests {
           .as("the dashboard charts " + meter.name())
           .anyMatch(charted::contains);
     }
+  }
+
+  /**
+   * The gauges read the table, which every instance of a service shares, so each instance reports
+   * the same figures: the rules and the dashboard take them once per service ({@code max by
+   * (job)}), never per instance (one alert per pod, reset by every restart) nor summed over
+   * instances (n times the backlog).
+   */
+  @Test
+  @SuppressWarnings("unchecked")
+  void tableWideGaugesAreTakenOncePerServiceNeitherPerInstanceNorSummed() throws IOException {
+    List<String> gauges =
+        DocumentedMeters.read().meters().stream()
+            .filter(meter -> meter.type().equals("gauge"))
+            .map(DocumentedMeters.Meter::prometheus)
+            .toList();
+    assertThat(gauges)
+        .containsExactlyInAnyOrder(
+            "outbox_events_pending",
+            "outbox_events_oldest_age_seconds",
+            "outbox_events_dead_stored");
+    Map<String, String> expressions = new LinkedHashMap<>();
+    Map<String, Object> file = new Yaml().load(Files.readString(RULES));
+    for (Map<String, Object> group : (List<Map<String, Object>>) file.get("groups")) {
+      for (Map<String, Object> rule : (List<Map<String, Object>>) group.get("rules")) {
+        expressions.put("rule " + rule.get("alert"), (String) rule.get("expr"));
+      }
+    }
+    JsonNode dashboard = JsonMapper.builder().build().readTree(DASHBOARD.toFile());
+    for (JsonNode panel : dashboard.path("panels")) {
+      for (JsonNode target : panel.path("targets")) {
+        expressions.put(
+            "panel " + panel.path("title").asString() + " " + target.path("refId").asString(),
+            target.path("expr").asString());
+      }
+    }
+    int uses = 0;
+    for (Map.Entry<String, String> expression : expressions.entrySet()) {
+      for (String gauge : gauges) {
+        Matcher use = Pattern.compile("\\b" + gauge + "\\b").matcher(expression.getValue());
+        while (use.find()) {
+          uses++;
+          assertThat(expression.getValue().substring(0, use.start()))
+              .as(expression.getKey() + " takes " + gauge + " once per service")
+              .endsWith("max by (job) (");
+        }
+      }
+    }
+    assertThat(uses).as("the rules and the dashboard use the gauges").isGreaterThanOrEqualTo(5);
   }
 
   private static String promtool() {
