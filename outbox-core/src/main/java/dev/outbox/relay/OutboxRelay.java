@@ -83,7 +83,7 @@ public final class OutboxRelay implements AutoCloseable {
     if (state == State.RUNNING) {
       return;
     }
-    String member = settings.name + "-" + UUID.randomUUID();
+    String member = newMember(settings.name);
     settings.repository.bound(timing.databaseTimeout(), timing.rebalanceTimeout());
     Signal stopping = new Signal();
     List<RelayWorker> workers = new ArrayList<>(settings.workers);
@@ -123,7 +123,7 @@ public final class OutboxRelay implements AutoCloseable {
             () -> wake(workers, Slots.ALL),
             settings.nanoTime,
             settings.name);
-    Run started = new Run(stopping, keeper, workers);
+    Run started = new Run(member, stopping, keeper, workers);
     health.register(LeaseKeeper.COMPONENT);
     health.register(RelayHealth.BROKER);
     workers.forEach(worker -> health.register(worker.component()));
@@ -136,9 +136,10 @@ public final class OutboxRelay implements AutoCloseable {
     state = State.RUNNING;
     started.threads.forEach(Thread::start);
     log.info(
-        "Outbox relay '{}' started ({} worker(s), batch size {}, poll interval {} ms, lease timeout"
-            + " {} ms, publish timeout {} ms)",
+        "Outbox relay '{}' started as member {} ({} worker(s), batch size {}, poll interval {} ms,"
+            + " lease timeout {} ms, publish timeout {} ms)",
         settings.name,
+        member,
         settings.workers,
         settings.batchSize,
         timing.pollInterval().toMillis(),
@@ -214,6 +215,16 @@ public final class OutboxRelay implements AutoCloseable {
     return health.lastSuccess();
   }
 
+  /**
+   * The id this relay registered under while it runs, as the slot table's {@code owner} column
+   * shows it: the relay's name, the host ({@code HOSTNAME}, when set) and a UUID. Null when not
+   * running.
+   */
+  public @Nullable String member() {
+    Run current = run;
+    return current == null ? null : current.member;
+  }
+
   /** How many of the {@link dev.outbox.store.RelayStore#SLOTS} slots this instance holds now. */
   public int ownedSlots() {
     return scheduler.ownedCount();
@@ -249,14 +260,30 @@ public final class OutboxRelay implements AutoCloseable {
     workers.forEach(RelayWorker::wakeUp);
   }
 
+  /**
+   * A member id of its own for each start: the relay's name, the host it runs on (the pod's name in
+   * Kubernetes, from {@code HOSTNAME}; left out where that is not set), and a random UUID, so the
+   * owners in the slot table name the instances.
+   */
+  private static String newMember(String name) {
+    String host = System.getenv("HOSTNAME");
+    if (host == null || host.isBlank()) {
+      return name + "-" + UUID.randomUUID();
+    }
+    String safe = host.strip().replaceAll("[^A-Za-z0-9._-]", "_");
+    return name + "-" + safe.substring(0, Math.min(safe.length(), 63)) + "-" + UUID.randomUUID();
+  }
+
   /** One start-to-stop run of the relay's threads. */
   private static final class Run {
+    final String member;
     final Signal stopping;
     final LeaseKeeper keeper;
     final List<RelayWorker> workers;
     final List<Thread> threads = new ArrayList<>();
 
-    Run(Signal stopping, LeaseKeeper keeper, List<RelayWorker> workers) {
+    Run(String member, Signal stopping, LeaseKeeper keeper, List<RelayWorker> workers) {
+      this.member = member;
       this.stopping = stopping;
       this.keeper = keeper;
       this.workers = List.copyOf(workers);

@@ -128,13 +128,14 @@ public class OutboxEndpoint {
     result.put("dead", stats.dead());
     result.put("oldestPending", stats.oldestPending().map(Object::toString).orElse(null));
     if (relay != null) {
-      result.put(
-          "relay",
-          Map.of(
-              "running", relay.isRunning(),
-              "healthy", relay.isHealthy(),
-              "lastFailure", String.valueOf(relay.lastFailure()),
-              "paused", control != null && control.isPaused()));
+      Map<String, Object> state = new LinkedHashMap<>();
+      state.put("running", relay.isRunning());
+      state.put("healthy", relay.isHealthy());
+      state.put("lastFailure", String.valueOf(relay.lastFailure()));
+      state.put("paused", control != null && control.isPaused());
+      state.put("member", relay.member());
+      state.put("slots", relay.ownedSlots());
+      result.put("relay", state);
     }
     List<OutboxRepository.DeadEvent> found =
         filter.matchesAll()

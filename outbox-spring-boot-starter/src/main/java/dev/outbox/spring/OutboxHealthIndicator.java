@@ -142,6 +142,10 @@ final class OutboxHealthIndicator extends AbstractHealthIndicator {
     } else {
       builder.withDetail("relay", relay.isRunning() ? "running" : "stopped");
       builder.withDetail("slots", relay.ownedSlots());
+      String member = relay.member();
+      if (member != null) {
+        builder.withDetail("member", member);
+      }
       if (!relay.isHealthy()) {
         builder.withDetail("relayError", String.valueOf(relay.lastFailure()));
         problems.add("relay failing (see relayError)");

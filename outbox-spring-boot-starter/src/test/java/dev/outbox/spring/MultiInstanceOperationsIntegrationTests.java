@@ -128,6 +128,47 @@ class MultiInstanceOperationsIntegrationTests {
     }
   }
 
+  /**
+   * Which instance publishes which slot: the member id in an instance's health and in the
+   * endpoint's relay state is the owner the slot table names, and the other instance's id is its
+   * own.
+   */
+  @Test
+  @SuppressWarnings("unchecked")
+  void eachInstanceNamesTheMemberItHoldsItsSlotsUnderInItsHealthAndTheEndpoint() {
+    String ofOwner =
+        (String) owner.getBean(OutboxHealthIndicator.class).health(true).getDetails().get("member");
+    String ofOperator =
+        (String)
+            operator.getBean(OutboxHealthIndicator.class).health(true).getDetails().get("member");
+
+    assertThat(ofOwner)
+        .isEqualTo(owner.getBean(OutboxRelay.class).member())
+        .startsWith("outbox-relay-")
+        .isNotEqualTo(ofOperator);
+    assertThat(slotsOwnedBy(ofOwner)).isEqualTo(RelayStore.SLOTS);
+    assertThat(slotsOwnedBy(ofOperator)).isZero();
+    assertThat(
+            TestPostgres.get()
+                .queryLong(
+                    "SELECT count(*) FROM "
+                        + schema
+                        + ".outbox_event_relay WHERE member = '"
+                        + ofOperator
+                        + "'"))
+        .as("the operator instance is a registered member")
+        .isOne();
+    Map<String, Object> relay =
+        (Map<String, Object>) operator.getBean(OutboxEndpoint.class).summary().get("relay");
+    assertThat(relay).containsEntry("member", ofOperator).containsEntry("slots", 0);
+  }
+
+  private long slotsOwnedBy(String member) {
+    return TestPostgres.get()
+        .queryLong(
+            "SELECT count(*) FROM " + schema + ".outbox_event_slot WHERE owner = '" + member + "'");
+  }
+
   /** A dead event written with SQL: no instance is woken for it. */
   private UUID insertDead(String key) {
     return insert(key, "DEAD", "0 seconds");
