@@ -3,6 +3,7 @@ package dev.outbox.spring;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.outbox.Outbox;
 import dev.outbox.OutboxEvent;
 import dev.outbox.relay.OutboxRelay;
 import dev.outbox.store.RelayStore;
@@ -22,10 +23,14 @@ import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.Status;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.annotation.Bean;
+import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
 
 /**
- * Two instances of a service on one outbox table, each with its relay, as an operator sees them:
- * the endpoint of one instance acts on events whose slots the other instance's relay holds.
+ * Two instances of a service on one outbox table, each with its relay: an event that one instance
+ * commits to a slot the other holds wakes the other's relay at once, through {@code NOTIFY}; and,
+ * as an operator sees them, the endpoint of one instance acts on events whose slots the other
+ * instance's relay holds.
  *
  * <p>The poll interval, and with it the lease renewal that also finds events nobody woke the relay
  * for, is an hour (renewals a tenth of that apart while slots settle), far beyond the waits: an
@@ -33,7 +38,7 @@ import org.springframework.context.annotation.Bean;
  * holds every slot starts first, so the second one, joining while every slot has a live owner,
  * holds none, and keeps holding none until the first one's next renewal.
  */
-class MultiInstanceOperationsIntegrationTests {
+class MultiInstanceIntegrationTests {
 
   private static final Duration TIMEOUT = Duration.ofSeconds(30);
 
@@ -69,6 +74,20 @@ class MultiInstanceOperationsIntegrationTests {
     } finally {
       TestPostgres.get().dropSchema(schema);
     }
+  }
+
+  @Test
+  void anEventCommittedToASlotAnotherInstanceHoldsWakesThatInstancesRelay() {
+    Outbox outbox = operator.getBean(Outbox.class);
+    UUID id =
+        new TransactionTemplate(operator.getBean(PlatformTransactionManager.class))
+            .execute(status -> outbox.publish("orders", "order-1", "{\"n\":1}"));
+
+    RecordingTransport delivered = owner.getBean(RecordingTransport.class);
+    await("the event on the owner's transport")
+        .atMost(TIMEOUT)
+        .until(() -> delivered.sent().stream().map(OutboxEvent::id).toList().contains(id));
+    assertThat(operator.getBean(RecordingTransport.class).sent()).isEmpty();
   }
 
   @Test
