@@ -6,6 +6,9 @@ import dev.outbox.concurrent.Signal;
 import dev.outbox.store.OutboxRepository;
 import dev.outbox.store.Slots;
 import dev.outbox.transport.OutboxTransport;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -262,16 +265,39 @@ public final class OutboxRelay implements AutoCloseable {
 
   /**
    * A member id of its own for each start: the relay's name, the host it runs on (the pod's name in
-   * Kubernetes, from {@code HOSTNAME}; left out where that is not set), and a random UUID, so the
-   * owners in the slot table name the instances.
+   * Kubernetes) where the host names itself, and a random UUID, so the owners in the slot table
+   * name the instances.
    */
   private static String newMember(String name) {
-    String host = System.getenv("HOSTNAME");
-    if (host == null || host.isBlank()) {
+    String host = hostName();
+    if (host == null) {
       return name + "-" + UUID.randomUUID();
     }
-    String safe = host.strip().replaceAll("[^A-Za-z0-9._-]", "_");
+    String safe = host.replaceAll("[^A-Za-z0-9._-]", "_");
     return name + "-" + safe.substring(0, Math.min(safe.length(), 63)) + "-" + UUID.randomUUID();
+  }
+
+  /**
+   * The host's name from {@code HOSTNAME} or {@code COMPUTERNAME}, else from {@code /etc/hostname};
+   * null if none names it. Not from a name lookup, which may wait on DNS.
+   */
+  private static @Nullable String hostName() {
+    for (String variable : List.of("HOSTNAME", "COMPUTERNAME")) {
+      String value = System.getenv(variable);
+      if (value != null && !value.isBlank()) {
+        return value.strip();
+      }
+    }
+    try {
+      Path file = Path.of("/etc/hostname");
+      if (Files.isReadable(file)) {
+        String value = Files.readString(file).strip();
+        return value.isEmpty() ? null : value.lines().findFirst().orElse(null);
+      }
+    } catch (IOException | RuntimeException ex) {
+      // no name then
+    }
+    return null;
   }
 
   /** One start-to-stop run of the relay's threads. */

@@ -163,7 +163,9 @@ class MultiInstanceIntegrationTests {
 
     assertThat(ofOwner)
         .isEqualTo(owner.getBean(OutboxRelay.class).member())
-        .startsWith("outbox-relay-")
+        .as("the relay's name, the host where it names itself, a UUID")
+        .matches(
+            "outbox-relay-([A-Za-z0-9._-]+-)?\\p{XDigit}{8}(-\\p{XDigit}{4}){3}-\\p{XDigit}{12}")
         .isNotEqualTo(ofOperator);
     assertThat(slotsOwnedBy(ofOwner)).isEqualTo(RelayStore.SLOTS);
     assertThat(slotsOwnedBy(ofOperator)).isZero();
