@@ -30,9 +30,11 @@ final class RabbitMessages {
   static final String CONTENT_TYPE = "application/json";
 
   /**
-   * The headers of the CloudEvents attributes, in lower case. An event header of one of these
-   * names, in any case, is not sent: it would stand in for an attribute the event does not have
-   * ({@code subject}, {@code aggregatetype}), or beside one for a consumer that ignores case.
+   * The headers of the CloudEvents attributes, in lower case, in both of the binding's spellings
+   * ({@code cloudEvents_id}, {@code cloudEvents:id}). An event header of one of these names, in any
+   * case, is not sent: it would stand in for an attribute the event does not have ({@code subject},
+   * {@code aggregatetype}), or beside one for a consumer that reads the other spelling or ignores
+   * case.
    */
   private static final Set<String> RESERVED =
       Stream.of(
@@ -45,6 +47,7 @@ final class RabbitMessages {
               RabbitHeaders.EVENT_VERSION,
               RabbitHeaders.AGGREGATE_TYPE)
           .map(name -> name.toLowerCase(Locale.ROOT))
+          .flatMap(name -> Stream.of(name, name.replace("cloudevents_", "cloudevents:")))
           .collect(Collectors.toUnmodifiableSet());
 
   /** AMQP {@code delivery_mode} of a message the broker writes to disk. */

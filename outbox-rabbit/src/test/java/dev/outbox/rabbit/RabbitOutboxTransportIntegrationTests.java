@@ -105,9 +105,10 @@ class RabbitOutboxTransportIntegrationTests {
   }
 
   /**
-   * Input: event headers named like CloudEvents attributes, in their case and in another, on an
-   * unkeyed event. The attributes keep their values; none of those headers is sent, so neither does
-   * the event get a subject it does not have.
+   * Input: event headers named like CloudEvents attributes, in their case, in another and in the
+   * binding's other spelling ({@code cloudEvents:}), on an unkeyed event. The attributes keep their
+   * values; none of those headers is sent, so neither does the event get a subject it does not
+   * have.
    */
   @Test
   void eventHeadersCannotOverwriteTheCloudEventsAttributes() throws Exception {
@@ -133,7 +134,9 @@ class RabbitOutboxTransportIntegrationTests {
                 RabbitHeaders.SUBJECT,
                 "forged-key",
                 "CLOUDEVENTS_ID",
-                "spoofed-id"),
+                "spoofed-id",
+                "cloudEvents:subject",
+                "forged-key"),
             original.createdAt(),
             original.attempts());
 
@@ -144,7 +147,7 @@ class RabbitOutboxTransportIntegrationTests {
         .containsEntry(RabbitHeaders.ID, event.id().toString())
         .containsEntry(RabbitHeaders.SOURCE, "order-service")
         .containsEntry(RabbitHeaders.TYPE, "OrderPlaced")
-        .doesNotContainKeys(RabbitHeaders.SUBJECT, "CLOUDEVENTS_ID");
+        .doesNotContainKeys(RabbitHeaders.SUBJECT, "CLOUDEVENTS_ID", "cloudEvents:subject");
   }
 
   @Test

@@ -36,6 +36,10 @@ abstract class MessageIdResolver {
   static final List<String> HEADER_NAMES =
       List.of(KAFKA_ID, AMQP_MESSAGE_ID, AMQP_CLOUD_EVENTS_ID, AMQP_CLOUD_EVENTS_ID_COLON);
 
+  /** The names of {@link #HEADER_NAMES} a message from RabbitMQ carries its id in. */
+  static final List<String> AMQP_HEADER_NAMES =
+      List.of(AMQP_MESSAGE_ID, AMQP_CLOUD_EVENTS_ID, AMQP_CLOUD_EVENTS_ID_COLON);
+
   private static final ClassLoader LOADER = MessageIdResolver.class.getClassLoader();
   private static final boolean KAFKA =
       ClassUtils.isPresent("org.apache.kafka.clients.consumer.ConsumerRecord", LOADER);
@@ -251,10 +255,14 @@ abstract class MessageIdResolver {
       return null;
     }
 
+    /**
+     * The first id header present; of a message from RabbitMQ, only the AMQP ones, so that an
+     * application header named {@code ce_id} does not stand in for its {@code message_id}.
+     */
     @Override
     @Nullable String id(Object arg) {
       var headers = ((org.springframework.messaging.Message<?>) arg).getHeaders();
-      for (String name : HEADER_NAMES) {
+      for (String name : fromRabbit(arg) ? AMQP_HEADER_NAMES : HEADER_NAMES) {
         String id = text(headers.get(name));
         if (id != null) {
           return id;

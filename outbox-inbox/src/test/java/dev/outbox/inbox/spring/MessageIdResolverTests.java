@@ -101,6 +101,19 @@ class MessageIdResolverTests {
                 + " cloudEvents:id]: the idempotent listener cannot de-duplicate it");
   }
 
+  /** Input: a RabbitMQ message with an application header {@code ce_id}, the Kafka id's name. */
+  @Test
+  void messagingMessageFromRabbitReadsTheAmqpIdNotACeIdHeader() {
+    var fromRabbit =
+        MessageBuilder.withPayload("v")
+            .setHeader("amqp_consumerQueue", "orders")
+            .setHeader("ce_id", "forged")
+            .setHeader("amqp_messageId", "a-id")
+            .build();
+
+    assertThat(resolver("messaging").resolve(new Object[] {fromRabbit})).isEqualTo("a-id");
+  }
+
   @Test
   void headerParameterCarriesTheId() {
     UUID id = UUID.randomUUID();
