@@ -220,8 +220,8 @@ public final class OutboxRelay implements AutoCloseable {
 
   /**
    * The id this relay registered under while it runs, as the slot table's {@code owner} column
-   * shows it: the relay's name, the host ({@code HOSTNAME}, when set) and a UUID. Null when not
-   * running.
+   * shows it: the relay's name, the host (where the host names itself: {@code HOSTNAME}, {@code
+   * COMPUTERNAME} or {@code /etc/hostname}) and a UUID. Null when not running.
    */
   public @Nullable String member() {
     Run current = run;

@@ -62,6 +62,7 @@ class PostgresOutboxRepositoryIntegrationTests {
   /** The pending events a relay holding every slot reads now, in write order. */
   private List<UUID> pendingIds() {
     var leases = repository.rebalanceLeases("reader", Duration.ofSeconds(30), List.of());
+    assertThat(leases.tokens()).as("the reader holds every slot").hasSize(RelayStore.SLOTS);
     return repository
         .candidates(leases.tokens().keySet(), leases.tokens().values(), 100, RelayStore.Held.NONE)
         .stream()

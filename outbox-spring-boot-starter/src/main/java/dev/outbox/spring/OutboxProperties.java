@@ -217,9 +217,11 @@ public class OutboxProperties implements InitializingBean {
     private boolean deadEventBlocksKey = OutboxDefaults.DEAD_EVENT_BLOCKS_KEY;
 
     /**
-     * Whether relays of several instances wake each other through LISTEN/NOTIFY (sent outside
-     * business transactions, at most every 20 ms) when a backlog builds up or an instance without a
-     * relay writes events. Off: other instances find events at their next poll.
+     * Whether relays of other instances are woken through LISTEN/NOTIFY (sent outside business
+     * transactions, at most every 20 ms) when a commit writes to slots this instance's relay does
+     * not hold (every slot, for an instance without a relay), when the outbox endpoint replays dead
+     * events, or when a backlog builds up. Off: such an event waits for its slot holder's next
+     * poll.
      */
     private boolean notify = true;
 
