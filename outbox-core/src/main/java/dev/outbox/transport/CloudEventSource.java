@@ -3,6 +3,7 @@ package dev.outbox.transport;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The CloudEvents {@code source} attribute, which the specification defines as a URI reference (RFC
@@ -53,6 +54,32 @@ public final class CloudEventSource {
           ex);
     }
     return source;
+  }
+
+  /**
+   * The source a transport sends: {@code configured} checked, or when it is not set, {@code
+   * applicationName} made into one ({@link #fromName}), or {@code fallback} when neither is set.
+   *
+   * @param property the property {@code configured} was read from, named in the error
+   * @throws IllegalArgumentException if {@code configured} is not a URI reference, naming {@code
+   *     property}
+   */
+  public static String resolve(
+      @Nullable String configured,
+      String property,
+      @Nullable String applicationName,
+      String fallback) {
+    if (configured == null || configured.isBlank()) {
+      // The application's name need not be a URI reference ("Order Service"): encoded, it is.
+      return applicationName == null || applicationName.isBlank()
+          ? fallback
+          : fromName(applicationName);
+    }
+    try {
+      return check(configured);
+    } catch (IllegalArgumentException ex) {
+      throw new IllegalArgumentException("Invalid " + property + ": " + ex.getMessage(), ex);
+    }
   }
 
   /**

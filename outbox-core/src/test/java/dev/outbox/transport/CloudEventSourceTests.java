@@ -41,4 +41,17 @@ class CloudEventSourceTests {
         .isEqualTo("Bestellung%20%C3%BC%20100%25");
     assertThat(URI.create(CloudEventSource.fromName("a b:c?d#e")).getPath()).isEqualTo("a b:c?d#e");
   }
+
+  /** Input: no source, an application name with a space, and a configured source with one. */
+  @Test
+  void resolveChecksAConfiguredSourceNamingItsPropertyAndOtherwiseEncodesTheApplicationName() {
+    assertThat(CloudEventSource.resolve(null, "p", null, "outbox")).isEqualTo("outbox");
+    assertThat(CloudEventSource.resolve(" ", "p", "Order Service", "outbox"))
+        .isEqualTo("Order%20Service");
+    assertThat(CloudEventSource.resolve("/shop/orders", "p", "Order Service", "outbox"))
+        .isEqualTo("/shop/orders");
+    assertThatIllegalArgumentException()
+        .isThrownBy(() -> CloudEventSource.resolve("Order Service", "outbox.x.source", null, "o"))
+        .withMessageStartingWith("Invalid outbox.x.source: source must be a URI reference");
+  }
 }

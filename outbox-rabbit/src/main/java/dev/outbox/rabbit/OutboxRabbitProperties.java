@@ -102,20 +102,9 @@ public class OutboxRabbitProperties {
 
   /** The transport options these properties describe. */
   RabbitOutboxOptions toOptions(@Nullable String applicationName) {
-    String resolvedSource = source;
-    if (resolvedSource == null || resolvedSource.isBlank()) {
-      // The application's name need not be a URI reference ("Order Service"): encoded, it is.
-      resolvedSource =
-          applicationName == null || applicationName.isBlank()
-              ? RabbitOutboxOptions.DEFAULT_SOURCE
-              : CloudEventSource.fromName(applicationName);
-    } else {
-      try {
-        CloudEventSource.check(resolvedSource);
-      } catch (IllegalArgumentException ex) {
-        throw new IllegalArgumentException("Invalid outbox.rabbit.source: " + ex.getMessage(), ex);
-      }
-    }
+    String resolvedSource =
+        CloudEventSource.resolve(
+            source, "outbox.rabbit.source", applicationName, RabbitOutboxOptions.DEFAULT_SOURCE);
     return new RabbitOutboxOptions(resolvedSource, defaultRoutingKey, deadLetterExchange, channels);
   }
 }

@@ -35,21 +35,12 @@ public class OutboxKafkaAutoConfiguration {
       ProducerFactory<?, ?> producerFactory,
       OutboxKafkaProperties properties,
       Environment environment) {
-    String source = properties.getSource();
-    if (source == null || source.isBlank()) {
-      // The application's name need not be a URI reference ("Order Service"): encoded, it is.
-      String name = environment.getProperty("spring.application.name");
-      source =
-          name == null || name.isBlank()
-              ? KafkaOutboxDefaults.SOURCE
-              : CloudEventSource.fromName(name);
-    } else {
-      try {
-        CloudEventSource.check(source);
-      } catch (IllegalArgumentException ex) {
-        throw new IllegalArgumentException("Invalid outbox.kafka.source: " + ex.getMessage(), ex);
-      }
-    }
+    String source =
+        CloudEventSource.resolve(
+            properties.getSource(),
+            "outbox.kafka.source",
+            environment.getProperty("spring.application.name"),
+            KafkaOutboxDefaults.SOURCE);
     KafkaTransportOptions options =
         KafkaTransportOptions.defaults()
             .withSource(source)
