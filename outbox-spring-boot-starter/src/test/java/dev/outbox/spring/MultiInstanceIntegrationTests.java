@@ -197,24 +197,8 @@ class MultiInstanceIntegrationTests {
 
   /** An event written with SQL {@code age} ago: no instance is woken for it. */
   private UUID insert(String key, String status, String age) {
-    UUID id = UUID.randomUUID();
-    TestPostgres.get()
-        .execute(
-            "INSERT INTO "
-                + schema
-                + ".outbox_event (id, destination, event_key, event_type, payload, status,"
-                + " attempts, last_error, created_at, last_attempt_at) VALUES ('"
-                + id
-                + "', 'orders', '"
-                + key
-                + "', 'OrderPlaced', '{}', '"
-                + status
-                + "', 3, 'boom', now() - interval '"
-                + age
-                + "', now() - interval '"
-                + age
-                + "')");
-    return id;
+    return StoredEvents.insert(
+        schema, UUID.randomUUID(), key, status, "orders", "OrderPlaced", "boom", age);
   }
 
   private ConfigurableApplicationContext start(String name, String... properties) {

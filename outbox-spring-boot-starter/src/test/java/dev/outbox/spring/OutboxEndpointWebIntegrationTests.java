@@ -88,27 +88,8 @@ class OutboxEndpointWebIntegrationTests {
 
   private UUID insert(String status, String destination, String error, String age) {
     UUID id = UUID.randomUUID();
-    TestPostgres.get()
-        .execute(
-            "INSERT INTO "
-                + schema
-                + ".outbox_event (id, destination, event_key, event_type, payload, status,"
-                + " attempts, last_error, created_at, last_attempt_at) VALUES ('"
-                + id
-                + "', '"
-                + destination
-                + "', 'k-"
-                + id
-                + "', 'OrderPlaced', '{}', '"
-                + status
-                + "', 3, '"
-                + error
-                + "', now() - interval '"
-                + age
-                + "', now() - interval '"
-                + age
-                + "')");
-    return id;
+    return StoredEvents.insert(
+        schema, id, "k-" + id, status, destination, "OrderPlaced", error, age);
   }
 
   private String status(UUID id) {

@@ -56,45 +56,13 @@ class OutboxOperationsIntegrationTests {
   }
 
   private void insertPending(String key, String age) {
-    insert(UUID.randomUUID(), key, "PENDING", "orders", "OrderPlaced", "boom", age);
+    StoredEvents.insert(
+        schema, UUID.randomUUID(), key, "PENDING", "orders", "OrderPlaced", "boom", age);
   }
 
   private UUID insert(String status, String destination, String type, String error, String age) {
     UUID id = UUID.randomUUID();
-    return insert(id, "k-" + id, status, destination, type, error, age);
-  }
-
-  private UUID insert(
-      UUID id,
-      String key,
-      String status,
-      String destination,
-      String type,
-      String error,
-      String age) {
-    TestPostgres.get()
-        .execute(
-            "INSERT INTO "
-                + schema
-                + ".outbox_event (id, destination, event_key, event_type, payload, status,"
-                + " attempts, last_error, created_at, last_attempt_at) VALUES ('"
-                + id
-                + "', '"
-                + destination
-                + "', '"
-                + key
-                + "', '"
-                + type
-                + "', '{}', '"
-                + status
-                + "', 3, '"
-                + error
-                + "', now() - interval '"
-                + age
-                + "', now() - interval '"
-                + age
-                + "')");
-    return id;
+    return StoredEvents.insert(schema, id, "k-" + id, status, destination, type, error, age);
   }
 
   private long count(String where) {
