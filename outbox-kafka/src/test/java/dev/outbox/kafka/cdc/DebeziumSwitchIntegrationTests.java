@@ -112,7 +112,17 @@ class DebeziumSwitchIntegrationTests {
           connector.close();
           viaConnector = connector.delivered().stream().map(Delivered::id).toList();
 
+          // The server lets the slot go once it sees the connector's connection end; until then
+          // it refuses to drop it ("replication slot ... is active for PID ...").
           JdbcClient jdbc = JdbcClient.create(back.getBean(DataSource.class));
+          await("the connector's slot no longer active")
+              .atMost(TIMEOUT)
+              .until(
+                  () ->
+                      !jdbc.sql("SELECT active FROM pg_replication_slots WHERE slot_name = ?")
+                          .param(SLOT)
+                          .query(Boolean.class)
+                          .single());
           jdbc.sql("SELECT pg_drop_replication_slot(?)").param(SLOT).query().singleRow();
           jdbc.sql("DROP PUBLICATION " + PUBLICATION).update();
           written.put("relay, connector gone", placeOrders(back, "after"));
