@@ -192,7 +192,7 @@ public class OutboxAutoConfiguration {
     return new PostgresWakeups(
         outboxDataSource(outbox, dataSource),
         outboxTableName,
-        (LongConsumer) slots -> relay.ifAvailable(local -> local.wakeUp(slots)),
+        slots -> relay.ifAvailable(local -> local.wakeUp(slots)),
         RelayTiming.databaseTimeout(
             leaseTimeout != null
                 ? leaseTimeout
