@@ -32,8 +32,19 @@ import org.jspecify.annotations.Nullable;
  * lost in a crash of PostgreSQL changes nothing, since the crash ends every member's backend and so
  * every member. Rebalancing is a short transaction that locks the slot table, so two members never
  * take the same slot; each takes over a new token from a sequence, which fences out the old owner.
+ *
+ * <p>The anchor's session is named after the member ({@link #applicationName}) while the member
+ * holds it, so that {@code pg_stat_activity} shows which session is which instance's; it gets its
+ * own name back when it returns to the pool. The relay's other connections, borrowed for a
+ * statement or two, keep the pool's name: naming them would cost two statements per borrow.
  */
 final class PostgresLeases {
+
+  /** The longest {@code application_name} PostgreSQL keeps, in bytes (NAMEDATALEN - 1). */
+  static final int MAX_APPLICATION_NAME = 63;
+
+  /** The end of a relay's member id that tells its starts apart: a hyphen and a UUID. */
+  private static final int MEMBER_ID_END = 1 + 36;
 
   /** Bounds a rebalance's transaction: its wait for locks, and its time idle between statements. */
   private static final String BOUND_TRANSACTION =
@@ -134,7 +145,7 @@ final class PostgresLeases {
 
   synchronized Leases renew(String member, Duration ttl) {
     try {
-      Connection connection = anchor();
+      Connection connection = anchor(member);
       try (PreparedStatement statement = connection.prepareStatement(renew)) {
         statement.setString(1, member);
         statement.setLong(2, ttl.toMillis());
@@ -164,7 +175,7 @@ final class PostgresLeases {
 
   synchronized Leases rebalance(String member, Duration ttl, Collection<Integer> releasing) {
     renew(member, ttl); // registers the member and checks the anchor
-    Connection connection = anchor();
+    Connection connection = anchor(member);
     try {
       connection.setAutoCommit(false);
       long timeout = rebalanceTimeoutMillis;
@@ -239,7 +250,7 @@ final class PostgresLeases {
 
   synchronized void leave(String member) {
     try {
-      Connection connection = anchor();
+      Connection connection = anchor(member);
       try (PreparedStatement slots = connection.prepareStatement(leaveSlots);
           PreparedStatement members = connection.prepareStatement(leaveMember)) {
         slots.setString(1, member);
@@ -255,7 +266,7 @@ final class PostgresLeases {
     }
   }
 
-  private Connection anchor() {
+  private Connection anchor(String member) {
     if (anchor != null) {
       return anchor;
     }
@@ -263,13 +274,29 @@ final class PostgresLeases {
       // At read committed: a rebalance that waited for another's lock on the slot table must then
       // see the slots as they are, whatever the database's default isolation; under repeatable
       // read or serializable it would fail with a serialization error instead.
-      Connection connection = connections.autocommit();
+      Connection connection = connections.autocommit(applicationName(member));
       anchor = connection;
       return connection;
     } catch (SQLException ex) {
       throw new OutboxException(
           "Could not connect to the database for the relay leases: " + ex.getMessage(), ex);
     }
+  }
+
+  /**
+   * The {@code application_name} of {@code member}'s anchor: the member id, within PostgreSQL's 63
+   * bytes. Characters other than printable ASCII become {@code ?} (as PostgreSQL before 16 shows
+   * them; 16 and later would spell them as longer escapes). A longer id loses characters from its
+   * middle: its start (the relay's name, the host) is cut to fit, its end (the hyphen and the UUID
+   * a relay's member id ends with) stays whole, so the name still tells the instances apart.
+   */
+  static String applicationName(String member) {
+    String ascii = member.replaceAll("[^\\x20-\\x7E]", "?");
+    if (ascii.length() <= MAX_APPLICATION_NAME) {
+      return ascii;
+    }
+    return ascii.substring(0, MAX_APPLICATION_NAME - MEMBER_ID_END)
+        + ascii.substring(ascii.length() - MEMBER_ID_END);
   }
 
   /** Whether the failed rebalance's transaction was rolled back on a connection still usable. */

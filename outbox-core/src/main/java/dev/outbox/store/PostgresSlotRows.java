@@ -205,10 +205,7 @@ final class PostgresSlotRows {
     String sql = manyHeld(held) ? candidatesManyHeld : candidates;
     try (Connection connection = connections.autocommit();
         PreparedStatement statement = connection.prepareStatement(sql)) {
-      int next = bindSlots(connection, statement, slotList, tokens);
-      statement.setArray(next, connection.createArrayOf("text", held.keys().toArray()));
-      statement.setArray(next + 1, connection.createArrayOf("text", held.destinations().toArray()));
-      statement.setInt(next + 2, perSlot);
+      bindRead(connection, statement, slotList, tokens, held, perSlot);
       List<Candidate> result = new ArrayList<>();
       try (ResultSet rs = statement.executeQuery()) {
         while (rs.next()) {
@@ -239,11 +236,8 @@ final class PostgresSlotRows {
     String sql = manyHeld(held) ? prefetchManyHeld : prefetch;
     try (Connection connection = connections.autocommit();
         PreparedStatement statement = connection.prepareStatement(sql)) {
-      int next = bindSlots(connection, statement, slotList, tokens);
-      statement.setArray(next, connection.createArrayOf("text", held.keys().toArray()));
-      statement.setArray(next + 1, connection.createArrayOf("text", held.destinations().toArray()));
-      statement.setInt(next + 2, perSlot);
-      statement.setInt(next + 3, limit);
+      bindRead(connection, statement, slotList, tokens, held, perSlot);
+      statement.setInt(7, limit);
       List<Candidate> candidates = new ArrayList<>();
       Decoded decoded = new Decoded();
       try (ResultSet rs = statement.executeQuery()) {
@@ -268,20 +262,25 @@ final class PostgresSlotRows {
   }
 
   /**
-   * Binds the slots a read starts from and the tokens they must still be held under; returns the
-   * index of the next parameter.
+   * Binds the six parameters {@link #candidates} and {@link #prefetch} share: the slots to read and
+   * the tokens they must still be held under (the slots twice: to read, and in the order to read
+   * them), the held keys and destinations to leave out, and the rows to read per slot.
    */
-  private static int bindSlots(
+  private static void bindRead(
       Connection connection,
       PreparedStatement statement,
       Collection<Integer> slotList,
-      Collection<Long> tokens)
+      Collection<Long> tokens,
+      Held held,
+      int perSlot)
       throws SQLException {
     Array slotArray = connection.createArrayOf("int2", slotList.toArray());
     statement.setArray(1, slotArray);
     statement.setArray(2, connection.createArrayOf("int8", tokens.toArray()));
     statement.setArray(3, slotArray);
-    return 4;
+    statement.setArray(4, connection.createArrayOf("text", held.keys().toArray()));
+    statement.setArray(5, connection.createArrayOf("text", held.destinations().toArray()));
+    statement.setInt(6, perSlot);
   }
 
   List<String> pendingKeys(String destination, Collection<Integer> slotList, int depth) {

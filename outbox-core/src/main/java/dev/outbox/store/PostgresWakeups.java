@@ -39,7 +39,10 @@ public final class PostgresWakeups implements AutoCloseable {
   /** The shortest pause between two notifications sent by one instance. */
   public static final Duration MIN_INTERVAL = Duration.ofMillis(20);
 
-  /** The database timeout of the three-argument constructor: that of the relay's default lease. */
+  /**
+   * The database timeout of a relay with the default lease timeout: what to pass to the constructor
+   * when the relay's lease timeout is not set.
+   */
   public static final Duration DEFAULT_DATABASE_TIMEOUT =
       RelayTiming.databaseTimeout(OutboxDefaults.LEASE_TIMEOUT);
 
@@ -61,36 +64,13 @@ public final class PostgresWakeups implements AutoCloseable {
 
   /**
    * @param onWake run on the listening thread for every notification received (also for this
-   *     instance's own); must be quick
-   */
-  public PostgresWakeups(DataSource dataSource, TableName table, Runnable onWake) {
-    this(dataSource, table, onWake, DEFAULT_DATABASE_TIMEOUT);
-  }
-
-  /**
-   * @param onWake run on the listening thread for every notification received (also for this
-   *     instance's own); must be quick
-   * @param databaseTimeout the longest either connection waits for an answer of the database, and
-   *     how long the listening connection may go without a notification before it is checked (the
-   *     relay's {@code RelayTiming.databaseTimeout()})
-   */
-  public PostgresWakeups(
-      DataSource dataSource, TableName table, Runnable onWake, Duration databaseTimeout) {
-    this(dataSource, table, runEach(onWake), databaseTimeout);
-  }
-
-  private static LongConsumer runEach(Runnable onWake) {
-    Objects.requireNonNull(onWake, "onWake");
-    return slots -> onWake.run();
-  }
-
-  /**
-   * @param onWake run on the listening thread for every notification received (also for this
    *     instance's own) with the slots it names (a bit set, see {@link Slots}; every slot for a
-   *     notification without them, such as one of an older version); must be quick
+   *     notification without them, such as one of an older version); must be quick. The local
+   *     relay's {@code relay::wakeUp} fits.
    * @param databaseTimeout the longest either connection waits for an answer of the database, and
    *     how long the listening connection may go without a notification before it is checked (the
-   *     relay's {@code RelayTiming.databaseTimeout()})
+   *     relay's {@code RelayTiming.databaseTimeout()}; {@link #DEFAULT_DATABASE_TIMEOUT} for a
+   *     relay with the default lease timeout)
    */
   public PostgresWakeups(
       DataSource dataSource, TableName table, LongConsumer onWake, Duration databaseTimeout) {

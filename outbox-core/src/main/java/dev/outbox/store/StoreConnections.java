@@ -11,6 +11,7 @@ import java.util.Set;
 import java.util.WeakHashMap;
 import java.util.concurrent.Executor;
 import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
 import org.postgresql.PGConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,6 +49,11 @@ import org.slf4j.LoggerFactory;
  * a second instead of after the lock, and retries cannot pile up sessions. The driver's query
  * timeout is not used: its cancel runs on a timer the driver shares with the application, holds the
  * connection while it connects, and can reach a later statement on the same session.
+ *
+ * <p>A connection held for long under a name of its own (the lease anchor, named after its relay
+ * member) gets that {@code application_name} while the library holds it, so that {@code
+ * pg_stat_activity} tells the instances apart, and the name it had when it goes back to the pool,
+ * as the isolation and the auto-commit.
  */
 final class StoreConnections {
 
@@ -62,6 +68,9 @@ final class StoreConnections {
 
   /** A network timeout that {@link #restore} leaves as it is. */
   private static final int KEEP = -1;
+
+  /** The JDBC client info property that pgjdbc maps to {@code application_name}. */
+  private static final String APPLICATION_NAME = "ApplicationName";
 
   private final DataSource dataSource;
   private volatile int defaultIsolation = UNKNOWN;
@@ -88,15 +97,25 @@ final class StoreConnections {
 
   /** A connection for statements that each commit on their own. */
   Connection autocommit() throws SQLException {
-    return borrow(true);
+    return borrow(true, null);
+  }
+
+  /**
+   * A connection for statements that each commit on their own, whose session is known as {@code
+   * applicationName} in {@code pg_stat_activity} until it is closed (PostgreSQL keeps the first 63
+   * bytes).
+   */
+  Connection autocommit(String applicationName) throws SQLException {
+    return borrow(true, applicationName);
   }
 
   /** A connection for a transaction of the library's own; the caller commits or rolls back. */
   Connection transaction() throws SQLException {
-    return borrow(false);
+    return borrow(false, null);
   }
 
-  private Connection borrow(boolean autoCommit) throws SQLException {
+  private Connection borrow(boolean autoCommit, @Nullable String applicationName)
+      throws SQLException {
     Connection connection = dataSource.getConnection();
     try {
       // First, so that even the settings below cannot wait for ever
@@ -126,14 +145,24 @@ final class StoreConnections {
       if (network != 0 && autoCommit) {
         checkClientOnce(connection);
       }
-      if (!stricter && autoCommitBefore == autoCommit && !shorten) {
+      // After auto-commit is on: the name is the session's, not a transaction's that may roll back
+      String nameBefore = null;
+      if (applicationName != null) {
+        String current = connection.getClientInfo(APPLICATION_NAME);
+        if (!applicationName.equals(current)) {
+          connection.setClientInfo(APPLICATION_NAME, applicationName);
+          nameBefore = current == null ? "" : current;
+        }
+      }
+      if (!stricter && autoCommitBefore == autoCommit && !shorten && nameBefore == null) {
         return connection;
       }
       return restoringOnClose(
           connection,
           stricter ? isolation : UNKNOWN,
           autoCommitBefore,
-          shorten ? networkBefore : KEEP);
+          shorten ? networkBefore : KEEP,
+          nameBefore);
     } catch (SQLException | RuntimeException ex) {
       PostgresOutboxRepository.closeQuietly(connection);
       throw ex;
@@ -168,18 +197,22 @@ final class StoreConnections {
 
   /**
    * {@code connection}, whose {@code close()} first ends any open transaction and sets back the
-   * isolation (unless {@code isolation} is {@link #UNKNOWN}), the auto-commit and the network
-   * timeout (unless {@link #KEEP}) it had.
+   * isolation (unless {@code isolation} is {@link #UNKNOWN}), the application name (unless null),
+   * the auto-commit and the network timeout (unless {@link #KEEP}) it had.
    */
   private static Connection restoringOnClose(
-      Connection connection, int isolation, boolean autoCommit, int networkTimeout) {
+      Connection connection,
+      int isolation,
+      boolean autoCommit,
+      int networkTimeout,
+      @Nullable String applicationName) {
     return (Connection)
         Proxy.newProxyInstance(
             StoreConnections.class.getClassLoader(),
             new Class<?>[] {Connection.class},
             (proxy, method, args) -> {
               if (method.getName().equals("close") && method.getParameterCount() == 0) {
-                if (restore(connection, isolation, autoCommit, networkTimeout)) {
+                if (restore(connection, isolation, autoCommit, networkTimeout, applicationName)) {
                   connection.close();
                 } else {
                   PostgresOutboxRepository.closeQuietly(connection);
@@ -196,7 +229,11 @@ final class StoreConnections {
 
   /** Whether the connection got its settings back; if not, it was aborted. */
   private static boolean restore(
-      Connection connection, int isolation, boolean autoCommit, int networkTimeout) {
+      Connection connection,
+      int isolation,
+      boolean autoCommit,
+      int networkTimeout,
+      @Nullable String applicationName) {
     try {
       if (connection.isClosed()) {
         return true;
@@ -206,6 +243,9 @@ final class StoreConnections {
       }
       if (isolation != UNKNOWN) {
         connection.setTransactionIsolation(isolation);
+      }
+      if (applicationName != null) { // while auto-commit is on, as set: outside any transaction
+        connection.setClientInfo(APPLICATION_NAME, applicationName);
       }
       if (connection.getAutoCommit() != autoCommit) {
         connection.setAutoCommit(autoCommit);

@@ -22,10 +22,13 @@ import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -444,6 +447,107 @@ class OutboxRelayIntegrationTests {
                 return result;
               });
     }
+  }
+
+  /**
+   * The lease anchor's session is named after the relay's member in {@code pg_stat_activity}, so an
+   * operator finds the instance that holds a stuck event's slot from the slot table; it goes back
+   * to the application's pool under the application's name. The pool here resets nothing: it hands
+   * the same sessions out again as they were returned.
+   */
+  @Test
+  void theLeaseAnchorIsNamedAfterItsMemberAndReturnsToThePoolUnderItsOwnName() throws Exception {
+    PGSimpleDataSource named = (PGSimpleDataSource) TestPostgres.get().dataSource();
+    named.setApplicationName("orders-app");
+    List<Connection> sessions = new CopyOnWriteArrayList<>();
+    relay =
+        relayBuilder()
+            .name("orders-relay-of-the-eu-west-region") // an id longer than 63 characters
+            .repository(new PostgresOutboxRepository(keepingPool(named, sessions), table))
+            .build();
+    relay.start();
+    String member = relay.member();
+    await().atMost(Duration.ofSeconds(10)).until(() -> anchorName(member) != null);
+
+    String name = anchorName(member);
+    assertThat(member).hasSizeGreaterThan(63);
+    assertThat(name)
+        .hasSize(63)
+        .startsWith(member.substring(0, 26))
+        .endsWith(member.substring(member.length() - 37)); // "-" and the UUID
+    assertThat(
+            TestPostgres.get()
+                .queryLong(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = '"
+                        + name
+                        + "'"))
+        .isEqualTo(1);
+
+    relay.stop(Duration.ofSeconds(10));
+    assertThat(sessions).isNotEmpty();
+    for (Connection session : sessions) {
+      assertThat(session.isClosed()).isFalse();
+      try (var statement = session.createStatement();
+          var rs = statement.executeQuery("SELECT current_setting('application_name')")) {
+        rs.next();
+        assertThat(rs.getString(1)).isEqualTo("orders-app");
+      }
+    }
+    for (Connection session : sessions) {
+      session.close();
+    }
+  }
+
+  /** The {@code application_name} of the session {@code member} registered, or null. */
+  private String anchorName(String member) throws SQLException {
+    try (Connection connection = TestPostgres.get().connect();
+        var statement =
+            connection.prepareStatement(
+                "SELECT a.application_name FROM "
+                    + table
+                    + "_relay m JOIN pg_stat_activity a ON a.pid = m.pid WHERE m.member = ?")) {
+      statement.setString(1, member);
+      try (var rs = statement.executeQuery()) {
+        return rs.next() ? rs.getString(1) : null;
+      }
+    }
+  }
+
+  /**
+   * A pool that resets nothing: a connection closed is handed out again as it is; every session it
+   * opened is added to {@code sessions}, and closing them is the caller's.
+   */
+  private static DataSource keepingPool(DataSource dataSource, List<Connection> sessions) {
+    Deque<Connection> idle = new ConcurrentLinkedDeque<>();
+    return (DataSource)
+        Proxy.newProxyInstance(
+            OutboxRelayIntegrationTests.class.getClassLoader(),
+            new Class<?>[] {DataSource.class},
+            (pool, method, args) -> {
+              if (!method.getName().equals("getConnection") || args != null) {
+                throw new UnsupportedOperationException(method.getName());
+              }
+              Connection session = idle.pollFirst();
+              if (session == null) {
+                session = dataSource.getConnection();
+                sessions.add(session);
+              }
+              Connection borrowed = session;
+              return Proxy.newProxyInstance(
+                  OutboxRelayIntegrationTests.class.getClassLoader(),
+                  new Class<?>[] {Connection.class},
+                  (proxy, call, callArgs) -> {
+                    if (call.getName().equals("close") && call.getParameterCount() == 0) {
+                      idle.addFirst(borrowed);
+                      return null;
+                    }
+                    try {
+                      return call.invoke(borrowed, callArgs);
+                    } catch (InvocationTargetException ex) {
+                      throw ex.getCause();
+                    }
+                  });
+            });
   }
 
   @Test

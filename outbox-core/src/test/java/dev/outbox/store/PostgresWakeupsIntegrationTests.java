@@ -24,12 +24,9 @@ class PostgresWakeupsIntegrationTests {
   void aSignalOnOneInstanceWakesTheListenersOfOthersOutsideAnyTransaction() {
     AtomicInteger wokenA = new AtomicInteger();
     AtomicInteger wokenB = new AtomicInteger();
-    try (PostgresWakeups writerOnly =
-            new PostgresWakeups(TestPostgres.get().dataSource(), table, () -> {});
-        PostgresWakeups a =
-            new PostgresWakeups(TestPostgres.get().dataSource(), table, wokenA::incrementAndGet);
-        PostgresWakeups b =
-            new PostgresWakeups(TestPostgres.get().dataSource(), table, wokenB::incrementAndGet)) {
+    try (PostgresWakeups writerOnly = wakeups(slots -> {});
+        PostgresWakeups a = wakeups(slots -> wokenA.incrementAndGet());
+        PostgresWakeups b = wakeups(slots -> wokenB.incrementAndGet())) {
       writerOnly.start(false);
       a.start(true);
       b.start(true);
@@ -50,10 +47,8 @@ class PostgresWakeupsIntegrationTests {
   @Test
   void manySignalsAreCoalesced() {
     AtomicInteger woken = new AtomicInteger();
-    try (PostgresWakeups sender =
-            new PostgresWakeups(TestPostgres.get().dataSource(), table, () -> {});
-        PostgresWakeups receiver =
-            new PostgresWakeups(TestPostgres.get().dataSource(), table, woken::incrementAndGet)) {
+    try (PostgresWakeups sender = wakeups(slots -> {});
+        PostgresWakeups receiver = wakeups(slots -> woken.incrementAndGet())) {
       receiver.start(true);
       await().atMost(Duration.ofSeconds(10)).until(() -> woken.get() >= 1);
       sender.start(false);
@@ -74,14 +69,8 @@ class PostgresWakeupsIntegrationTests {
   @Test
   void aNotificationCarriesTheSignalledSlotsAndOneWithoutSlotsWakesEverySlot() throws Exception {
     List<Long> woken = new CopyOnWriteArrayList<>();
-    try (PostgresWakeups sender =
-            new PostgresWakeups(TestPostgres.get().dataSource(), table, () -> {});
-        PostgresWakeups receiver =
-            new PostgresWakeups(
-                TestPostgres.get().dataSource(),
-                table,
-                (LongConsumer) woken::add,
-                PostgresWakeups.DEFAULT_DATABASE_TIMEOUT)) {
+    try (PostgresWakeups sender = wakeups(slots -> {});
+        PostgresWakeups receiver = wakeups(woken::add)) {
       receiver.start(true);
       await().atMost(BOUND).until(() -> woken.contains(Slots.ALL)); // once, on listening
       sender.start(false);
@@ -114,13 +103,12 @@ class PostgresWakeupsIntegrationTests {
     Duration databaseTimeout = Duration.ofSeconds(1);
     AtomicInteger woken = new AtomicInteger();
     try (TcpProxy proxy = TestPostgres.get().proxy();
-        PostgresWakeups sender =
-            new PostgresWakeups(TestPostgres.get().dataSource(), table, () -> {});
+        PostgresWakeups sender = wakeups(slots -> {});
         PostgresWakeups listener =
             new PostgresWakeups(
                 TestPostgres.get().dataSourceThrough(proxy, Duration.ofSeconds(5)),
                 table,
-                woken::incrementAndGet,
+                slots -> woken.incrementAndGet(),
                 databaseTimeout)) {
       sender.start(false);
       listener.start(true);
@@ -134,6 +122,11 @@ class PostgresWakeupsIntegrationTests {
       await().atMost(databaseTimeout.multipliedBy(2).plus(BOUND)).until(() -> woken.get() > before);
       awaitWokenBy(sender, woken);
     }
+  }
+
+  private PostgresWakeups wakeups(LongConsumer onWake) {
+    return new PostgresWakeups(
+        TestPostgres.get().dataSource(), table, onWake, PostgresWakeups.DEFAULT_DATABASE_TIMEOUT);
   }
 
   /** Signals until {@code woken} counts a wake-up after the first signal. */

@@ -21,7 +21,6 @@ import io.micrometer.tracing.propagation.Propagator;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
-import java.util.function.LongConsumer;
 import java.util.function.UnaryOperator;
 import javax.sql.DataSource;
 import org.springframework.aop.config.AopConfigUtils;
@@ -164,18 +163,21 @@ public class OutboxAutoConfiguration {
   @Bean
   @ConditionalOnMissingBean(Outbox.class)
   SpringOutbox outbox(
-      DataSource dataSource,
-      OutboxWriter outboxWriter,
-      ObjectProvider<OutboxRelay> relay,
-      ObjectProvider<PostgresWakeups> wakeups) {
-    // The local relay publishes what this instance wrote to the slots it holds; the relays of
-    // other instances hold the rest (or all, without a local relay): wake them too. Both beans are
-    // looked up once, not on every commit (a lookup costs more than the wake-up).
-    LongConsumer afterCommit =
-        new RelayWakeUp(
-            SingletonSupplier.of(relay::getIfAvailable),
-            SingletonSupplier.of(wakeups::getIfAvailable));
-    return new SpringOutbox(dataSource, outboxWriter, afterCommit);
+      DataSource dataSource, OutboxWriter outboxWriter, RelayWakeUp outboxRelayWakeUp) {
+    return new SpringOutbox(dataSource, outboxWriter, outboxRelayWakeUp::wake);
+  }
+
+  /**
+   * Wakes the relays after a commit that wrote events (the {@link SpringOutbox}) and after a replay
+   * of dead events (the endpoint): the local relay for the slots it holds, the relays of other
+   * instances for the rest (or all, without a local relay). Both beans are looked up once, not on
+   * every commit (a lookup costs more than the wake-up).
+   */
+  @Bean
+  RelayWakeUp outboxRelayWakeUp(
+      ObjectProvider<OutboxRelay> relay, ObjectProvider<PostgresWakeups> wakeups) {
+    return new RelayWakeUp(
+        SingletonSupplier.of(relay::getIfAvailable), SingletonSupplier.of(wakeups::getIfAvailable));
   }
 
   @Bean
@@ -192,7 +194,7 @@ public class OutboxAutoConfiguration {
     return new PostgresWakeups(
         outboxDataSource(outbox, dataSource),
         outboxTableName,
-        (LongConsumer) slots -> relay.ifAvailable(local -> local.wakeUp(slots)),
+        slots -> relay.ifAvailable(local -> local.wakeUp(slots)),
         RelayTiming.databaseTimeout(
             leaseTimeout != null
                 ? leaseTimeout
@@ -349,15 +351,12 @@ public class OutboxAutoConfiguration {
         ObjectProvider<OutboxRelay> relay,
         ObjectProvider<EndpointAccessResolver> access,
         ObjectProvider<OutboxRelayControl> control,
-        ObjectProvider<PostgresWakeups> wakeups) {
+        RelayWakeUp outboxRelayWakeUp) {
       OutboxEndpoint endpoint =
           new OutboxEndpoint(repository, relay.getIfAvailable(), access.getIfAvailable());
       endpoint.setControl(control.getIfAvailable());
       // A replayed event is published by whichever instance holds its slot: wake that one too
-      endpoint.setWakeUp(
-          new RelayWakeUp(
-              SingletonSupplier.of(relay::getIfAvailable),
-              SingletonSupplier.of(wakeups::getIfAvailable)));
+      endpoint.setWakeUp(outboxRelayWakeUp::wake);
       return endpoint;
     }
 

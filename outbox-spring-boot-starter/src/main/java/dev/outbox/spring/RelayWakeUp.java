@@ -2,7 +2,6 @@ package dev.outbox.spring;
 
 import dev.outbox.relay.OutboxRelay;
 import dev.outbox.store.PostgresWakeups;
-import java.util.function.LongConsumer;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
@@ -11,8 +10,11 @@ import org.jspecify.annotations.Nullable;
  * dev.outbox.store.Slots}): this instance's relay for the slots it holds, and the relays of other
  * instances, through {@code NOTIFY}, for the rest (every slot, without a local relay). Run after a
  * commit that wrote events and after a replay of dead events. Never blocks.
+ *
+ * <p>One bean, which the outbox and the endpoint share. It implements no interface, so it never
+ * answers an application's injection point of a JDK type such as {@code LongConsumer}.
  */
-final class RelayWakeUp implements LongConsumer {
+final class RelayWakeUp {
 
   private final Supplier<@Nullable OutboxRelay> localRelay;
   private final Supplier<@Nullable PostgresWakeups> otherRelays;
@@ -29,8 +31,8 @@ final class RelayWakeUp implements LongConsumer {
     this.otherRelays = otherRelays;
   }
 
-  @Override
-  public void accept(long slots) {
+  /** Wakes the relays for {@code slots}. */
+  void wake(long slots) {
     OutboxRelay local = localRelay.get();
     long elsewhere = slots;
     if (local != null) {

@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.LongConsumer;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -92,6 +93,23 @@ class OutboxAutoConfigurationTests {
             context -> {
               assertThat(context).doesNotHaveBean(OutboxRelay.class);
               assertThat(context).hasSingleBean(Outbox.class);
+            });
+  }
+
+  /**
+   * The outbox (after a commit) and the endpoint (after a replay) wake the relays through one bean,
+   * which answers no application's injection point of a JDK functional type.
+   */
+  @Test
+  void theOutboxAndTheEndpointShareOneRelayWakeUpThatIsNoLongConsumer() {
+    withDatabase()
+        .withBean(OutboxTransport.class, RecordingTransport::new)
+        .run(
+            context -> {
+              assertThat(context).hasSingleBean(RelayWakeUp.class);
+              assertThat(context).hasSingleBean(SpringOutbox.class);
+              assertThat(context).hasSingleBean(OutboxEndpoint.class);
+              assertThat(context.getBeanNamesForType(LongConsumer.class)).isEmpty();
             });
   }
 
