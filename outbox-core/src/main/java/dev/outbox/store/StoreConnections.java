@@ -164,6 +164,8 @@ final class StoreConnections {
           shorten ? networkBefore : KEEP,
           nameBefore);
     } catch (SQLException | RuntimeException ex) {
+      // Some of the settings above may be made already: the pool must not get it back so
+      abort(connection);
       PostgresOutboxRepository.closeQuietly(connection);
       throw ex;
     }
@@ -257,12 +259,17 @@ final class StoreConnections {
     } catch (SQLException | RuntimeException ex) {
       // The work on it is done (or failed on its own); only the pool must not get it back changed
       log.debug("Could not restore a connection's settings; dropping it: {}", ex.toString());
-      try {
-        connection.abort(Runnable::run);
-      } catch (SQLException | RuntimeException abortFailed) {
-        log.debug("Could not abort the connection: {}", abortFailed.toString());
-      }
+      abort(connection);
       return false;
+    }
+  }
+
+  /** Ends the connection's session, so that a pool drops the connection instead of reusing it. */
+  private static void abort(Connection connection) {
+    try {
+      connection.abort(Runnable::run);
+    } catch (SQLException | RuntimeException abortFailed) {
+      log.debug("Could not abort the connection: {}", abortFailed.toString());
     }
   }
 }

@@ -10,9 +10,11 @@ import java.io.PrintWriter;
 import java.lang.reflect.Proxy;
 import java.sql.Connection;
 import java.sql.ResultSet;
+import java.sql.SQLClientInfoException;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.Map;
 import java.util.logging.Logger;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterEach;
@@ -96,6 +98,23 @@ class StoreConnectionsIntegrationTests {
       pid = pid(connection);
       TestPostgres.get().execute("SELECT pg_terminate_backend(" + pid + ")");
     }
+    assertThat(session.isClosed()).as("aborted").isTrue();
+  }
+
+  /**
+   * A connection whose settings fail partway (here its name, after its isolation was set to read
+   * committed) is aborted, not given back to the pool with the settings made so far.
+   */
+  @Test
+  void aConnectionWhoseSettingsFailPartwayIsAbortedNotGivenBackChanged() throws Exception {
+    PGSimpleDataSource stricter = (PGSimpleDataSource) TestPostgres.get().dataSource();
+    stricter.setOptions("-c default_transaction_isolation=serializable");
+    session = stricter.getConnection();
+    StoreConnections connections = new StoreConnections(poolOfOne(session, "setClientInfo"));
+
+    assertThatThrownBy(() -> connections.autocommit("orders-relay"))
+        .isInstanceOf(SQLException.class)
+        .hasMessage("setClientInfo refused by the test");
     assertThat(session.isClosed()).as("aborted").isTrue();
   }
 
@@ -214,13 +233,24 @@ class StoreConnectionsIntegrationTests {
 
   /** Hands out {@code session} every time; closing what it handed out keeps the session open. */
   private static DataSource poolOfOne(Connection session) {
+    return poolOfOne(session, "");
+  }
+
+  /**
+   * {@link #poolOfOne(Connection)}, whose connection refuses every call of method {@code refused}.
+   */
+  private static DataSource poolOfOne(Connection session, String refused) {
     Connection borrowed =
         (Connection)
             Proxy.newProxyInstance(
                 StoreConnectionsIntegrationTests.class.getClassLoader(),
                 new Class<?>[] {Connection.class},
-                (proxy, method, args) ->
-                    method.getName().equals("close") ? null : method.invoke(session, args));
+                (proxy, method, args) -> {
+                  if (method.getName().equals(refused)) {
+                    throw new SQLClientInfoException(refused + " refused by the test", Map.of());
+                  }
+                  return method.getName().equals("close") ? null : method.invoke(session, args);
+                });
     return new DataSource() {
       @Override
       public Connection getConnection() {
