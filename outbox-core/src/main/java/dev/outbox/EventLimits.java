@@ -179,7 +179,11 @@ public final class EventLimits {
     }
   }
 
-  /** Checks a serialized payload against the transport's maximum, in UTF-8 bytes. */
+  /**
+   * Checks a serialized payload against the writer's maximum, in UTF-8 bytes: the transport's
+   * limit, or the one the application configured ({@code outbox.max-payload-size}), which the
+   * message names as well since the writer cannot tell them apart.
+   */
   static void checkPayload(String payload, int maxBytes, String type, String destination) {
     // A Java char encodes to at most 3 UTF-8 bytes: short payloads need no counting.
     if ((long) payload.length() * 3 <= maxBytes) {
@@ -196,7 +200,8 @@ public final class EventLimits {
               + bytes
               + " UTF-8 bytes, more than the limit of "
               + maxBytes
-              + " bytes (the largest message the transport accepts)");
+              + " bytes (outbox.max-payload-size if set, else the largest message the transport"
+              + " accepts)");
     }
   }
 

@@ -59,7 +59,8 @@ class OutboxWriterIntegrationTests {
           .isInstanceOf(OutboxException.class)
           .hasMessage(
               "Payload of event type String to 'orders' is 102 UTF-8 bytes, more than the limit"
-                  + " of 100 bytes (the largest message the transport accepts)");
+                  + " of 100 bytes (outbox.max-payload-size if set, else the largest message the"
+                  + " transport accepts)");
     }
     assertThat(rows()).isZero();
   }

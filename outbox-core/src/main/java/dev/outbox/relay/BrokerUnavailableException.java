@@ -3,17 +3,25 @@ package dev.outbox.relay;
 import dev.outbox.OutboxException;
 
 /**
- * A relay cycle found the broker unreachable, or some destinations closed. The events it could not
- * send stay pending with their attempts unchanged; the relay reports itself unhealthy and backs
- * off, unless every event kept was held back with its destination, so that the next batch reads
- * other events.
+ * A relay cycle found the broker unreachable, or some destinations closed. The message tells the
+ * two apart: "The broker cannot be reached" for the former, "A destination refuses events while the
+ * broker takes others" when every event kept was held back with its destination (a missing
+ * dead-letter topic, a topic without permission). The events it could not send stay pending with
+ * their attempts unchanged; the relay reports itself unhealthy and backs off, unless every event
+ * kept was held back with its destination, so that the next batch reads other events.
  */
 public final class BrokerUnavailableException extends OutboxException {
 
   private final boolean heldBack;
 
   BrokerUnavailableException(int kept, boolean heldBack, Throwable cause) {
-    super("The broker cannot be reached; " + kept + " event(s) kept for the next attempt", cause);
+    super(
+        heldBack
+            ? "A destination refuses events while the broker takes others; "
+                + kept
+                + " event(s) kept for the next attempt, their keys held back"
+            : "The broker cannot be reached; " + kept + " event(s) kept for the next attempt",
+        cause);
     this.heldBack = heldBack;
   }
 

@@ -445,7 +445,11 @@ class BatchPublisherTests {
 
     assertThatThrownBy(node::cycle)
         .isInstanceOfSatisfying(
-            BrokerUnavailableException.class, refused -> assertThat(refused.heldBack()).isTrue());
+            BrokerUnavailableException.class, refused -> assertThat(refused.heldBack()).isTrue())
+        .as("the broker answers: only the dead-letter destination refuses")
+        .hasMessage(
+            "A destination refuses events while the broker takes others; 1 event(s) kept for the"
+                + " next attempt, their keys held back");
     store.append(other);
     node.cycle();
 

@@ -1,6 +1,7 @@
 package dev.outbox.rabbit;
 
 import dev.outbox.transport.CloudEventSource;
+import java.util.function.UnaryOperator;
 import org.jspecify.annotations.Nullable;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
@@ -105,6 +106,28 @@ public class OutboxRabbitProperties {
     String resolvedSource =
         CloudEventSource.resolve(
             source, "outbox.rabbit.source", applicationName, RabbitOutboxOptions.DEFAULT_SOURCE);
-    return new RabbitOutboxOptions(resolvedSource, defaultRoutingKey, deadLetterExchange, channels);
+    // Each value is applied on its own, so that a refusal names the property that holds it.
+    RabbitOutboxOptions options = RabbitOutboxOptions.defaults();
+    String sourceProperty =
+        source == null || source.isBlank()
+            ? "outbox.rabbit.source (spring.application.name when unset)"
+            : "outbox.rabbit.source";
+    options = checked(sourceProperty, options, o -> o.withSource(resolvedSource));
+    options = options.withDefaultRoutingKey(defaultRoutingKey);
+    options =
+        checked(
+            "outbox.rabbit.dead-letter-exchange",
+            options,
+            o -> o.withDeadLetterExchange(deadLetterExchange));
+    return checked("outbox.rabbit.channels", options, o -> o.withChannels(channels));
+  }
+
+  private static RabbitOutboxOptions checked(
+      String property, RabbitOutboxOptions options, UnaryOperator<RabbitOutboxOptions> change) {
+    try {
+      return change.apply(options);
+    } catch (IllegalArgumentException ex) {
+      throw new IllegalArgumentException("Invalid " + property + ": " + ex.getMessage(), ex);
+    }
   }
 }

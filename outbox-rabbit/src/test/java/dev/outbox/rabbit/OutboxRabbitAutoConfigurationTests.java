@@ -83,6 +83,29 @@ class OutboxRabbitAutoConfigurationTests {
   }
 
   @Test
+  void rejectsInvalidChannelsAndDeadLetterExchangeNamingTheProperty() {
+    runner
+        .withPropertyValues(CONFIRMS_AND_RETURNS)
+        .withPropertyValues("outbox.rabbit.channels=0")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .hasStackTraceContaining(
+                        "Invalid outbox.rabbit.channels: channels must be between 1 and 64, was 0"));
+    runner
+        .withPropertyValues(CONFIRMS_AND_RETURNS)
+        .withPropertyValues("outbox.rabbit.dead-letter-exchange= ")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .hasStackTraceContaining(
+                        "Invalid outbox.rabbit.dead-letter-exchange: deadLetterExchange must name"
+                            + " an exchange"));
+  }
+
+  @Test
   void propertiesConfigureTheTransport() {
     runner
         .withPropertyValues(CONFIRMS_AND_RETURNS)

@@ -220,7 +220,8 @@ class OutboxAutoConfigurationTests {
                           transactions.executeWithoutResult(
                               status -> outbox.publish("orders", "k", "x".repeat(200))))
                   .isInstanceOf(OutboxException.class)
-                  .hasMessageContaining("more than the limit of 100 bytes");
+                  .hasMessageContaining(
+                      "more than the limit of 100 bytes (outbox.max-payload-size if set");
             });
   }
 

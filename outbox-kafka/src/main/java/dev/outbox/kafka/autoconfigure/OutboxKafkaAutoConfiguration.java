@@ -41,10 +41,13 @@ public class OutboxKafkaAutoConfiguration {
             "outbox.kafka.source",
             environment.getProperty("spring.application.name"),
             KafkaOutboxDefaults.SOURCE);
-    KafkaTransportOptions options =
-        KafkaTransportOptions.defaults()
-            .withSource(source)
-            .withDeadLetterSuffix(properties.getDeadLetterSuffix());
+    KafkaTransportOptions options = KafkaTransportOptions.defaults().withSource(source);
+    try {
+      options = options.withDeadLetterSuffix(properties.getDeadLetterSuffix());
+    } catch (IllegalArgumentException ex) {
+      throw new IllegalArgumentException(
+          "Invalid outbox.kafka.dead-letter-suffix: " + ex.getMessage(), ex);
+    }
     return KafkaOutboxTransport.create(producerFactory, options);
   }
 }

@@ -145,6 +145,19 @@ class OutboxKafkaAutoConfigurationTests {
   }
 
   @Test
+  void rejectsAnInvalidDeadLetterSuffixNamingTheProperty() {
+    contextRunner
+        .withPropertyValues("outbox.kafka.dead-letter-suffix=/dlt")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .hasStackTraceContaining(
+                        "Invalid outbox.kafka.dead-letter-suffix: deadLetterSuffix must be one or"
+                            + " more of a-z"));
+  }
+
+  @Test
   void rejectsAConfiguredSourceThatIsNotAUriReferenceNamingTheProperty() {
     contextRunner
         .withPropertyValues("outbox.kafka.source=Order Service")
