@@ -1,6 +1,7 @@
 package dev.outbox.relay;
 
-import dev.outbox.OutboxException;
+import static dev.outbox.relay.InvalidRelaySettingException.require;
+
 import dev.outbox.concurrent.NamedThreads;
 import dev.outbox.concurrent.Signal;
 import dev.outbox.store.OutboxRepository;
@@ -442,21 +443,23 @@ public final class OutboxRelay implements AutoCloseable {
      * Validates the settings (with the transport's blocking limits, see {@link RelayTiming}) and
      * builds the relay, not yet started.
      *
-     * @throws OutboxException naming the first invalid setting
+     * @throws InvalidRelaySettingException naming the first invalid setting
      */
     public OutboxRelay build() {
-      require(repository != null, "a repository is required");
-      require(transport != null, "a transport is required");
+      require(repository != null, "repository", "a repository is required");
+      require(transport != null, "transport", "a transport is required");
       require(
-          batchSize >= 1 && batchSize <= 10_000, "batchSize must be 1..10000, was " + batchSize);
-      require(workers >= 1 && workers <= 16, "workers must be 1..16, was " + workers);
+          batchSize >= 1 && batchSize <= 10_000,
+          "batchSize",
+          "batchSize must be 1..10000, was " + batchSize);
+      require(workers >= 1 && workers <= 16, "workers", "workers must be 1..16, was " + workers);
       Objects.requireNonNull(retryPolicy, "retryPolicy");
       Objects.requireNonNull(listener, "listener");
       Objects.requireNonNull(clock, "clock");
       Objects.requireNonNull(nanoTime, "nanoTime");
       Objects.requireNonNull(onBacklog, "onBacklog");
-      require(name != null && !name.isBlank(), "name must not be blank");
-      require(pollInterval != null, "pollInterval is required");
+      require(name != null && !name.isBlank(), "name", "name must not be blank");
+      require(pollInterval != null, "pollInterval", "pollInterval is required");
       Duration lease =
           leaseTimeout != null ? leaseTimeout : RelayTiming.defaultLeaseTimeout(pollInterval);
       RelayTiming timing =
@@ -484,12 +487,6 @@ public final class OutboxRelay implements AutoCloseable {
       copy.name = name;
       copy.onBacklog = onBacklog;
       return copy;
-    }
-
-    private static void require(boolean condition, String message) {
-      if (!condition) {
-        throw new OutboxException("Invalid outbox relay setting: " + message);
-      }
     }
   }
 }

@@ -1,6 +1,7 @@
 package dev.outbox.relay;
 
-import dev.outbox.OutboxException;
+import static dev.outbox.relay.InvalidRelaySettingException.require;
+
 import java.time.Duration;
 import java.util.Objects;
 
@@ -42,14 +43,30 @@ public record RelayTiming(
   static final Duration MIN_DEAD_LETTER_WAIT = Duration.ofSeconds(1);
 
   public RelayTiming {
-    require(positive(pollInterval), "pollInterval must be positive, was " + pollInterval);
-    require(positive(publishTimeout), "publishTimeout must be positive, was " + publishTimeout);
-    require(positive(leaseTimeout), "leaseTimeout must be positive, was " + leaseTimeout);
+    require(
+        positive(pollInterval),
+        "pollInterval",
+        "pollInterval must be positive, was " + pollInterval);
+    require(
+        positive(publishTimeout),
+        "publishTimeout",
+        "publishTimeout must be positive, was " + publishTimeout);
+    require(
+        positive(leaseTimeout),
+        "leaseTimeout",
+        "leaseTimeout must be positive, was " + leaseTimeout);
     Objects.requireNonNull(transportMaxBlock, "transportMaxBlock");
-    require(!transportMaxBlock.isNegative(), "transportMaxBlock must not be negative");
-    require(positive(maxErrorBackoff), "maxErrorBackoff must be positive, was " + maxErrorBackoff);
+    require(
+        !transportMaxBlock.isNegative(),
+        "transportMaxBlock",
+        "transportMaxBlock must not be negative");
+    require(
+        positive(maxErrorBackoff),
+        "maxErrorBackoff",
+        "maxErrorBackoff must be positive, was " + maxErrorBackoff);
     require(
         leaseTimeout.compareTo(pollInterval.multipliedBy(RENEWALS_PER_LEASE)) >= 0,
+        "leaseTimeout",
         "leaseTimeout ("
             + leaseTimeout.toMillis()
             + " ms) must be at least "
@@ -59,6 +76,7 @@ public record RelayTiming(
             + " ms): leases are renewed once per poll interval");
     require(
         publishTimeout.compareTo(transportMaxBlock.multipliedBy(2)) >= 0,
+        "publishTimeout",
         "publishTimeout ("
             + publishTimeout.toMillis()
             + " ms) must be at least twice the transport's longest blocking send ("
@@ -132,11 +150,5 @@ public record RelayTiming(
 
   private static boolean positive(Duration duration) {
     return duration != null && !duration.isNegative() && !duration.isZero();
-  }
-
-  private static void require(boolean condition, String message) {
-    if (!condition) {
-      throw new OutboxException("Invalid outbox relay setting: " + message);
-    }
   }
 }

@@ -154,19 +154,32 @@ class OutboxAutoConfigurationTests {
   @CsvSource(
       delimiter = '|',
       value = {
-        "outbox.relay.batch-size=0     | batchSize must be 1..10000, was 0",
-        "outbox.relay.batch-size=10001 | batchSize must be 1..10000, was 10001",
-        "outbox.relay.workers=0        | workers must be 1..16, was 0",
-        "outbox.relay.workers=17       | workers must be 1..16, was 17",
-        "outbox.relay.max-error-backoff=0s | maxErrorBackoff must be positive, was PT0S"
+        "outbox.relay.batch-size=0     | Invalid outbox.relay.batch-size: batchSize must be 1..10000, was 0",
+        "outbox.relay.batch-size=10001 | Invalid outbox.relay.batch-size: batchSize must be 1..10000, was 10001",
+        "outbox.relay.workers=0        | Invalid outbox.relay.workers: workers must be 1..16, was 0",
+        "outbox.relay.workers=17       | Invalid outbox.relay.workers: workers must be 1..16, was 17",
+        "outbox.relay.max-error-backoff=0s | Invalid outbox.relay.max-error-backoff: maxErrorBackoff must be positive, was PT0S",
+        "outbox.relay.poll-interval=0s | Invalid outbox.relay.poll-interval: pollInterval must be positive, was PT0S",
+        "outbox.relay.lease-timeout=2s | Invalid outbox.relay.lease-timeout: leaseTimeout (2000 ms) must be at least 3 x pollInterval (1000 ms): leases are renewed once per poll interval"
       })
-  void aRelaySettingOutOfRangeFailsStartupNamingTheSettingAndValue(
+  void aRelaySettingOutOfRangeFailsStartupNamingThePropertyAndValue(
       String property, String message) {
     failsStartupWith(
         withDatabase()
             .withBean(OutboxTransport.class, RecordingTransport::new)
             .withPropertyValues(property),
-        "Invalid outbox relay setting: " + message);
+        message);
+  }
+
+  /** With a customizer, the error cannot tell whether the property or the customizer set it. */
+  @Test
+  void aRelaySettingOutOfRangeWithACustomizerSaysEitherMaySetIt() {
+    failsStartupWith(
+        withDatabase()
+            .withBean(OutboxTransport.class, RecordingTransport::new)
+            .withBean(OutboxCustomizer.class, () -> builder -> builder.workers(0)),
+        "Invalid outbox.relay.workers (or the value an OutboxCustomizer set): workers must be"
+            + " 1..16, was 0");
   }
 
   private static void failsStartupWith(ApplicationContextRunner runner, String message) {
