@@ -2,6 +2,7 @@ package dev.outbox.spring;
 
 import dev.outbox.relay.OutboxRelay;
 import dev.outbox.store.OutboxRepository;
+import dev.outbox.transport.Failures;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -111,7 +112,9 @@ final class OutboxHealthIndicator extends AbstractHealthIndicator {
   protected void doHealthCheck(Health.Builder builder) {
     Reading current = read();
     if (current.failure != null) {
-      throw current.failure;
+      // With its causes: "Could not read outbox statistics" alone does not say the database is down
+      builder.down().withDetail("error", Failures.describe(current.failure));
+      return;
     }
     OutboxRepository.Stats stats = current.stats;
     List<String> problems = new ArrayList<>();

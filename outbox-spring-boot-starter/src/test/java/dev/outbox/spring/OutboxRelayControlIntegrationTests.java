@@ -19,6 +19,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.postgresql.ds.PGSimpleDataSource;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.Status;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.transaction.PlatformTransactionManager;
@@ -140,6 +142,12 @@ class OutboxRelayControlIntegrationTests {
                 await().atMost(DRAIN_TIMEOUT).until(() -> startupPauses(log).size() >= 4);
                 assertThat(startupPauses(log).subList(0, 4))
                     .containsExactly(500L, 1000L, 1000L, 1000L);
+                Health down = context.getBean(OutboxHealthIndicator.class).health(true);
+                assertThat(down.getStatus()).isEqualTo(Status.DOWN);
+                assertThat(String.valueOf(down.getDetails().get("error")))
+                    .as("the health says why, the database's refusal included")
+                    .startsWith("OutboxException: Could not read outbox statistics from ")
+                    .contains("; caused by PSQLException: Connection to ");
 
                 switchable.setPortNumbers(new int[] {realPort});
                 // The next try comes within one pause (at most 1 s).
