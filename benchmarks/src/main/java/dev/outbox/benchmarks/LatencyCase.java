@@ -2,8 +2,8 @@ package dev.outbox.benchmarks;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.List;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -56,8 +56,7 @@ final class LatencyCase {
               workers,
               n ->
                   timeline.committed(
-                      n,
-                      apps.get((int) (n % instances)).businessTransaction(topic, n, 1, 10_000)));
+                      n, apps.get((int) (n % instances)).businessTransaction(topic, n, 1, 10_000)));
       long deadline = System.nanoTime() + 60_000_000_000L;
       while (timeline.ackedCount() < (long) load.get("completed") && System.nanoTime() < deadline) {
         sleep(20);

@@ -42,7 +42,10 @@ final class PgSampler implements AutoCloseable {
   private static final String LONGEST =
       "SELECT extract(epoch FROM clock_timestamp() - xact_start) * 1000, left(query, 120),"
           + " coalesce(wait_event_type || ':' || wait_event, 'none')"
-          + " FROM pg_stat_activity WHERE datname = current_database() AND application_name = ?"
+          + " FROM pg_stat_activity WHERE datname = current_database()"
+          // The pool's sessions, and each relay's lease anchor, named after its member
+          // ("outbox-relay-<host>-<uuid>") while the relay holds it
+          + " AND (application_name = ? OR application_name LIKE 'outbox-relay-%')"
           + " AND xact_start IS NOT NULL AND pid <> pg_backend_pid()"
           // An idle LISTEN session delivering a notification runs a short internal transaction
           // whose reported start is its last statement's start (the LISTEN, long ago): not a

@@ -786,7 +786,8 @@ final class Report {
             + " xact_start` seen by sampling `pg_stat_activity` every ~20 ms from the suite, over"
             + " the application's backends (`application_name` = `"
             + OutboxApp.APPLICATION_NAME
-            + "`) whose current or last statement touches the outbox table and is not an INSERT:"
+            + "`, and each relay's lease anchor, named after its member: `outbox-relay-<host>-<uuid>`)"
+            + " whose current or last statement touches the outbox table and is not an INSERT:"
             + " the relay and the business transactions share the Boot pool, and the business"
             + " transactions touch the outbox table only with the writer's INSERT. A transaction"
             + " shorter than the sampling interval may be missed, so this is a lower bound. *load*"

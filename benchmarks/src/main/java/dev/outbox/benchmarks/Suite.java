@@ -180,8 +180,7 @@ public final class Suite {
   /** B2's rate with two instances, each with its relay, the transactions alternating. */
   private void b2Two() {
     for (int run = 1; run <= plan.runs(); run++) {
-      Map<String, Object> r =
-          latencyRun("b2-two", run, plan.b2Rate(), plan.b2Seconds(), false, 2);
+      Map<String, Object> r = latencyRun("b2-two", run, plan.b2Rate(), plan.b2Seconds(), false, 2);
       add("b2-two", r);
       log(
           "   "

@@ -446,20 +446,18 @@ public final class OutboxRelay implements AutoCloseable {
      * @throws InvalidRelaySettingException naming the first invalid setting
      */
     public OutboxRelay build() {
-      require(repository != null, "repository", "a repository is required");
-      require(transport != null, "transport", "a transport is required");
+      require(repository != null, "repository", "is required");
+      require(transport != null, "transport", "is required");
       require(
-          batchSize >= 1 && batchSize <= 10_000,
-          "batchSize",
-          "batchSize must be 1..10000, was " + batchSize);
-      require(workers >= 1 && workers <= 16, "workers", "workers must be 1..16, was " + workers);
+          batchSize >= 1 && batchSize <= 10_000, "batchSize", "must be 1..10000, was " + batchSize);
+      require(workers >= 1 && workers <= 16, "workers", "must be 1..16, was " + workers);
       Objects.requireNonNull(retryPolicy, "retryPolicy");
       Objects.requireNonNull(listener, "listener");
       Objects.requireNonNull(clock, "clock");
       Objects.requireNonNull(nanoTime, "nanoTime");
       Objects.requireNonNull(onBacklog, "onBacklog");
-      require(name != null && !name.isBlank(), "name", "name must not be blank");
-      require(pollInterval != null, "pollInterval", "pollInterval is required");
+      require(name != null && !name.isBlank(), "name", "must not be blank");
+      require(pollInterval != null, "pollInterval", "is required");
       Duration lease =
           leaseTimeout != null ? leaseTimeout : RelayTiming.defaultLeaseTimeout(pollInterval);
       RelayTiming timing =

@@ -43,31 +43,16 @@ public record RelayTiming(
   static final Duration MIN_DEAD_LETTER_WAIT = Duration.ofSeconds(1);
 
   public RelayTiming {
-    require(
-        positive(pollInterval),
-        "pollInterval",
-        "pollInterval must be positive, was " + pollInterval);
-    require(
-        positive(publishTimeout),
-        "publishTimeout",
-        "publishTimeout must be positive, was " + publishTimeout);
-    require(
-        positive(leaseTimeout),
-        "leaseTimeout",
-        "leaseTimeout must be positive, was " + leaseTimeout);
+    requirePositive("pollInterval", pollInterval);
+    requirePositive("publishTimeout", publishTimeout);
+    requirePositive("leaseTimeout", leaseTimeout);
     Objects.requireNonNull(transportMaxBlock, "transportMaxBlock");
-    require(
-        !transportMaxBlock.isNegative(),
-        "transportMaxBlock",
-        "transportMaxBlock must not be negative");
-    require(
-        positive(maxErrorBackoff),
-        "maxErrorBackoff",
-        "maxErrorBackoff must be positive, was " + maxErrorBackoff);
+    require(!transportMaxBlock.isNegative(), "transportMaxBlock", "must not be negative");
+    requirePositive("maxErrorBackoff", maxErrorBackoff);
     require(
         leaseTimeout.compareTo(pollInterval.multipliedBy(RENEWALS_PER_LEASE)) >= 0,
         "leaseTimeout",
-        "leaseTimeout ("
+        "("
             + leaseTimeout.toMillis()
             + " ms) must be at least "
             + RENEWALS_PER_LEASE
@@ -77,7 +62,7 @@ public record RelayTiming(
     require(
         publishTimeout.compareTo(transportMaxBlock.multipliedBy(2)) >= 0,
         "publishTimeout",
-        "publishTimeout ("
+        "("
             + publishTimeout.toMillis()
             + " ms) must be at least twice the transport's longest blocking send ("
             + transportMaxBlock.toMillis()
@@ -148,7 +133,10 @@ public record RelayTiming(
     return a.compareTo(b) >= 0 ? a : b;
   }
 
-  private static boolean positive(Duration duration) {
-    return duration != null && !duration.isNegative() && !duration.isZero();
+  private static void requirePositive(String setting, Duration value) {
+    require(
+        value != null && !value.isNegative() && !value.isZero(),
+        setting,
+        "must be positive, was " + value);
   }
 }

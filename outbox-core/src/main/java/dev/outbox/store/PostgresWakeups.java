@@ -40,8 +40,10 @@ public final class PostgresWakeups implements AutoCloseable {
   public static final Duration MIN_INTERVAL = Duration.ofMillis(20);
 
   /**
-   * The database timeout of a relay with the default lease timeout: what to pass to the constructor
-   * when the relay's lease timeout is not set.
+   * The database timeout of a relay with the default lease timeout and a poll interval of at most a
+   * third of it: what to pass to the constructor for such a relay. Otherwise pass {@code
+   * RelayTiming.databaseTimeout(RelayTiming.defaultLeaseTimeout(pollInterval))}, or the relay's
+   * {@code RelayTiming.databaseTimeout()}.
    */
   public static final Duration DEFAULT_DATABASE_TIMEOUT =
       RelayTiming.databaseTimeout(OutboxDefaults.LEASE_TIMEOUT);
@@ -70,7 +72,7 @@ public final class PostgresWakeups implements AutoCloseable {
    * @param databaseTimeout the longest either connection waits for an answer of the database, and
    *     how long the listening connection may go without a notification before it is checked (the
    *     relay's {@code RelayTiming.databaseTimeout()}; {@link #DEFAULT_DATABASE_TIMEOUT} for a
-   *     relay with the default lease timeout)
+   *     relay with the default timings)
    */
   public PostgresWakeups(
       DataSource dataSource, TableName table, LongConsumer onWake, Duration databaseTimeout) {

@@ -246,7 +246,8 @@ final class StoreConnections {
       if (isolation != UNKNOWN) {
         connection.setTransactionIsolation(isolation);
       }
-      if (applicationName != null) { // while auto-commit is on, as set: outside any transaction
+      if (applicationName != null) {
+        // pgjdbc sends this SET outside any transaction, also with auto-commit off (no BEGIN)
         connection.setClientInfo(APPLICATION_NAME, applicationName);
       }
       if (connection.getAutoCommit() != autoCommit) {

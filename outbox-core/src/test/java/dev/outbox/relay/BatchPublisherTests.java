@@ -448,8 +448,8 @@ class BatchPublisherTests {
             BrokerUnavailableException.class, refused -> assertThat(refused.heldBack()).isTrue())
         .as("the broker answers: only the dead-letter destination refuses")
         .hasMessage(
-            "A destination refuses events while the broker takes others; 1 event(s) kept for the"
-                + " next attempt, their keys held back");
+            "A destination refuses events (the broker answers); 1 event(s) kept for the next"
+                + " attempt, held back with their key or destination");
     store.append(other);
     node.cycle();
 

@@ -145,13 +145,24 @@ class RelayFaultIntegrationTests {
     return TestPostgres.get().queryLong("SELECT count(*) FROM " + table);
   }
 
+  /**
+   * Ends the relay's sessions: those of its pool, and its lease anchor, which goes by its member's
+   * name while the relay holds it and is found by the pid it registered.
+   */
   private long terminateRelaySessions() {
     return TestPostgres.get()
         .queryLong(
             "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE"
                 + " application_name = '"
                 + application
-                + "') t");
+                + "' OR pid IN (SELECT pid FROM "
+                + table
+                + "_relay)) t");
+  }
+
+  /** The pid the relay's lease anchor registered, 0 before it did. */
+  private long anchorPid() {
+    return TestPostgres.get().queryLong("SELECT coalesce(max(pid), 0) FROM " + table + "_relay");
   }
 
   @Test
@@ -160,6 +171,8 @@ class RelayFaultIntegrationTests {
     relay = startRelay(relayDataSource(null));
 
     // The lease session lives as long as the relay: every round terminates at least that one.
+    await().atMost(BOUND).until(() -> anchorPid() != 0);
+    long firstAnchor = anchorPid();
     long terminated = 0;
     for (int round = 0; round < 5 && rows() > 0; round++) {
       await().atMost(BOUND).until(() -> terminateRelaySessions() > 0 || rows() == 0);
@@ -168,6 +181,9 @@ class RelayFaultIntegrationTests {
       await().atMost(BOUND).until(() -> deliveredIds().size() > before || rows() == 0);
     }
     assertThat(terminated).as("rounds that terminated relay sessions").isPositive();
+    await("the relay registered again on a new anchor")
+        .atMost(BOUND)
+        .until(() -> anchorPid() != 0 && anchorPid() != firstAnchor);
 
     await().atMost(BOUND).until(() -> rows() == 0);
     assertThat(deliveredIds()).containsExactlyInAnyOrderElementsOf(ids);

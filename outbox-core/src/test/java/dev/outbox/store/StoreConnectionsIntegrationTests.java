@@ -118,6 +118,38 @@ class StoreConnectionsIntegrationTests {
     assertThat(session.isClosed()).as("aborted").isTrue();
   }
 
+  /**
+   * A named connection left with a transaction open, from a pool that hands connections out with
+   * auto-commit off: its name is set back outside any transaction (pgjdbc sends the SET without a
+   * BEGIN), so the pool's next rollback cannot undo it.
+   */
+  @Test
+  void aNamedConnectionGetsItsNameBackOutsideAnyTransactionAlsoFromAPoolWithoutAutoCommit()
+      throws Exception {
+    PGSimpleDataSource named = (PGSimpleDataSource) TestPostgres.get().dataSource();
+    named.setApplicationName("orders-app");
+    session = named.getConnection();
+    session.setAutoCommit(false);
+    StoreConnections connections = new StoreConnections(poolOfOne(session));
+
+    try (Connection connection = connections.autocommit("orders-relay")) {
+      assertThat(applicationName(connection)).isEqualTo("orders-relay");
+      connection.setAutoCommit(false); // as a rebalance does, and fails before it ends
+      execute(connection, "SELECT 1");
+    }
+    assertThat(session.getAutoCommit()).isFalse();
+    session.rollback(); // what a pool does with a connection given back
+    assertThat(applicationName(session)).isEqualTo("orders-app");
+  }
+
+  private static String applicationName(Connection connection) throws SQLException {
+    try (Statement statement = connection.createStatement();
+        ResultSet rs = statement.executeQuery("SELECT current_setting('application_name')")) {
+      rs.next();
+      return rs.getString(1);
+    }
+  }
+
   private static int pid(Connection connection) throws SQLException {
     try (Statement statement = connection.createStatement();
         ResultSet rs = statement.executeQuery("SELECT pg_backend_pid()")) {

@@ -103,6 +103,16 @@ class OutboxRabbitAutoConfigurationTests {
                     .hasStackTraceContaining(
                         "Invalid outbox.rabbit.dead-letter-exchange: deadLetterExchange must name"
                             + " an exchange"));
+    runner
+        .withPropertyValues(CONFIRMS_AND_RETURNS)
+        .withPropertyValues("outbox.rabbit.source=" + "s".repeat(256))
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .hasStackTraceContaining(
+                        "Invalid outbox.rabbit.source: source is longer than 255 characters, the"
+                            + " most the AMQP app_id property holds"));
   }
 
   @Test

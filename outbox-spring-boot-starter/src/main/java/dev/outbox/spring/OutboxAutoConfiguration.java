@@ -2,7 +2,6 @@ package dev.outbox.spring;
 
 import dev.outbox.HeaderCapture;
 import dev.outbox.Outbox;
-import dev.outbox.OutboxException;
 import dev.outbox.OutboxWriter;
 import dev.outbox.PayloadSerializer;
 import dev.outbox.relay.InvalidRelaySettingException;
@@ -176,6 +175,7 @@ public class OutboxAutoConfiguration {
    * every commit (a lookup costs more than the wake-up).
    */
   @Bean
+  @ConditionalOnMissingBean
   RelayWakeUp outboxRelayWakeUp(
       ObjectProvider<OutboxRelay> relay, ObjectProvider<PostgresWakeups> wakeups) {
     return new RelayWakeUp(
@@ -258,37 +258,8 @@ public class OutboxAutoConfiguration {
     try {
       return builder.build();
     } catch (InvalidRelaySettingException ex) {
-      throw namingTheProperty(ex, !customizing.isEmpty());
+      throw relay.invalid(ex, !customizing.isEmpty());
     }
-  }
-
-  /**
-   * {@code ex} saying which {@code outbox.relay.*} property holds the setting, where one does (a
-   * customizer may have set it instead). The problem and the value are the same, so the new
-   * exception stands in for {@code ex} rather than wrapping it: the root cause a failed startup
-   * reports names the property.
-   */
-  private static OutboxException namingTheProperty(
-      InvalidRelaySettingException ex, boolean customized) {
-    String property =
-        switch (ex.setting()) {
-          case "batchSize" -> "outbox.relay.batch-size";
-          case "workers" -> "outbox.relay.workers";
-          case "pollInterval" -> "outbox.relay.poll-interval";
-          case "publishTimeout" -> "outbox.relay.publish-timeout";
-          case "leaseTimeout" -> "outbox.relay.lease-timeout";
-          case "maxErrorBackoff" -> "outbox.relay.max-error-backoff";
-          default -> null;
-        };
-    if (property == null) {
-      return ex;
-    }
-    return new OutboxException(
-        "Invalid "
-            + property
-            + (customized ? " (or the value an OutboxCustomizer set)" : "")
-            + ": "
-            + ex.problem());
   }
 
   @Bean

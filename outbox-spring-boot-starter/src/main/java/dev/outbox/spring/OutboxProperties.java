@@ -1,6 +1,7 @@
 package dev.outbox.spring;
 
 import dev.outbox.OutboxException;
+import dev.outbox.relay.InvalidRelaySettingException;
 import dev.outbox.relay.OutboxDefaults;
 import dev.outbox.relay.RetryPolicy;
 import dev.outbox.store.TableName;
@@ -128,6 +129,34 @@ public class OutboxProperties implements InitializingBean {
 
   /** The relay that publishes committed events. */
   public static class Relay {
+
+    /**
+     * {@code ex}, which the relay's builder threw, naming the {@code outbox.relay.*} property that
+     * holds the setting (a customizer may have set it instead), in the form of the other settings'
+     * errors. The rule and the value are the same, so it stands in for {@code ex} rather than
+     * wrapping it: the root cause a failed startup reports names the property.
+     */
+    RuntimeException invalid(InvalidRelaySettingException ex, boolean customized) {
+      String property =
+          switch (ex.setting()) {
+            case "batchSize" -> "batch-size";
+            case "workers" -> "workers";
+            case "pollInterval" -> "poll-interval";
+            case "publishTimeout" -> "publish-timeout";
+            case "leaseTimeout" -> "lease-timeout";
+            case "maxErrorBackoff" -> "max-error-backoff";
+            default -> null;
+          };
+      if (property == null) {
+        return ex;
+      }
+      return new OutboxException(
+          "Invalid outbox setting: outbox.relay."
+              + property
+              + (customized ? " (or the value an OutboxCustomizer set)" : "")
+              + " "
+              + ex.rule());
+    }
 
     /** Whether this instance runs a relay (it needs a transport: outbox-kafka or outbox-rabbit). */
     private boolean enabled = true;

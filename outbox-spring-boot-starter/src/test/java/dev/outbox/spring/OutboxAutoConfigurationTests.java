@@ -109,6 +109,12 @@ class OutboxAutoConfigurationTests {
               assertThat(context).hasSingleBean(RelayWakeUp.class);
               assertThat(context).hasSingleBean(SpringOutbox.class);
               assertThat(context).hasSingleBean(OutboxEndpoint.class);
+              String wakeUp = context.getBeanNamesForType(RelayWakeUp.class)[0];
+              assertThat(context.getBeanFactory().getDependentBeans(wakeUp))
+                  .as("the beans built with the wake-up")
+                  .contains(
+                      context.getBeanNamesForType(SpringOutbox.class)[0],
+                      context.getBeanNamesForType(OutboxEndpoint.class)[0]);
               assertThat(context.getBeanNamesForType(LongConsumer.class)).isEmpty();
             });
   }
@@ -154,13 +160,14 @@ class OutboxAutoConfigurationTests {
   @CsvSource(
       delimiter = '|',
       value = {
-        "outbox.relay.batch-size=0     | Invalid outbox.relay.batch-size: batchSize must be 1..10000, was 0",
-        "outbox.relay.batch-size=10001 | Invalid outbox.relay.batch-size: batchSize must be 1..10000, was 10001",
-        "outbox.relay.workers=0        | Invalid outbox.relay.workers: workers must be 1..16, was 0",
-        "outbox.relay.workers=17       | Invalid outbox.relay.workers: workers must be 1..16, was 17",
-        "outbox.relay.max-error-backoff=0s | Invalid outbox.relay.max-error-backoff: maxErrorBackoff must be positive, was PT0S",
-        "outbox.relay.poll-interval=0s | Invalid outbox.relay.poll-interval: pollInterval must be positive, was PT0S",
-        "outbox.relay.lease-timeout=2s | Invalid outbox.relay.lease-timeout: leaseTimeout (2000 ms) must be at least 3 x pollInterval (1000 ms): leases are renewed once per poll interval"
+        "outbox.relay.batch-size=0     | outbox.relay.batch-size must be 1..10000, was 0",
+        "outbox.relay.batch-size=10001 | outbox.relay.batch-size must be 1..10000, was 10001",
+        "outbox.relay.workers=0        | outbox.relay.workers must be 1..16, was 0",
+        "outbox.relay.workers=17       | outbox.relay.workers must be 1..16, was 17",
+        "outbox.relay.max-error-backoff=0s | outbox.relay.max-error-backoff must be positive, was PT0S",
+        "outbox.relay.poll-interval=0s | outbox.relay.poll-interval must be positive, was PT0S",
+        "outbox.relay.publish-timeout=0s | outbox.relay.publish-timeout must be positive, was PT0S",
+        "outbox.relay.lease-timeout=2s | outbox.relay.lease-timeout (2000 ms) must be at least 3 x pollInterval (1000 ms): leases are renewed once per poll interval"
       })
   void aRelaySettingOutOfRangeFailsStartupNamingThePropertyAndValue(
       String property, String message) {
@@ -168,7 +175,7 @@ class OutboxAutoConfigurationTests {
         withDatabase()
             .withBean(OutboxTransport.class, RecordingTransport::new)
             .withPropertyValues(property),
-        message);
+        "Invalid outbox setting: " + message);
   }
 
   /** With a customizer, the error cannot tell whether the property or the customizer set it. */
@@ -178,8 +185,8 @@ class OutboxAutoConfigurationTests {
         withDatabase()
             .withBean(OutboxTransport.class, RecordingTransport::new)
             .withBean(OutboxCustomizer.class, () -> builder -> builder.workers(0)),
-        "Invalid outbox.relay.workers (or the value an OutboxCustomizer set): workers must be"
-            + " 1..16, was 0");
+        "Invalid outbox setting: outbox.relay.workers (or the value an OutboxCustomizer set) must"
+            + " be 1..16, was 0");
   }
 
   private static void failsStartupWith(ApplicationContextRunner runner, String message) {
