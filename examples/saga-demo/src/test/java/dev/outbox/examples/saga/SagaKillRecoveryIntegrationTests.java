@@ -81,7 +81,7 @@ class SagaKillRecoveryIntegrationTests {
         // The inventory's tables exist once its migrations ran; stock it like the demo does.
         await("inventory-service started (log " + log + ")")
             .atMost(TIMEOUT)
-            .pollInterval(Duration.ofMillis(500))
+            .pollInterval(Duration.ofMillis(100))
             .until(
                 () ->
                     tableExists(inventoryDb, "stock")
@@ -197,7 +197,7 @@ class SagaKillRecoveryIntegrationTests {
         HttpClient http = HttpClient.newHttpClient();
         await("order-service started (log " + log + ")")
             .atMost(TIMEOUT)
-            .pollInterval(Duration.ofMillis(500))
+            .pollInterval(Duration.ofMillis(100))
             .until(
                 () ->
                     tableExists(ordersDb, "outbox_inbox")
@@ -222,7 +222,7 @@ class SagaKillRecoveryIntegrationTests {
         orders = ServiceProcess.start(OrderServiceApplication.class, log, orderArguments);
         await("order-service restarted")
             .atMost(TIMEOUT)
-            .pollInterval(Duration.ofMillis(500))
+            .pollInterval(Duration.ofMillis(100))
             .until(() -> answers(http, port));
         for (SagaDemo.PlannedOrder order : plan.subList(4, plan.size())) {
           placed.put(place(http, port, order.command()), order);
