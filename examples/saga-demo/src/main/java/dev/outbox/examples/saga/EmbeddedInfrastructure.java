@@ -64,6 +64,10 @@ final class EmbeddedInfrastructure implements AutoCloseable {
               .setConfigProp("auto.create.topics.enable", "false")
               .setConfigProp("group.initial.rebalance.delay.ms", "0")
               .setConfigProp("offsets.topic.replication.factor", "1")
+              // The consumer offsets topic is created when the first consumer looks for its group
+              // coordinator; with Kafka's default of 50 partitions the first joins retry until all
+              // of them are ready. A single-node broker with a handful of groups needs one.
+              .setConfigProp("offsets.topic.num.partitions", "1")
               .setDeleteOnClose(true)
               .build();
       kafka = cluster;

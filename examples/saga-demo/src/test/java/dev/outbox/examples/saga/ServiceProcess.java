@@ -23,6 +23,12 @@ final class ServiceProcess implements AutoCloseable {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-Xmx256m");
+    // The service lives for seconds and handles a few messages: its JVM's startup is what the
+    // test waits for, twice per run. C1 alone (no C2 compiler threads) and the serial collector
+    // start a Spring Boot application markedly faster on few cores, and change nothing of what
+    // the service does or of how it dies.
+    command.add("-XX:TieredStopAtLevel=1");
+    command.add("-XX:+UseSerialGC");
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
     command.add(mainClass.getName());
