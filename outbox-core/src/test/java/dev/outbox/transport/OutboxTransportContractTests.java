@@ -51,7 +51,7 @@ public abstract class OutboxTransportContractTests {
   /** A destination that exists (or is created) and that {@link #receive} can read. */
   protected abstract String newDestination();
 
-  /** A destination that every send to fails for, retryably (missing topic, unroutable exchange). */
+  /** A destination that every send to fails for, retryably (missing topic, missing exchange). */
   protected abstract String failingDestination();
 
   /** Reads {@code count} messages from {@code destination} with a plain client of the broker. */

@@ -45,6 +45,13 @@ public class OutboxRabbitProperties {
   /** Channels the transport publishes on, used in turn, each with its own stream of confirms. */
   private int channels = RabbitOutboxOptions.DEFAULT_CHANNELS;
 
+  /**
+   * Whether an event the broker returns as unroutable (no queue bound for its routing key) is
+   * retried with backoff, for topologies whose queues may be bound after the event is published.
+   * Off: it is dead-lettered at its first attempt.
+   */
+  private boolean retryUnroutable = RabbitOutboxOptions.DEFAULT_RETRY_UNROUTABLE;
+
   public boolean isEnabled() {
     return enabled;
   }
@@ -101,6 +108,14 @@ public class OutboxRabbitProperties {
     this.channels = channels;
   }
 
+  public boolean isRetryUnroutable() {
+    return retryUnroutable;
+  }
+
+  public void setRetryUnroutable(boolean retryUnroutable) {
+    this.retryUnroutable = retryUnroutable;
+  }
+
   /** The transport options these properties describe. */
   RabbitOutboxOptions toOptions(@Nullable String applicationName) {
     String resolvedSource =
@@ -113,7 +128,7 @@ public class OutboxRabbitProperties {
             ? "outbox.rabbit.source (spring.application.name when unset)"
             : "outbox.rabbit.source";
     options = checked(sourceProperty, options, o -> o.withSource(resolvedSource));
-    options = options.withDefaultRoutingKey(defaultRoutingKey);
+    options = options.withDefaultRoutingKey(defaultRoutingKey).withRetryUnroutable(retryUnroutable);
     options =
         checked(
             "outbox.rabbit.dead-letter-exchange",

@@ -14,9 +14,16 @@ import java.util.Objects;
  * @param deadLetterExchange the exchange dead letters are published to
  * @param channels how many channels the transport publishes on, used in turn (1 to {@value
  *     #MAX_CHANNELS})
+ * @param retryUnroutable whether a message the broker returns as unroutable (no queue bound for its
+ *     routing key) is retried with backoff like a transient failure, instead of being dead-lettered
+ *     at its first attempt
  */
 public record RabbitOutboxOptions(
-    String source, RoutingKeySource defaultRoutingKey, String deadLetterExchange, int channels) {
+    String source,
+    RoutingKeySource defaultRoutingKey,
+    String deadLetterExchange,
+    int channels,
+    boolean retryUnroutable) {
 
   /** Source used when neither {@code outbox.rabbit.source} nor the application name is set. */
   public static final String DEFAULT_SOURCE = "outbox";
@@ -45,6 +52,12 @@ public record RabbitOutboxOptions(
   /** The most channels the transport may publish on. */
   public static final int MAX_CHANNELS = 64;
 
+  /**
+   * Whether unroutable messages are retried: off, so that a message no queue can take is
+   * dead-lettered at once, as other failures that trying again does not fix.
+   */
+  public static final boolean DEFAULT_RETRY_UNROUTABLE = false;
+
   public RabbitOutboxOptions {
     Objects.requireNonNull(source, "source");
     Objects.requireNonNull(defaultRoutingKey, "defaultRoutingKey");
@@ -68,7 +81,16 @@ public record RabbitOutboxOptions(
     }
   }
 
-  /** Options publishing on {@value #DEFAULT_CHANNELS} channels. */
+  /** Options that dead-letter unroutable messages at once. */
+  public RabbitOutboxOptions(
+      String source, RoutingKeySource defaultRoutingKey, String deadLetterExchange, int channels) {
+    this(source, defaultRoutingKey, deadLetterExchange, channels, DEFAULT_RETRY_UNROUTABLE);
+  }
+
+  /**
+   * Options publishing on {@value #DEFAULT_CHANNELS} channels that dead-letter unroutable messages
+   * at once.
+   */
   public RabbitOutboxOptions(
       String source, RoutingKeySource defaultRoutingKey, String deadLetterExchange) {
     this(source, defaultRoutingKey, deadLetterExchange, DEFAULT_CHANNELS);
@@ -76,22 +98,35 @@ public record RabbitOutboxOptions(
 
   public static RabbitOutboxOptions defaults() {
     return new RabbitOutboxOptions(
-        DEFAULT_SOURCE, DEFAULT_ROUTING_KEY, DEFAULT_DEAD_LETTER_EXCHANGE, DEFAULT_CHANNELS);
+        DEFAULT_SOURCE,
+        DEFAULT_ROUTING_KEY,
+        DEFAULT_DEAD_LETTER_EXCHANGE,
+        DEFAULT_CHANNELS,
+        DEFAULT_RETRY_UNROUTABLE);
   }
 
   public RabbitOutboxOptions withSource(String source) {
-    return new RabbitOutboxOptions(source, defaultRoutingKey, deadLetterExchange, channels);
+    return new RabbitOutboxOptions(
+        source, defaultRoutingKey, deadLetterExchange, channels, retryUnroutable);
   }
 
   public RabbitOutboxOptions withDefaultRoutingKey(RoutingKeySource defaultRoutingKey) {
-    return new RabbitOutboxOptions(source, defaultRoutingKey, deadLetterExchange, channels);
+    return new RabbitOutboxOptions(
+        source, defaultRoutingKey, deadLetterExchange, channels, retryUnroutable);
   }
 
   public RabbitOutboxOptions withDeadLetterExchange(String deadLetterExchange) {
-    return new RabbitOutboxOptions(source, defaultRoutingKey, deadLetterExchange, channels);
+    return new RabbitOutboxOptions(
+        source, defaultRoutingKey, deadLetterExchange, channels, retryUnroutable);
   }
 
   public RabbitOutboxOptions withChannels(int channels) {
-    return new RabbitOutboxOptions(source, defaultRoutingKey, deadLetterExchange, channels);
+    return new RabbitOutboxOptions(
+        source, defaultRoutingKey, deadLetterExchange, channels, retryUnroutable);
+  }
+
+  public RabbitOutboxOptions withRetryUnroutable(boolean retryUnroutable) {
+    return new RabbitOutboxOptions(
+        source, defaultRoutingKey, deadLetterExchange, channels, retryUnroutable);
   }
 }

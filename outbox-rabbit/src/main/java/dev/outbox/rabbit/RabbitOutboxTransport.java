@@ -115,7 +115,7 @@ public final class RabbitOutboxTransport implements OutboxTransport, AutoCloseab
 
   @Override
   public boolean isRetryable(Throwable failure) {
-    return RabbitFailureClassifier.isRetryable(failure);
+    return RabbitFailureClassifier.isRetryable(failure, options.retryUnroutable());
   }
 
   /**

@@ -100,12 +100,14 @@ public final class RabbitPublishException extends OutboxException {
   }
 
   /**
-   * Whether trying again may succeed: returns and nacks may (a binding or the connection may come
-   * back), except access refused and message too large; an invalid destination never does.
+   * Whether this failure is retried by default: nacks are (the queue or the connection may
+   * recover), except access refused and message too large; a return (unroutable) and an invalid
+   * destination are not. A transport built with {@link RabbitOutboxOptions#retryUnroutable()}
+   * retries returns.
    */
   public boolean isRetryable() {
     return switch (reason) {
-      case RETURNED -> true;
+      case RETURNED -> RabbitOutboxOptions.DEFAULT_RETRY_UNROUTABLE;
       case NACKED -> replyCode != ACCESS_REFUSED && replyCode != PRECONDITION_FAILED;
       case INVALID_DESTINATION -> false;
     };

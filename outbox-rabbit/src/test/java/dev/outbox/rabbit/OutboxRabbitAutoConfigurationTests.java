@@ -162,6 +162,20 @@ class OutboxRabbitAutoConfigurationTests {
   }
 
   @Test
+  void unroutableEventsAreRetriedOnlyWhenAsked() {
+    runner.run(
+        context ->
+            assertThat(context.getBean(RabbitOutboxTransport.class).options().retryUnroutable())
+                .isFalse());
+    runner
+        .withPropertyValues("outbox.rabbit.retry-unroutable=true")
+        .run(
+            context ->
+                assertThat(context.getBean(RabbitOutboxTransport.class).options().retryUnroutable())
+                    .isTrue());
+  }
+
+  @Test
   void declaresTheDeadLetterTopologyWhenAsked() {
     runner
         .withPropertyValues(CONFIRMS_AND_RETURNS)

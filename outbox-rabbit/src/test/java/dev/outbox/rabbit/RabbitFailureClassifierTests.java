@@ -23,23 +23,25 @@ class RabbitFailureClassifierTests {
   }
 
   @Test
-  void returnsAreRetryable() {
-    assertThat(
-            RabbitFailureClassifier.isRetryable(
-                RabbitPublishException.returned(ORDERS, 312, "NO_ROUTE")))
-        .isTrue();
+  void returnsAreRetryableOnlyWhenTheTransportRetriesUnroutableMessages() {
+    RabbitPublishException returned = RabbitPublishException.returned(ORDERS, 312, "NO_ROUTE");
+    assertThat(RabbitFailureClassifier.isRetryable(returned, false)).isFalse();
+    assertThat(RabbitFailureClassifier.isRetryable(returned, true)).isTrue();
+    assertThat(returned.isRetryable()).as("the default").isFalse();
   }
 
   @Test
   void nacksAreRetryable() {
-    assertThat(RabbitFailureClassifier.isRetryable(RabbitPublishException.nacked(ORDERS, null)))
+    assertThat(
+            RabbitFailureClassifier.isRetryable(RabbitPublishException.nacked(ORDERS, null), false))
         .isTrue();
     assertThat(
             RabbitFailureClassifier.isRetryable(
                 RabbitPublishException.nacked(
                     ORDERS,
                     "connection error; protocol method: #method<connection.close>(reply-code=320,"
-                        + " reply-text=CONNECTION_FORCED)")))
+                        + " reply-text=CONNECTION_FORCED)"),
+                false))
         .isTrue();
   }
 
@@ -48,7 +50,8 @@ class RabbitFailureClassifierTests {
     assertThat(
             RabbitFailureClassifier.isRetryable(
                 RabbitPublishException.nacked(
-                    ORDERS, channelClosed(404, "NOT_FOUND - no exchange").getMessage())))
+                    ORDERS, channelClosed(404, "NOT_FOUND - no exchange").getMessage()),
+                false))
         .isTrue();
   }
 
@@ -57,16 +60,18 @@ class RabbitFailureClassifierTests {
     assertThat(
             RabbitFailureClassifier.isRetryable(
                 RabbitPublishException.nacked(
-                    ORDERS, channelClosed(403, "ACCESS_REFUSED").getMessage())))
+                    ORDERS, channelClosed(403, "ACCESS_REFUSED").getMessage()),
+                false))
         .isFalse();
     assertThat(
             RabbitFailureClassifier.isRetryable(
                 RabbitPublishException.nacked(
-                    ORDERS, channelClosed(406, "PRECONDITION_FAILED - message size").getMessage())))
+                    ORDERS, channelClosed(406, "PRECONDITION_FAILED - message size").getMessage()),
+                false))
         .isFalse();
     assertThat(
             RabbitFailureClassifier.isRetryable(
-                new AmqpIOException(new IOException(channelClosed(403, "ACCESS_REFUSED")))))
+                new AmqpIOException(new IOException(channelClosed(403, "ACCESS_REFUSED"))), false))
         .isFalse();
   }
 
@@ -75,13 +80,14 @@ class RabbitFailureClassifierTests {
     assertThat(
             RabbitFailureClassifier.isRetryable(
                 new CompletionException(
-                    RabbitPublishException.invalidDestination(":", "names nothing"))))
+                    RabbitPublishException.invalidDestination(":", "names nothing")),
+                false))
         .isFalse();
   }
 
   @Test
   void conversionErrorsAreNotRetryable() {
-    assertThat(RabbitFailureClassifier.isRetryable(new MessageConversionException("bad")))
+    assertThat(RabbitFailureClassifier.isRetryable(new MessageConversionException("bad"), false))
         .isFalse();
   }
 
@@ -89,12 +95,12 @@ class RabbitFailureClassifierTests {
   void connectionFailuresAndTimeoutsAreRetryable() {
     assertThat(
             RabbitFailureClassifier.isRetryable(
-                new AmqpConnectException(new java.net.ConnectException("refused"))))
+                new AmqpConnectException(new java.net.ConnectException("refused")), false))
         .isTrue();
-    assertThat(RabbitFailureClassifier.isRetryable(new TimeoutException("no ack"))).isTrue();
+    assertThat(RabbitFailureClassifier.isRetryable(new TimeoutException("no ack"), false)).isTrue();
     assertThat(
             RabbitFailureClassifier.isRetryable(
-                new AmqpAuthenticationException(new RuntimeException("bad password"))))
+                new AmqpAuthenticationException(new RuntimeException("bad password")), false))
         .isTrue();
   }
 }

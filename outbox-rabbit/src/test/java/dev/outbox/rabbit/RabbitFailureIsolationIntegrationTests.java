@@ -348,9 +348,10 @@ class RabbitFailureIsolationIntegrationTests {
   }
 
   /**
-   * While the dead-letter exchange is missing, failures are kept uncharged (three attempts would
-   * dead-letter both events); once it is declared, the relay finds it, charges the failures again
-   * and dead-letters both events to it, each row DEAD in the table.
+   * While the dead-letter exchange is missing, failures are kept uncharged (one charged attempt
+   * would dead-letter the unroutable event, three the one to the missing exchange); once it is
+   * declared, the relay finds it, charges the failures again and dead-letters both events to it,
+   * each row DEAD in the table.
    */
   @Test
   void aMissingDeadLetterExchangeIsUnavailableChargesNothingAndDeadLettersNothingUntilDeclared()
@@ -426,9 +427,11 @@ class RabbitFailureIsolationIntegrationTests {
     // due within the recheck interval (the last one may have run just before the declaration);
     // the relay's worker sends the event again after its pause after a failed batch (at most the
     // max error backoff) and the next poll; that send runs the lookup, and its failure is the
-    // first charged attempt; each of the attempts waits at most the publish timeout for its
-    // return, and each but the first is read again after its retry backoff (at most the max
-    // backoff) and a poll; then the dead letter waits at most the publish timeout for its confirm.
+    // first charged attempt, final (an unroutable event is not retried); counting the attempts
+    // the retry policy would allow keeps the bound an upper one whatever the classification: each
+    // waits at most the publish timeout for its return, and each but the first is read again after
+    // its retry backoff (at most the max backoff) and a poll; then the dead letter waits at most
+    // the publish timeout for its confirm.
     // The broker answers in milliseconds, so the publish timeouts leave room for the database.
     Duration deadLetteredWithin =
         DeadLetterExchange.RECHECK_INTERVAL

@@ -18,6 +18,7 @@ class RabbitOutboxOptionsTests {
     assertThat(new OutboxRabbitProperties().getDeadLetterQueue()).isEqualTo("outbox.dlq");
     assertThat(defaults.channels()).isEqualTo(4);
     assertThat(new OutboxRabbitProperties().isDeclareDeadLetter()).isTrue();
+    assertThat(defaults.retryUnroutable()).isFalse();
   }
 
   @Test
@@ -37,6 +38,8 @@ class RabbitOutboxOptionsTests {
         .isEqualTo(String.valueOf(RabbitOutboxOptions.DEFAULT_CHANNELS));
     assertThat(literalDefaultOf(metadata, "outbox.rabbit.declare-dead-letter"))
         .isEqualTo(String.valueOf(RabbitOutboxOptions.DEFAULT_DECLARE_DEAD_LETTER));
+    assertThat(literalDefaultOf(metadata, "outbox.rabbit.retry-unroutable"))
+        .isEqualTo(String.valueOf(RabbitOutboxOptions.DEFAULT_RETRY_UNROUTABLE));
   }
 
   private static String literalDefaultOf(String metadata, String property) {
@@ -71,6 +74,14 @@ class RabbitOutboxOptionsTests {
 
     assertThat(options)
         .isEqualTo(new RabbitOutboxOptions("order-service", RoutingKeySource.KEY, "orders.dlx"));
+    assertThat(options.withChannels(2).withRetryUnroutable(true))
+        .isEqualTo(
+            new RabbitOutboxOptions(
+                "order-service",
+                RoutingKeySource.KEY,
+                "orders.dlx",
+                2, /* retryUnroutable */
+                true));
   }
 
   @Test

@@ -136,8 +136,13 @@ class RabbitOutboxRelayIntegrationTests {
     return responses.stream().map(response -> response.getProps().getMessageId()).toList();
   }
 
+  /**
+   * An event no queue is bound for (the exchange exists, nothing takes its routing key) is returned
+   * by the broker: not retryable by default, so it is dead at its first attempt although the retry
+   * policy allows ten, dead-lettered with its payload, and kept in the table.
+   */
   @Test
-  void unroutableEventIsRetriedThenDeadLetteredAndStaysQueryable() throws Exception {
+  void anUnroutableEventIsDeadLetteredAtItsFirstAttemptAndStaysQueryable() throws Exception {
     try (BrokerFixture broker = new BrokerFixture()) {
       BrokerFixture.Route deadLetters = broker.route("relay-dlx", "#");
       String unroutable = broker.unboundExchange("relay-unroutable");
@@ -145,6 +150,47 @@ class RabbitOutboxRelayIntegrationTests {
           new RabbitOutboxTransport(
               broker.connectionFactory(),
               RabbitOutboxOptions.defaults().withDeadLetterExchange(deadLetters.exchange()));
+      UUID id = write(unroutable + ":order.placed", 1, 1).get(0);
+
+      try (OutboxRelay relay = relay(transport, quickRetries(10))) {
+        relay.start();
+        await().atMost(TIMEOUT).until(() -> repository.stats().dead() == 1);
+      }
+
+      OutboxRepository.DeadEvent dead = repository.findDead(10).get(0);
+      assertThat(dead.event().id()).isEqualTo(id);
+      assertThat(dead.event().attempts()).isEqualTo(1);
+      assertThat(dead.lastError())
+          .contains("returned as unroutable", "NO_ROUTE")
+          .doesNotContain("dead-letter send failed");
+      assertThat(listener.retried).hasValue(0);
+      GetResponse letter = broker.take(deadLetters.queue(), 1, TIMEOUT).get(0);
+      assertThat(letter.getProps().getMessageId()).isEqualTo(id.toString());
+      assertThat(letter.getEnvelope().getRoutingKey()).isEqualTo("order.placed");
+      Map<String, Object> headers = letter.getProps().getHeaders();
+      assertThat(headers.get(RabbitHeaders.ATTEMPTS)).isEqualTo(1);
+      assertThat(headers.get(RabbitHeaders.ORIGINAL_EXCHANGE).toString()).isEqualTo(unroutable);
+      assertThat(headers.get(RabbitHeaders.ORIGINAL_ROUTING_KEY).toString())
+          .isEqualTo("order.placed");
+      assertThat(headers.get(RabbitHeaders.ERROR_CLASS).toString())
+          .isEqualTo(RabbitPublishException.class.getName());
+      assertThat(new String(letter.getBody(), StandardCharsets.UTF_8))
+          .isEqualTo("{\"orderId\":\"order-0\",\"n\":0}");
+    }
+  }
+
+  @Test
+  void withRetryUnroutableAnUnroutableEventIsRetriedThenDeadLetteredAndStaysQueryable()
+      throws Exception {
+    try (BrokerFixture broker = new BrokerFixture()) {
+      BrokerFixture.Route deadLetters = broker.route("relay-dlx", "#");
+      String unroutable = broker.unboundExchange("relay-unroutable");
+      RabbitOutboxTransport transport =
+          new RabbitOutboxTransport(
+              broker.connectionFactory(),
+              RabbitOutboxOptions.defaults()
+                  .withDeadLetterExchange(deadLetters.exchange())
+                  .withRetryUnroutable(true));
       UUID id = write(unroutable + ":order.placed", 1, 1).get(0);
 
       try (OutboxRelay relay = relay(transport, quickRetries(3))) {
@@ -159,25 +205,17 @@ class RabbitOutboxRelayIntegrationTests {
       assertThat(listener.retried).hasValue(2);
       GetResponse letter = broker.take(deadLetters.queue(), 1, TIMEOUT).get(0);
       assertThat(letter.getProps().getMessageId()).isEqualTo(id.toString());
-      assertThat(letter.getEnvelope().getRoutingKey()).isEqualTo("order.placed");
-      Map<String, Object> headers = letter.getProps().getHeaders();
-      assertThat(headers.get(RabbitHeaders.ATTEMPTS)).isEqualTo(3);
-      assertThat(headers.get(RabbitHeaders.ORIGINAL_EXCHANGE).toString()).isEqualTo(unroutable);
-      assertThat(headers.get(RabbitHeaders.ORIGINAL_ROUTING_KEY).toString())
-          .isEqualTo("order.placed");
-      assertThat(headers.get(RabbitHeaders.ERROR_CLASS).toString())
-          .isEqualTo(RabbitPublishException.class.getName());
-      assertThat(new String(letter.getBody(), StandardCharsets.UTF_8))
-          .isEqualTo("{\"orderId\":\"order-0\",\"n\":0}");
+      assertThat(letter.getProps().getHeaders().get(RabbitHeaders.ATTEMPTS)).isEqualTo(3);
     }
   }
 
   @Test
-  void unroutableEventIsPublishedOnceAQueueIsBound() throws Exception {
+  void withRetryUnroutableAnUnroutableEventIsPublishedOnceAQueueIsBound() throws Exception {
     try (BrokerFixture broker = new BrokerFixture()) {
       String exchange = broker.unboundExchange("relay-late-binding");
       RabbitOutboxTransport transport =
-          new RabbitOutboxTransport(broker.connectionFactory(), withDeadLetters(broker));
+          new RabbitOutboxTransport(
+              broker.connectionFactory(), withDeadLetters(broker).withRetryUnroutable(true));
       UUID id = write(exchange, 1, 1).get(0);
 
       try (OutboxRelay relay = relay(transport, quickRetries(1000))) {

@@ -3,6 +3,7 @@ package dev.outbox.rabbit;
 import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.GetResponse;
 import dev.outbox.OutboxEvent;
+import dev.outbox.test.TestRabbit;
 import dev.outbox.transport.OutboxTransport;
 import dev.outbox.transport.OutboxTransportContractTests;
 import java.nio.charset.StandardCharsets;
@@ -57,7 +58,7 @@ class RabbitOutboxTransportContractIntegrationTests extends OutboxTransportContr
 
   @Override
   protected String failingDestination() {
-    return broker.unboundExchange("contract-unroutable");
+    return TestRabbit.uniqueName("contract-missing");
   }
 
   @Override

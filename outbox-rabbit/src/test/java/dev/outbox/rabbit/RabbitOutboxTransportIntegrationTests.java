@@ -207,7 +207,7 @@ class RabbitOutboxTransportIntegrationTests {
   }
 
   @Test
-  void unroutableMessageFailsRetryablyInsteadOfSucceeding() {
+  void anUnroutableMessageFailsInsteadOfSucceedingAndIsNotRetryableUnlessConfigured() {
     Throwable failure = failureOf(event(broker.unboundExchange("unroutable"), "order-6"));
 
     assertThat(failure)
@@ -216,8 +216,15 @@ class RabbitOutboxTransportIntegrationTests {
             ex -> {
               assertThat(ex.reason()).isEqualTo(RabbitPublishException.Reason.RETURNED);
               assertThat(ex.replyCode()).isEqualTo(312);
-            });
-    assertThat(transport.isRetryable(failure)).isTrue();
+            })
+        .hasMessageContaining("returned as unroutable")
+        .hasMessageContaining("no queue is bound for it");
+    assertThat(transport.isRetryable(failure)).isFalse();
+    try (RabbitOutboxTransport retrying =
+        new RabbitOutboxTransport(
+            broker.connectionFactory(), RabbitOutboxOptions.defaults().withRetryUnroutable(true))) {
+      assertThat(retrying.isRetryable(failure)).isTrue();
+    }
   }
 
   @Test
