@@ -180,11 +180,12 @@ public final class EventLimits {
   }
 
   /**
-   * Checks a serialized payload against the writer's maximum, in UTF-8 bytes: the transport's
-   * limit, or the one the application configured ({@code outbox.max-payload-size}), which the
-   * message names as well since the writer cannot tell them apart.
+   * Checks a serialized payload against the writer's maximum, in UTF-8 bytes. The message names the
+   * limit as {@code limit} describes it: whoever configured the writer knows where it came from (a
+   * property, the transport), the writer does not.
    */
-  static void checkPayload(String payload, int maxBytes, String type, String destination) {
+  static void checkPayload(
+      String payload, int maxBytes, String limit, String type, String destination) {
     // A Java char encodes to at most 3 UTF-8 bytes: short payloads need no counting.
     if ((long) payload.length() * 3 <= maxBytes) {
       return;
@@ -200,8 +201,9 @@ public final class EventLimits {
               + bytes
               + " UTF-8 bytes, more than the limit of "
               + maxBytes
-              + " bytes (outbox.max-payload-size if set, else the largest message the transport"
-              + " accepts)");
+              + " bytes ("
+              + limit
+              + ")");
     }
   }
 

@@ -23,11 +23,15 @@ import java.util.UUID;
  */
 public final class OutboxWriter {
 
+  /** How a payload over the limit names it, unless the writer's creator describes it. */
+  private static final String CONFIGURED_MAXIMUM = "the configured maximum payload size";
+
   private final OutboxRepository repository;
   private final PayloadSerializer serializer;
   private final HeaderCapture headerCapture;
   private final Clock clock;
   private final int maxPayloadBytes;
+  private final String maxPayloadDescription;
 
   /**
    * A writer without a payload limit of its own: a payload larger than the broker accepts is
@@ -43,6 +47,9 @@ public final class OutboxWriter {
   }
 
   /**
+   * A writer whose error for a payload over the limit calls it "the configured maximum payload
+   * size".
+   *
    * @param maxPayloadBytes the largest serialized payload, in UTF-8 bytes: the transport's limit
    *     ({@link dev.outbox.transport.OutboxTransport#maxPayloadBytes()}, by default {@link
    *     OutboxDefaults#MAX_PAYLOAD_BYTES}); at least 1
@@ -53,6 +60,27 @@ public final class OutboxWriter {
       HeaderCapture headerCapture,
       Clock clock,
       int maxPayloadBytes) {
+    this(repository, serializer, headerCapture, clock, maxPayloadBytes, CONFIGURED_MAXIMUM);
+  }
+
+  /**
+   * A writer whose error for a payload over the limit describes the limit as its creator says, for
+   * a creator that knows where the limit comes from: the Spring Boot starter names its property
+   * ({@code outbox.max-payload-size}) or says that the limit is the transport's.
+   *
+   * @param maxPayloadBytes the largest serialized payload, in UTF-8 bytes; at least 1
+   * @param maxPayloadDescription what the limit is, as the error shows it in parentheses after the
+   *     number of bytes, e.g. {@code "outbox.max-payload-size"}: {@code Payload of event type
+   *     OrderPlaced to 'orders' is 2000 UTF-8 bytes, more than the limit of 1000 bytes
+   *     (outbox.max-payload-size)}; not blank
+   */
+  public OutboxWriter(
+      OutboxRepository repository,
+      PayloadSerializer serializer,
+      HeaderCapture headerCapture,
+      Clock clock,
+      int maxPayloadBytes,
+      String maxPayloadDescription) {
     this.repository = Objects.requireNonNull(repository, "repository");
     this.serializer = Objects.requireNonNull(serializer, "serializer");
     this.headerCapture = Objects.requireNonNull(headerCapture, "headerCapture");
@@ -61,7 +89,11 @@ public final class OutboxWriter {
       throw new OutboxException(
           "Invalid outbox setting: maxPayloadBytes must be at least 1, was " + maxPayloadBytes);
     }
+    if (Objects.requireNonNull(maxPayloadDescription, "maxPayloadDescription").isBlank()) {
+      throw new OutboxException("Invalid outbox setting: maxPayloadDescription is blank");
+    }
     this.maxPayloadBytes = maxPayloadBytes;
+    this.maxPayloadDescription = maxPayloadDescription;
   }
 
   /** The largest serialized payload this writer accepts, in UTF-8 bytes. */
@@ -122,7 +154,8 @@ public final class OutboxWriter {
               + message.payload().getClass().getName()
               + ")");
     }
-    EventLimits.checkPayload(json, maxPayloadBytes, type.name(), message.destination());
+    EventLimits.checkPayload(
+        json, maxPayloadBytes, maxPayloadDescription, type.name(), message.destination());
     Map<String, String> headers = captured;
     if (!message.headers().isEmpty()) {
       headers = new HashMap<>(captured);

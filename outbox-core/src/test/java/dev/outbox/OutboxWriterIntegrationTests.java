@@ -57,10 +57,35 @@ class OutboxWriterIntegrationTests {
               OutboxMessage.of("orders", "k", "é".repeat(51)));
       assertThatThrownBy(() -> writer.write(connection, messages))
           .isInstanceOf(OutboxException.class)
+          .as("a writer built without the starter names no property it does not have")
           .hasMessage(
               "Payload of event type String to 'orders' is 102 UTF-8 bytes, more than the limit"
-                  + " of 100 bytes (outbox.max-payload-size if set, else the largest message the"
-                  + " transport accepts)");
+                  + " of 100 bytes (the configured maximum payload size)");
+    }
+    assertThat(rows()).isZero();
+  }
+
+  /** Whoever configures the limit says what it is, e.g. the starter its property. */
+  @Test
+  void aPayloadOverTheLimitNamesTheLimitAsTheWritersCreatorDescribesIt() throws Exception {
+    OutboxWriter writer =
+        new OutboxWriter(
+            repository,
+            Object::toString,
+            HeaderCapture.none(),
+            Clock.systemUTC(),
+            100,
+            "outbox.max-payload-size");
+    assertThat(writer.maxPayloadBytes()).isEqualTo(100);
+    try (Connection connection = TestPostgres.get().connect()) {
+      assertThatThrownBy(
+              () ->
+                  writer.write(
+                      connection, List.of(OutboxMessage.of("orders", "k", "x".repeat(101)))))
+          .isInstanceOf(OutboxException.class)
+          .hasMessage(
+              "Payload of event type String to 'orders' is 101 UTF-8 bytes, more than the limit"
+                  + " of 100 bytes (outbox.max-payload-size)");
     }
     assertThat(rows()).isZero();
   }
@@ -141,5 +166,20 @@ class OutboxWriterIntegrationTests {
     assertThatThrownBy(() -> writer(HeaderCapture.none(), 0))
         .isInstanceOf(OutboxException.class)
         .hasMessage("Invalid outbox setting: maxPayloadBytes must be at least 1, was 0");
+  }
+
+  @Test
+  void aBlankDescriptionOfThePayloadLimitIsRejected() {
+    assertThatThrownBy(
+            () ->
+                new OutboxWriter(
+                    repository,
+                    Object::toString,
+                    HeaderCapture.none(),
+                    Clock.systemUTC(),
+                    100,
+                    " "))
+        .isInstanceOf(OutboxException.class)
+        .hasMessage("Invalid outbox setting: maxPayloadDescription is blank");
   }
 }

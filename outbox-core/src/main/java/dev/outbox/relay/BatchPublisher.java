@@ -379,6 +379,7 @@ final class BatchPublisher {
     List<Failed> retried = new ArrayList<>();
     Throwable brokerUnavailable = null;
     int kept = 0;
+    boolean allRefused = true;
     boolean allHeldBack = true;
     Map<String, List<String>> closedKeys = new HashMap<>();
     Instant now = clock.instant();
@@ -397,6 +398,7 @@ final class BatchPublisher {
             keys.add(event.key());
           }
         } else {
+          allRefused = false;
           allHeldBack = false;
         }
         continue;
@@ -451,6 +453,7 @@ final class BatchPublisher {
     if (deadLetters.unavailable != null) {
       brokerUnavailable = brokerUnavailable == null ? deadLetters.unavailable : brokerUnavailable;
       kept += deadLetters.kept;
+      allRefused &= deadLetters.allRefused;
       allHeldBack &= deadLetters.allHeldBack;
     }
     for (Undecodable row : undecodable) {
@@ -486,7 +489,7 @@ final class BatchPublisher {
     // No event is written to a dead-letter destination: no pending keys to look up.
     deadLetters.closedKeys.forEach((destination, keys) -> holdBack(destination, keys, false));
     if (brokerUnavailable != null) {
-      throw new BrokerUnavailableException(kept, allHeldBack, brokerUnavailable);
+      throw new BrokerUnavailableException(kept, allRefused, allHeldBack, brokerUnavailable);
     }
   }
 
@@ -569,6 +572,7 @@ final class BatchPublisher {
     List<Failed> deadLettered = new ArrayList<>(dead.size());
     Throwable unavailable = null;
     int kept = 0;
+    boolean allRefused = true;
     boolean allHeldBack = true;
     Map<String, List<String>> closedKeys = new HashMap<>();
     for (int i = 0; i < dead.size(); i++) {
@@ -578,11 +582,16 @@ final class BatchPublisher {
       if (dlqFailure != null && transport.isBrokerUnavailable(dlqFailure)) {
         unavailable = unavailable == null ? dlqFailure : unavailable;
         kept++;
-        if (failed.event.key() != null && transport.isDestinationUnavailable(dlqFailure)) {
+        if (!transport.isDestinationUnavailable(dlqFailure)) {
+          allRefused = false;
+          allHeldBack = false;
+        } else if (failed.event.key() != null) {
           closedKeys
               .computeIfAbsent(deadLetterDestination, d -> new ArrayList<>())
               .add(failed.event.key());
         } else {
+          // Refused by the dead-letter destination alone, but an unkeyed event cannot be held
+          // back with it: its own destination takes events, so it would be read again at once
           allHeldBack = false;
         }
         continue;
@@ -622,21 +631,22 @@ final class BatchPublisher {
           deadLettered.size(),
           FailureSummary.of(deadLettered, f -> f.event, f -> f.attempts, f -> f.failure));
     }
-    return new DeadLetters(rows, kept, unavailable, allHeldBack, closedKeys);
+    return new DeadLetters(rows, kept, unavailable, allRefused, allHeldBack, closedKeys);
   }
 
   /**
    * The events marked DEAD, and those kept because their dead letter could not be sent now: how
-   * many, the first failure, whether each was held back with its dead-letter destination, and the
-   * keys of those that were, per dead-letter destination.
+   * many, the first failure, whether each was refused by its dead-letter destination alone, whether
+   * each was held back with it, and the keys of those that were, per dead-letter destination.
    */
   private record DeadLetters(
       List<RelayStore.Dead> rows,
       int kept,
       @Nullable Throwable unavailable,
+      boolean allRefused,
       boolean allHeldBack,
       Map<String, List<String>> closedKeys) {
-    static final DeadLetters NONE = new DeadLetters(List.of(), 0, null, true, Map.of());
+    static final DeadLetters NONE = new DeadLetters(List.of(), 0, null, true, true, Map.of());
   }
 
   private @Nullable Throwable await(CompletableFuture<?> future, long deadline, long sentNanos) {

@@ -506,8 +506,9 @@ class BatchPublisherTests {
 
   /**
    * An unkeyed event whose dead letter its dead-letter destination refuses cannot be held back:
-   * neither by a key nor by its own destination, which takes the other events. The batch says so,
-   * and the worker pauses as after an outage instead of reading the same event again at once.
+   * neither by a key nor by its own destination, which takes the other events. The batch says that
+   * a destination refuses it while the broker answers, not that the broker cannot be reached, and
+   * the worker pauses as after an outage instead of reading the same event again at once.
    */
   @Test
   void anUnkeyedEventWhoseDeadLetterIsRefusedIsNotHeldBackSoTheWorkerPauses() {
@@ -519,9 +520,36 @@ class BatchPublisherTests {
     assertThatThrownBy(node::cycle)
         .isInstanceOfSatisfying(
             BrokerUnavailableException.class, refused -> assertThat(refused.heldBack()).isFalse())
-        .hasMessage("The broker cannot be reached; 1 event(s) kept for the next attempt");
+        .as("the broker answers: only the dead-letter destination refuses")
+        .hasMessage(
+            "A destination refuses events (the broker answers); 1 event(s) kept for the next"
+                + " attempt")
+        .hasRootCauseInstanceOf(RecordingTransport.Refused.class);
     assertThat(row(poison).attempts()).isZero();
     assertThat(row(poison).status()).isEqualTo(Status.PENDING);
+    assertThat(transport.deadLetters()).isEmpty();
+    assertThat(node.heldKeys.anyClosed()).as("nothing to hold back with it").isFalse();
+  }
+
+  /**
+   * Beside an event its destination refuses, one the broker could not be reached for: the batch
+   * reports the broker, whichever came first, and names no refusing destination.
+   */
+  @Test
+  void anUnkeyedEventWhoseDeadLetterIsRefusedBesideAnOutageReportsTheOutage() {
+    OutboxEvent poison = events.event("orders", null);
+    OutboxEvent kept = events.event("audit", "order-1");
+    store.append(poison, kept);
+    transport.failEvent(poison.id(), 1, Kind.NON_RETRYABLE);
+    transport.failDeadLetters(1, Kind.DESTINATION_UNAVAILABLE);
+    transport.failDestination("audit", 1, Kind.BROKER_UNAVAILABLE);
+
+    assertThatThrownBy(node::cycle)
+        .isInstanceOfSatisfying(
+            BrokerUnavailableException.class, failed -> assertThat(failed.heldBack()).isFalse())
+        .hasMessage("The broker cannot be reached; 2 event(s) kept for the next attempt");
+    assertThat(row(poison).attempts()).isZero();
+    assertThat(row(kept).attempts()).isZero();
   }
 
   /**

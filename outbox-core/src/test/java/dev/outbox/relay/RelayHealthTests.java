@@ -74,7 +74,8 @@ class RelayHealthTests {
   }
 
   private static BrokerUnavailableException brokerAway() {
-    return new BrokerUnavailableException(5, false, new ConnectException("Connection refused"));
+    return new BrokerUnavailableException(
+        5, false, false, new ConnectException("Connection refused"));
   }
 
   @Test

@@ -79,13 +79,14 @@ class RelayWorkerBackoffTests {
     RuntimeException unreachable = new IllegalStateException(new TimeoutException("no broker"));
 
     for (int i = 0; i < 1_000; i++) {
-      assertThat(node.worker.pauseAfter(new BrokerUnavailableException(1, true, refused))).isZero();
+      assertThat(node.worker.pauseAfter(new BrokerUnavailableException(1, true, true, refused)))
+          .isZero();
     }
     assertThat(node.health.failure()).contains("broker").contains("Not authorized");
 
-    assertThat(node.worker.pauseAfter(new BrokerUnavailableException(1, false, unreachable)))
+    assertThat(node.worker.pauseAfter(new BrokerUnavailableException(1, false, false, unreachable)))
         .isEqualTo(Duration.ofMillis(100));
-    assertThat(node.worker.pauseAfter(new BrokerUnavailableException(1, false, unreachable)))
+    assertThat(node.worker.pauseAfter(new BrokerUnavailableException(1, false, false, unreachable)))
         .isEqualTo(Duration.ofMillis(200));
     assertThat(node.worker.pauseAfter(new IllegalStateException("connection reset")))
         .isEqualTo(Duration.ofMillis(400));

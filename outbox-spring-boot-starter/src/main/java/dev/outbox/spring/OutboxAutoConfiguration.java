@@ -149,16 +149,28 @@ public class OutboxAutoConfiguration {
       OutboxProperties properties) {
     DataSize configured = properties.getMaxPayloadSize();
     OutboxTransport local = transport.getIfUnique();
-    int maxPayloadBytes =
-        configured != null
-            ? (int) Math.min(Integer.MAX_VALUE, configured.toBytes())
-            : local != null ? local.maxPayloadBytes() : OutboxDefaults.MAX_PAYLOAD_BYTES;
+    int maxPayloadBytes;
+    String maxPayloadDescription;
+    if (configured != null) {
+      maxPayloadBytes = (int) Math.min(Integer.MAX_VALUE, configured.toBytes());
+      maxPayloadDescription = "outbox.max-payload-size";
+    } else if (local != null) {
+      maxPayloadBytes = local.maxPayloadBytes();
+      maxPayloadDescription =
+          "the largest message the transport accepts; outbox.max-payload-size is not set";
+    } else {
+      // No transport, or several: none whose limit to take
+      maxPayloadBytes = OutboxDefaults.MAX_PAYLOAD_BYTES;
+      maxPayloadDescription =
+          "the default maximum payload size; outbox.max-payload-size is not set";
+    }
     return new OutboxWriter(
         outboxRepository,
         outboxPayloadSerializer,
         outboxHeaderCapture,
         Clock.systemUTC(),
-        maxPayloadBytes);
+        maxPayloadBytes,
+        maxPayloadDescription);
   }
 
   @Bean

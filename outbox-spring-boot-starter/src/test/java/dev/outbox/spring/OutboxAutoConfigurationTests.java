@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.outbox.Outbox;
 import dev.outbox.OutboxException;
+import dev.outbox.relay.OutboxDefaults;
 import dev.outbox.relay.OutboxRelay;
 import dev.outbox.store.OutboxRepository;
 import dev.outbox.test.TestPostgres;
@@ -24,6 +25,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.context.ApplicationContext;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
@@ -240,9 +242,60 @@ class OutboxAutoConfigurationTests {
                           transactions.executeWithoutResult(
                               status -> outbox.publish("orders", "k", "x".repeat(200))))
                   .isInstanceOf(OutboxException.class)
-                  .hasMessageContaining(
-                      "more than the limit of 100 bytes (outbox.max-payload-size if set");
+                  .hasMessage(
+                      "Payload of event type String to 'orders' is 202 UTF-8 bytes, more than the"
+                          + " limit of 100 bytes (outbox.max-payload-size)");
             });
+  }
+
+  /**
+   * Without {@code outbox.max-payload-size} the limit is the transport's (or, without a transport,
+   * the default), and the message says so and that the property is not set.
+   */
+  @Test
+  void aPayloadLargerThanTheTransportAcceptsFailsTheWriteSayingThePropertyIsNotSet() {
+    DataSource dataSource = TestPostgres.get().dataSource();
+    ApplicationContextRunner transactional =
+        runner
+            .withBean(DataSource.class, () -> dataSource)
+            .withBean(
+                PlatformTransactionManager.class,
+                () -> new DataSourceTransactionManager(dataSource));
+    transactional
+        .withBean(
+            OutboxTransport.class,
+            () ->
+                new RecordingTransport() {
+                  @Override
+                  public int maxPayloadBytes() {
+                    return 100;
+                  }
+                })
+        .run(
+            context ->
+                assertThatThrownBy(() -> publish(context, "x".repeat(200)))
+                    .isInstanceOf(OutboxException.class)
+                    .hasMessage(
+                        "Payload of event type String to 'orders' is 202 UTF-8 bytes, more than"
+                            + " the limit of 100 bytes (the largest message the transport"
+                            + " accepts; outbox.max-payload-size is not set)"));
+    transactional.run(
+        context ->
+            assertThatThrownBy(() -> publish(context, "x".repeat(OutboxDefaults.MAX_PAYLOAD_BYTES)))
+                .isInstanceOf(OutboxException.class)
+                .hasMessage(
+                    "Payload of event type String to 'orders' is "
+                        + (OutboxDefaults.MAX_PAYLOAD_BYTES + 2)
+                        + " UTF-8 bytes, more than the limit of "
+                        + OutboxDefaults.MAX_PAYLOAD_BYTES
+                        + " bytes (the default maximum payload size; outbox.max-payload-size is"
+                        + " not set)"));
+  }
+
+  private static void publish(ApplicationContext context, String payload) {
+    new TransactionTemplate(context.getBean(PlatformTransactionManager.class))
+        .executeWithoutResult(
+            status -> context.getBean(Outbox.class).publish("orders", "k", payload));
   }
 
   @Test
