@@ -94,20 +94,22 @@ public final class PostgresWakeups implements AutoCloseable {
 
   /**
    * Starts sending notifications and, if {@code listen}, receiving them (an instance without a
-   * relay has nothing to wake, so it does not hold a listening connection).
+   * relay has nothing to wake, so it does not hold a listening connection). Called again with
+   * {@code listen} once started without, it starts receiving too: the starter does so once the
+   * database has answered, since a thread waiting for a connection that a silent database never
+   * gives (a pool's first one, for as long as the driver waits) would hold {@link #stop()} up.
    */
   public synchronized void start(boolean listen) {
     if (closed) {
       throw new IllegalStateException("Outbox wake-ups on " + channel + " are closed");
     }
-    if (running) {
-      return;
+    if (!running) {
+      stopping = new Signal();
+      running = true;
+      sender = threads.thread("notify", this::sendLoop);
+      sender.start();
     }
-    stopping = new Signal();
-    running = true;
-    sender = threads.thread("notify", this::sendLoop);
-    sender.start();
-    if (listen) {
+    if (listen && listener == null) {
       listener = threads.thread("listen", this::listenLoop);
       listener.start();
     }

@@ -44,6 +44,27 @@ class PostgresWakeupsIntegrationTests {
     }
   }
 
+  /**
+   * The starter starts the wake-ups without listening while the database has not answered yet, and
+   * with listening once it has.
+   */
+  @Test
+  void startedWithoutListeningItListensOnceStartedAgainWithListening() {
+    List<Long> woken = new CopyOnWriteArrayList<>();
+    try (PostgresWakeups wakeups = wakeups(woken::add)) {
+      wakeups.start(false);
+      wakeups.start(true);
+      // a listener wakes its relay once when it starts listening
+      await().atMost(BOUND).until(() -> woken.contains(Slots.ALL));
+      woken.clear();
+
+      wakeups.signal(Slots.bit(5));
+
+      await().atMost(BOUND).until(() -> !woken.isEmpty());
+      assertThat(woken).containsExactly(Slots.bit(5));
+    }
+  }
+
   @Test
   void manySignalsAreCoalesced() {
     AtomicInteger woken = new AtomicInteger();

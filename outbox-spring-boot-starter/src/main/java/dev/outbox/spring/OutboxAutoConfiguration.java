@@ -111,7 +111,20 @@ public class OutboxAutoConfiguration {
         outboxDataSource(outbox, dataSource),
         outboxTableName,
         outboxRepository,
-        properties.getMigration().isEnabled());
+        properties.getMigration().isEnabled(),
+        databaseTimeout(properties));
+  }
+
+  /**
+   * The relay's database timeout as its properties set it (a customizer may change the relay's):
+   * how long the wake-ups' connections and each startup check of the table wait for the database.
+   */
+  static Duration databaseTimeout(OutboxProperties properties) {
+    Duration leaseTimeout = properties.getRelay().getLeaseTimeout();
+    return RelayTiming.databaseTimeout(
+        leaseTimeout != null
+            ? leaseTimeout
+            : RelayTiming.defaultLeaseTimeout(properties.getRelay().getPollInterval()));
   }
 
   /**
@@ -203,16 +216,11 @@ public class OutboxAutoConfiguration {
       TableName outboxTableName,
       ObjectProvider<OutboxRelay> relay,
       OutboxProperties properties) {
-    // The relay's own database timeout, as its properties set it (a customizer may change it)
-    Duration leaseTimeout = properties.getRelay().getLeaseTimeout();
     return new PostgresWakeups(
         outboxDataSource(outbox, dataSource),
         outboxTableName,
         slots -> relay.ifAvailable(local -> local.wakeUp(slots)),
-        RelayTiming.databaseTimeout(
-            leaseTimeout != null
-                ? leaseTimeout
-                : RelayTiming.defaultLeaseTimeout(properties.getRelay().getPollInterval())));
+        databaseTimeout(properties));
   }
 
   @Bean

@@ -59,7 +59,8 @@ final class OutboxRelayLifecycle implements SmartLifecycle, OutboxRelayControl {
       running = true;
       stopping = new Signal();
       if (wakeups != null) {
-        wakeups.start(relay != null);
+        // Listens once the database has answered (the schema check): see startWhenSchemaReady
+        wakeups.start(relay != null && schema.isInitialized());
       }
       if (relay == null) {
         log.info(
@@ -173,7 +174,12 @@ final class OutboxRelayLifecycle implements SmartLifecycle, OutboxRelayControl {
 
   /**
    * Waits for the outbox table (created by a migration that may run after this instance started):
-   * 500 ms between tries, doubling up to the relay's {@code maxErrorBackoff}.
+   * 500 ms between tries, doubling up to the relay's {@code maxErrorBackoff}. Each try waits for a
+   * connection at most the database timeout, so {@link #stop()} is never held up longer by a
+   * database that accepts connections and answers nothing. The wake-ups start listening only then
+   * too: their listening thread would wait for its connection for as long as the driver does (with
+   * pgjdbc's defaults, for ever, when the pool's first connection is what it waits for), and stop
+   * waits for that thread.
    */
   private void startWhenSchemaReady(OutboxRelay toStart, Signal stopped) {
     long maxPause = toStart.timing().maxErrorBackoff().toMillis();
@@ -184,11 +190,17 @@ final class OutboxRelayLifecycle implements SmartLifecycle, OutboxRelayControl {
           schema.initialize();
           synchronized (this) {
             if (running && !paused && !stopped.isClosed()) {
+              if (wakeups != null) {
+                wakeups.start(true);
+              }
               toStart.start();
             }
           }
           return;
         } catch (RuntimeException ex) {
+          if (stopped.isClosed()) {
+            return; // stop() came while it waited for the database
+          }
           log.warn("Outbox table not ready yet; retrying in {} ms: {}", pause, ex.getMessage());
           stopped.await(Duration.ofMillis(pause));
           pause = Math.min(pause * 2, maxPause);

@@ -1,8 +1,13 @@
 package dev.outbox.spring;
 
+import dev.outbox.OutboxException;
+import dev.outbox.relay.OutboxDefaults;
+import dev.outbox.relay.RelayTiming;
 import dev.outbox.store.OutboxRepository;
 import dev.outbox.store.OutboxSchema;
 import dev.outbox.store.TableName;
+import java.sql.SQLException;
+import java.time.Duration;
 import java.util.Map;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
@@ -14,6 +19,11 @@ import org.springframework.beans.factory.InitializingBean;
  * history table ({@code <table>_schema_history}), or, with migrations off, checks that the table
  * exists. If the database does not answer at startup, the application still starts and the relay
  * retries this step before it publishes.
+ *
+ * <p>Each try first waits for a connection at most the outbox's database timeout, on a thread of
+ * its own: a database that accepts connections and then answers nothing would otherwise hold the
+ * startup up for as long as the driver waits, with pgjdbc's defaults for ever. Once the database
+ * has answered, the migration itself takes as long as it takes.
  */
 public final class OutboxSchemaInitializer implements InitializingBean {
 
@@ -23,14 +33,41 @@ public final class OutboxSchemaInitializer implements InitializingBean {
   private final TableName table;
   private final OutboxRepository repository;
   private final boolean migrate;
+  private final Duration databaseTimeout;
+  private final DatabaseProbe probe;
   private volatile boolean initialized;
 
+  /** With the database timeout of a relay with the default lease timeout (10 s). */
   public OutboxSchemaInitializer(
       DataSource dataSource, TableName table, OutboxRepository repository, boolean migrate) {
+    this(
+        dataSource,
+        table,
+        repository,
+        migrate,
+        RelayTiming.databaseTimeout(OutboxDefaults.LEASE_TIMEOUT));
+  }
+
+  /**
+   * @param databaseTimeout the longest each try waits for the database to give it a connection (the
+   *     relay's {@code RelayTiming.databaseTimeout()})
+   */
+  public OutboxSchemaInitializer(
+      DataSource dataSource,
+      TableName table,
+      OutboxRepository repository,
+      boolean migrate,
+      Duration databaseTimeout) {
+    if (databaseTimeout.isNegative() || databaseTimeout.isZero()) {
+      throw new IllegalArgumentException(
+          "databaseTimeout must be positive, was " + databaseTimeout);
+    }
     this.dataSource = dataSource;
     this.table = table;
     this.repository = repository;
     this.migrate = migrate;
+    this.databaseTimeout = databaseTimeout;
+    this.probe = new DatabaseProbe(dataSource);
   }
 
   @Override
@@ -53,11 +90,44 @@ public final class OutboxSchemaInitializer implements InitializingBean {
     return initialized;
   }
 
-  /** Migrates or verifies the table; idempotent. */
-  public synchronized void initialize() {
+  /**
+   * Migrates or verifies the table; idempotent. Fails as a connection failure if the database gives
+   * no connection within the database timeout.
+   */
+  public void initialize() {
     if (initialized) {
       return;
     }
+    awaitDatabase();
+    synchronized (this) {
+      if (!initialized) {
+        migrateOrVerify();
+        initialized = true;
+      }
+    }
+  }
+
+  /**
+   * Waits for a connection at most the database timeout. A failure that is not the database's
+   * silence or absence (a rejected password, say) is left to the step itself, which reports it in
+   * its own words.
+   */
+  private void awaitDatabase() {
+    try {
+      probe.awaitConnection(databaseTimeout);
+    } catch (SQLException | RuntimeException ex) {
+      if (TableMigrations.isConnectionFailure(ex)) {
+        throw new OutboxException(
+            (migrate
+                    ? "Could not migrate " + table + ": "
+                    : "Could not check the outbox table '" + table + "': ")
+                + ex.getMessage(),
+            ex);
+      }
+    }
+  }
+
+  private void migrateOrVerify() {
     if (migrate) {
       int applied =
           TableMigrations.migrate(
@@ -72,7 +142,6 @@ public final class OutboxSchemaInitializer implements InitializingBean {
     } else {
       repository.verifySchema();
     }
-    initialized = true;
   }
 
   @Override

@@ -1,0 +1,96 @@
+package dev.outbox.spring;
+
+import dev.outbox.concurrent.NamedThreads;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.SQLTransientConnectionException;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Asks a {@link DataSource} for a connection on a thread of its own and waits for it at most a
+ * given time, so that a database that accepts connections and then answers nothing (a frozen host,
+ * a network that drops packets) holds the caller up for that long only.
+ *
+ * <p>HikariCP opens its first connection on the caller's thread, and its connection timeout does
+ * not bound that one: it hands the timeout to the driver as {@code DriverManager}'s login timeout,
+ * which pgjdbc ignores. With pgjdbc's defaults (no {@code loginTimeout}, no {@code socketTimeout})
+ * that connection waits for ever, and so would the application's startup. An attempt still waiting
+ * is not repeated: the next call waits for the same one, and its connection is closed when it
+ * comes.
+ */
+final class DatabaseProbe {
+
+  private static final Logger log = LoggerFactory.getLogger(DatabaseProbe.class);
+
+  private final DataSource dataSource;
+  private final NamedThreads threads = new NamedThreads("outbox");
+  private @Nullable CompletableFuture<Void> attempt;
+
+  DatabaseProbe(DataSource dataSource) {
+    this.dataSource = dataSource;
+  }
+
+  /**
+   * Returns once the data source has given a connection (closed again at once) within {@code
+   * timeout}.
+   *
+   * @throws SQLTransientConnectionException if none came within {@code timeout}
+   * @throws SQLException the data source's own failure, if it failed within {@code timeout}
+   */
+  void awaitConnection(Duration timeout) throws SQLException {
+    CompletableFuture<Void> current = currentAttempt();
+    try {
+      current.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    } catch (TimeoutException ex) {
+      throw new SQLTransientConnectionException(
+          "the database did not answer a connection attempt within "
+              + timeout.toMillis()
+              + " ms (the outbox's database timeout); the attempt waits on for as long as the"
+              + " driver lets it (pgjdbc's loginTimeout or socketTimeout)",
+          "08001",
+          ex);
+    } catch (InterruptedException ex) {
+      Thread.currentThread().interrupt();
+      throw new SQLTransientConnectionException(
+          "interrupted while waiting for a connection", "08001", ex);
+    } catch (ExecutionException ex) {
+      Throwable failure = ex.getCause();
+      if (failure instanceof SQLException sql) {
+        throw sql;
+      }
+      if (failure instanceof RuntimeException runtime) {
+        throw runtime;
+      }
+      throw new IllegalStateException(failure);
+    }
+  }
+
+  /** The attempt under way, or a new one if the last has ended. */
+  private synchronized CompletableFuture<Void> currentAttempt() {
+    CompletableFuture<Void> current = attempt;
+    if (current == null || current.isDone()) {
+      CompletableFuture<Void> started = new CompletableFuture<>();
+      threads.thread("database-probe", () -> connect(started)).start();
+      attempt = started;
+      current = started;
+    }
+    return current;
+  }
+
+  private void connect(CompletableFuture<Void> outcome) {
+    try (Connection ignored = dataSource.getConnection()) {
+      outcome.complete(null);
+    } catch (SQLException | RuntimeException ex) {
+      log.debug("A connection attempt of the outbox's startup check failed: {}", ex.toString());
+      outcome.completeExceptionally(ex);
+    }
+  }
+}
