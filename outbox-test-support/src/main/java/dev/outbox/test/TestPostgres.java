@@ -156,8 +156,11 @@ public final class TestPostgres {
 
   /**
    * A simple data source whose connections go through {@code proxy}. Opening a connection waits at
-   * most {@code loginTimeout} for the server, as a pool bounds it (HikariCP by its connection
-   * timeout): through a frozen proxy it would otherwise wait for ever.
+   * most {@code loginTimeout} for the server (pgjdbc's {@code loginTimeout}, in whole seconds
+   * rounded down, at least one): through a frozen proxy it would otherwise wait for ever. Putting
+   * HikariCP in front would not bound it: its connection timeout bounds a caller's wait for a
+   * pooled connection, but it opens its first connection on the caller's thread and hands the
+   * timeout to the driver as {@code DriverManager}'s login timeout, which pgjdbc ignores.
    */
   public DataSource dataSourceThrough(TcpProxy proxy, Duration loginTimeout) {
     PGSimpleDataSource dataSource = (PGSimpleDataSource) dataSource();
