@@ -25,8 +25,12 @@ import org.slf4j.LoggerFactory;
  * that connection waits for ever, and so would the application's startup. An attempt still waiting
  * is not repeated: the next call waits for the same one, and its connection is closed when it
  * comes.
+ *
+ * <p>Used by the library's startup checks of its tables: the outbox's ({@link
+ * OutboxSchemaInitializer}) and the inbox's ({@code outbox-inbox}, another package, hence public);
+ * not meant for applications.
  */
-final class DatabaseProbe {
+public final class DatabaseProbe {
 
   private static final Logger log = LoggerFactory.getLogger(DatabaseProbe.class);
 
@@ -34,7 +38,7 @@ final class DatabaseProbe {
   private final NamedThreads threads = new NamedThreads("outbox");
   private @Nullable CompletableFuture<Void> attempt;
 
-  DatabaseProbe(DataSource dataSource) {
+  public DatabaseProbe(DataSource dataSource) {
     this.dataSource = dataSource;
   }
 
@@ -42,10 +46,11 @@ final class DatabaseProbe {
    * Returns once the data source has given a connection (closed again at once) within {@code
    * timeout}.
    *
+   * @param timeout how long to wait (the failure calls it the outbox's database timeout)
    * @throws SQLTransientConnectionException if none came within {@code timeout}
    * @throws SQLException the data source's own failure, if it failed within {@code timeout}
    */
-  void awaitConnection(Duration timeout) throws SQLException {
+  public void awaitConnection(Duration timeout) throws SQLException {
     CompletableFuture<Void> current = currentAttempt();
     try {
       current.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
@@ -89,7 +94,7 @@ final class DatabaseProbe {
     try (Connection ignored = dataSource.getConnection()) {
       outcome.complete(null);
     } catch (SQLException | RuntimeException ex) {
-      log.debug("A connection attempt of the outbox's startup check failed: {}", ex.toString());
+      log.debug("A connection attempt of a startup check failed: {}", ex.toString());
       outcome.completeExceptionally(ex);
     }
   }

@@ -118,8 +118,10 @@ public class OutboxAutoConfiguration {
   /**
    * The relay's database timeout as its properties set it (a customizer may change the relay's):
    * how long the wake-ups' connections and each startup check of the table wait for the database.
+   * Public for the inbox's check of its table ({@code outbox-inbox}), which waits as long; not
+   * meant for applications.
    */
-  static Duration databaseTimeout(OutboxProperties properties) {
+  public static Duration databaseTimeout(OutboxProperties properties) {
     Duration leaseTimeout = properties.getRelay().getLeaseTimeout();
     return RelayTiming.databaseTimeout(
         leaseTimeout != null

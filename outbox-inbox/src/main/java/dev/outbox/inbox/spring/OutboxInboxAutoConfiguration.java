@@ -4,6 +4,10 @@ import dev.outbox.inbox.InboxListener;
 import dev.outbox.inbox.InboxTable;
 import dev.outbox.inbox.MissingMessageIdException;
 import dev.outbox.inbox.PostgresInboxStore;
+import dev.outbox.relay.OutboxDefaults;
+import dev.outbox.relay.RelayTiming;
+import dev.outbox.spring.OutboxAutoConfiguration;
+import dev.outbox.spring.OutboxProperties;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -66,14 +70,27 @@ public class OutboxInboxAutoConfiguration {
     return new PostgresInboxStore(dataSource, inboxTable);
   }
 
-  /** Runs after the application's own Flyway/Liquibase/SQL initialization of the same database. */
+  /**
+   * Runs after the application's own Flyway/Liquibase/SQL initialization of the same database.
+   * Waits for the database at most the outbox's database timeout ({@code
+   * outbox.relay.lease-timeout}, at least 5 s), or 10 s with the outbox off.
+   */
   @Bean
   @ConditionalOnMissingBean
   @DependsOnDatabaseInitialization
   InboxSchemaInitializer inboxSchemaInitializer(
-      DataSource dataSource, PostgresInboxStore inboxStore, InboxProperties properties) {
+      DataSource dataSource,
+      PostgresInboxStore inboxStore,
+      InboxProperties properties,
+      ObjectProvider<OutboxProperties> outboxProperties) {
+    OutboxProperties outbox = outboxProperties.getIfAvailable();
     return new InboxSchemaInitializer(
-        dataSource, inboxStore, properties.getMigration().isEnabled());
+        dataSource,
+        inboxStore,
+        properties.getMigration().isEnabled(),
+        outbox != null
+            ? OutboxAutoConfiguration.databaseTimeout(outbox)
+            : RelayTiming.databaseTimeout(OutboxDefaults.LEASE_TIMEOUT));
   }
 
   @Bean
