@@ -1,5 +1,6 @@
 package dev.outbox.spring;
 
+import dev.outbox.OutboxException;
 import dev.outbox.concurrent.NamedThreads;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -75,6 +76,22 @@ public final class DatabaseProbe {
         throw runtime;
       }
       throw new IllegalStateException(failure);
+    }
+  }
+
+  /**
+   * Waits as {@link #awaitConnection} does, for a startup check of a table: the database's silence
+   * or absence fails as an {@link OutboxException} whose message is {@code failing} followed by the
+   * reason ({@code "Could not migrate outbox_event: "}). Any other failure (a rejected password,
+   * say) returns, left to the check itself, which reports it in its own words.
+   */
+  public void awaitDatabase(Duration timeout, String failing) {
+    try {
+      awaitConnection(timeout);
+    } catch (SQLException | RuntimeException ex) {
+      if (TableMigrations.isConnectionFailure(ex)) {
+        throw new OutboxException(failing + ex.getMessage(), ex);
+      }
     }
   }
 

@@ -1,12 +1,10 @@
 package dev.outbox.spring;
 
-import dev.outbox.OutboxException;
 import dev.outbox.relay.OutboxDefaults;
 import dev.outbox.relay.RelayTiming;
 import dev.outbox.store.OutboxRepository;
 import dev.outbox.store.OutboxSchema;
 import dev.outbox.store.TableName;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Map;
 import javax.sql.DataSource;
@@ -98,31 +96,15 @@ public final class OutboxSchemaInitializer implements InitializingBean {
     if (initialized) {
       return;
     }
-    awaitDatabase();
+    probe.awaitDatabase(
+        databaseTimeout,
+        migrate
+            ? "Could not migrate " + table + ": "
+            : "Could not check the outbox table '" + table + "': ");
     synchronized (this) {
       if (!initialized) {
         migrateOrVerify();
         initialized = true;
-      }
-    }
-  }
-
-  /**
-   * Waits for a connection at most the database timeout. A failure that is not the database's
-   * silence or absence (a rejected password, say) is left to the step itself, which reports it in
-   * its own words.
-   */
-  private void awaitDatabase() {
-    try {
-      probe.awaitConnection(databaseTimeout);
-    } catch (SQLException | RuntimeException ex) {
-      if (TableMigrations.isConnectionFailure(ex)) {
-        throw new OutboxException(
-            (migrate
-                    ? "Could not migrate " + table + ": "
-                    : "Could not check the outbox table '" + table + "': ")
-                + ex.getMessage(),
-            ex);
       }
     }
   }

@@ -13,6 +13,7 @@ import dev.outbox.spring.jdbcapp.PaymentService;
 import dev.outbox.store.OutboxSchema;
 import dev.outbox.store.TableName;
 import dev.outbox.test.LogCapture;
+import dev.outbox.test.ServiceStartup;
 import dev.outbox.test.TcpProxy;
 import dev.outbox.test.TestPostgres;
 import java.time.Duration;
@@ -20,7 +21,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -184,7 +184,7 @@ class DatabaseAtStartupIntegrationTests {
       String driverSettings, String driverFailure, String itsCause) throws Exception {
     database.freeze();
     try (ConfigurableApplicationContext context =
-        startWithin(
+        ServiceStartup.startWithin(
             STARTUP_BOUND,
             jdbcService().properties("spring.datasource.url=" + url("&" + driverSettings)))) {
       assertThat(database.frozen()).as("the database still answers nothing").isTrue();
@@ -228,7 +228,8 @@ class DatabaseAtStartupIntegrationTests {
   void aDatabaseThatHangsAtStartupHoldsTheServiceUpAtMostTheOutboxDatabaseTimeout()
       throws Exception {
     database.freeze();
-    try (ConfigurableApplicationContext context = startWithin(STARTUP_BOUND, jdbcService())) {
+    try (ConfigurableApplicationContext context =
+        ServiceStartup.startWithin(STARTUP_BOUND, jdbcService())) {
       assertThat(database.frozen()).as("the database still answers nothing").isTrue();
       String table = schema + ".outbox_event";
       assertThat(startupWarnings())
@@ -240,7 +241,7 @@ class DatabaseAtStartupIntegrationTests {
 
       FutureTask<Health> reading =
           new FutureTask<>(() -> context.getBean(OutboxHealthIndicator.class).health(true));
-      Thread reader = start("health-reader", reading);
+      Thread reader = ServiceStartup.daemon("health-reader", reading);
       await()
           .atMost(DATABASE_TIMEOUT)
           .until(() -> reader.getState() == Thread.State.BLOCKED && at(reader, POOL_CONNECTION));
@@ -263,12 +264,13 @@ class DatabaseAtStartupIntegrationTests {
   @Test
   void aServiceStoppedWhileItsDatabaseStillHangsStopsAndLeavesNoRelayThread() throws Exception {
     database.freeze();
-    ConfigurableApplicationContext context = startWithin(STARTUP_BOUND, jdbcService());
+    ConfigurableApplicationContext context =
+        ServiceStartup.startWithin(STARTUP_BOUND, jdbcService());
     Thread waiter = thread("outbox-relay-startup");
     assertThat(waiter).as("the relay waits for the table").isNotNull();
 
     FutureTask<Void> closing = new FutureTask<>(context::close, null);
-    start("service-close", closing);
+    ServiceStartup.daemon("service-close", closing);
     // The relay's shutdown waits for the waiter's try: at most a database timeout
     closing.get(DATABASE_TIMEOUT.plus(SHUTDOWN_TIMEOUT).toMillis(), TimeUnit.MILLISECONDS);
 
@@ -285,7 +287,7 @@ class DatabaseAtStartupIntegrationTests {
   void aJpaServiceSetUpForADatabaseThatIsDownStartsWhileTheDatabaseHangs() throws Exception {
     database.freeze();
     try (ConfigurableApplicationContext context =
-        startWithin(
+        ServiceStartup.startWithin(
             STARTUP_BOUND,
             jpaService(
                 "spring.jpa.database-platform=org.hibernate.dialect.PostgreSQLDialect",
@@ -334,7 +336,7 @@ class DatabaseAtStartupIntegrationTests {
             jpaService(
                     "spring.jpa.database-platform=org.hibernate.dialect.PostgreSQLDialect", setting)
                 ::run);
-    Thread starter = start("service-startup", startup);
+    Thread starter = ServiceStartup.daemon("service-startup", startup);
     try {
       await()
           .atMost(STARTUP_BOUND)
@@ -350,7 +352,7 @@ class DatabaseAtStartupIntegrationTests {
       database.thaw();
       startup.get(STARTUP_BOUND.toMillis(), TimeUnit.MILLISECONDS).close();
     } finally {
-      closeOnceStarted(startup);
+      ServiceStartup.closeOnceStarted(startup);
     }
   }
 
@@ -400,50 +402,6 @@ class DatabaseAtStartupIntegrationTests {
         .filter(thread -> thread.getName().equals(name))
         .findFirst()
         .orElse(null);
-  }
-
-  private static Thread start(String name, Runnable body) {
-    Thread thread = new Thread(body, name);
-    thread.setDaemon(true);
-    thread.start();
-    return thread;
-  }
-
-  /**
-   * Starts {@code service} on a thread of its own and returns it once started, failing if that
-   * takes longer than {@code bound}.
-   */
-  private static ConfigurableApplicationContext startWithin(
-      Duration bound, SpringApplicationBuilder service) throws Exception {
-    FutureTask<ConfigurableApplicationContext> startup = new FutureTask<>(service::run);
-    Thread starter = start("service-startup", startup);
-    try {
-      return startup.get(bound.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (TimeoutException ex) {
-      closeOnceStarted(startup);
-      throw new AssertionError(
-          "The service did not start within "
-              + bound
-              + " while the database answered nothing; its startup thread is at "
-              + Arrays.toString(starter.getStackTrace()),
-          ex);
-    }
-  }
-
-  /**
-   * Closes the service if a startup still under way ends with one: the proxy is closed after each
-   * test, which ends a startup still waiting for the database.
-   */
-  private static void closeOnceStarted(FutureTask<ConfigurableApplicationContext> startup) {
-    start(
-        "service-closer",
-        () -> {
-          try {
-            startup.get().close();
-          } catch (Exception ignored) {
-            // it did not start
-          }
-        });
   }
 
   /** The JDBC test service, its database reached through the proxy. */

@@ -1,6 +1,5 @@
 package dev.outbox.inbox.spring;
 
-import dev.outbox.OutboxException;
 import dev.outbox.inbox.InboxSchema;
 import dev.outbox.inbox.InboxTable;
 import dev.outbox.inbox.PostgresInboxStore;
@@ -8,7 +7,6 @@ import dev.outbox.relay.OutboxDefaults;
 import dev.outbox.relay.RelayTiming;
 import dev.outbox.spring.DatabaseProbe;
 import dev.outbox.spring.TableMigrations;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Map;
 import javax.sql.DataSource;
@@ -86,31 +84,15 @@ public final class InboxSchemaInitializer implements InitializingBean {
     if (initialized) {
       return;
     }
-    awaitDatabase();
+    probe.awaitDatabase(
+        databaseTimeout,
+        (migrate ? "Could not migrate " : "Could not check the inbox table ")
+            + store.table()
+            + ": ");
     synchronized (this) {
       if (!initialized) {
         migrateOrVerify();
         initialized = true;
-      }
-    }
-  }
-
-  /**
-   * Waits for a connection at most the database timeout. A failure that is not the database's
-   * silence or absence (a rejected password, say) is left to the step itself, which reports it in
-   * its own words.
-   */
-  private void awaitDatabase() {
-    try {
-      probe.awaitConnection(databaseTimeout);
-    } catch (SQLException | RuntimeException ex) {
-      if (TableMigrations.isConnectionFailure(ex)) {
-        throw new OutboxException(
-            (migrate ? "Could not migrate " : "Could not check the inbox table ")
-                + store.table()
-                + ": "
-                + ex.getMessage(),
-            ex);
       }
     }
   }

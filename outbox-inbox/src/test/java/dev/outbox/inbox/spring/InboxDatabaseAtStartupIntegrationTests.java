@@ -10,6 +10,7 @@ import dev.outbox.inbox.IdempotentListener;
 import dev.outbox.inbox.InboxSchema;
 import dev.outbox.inbox.InboxTable;
 import dev.outbox.test.LogCapture;
+import dev.outbox.test.ServiceStartup;
 import dev.outbox.test.TcpProxy;
 import dev.outbox.test.TestPostgres;
 import java.time.Duration;
@@ -92,7 +93,8 @@ class InboxDatabaseAtStartupIntegrationTests {
   void withTheDatabaseDownAtStartupTheServiceStartsAndTheFirstMessageOnceItAnswersCreatesTheTable()
       throws Exception {
     database.goDown();
-    try (ConfigurableApplicationContext context = startWithin(STARTUP_BOUND, service())) {
+    try (ConfigurableApplicationContext context =
+        ServiceStartup.startWithin(STARTUP_BOUND, service())) {
       assertThat(inboxStartupWarnings())
           .singleElement(as(STRING))
           .isEqualTo(
@@ -125,7 +127,8 @@ class InboxDatabaseAtStartupIntegrationTests {
   void withMigrationsOffAndTheDatabaseDownTheFirstMessagesCheckForTheTeamsTable() throws Exception {
     database.goDown();
     try (ConfigurableApplicationContext context =
-        startWithin(STARTUP_BOUND, service("outbox.inbox.migration.enabled=false"))) {
+        ServiceStartup.startWithin(
+            STARTUP_BOUND, service("outbox.inbox.migration.enabled=false"))) {
       assertThat(inboxStartupWarnings())
           .singleElement(as(STRING))
           .isEqualTo(
@@ -168,7 +171,8 @@ class InboxDatabaseAtStartupIntegrationTests {
   void aDatabaseThatHangsAtStartupHoldsTheServiceUpAtMostADatabaseTimeoutPerCheck()
       throws Exception {
     database.freeze();
-    try (ConfigurableApplicationContext context = startWithin(STARTUP_BOUND, service())) {
+    try (ConfigurableApplicationContext context =
+        ServiceStartup.startWithin(STARTUP_BOUND, service())) {
       assertThat(database.frozen()).as("the database still answers nothing").isTrue();
       assertThat(inboxStartupWarnings())
           .singleElement(as(STRING))
@@ -209,7 +213,7 @@ class InboxDatabaseAtStartupIntegrationTests {
    */
   private static void deliver(Listener listener, String payload, String id) throws Exception {
     FutureTask<Void> delivery = new FutureTask<>(() -> listener.on(payload, id), null);
-    Thread thread = start("listener", delivery);
+    Thread thread = ServiceStartup.daemon("listener", delivery);
     try {
       delivery.get(MESSAGE_BOUND.toMillis(), TimeUnit.MILLISECONDS);
     } catch (ExecutionException ex) {
@@ -239,50 +243,6 @@ class InboxDatabaseAtStartupIntegrationTests {
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = '"
                 + schema
                 + "' AND table_name IN ('outbox_inbox', 'outbox_inbox_schema_history')");
-  }
-
-  private static Thread start(String name, Runnable body) {
-    Thread thread = new Thread(body, name);
-    thread.setDaemon(true);
-    thread.start();
-    return thread;
-  }
-
-  /**
-   * Starts {@code service} on a thread of its own and returns it once started, failing if that
-   * takes longer than {@code bound}.
-   */
-  private static ConfigurableApplicationContext startWithin(
-      Duration bound, SpringApplicationBuilder service) throws Exception {
-    FutureTask<ConfigurableApplicationContext> startup = new FutureTask<>(service::run);
-    Thread starter = start("service-startup", startup);
-    try {
-      return startup.get(bound.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (TimeoutException ex) {
-      closeOnceStarted(startup);
-      throw new AssertionError(
-          "The service did not start within "
-              + bound
-              + " while the database answered nothing; its startup thread is at "
-              + Arrays.toString(starter.getStackTrace()),
-          ex);
-    }
-  }
-
-  /**
-   * Closes the service if a startup still under way ends with one: the proxy is closed after each
-   * test, which ends a startup still waiting for the database.
-   */
-  private static void closeOnceStarted(FutureTask<ConfigurableApplicationContext> startup) {
-    start(
-        "service-closer",
-        () -> {
-          try {
-            startup.get().close();
-          } catch (Exception ignored) {
-            // it did not start
-          }
-        });
   }
 
   /** The consumer, its database reached through the proxy. */
