@@ -109,7 +109,7 @@ public final class PostgresWakeups implements AutoCloseable {
       sender = threads.thread("notify", this::sendLoop);
       sender.start();
     }
-    if (listen && listener == null) {
+    if (listen && (listener == null || !listener.isAlive())) {
       listener = threads.thread("listen", this::listenLoop);
       listener.start();
     }

@@ -10,6 +10,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -24,8 +25,10 @@ import org.slf4j.LoggerFactory;
  * not bound that one: it hands the timeout to the driver as {@code DriverManager}'s login timeout,
  * which pgjdbc ignores. With pgjdbc's defaults (no {@code loginTimeout}, no {@code socketTimeout})
  * that connection waits for ever, and so would the application's startup. An attempt still waiting
- * is not repeated: the next call waits for the same one, and its connection is closed when it
- * comes.
+ * is not repeated at once: the next call waits for the same one, and its connection is closed when
+ * it comes. An attempt still waiting when the application closes keeps its daemon thread until the
+ * driver gives up; should the database answer then, HikariCP may create its pool after it was
+ * closed (pgjdbc's {@code loginTimeout} bounds that wait).
  *
  * <p>Used by the library's startup checks of its tables: the outbox's ({@link
  * OutboxSchemaInitializer}) and the inbox's ({@code outbox-inbox}, another package, hence public);
@@ -35,9 +38,18 @@ public final class DatabaseProbe {
 
   private static final Logger log = LoggerFactory.getLogger(DatabaseProbe.class);
 
+  /**
+   * Attempts that may wait at once: one that outlived the timeout is joined by a fresh one (a data
+   * source that does not serialise its first connection may then get through), but no more, since
+   * with HikariCP the later ones only queue behind the first.
+   */
+  private static final int MAX_WAITING_ATTEMPTS = 2;
+
   private final DataSource dataSource;
   private final NamedThreads threads = new NamedThreads("outbox");
+  private final AtomicInteger waiting = new AtomicInteger();
   private @Nullable CompletableFuture<Void> attempt;
+  private long attemptStarted;
 
   public DatabaseProbe(DataSource dataSource) {
     this.dataSource = dataSource;
@@ -51,8 +63,8 @@ public final class DatabaseProbe {
    * @throws SQLTransientConnectionException if none came within {@code timeout}
    * @throws SQLException the data source's own failure, if it failed within {@code timeout}
    */
-  public void awaitConnection(Duration timeout) throws SQLException {
-    CompletableFuture<Void> current = currentAttempt();
+  private void awaitConnection(Duration timeout) throws SQLException {
+    CompletableFuture<Void> current = currentAttempt(timeout);
     try {
       current.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
     } catch (TimeoutException ex) {
@@ -75,15 +87,16 @@ public final class DatabaseProbe {
       if (failure instanceof RuntimeException runtime) {
         throw runtime;
       }
-      throw new IllegalStateException(failure);
+      throw new IllegalStateException("A connection attempt of a startup check failed", failure);
     }
   }
 
   /**
-   * Waits as {@link #awaitConnection} does, for a startup check of a table: the database's silence
-   * or absence fails as an {@link OutboxException} whose message is {@code failing} followed by the
-   * reason ({@code "Could not migrate outbox_event: "}). Any other failure (a rejected password,
-   * say) returns, left to the check itself, which reports it in its own words.
+   * Waits at most {@code timeout} for the data source to give a connection (closed again at once),
+   * for a startup check of a table: the database's silence or absence fails as an {@link
+   * OutboxException} whose message is {@code failing} followed by the reason ({@code "Could not
+   * migrate outbox_event: "}). Any other failure (a rejected password, say) returns, left to the
+   * check itself, which reports it in its own words.
    */
   public void awaitDatabase(Duration timeout, String failing) {
     try {
@@ -95,13 +108,21 @@ public final class DatabaseProbe {
     }
   }
 
-  /** The attempt under way, or a new one if the last has ended. */
-  private synchronized CompletableFuture<Void> currentAttempt() {
+  /**
+   * The attempt under way, or a new one if the last has ended, or has waited longer than {@code
+   * timeout} while fewer than {@value #MAX_WAITING_ATTEMPTS} wait.
+   */
+  private synchronized CompletableFuture<Void> currentAttempt(Duration timeout) {
     CompletableFuture<Void> current = attempt;
-    if (current == null || current.isDone()) {
+    long now = System.nanoTime();
+    if (current == null
+        || current.isDone()
+        || (now - attemptStarted >= timeout.toNanos() && waiting.get() < MAX_WAITING_ATTEMPTS)) {
       CompletableFuture<Void> started = new CompletableFuture<>();
+      waiting.incrementAndGet();
       threads.thread("database-probe", () -> connect(started)).start();
       attempt = started;
+      attemptStarted = now;
       current = started;
     }
     return current;
@@ -110,9 +131,12 @@ public final class DatabaseProbe {
   private void connect(CompletableFuture<Void> outcome) {
     try (Connection ignored = dataSource.getConnection()) {
       outcome.complete(null);
-    } catch (SQLException | RuntimeException ex) {
+    } catch (Throwable ex) {
+      // An Error too: an attempt that never completes would make every later check wait it out
       log.debug("A connection attempt of a startup check failed: {}", ex.toString());
       outcome.completeExceptionally(ex);
+    } finally {
+      waiting.decrementAndGet();
     }
   }
 }

@@ -82,6 +82,10 @@ final class OutboxRelayLifecycle implements SmartLifecycle, OutboxRelayControl {
   /** Starts the relay now, or returns a thread to start that waits for the schema first. */
   private @Nullable Thread startRelay() {
     if (schema.isInitialized()) {
+      if (wakeups != null) {
+        // Not listening yet if the schema check succeeded while the relay was paused
+        wakeups.start(true);
+      }
       relay.start();
       return null;
     }

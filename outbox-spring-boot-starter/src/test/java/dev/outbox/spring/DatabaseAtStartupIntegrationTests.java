@@ -11,6 +11,7 @@ import dev.outbox.spring.app.TestApplication;
 import dev.outbox.spring.jdbcapp.JdbcTestApplication;
 import dev.outbox.spring.jdbcapp.PaymentService;
 import dev.outbox.store.OutboxSchema;
+import dev.outbox.store.PostgresWakeups;
 import dev.outbox.store.TableName;
 import dev.outbox.test.LogCapture;
 import dev.outbox.test.ServiceStartup;
@@ -256,6 +257,29 @@ class DatabaseAtStartupIntegrationTests {
   }
 
   /**
+   * A relay paused while it waited for a silent database, and resumed once the database answered
+   * (the wait then ends with the table checked and the relay left paused), listens for other
+   * instances' wake-ups when resumed, as one that was never paused.
+   */
+  @Test
+  void aRelayPausedWhileTheDatabaseHungListensOnceResumed() throws Exception {
+    database.freeze();
+    try (ConfigurableApplicationContext context =
+        ServiceStartup.startWithin(STARTUP_BOUND, jdbcService())) {
+      OutboxRelayControl control = context.getBean(OutboxRelayControl.class);
+      control.pause();
+      database.thaw();
+      OutboxSchemaInitializer schemaCheck = context.getBean(OutboxSchemaInitializer.class);
+      await("the table checked").atMost(RETRY_BOUND).until(schemaCheck::isInitialized);
+      OutboxRelay relay = context.getBean(OutboxRelay.class);
+      assertThat(relay.isRunning()).as("still paused").isFalse();
+
+      control.resume();
+      publishesOnceTheDatabaseAnswers(context, relay);
+    }
+  }
+
+  /**
    * A service that never reached its database stops. The relay's wait for the table waits at most a
    * database timeout for each connection, and the wake-ups listen only once the database has
    * answered: their listening thread waited for the pool's first connection for ever, and the
@@ -370,6 +394,7 @@ class DatabaseAtStartupIntegrationTests {
   private void publishesOnceTheDatabaseAnswers(
       ConfigurableApplicationContext context, OutboxRelay relay) throws Exception {
     await().atMost(RETRY_BOUND).until(relay::isRunning);
+    awaitListening(context);
     context.getBean(PaymentService.class).capture("hang-1", 100, false);
     assertThat(drained(context)).isTrue();
     assertThat(context.getBean(RecordingTransport.class).sent())
@@ -377,6 +402,25 @@ class DatabaseAtStartupIntegrationTests {
         .containsExactly("hang-1");
     assertThat(context.getBean(OutboxHealthIndicator.class).health(true).getStatus())
         .isEqualTo(Status.UP);
+  }
+
+  /**
+   * Waits, a database timeout at most, for the wake-ups' LISTEN session: other instances' commits
+   * wake this relay only through it.
+   */
+  private static void awaitListening(ConfigurableApplicationContext context) {
+    String channel = context.getBean(PostgresWakeups.class).channel();
+    await("a LISTEN session on " + channel)
+        .atMost(DATABASE_TIMEOUT)
+        .until(
+            () ->
+                TestPostgres.get()
+                        .queryLong(
+                            "SELECT count(*) FROM pg_stat_activity WHERE datname ="
+                                + " current_database() AND query = 'LISTEN "
+                                + channel
+                                + "'")
+                    > 0);
   }
 
   /** This test's startup warnings (a service of another test may still log). */

@@ -88,7 +88,7 @@ final class RabbitSagaBroker implements SagaBroker {
 
   /**
    * Whether both services' queues exist and have a consumer: RabbitMQ drops a message that no queue
-   * is bound for yet (the outbox retries it only if no queue at all took it, and the duplicate
+   * is bound for yet (the outbox notices only if no queue at all took it, and the duplicate
    * injector's queue always does).
    */
   @Override
