@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
  */
 class DatabaseProbeTests {
 
-  private static final Duration TIMEOUT = Duration.ofMillis(200);
+  private static final Duration TIMEOUT = Duration.ofSeconds(2);
 
   /** Releases the attempts a test left waiting. */
   private final CountDownLatch release = new CountDownLatch(1);
@@ -48,7 +48,7 @@ class DatabaseProbeTests {
     assertThatThrownBy(() -> probe.awaitDatabase(TIMEOUT, "Could not migrate t: "))
         .isInstanceOf(OutboxException.class)
         .hasMessageStartingWith(
-            "Could not migrate t: the database did not answer a connection attempt within 200 ms");
+            "Could not migrate t: the database did not answer a connection attempt within 2000 ms");
     assertThatCode(() -> probe.awaitDatabase(TIMEOUT, "Could not migrate t: "))
         .as("the second check starts an attempt of its own, which gets a connection")
         .doesNotThrowAnyException();
