@@ -46,13 +46,22 @@ public final class DatabaseProbe {
   private static final int MAX_WAITING_ATTEMPTS = 2;
 
   private final DataSource dataSource;
+  private final Duration timeout;
   private final NamedThreads threads = new NamedThreads("outbox");
   private final AtomicInteger waiting = new AtomicInteger();
   private @Nullable CompletableFuture<Void> attempt;
   private long attemptStarted;
 
-  public DatabaseProbe(DataSource dataSource) {
+  /**
+   * @param timeout how long each check waits for the database to give it a connection (the outbox's
+   *     database timeout: {@link OutboxAutoConfiguration#databaseTimeout}); positive
+   */
+  public DatabaseProbe(DataSource dataSource, Duration timeout) {
+    if (timeout.isNegative() || timeout.isZero()) {
+      throw new IllegalArgumentException("databaseTimeout must be positive, was " + timeout);
+    }
     this.dataSource = dataSource;
+    this.timeout = timeout;
   }
 
   /**
@@ -63,8 +72,8 @@ public final class DatabaseProbe {
    * @throws SQLTransientConnectionException if none came within {@code timeout}
    * @throws SQLException the data source's own failure, if it failed within {@code timeout}
    */
-  private void awaitConnection(Duration timeout) throws SQLException {
-    CompletableFuture<Void> current = currentAttempt(timeout);
+  private void awaitConnection() throws SQLException {
+    CompletableFuture<Void> current = currentAttempt();
     try {
       current.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
     } catch (TimeoutException ex) {
@@ -92,15 +101,15 @@ public final class DatabaseProbe {
   }
 
   /**
-   * Waits at most {@code timeout} for the data source to give a connection (closed again at once),
-   * for a startup check of a table: the database's silence or absence fails as an {@link
+   * Waits at most the timeout for the data source to give a connection (closed again at once), for
+   * a startup check of a table: the database's silence or absence fails as an {@link
    * OutboxException} whose message is {@code failing} followed by the reason ({@code "Could not
    * migrate outbox_event: "}). Any other failure (a rejected password, say) returns, left to the
    * check itself, which reports it in its own words.
    */
-  public void awaitDatabase(Duration timeout, String failing) {
+  public void awaitDatabase(String failing) {
     try {
-      awaitConnection(timeout);
+      awaitConnection();
     } catch (SQLException | RuntimeException ex) {
       if (TableMigrations.isConnectionFailure(ex)) {
         throw new OutboxException(failing + ex.getMessage(), ex);
@@ -109,10 +118,10 @@ public final class DatabaseProbe {
   }
 
   /**
-   * The attempt under way, or a new one if the last has ended, or has waited longer than {@code
-   * timeout} while fewer than {@value #MAX_WAITING_ATTEMPTS} wait.
+   * The attempt under way, or a new one if the last has ended, or has waited longer than the
+   * timeout while fewer than {@value #MAX_WAITING_ATTEMPTS} wait.
    */
-  private synchronized CompletableFuture<Void> currentAttempt(Duration timeout) {
+  private synchronized CompletableFuture<Void> currentAttempt() {
     CompletableFuture<Void> current = attempt;
     long now = System.nanoTime();
     if (current == null

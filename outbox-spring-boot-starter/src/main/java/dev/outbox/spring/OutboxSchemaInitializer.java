@@ -31,7 +31,6 @@ public final class OutboxSchemaInitializer implements InitializingBean {
   private final TableName table;
   private final OutboxRepository repository;
   private final boolean migrate;
-  private final Duration databaseTimeout;
   private final DatabaseProbe probe;
   private volatile boolean initialized;
 
@@ -56,16 +55,11 @@ public final class OutboxSchemaInitializer implements InitializingBean {
       OutboxRepository repository,
       boolean migrate,
       Duration databaseTimeout) {
-    if (databaseTimeout.isNegative() || databaseTimeout.isZero()) {
-      throw new IllegalArgumentException(
-          "databaseTimeout must be positive, was " + databaseTimeout);
-    }
     this.dataSource = dataSource;
     this.table = table;
     this.repository = repository;
     this.migrate = migrate;
-    this.databaseTimeout = databaseTimeout;
-    this.probe = new DatabaseProbe(dataSource);
+    this.probe = new DatabaseProbe(dataSource, databaseTimeout);
   }
 
   @Override
@@ -97,7 +91,6 @@ public final class OutboxSchemaInitializer implements InitializingBean {
       return;
     }
     probe.awaitDatabase(
-        databaseTimeout,
         migrate
             ? "Could not migrate " + table + ": "
             : "Could not check the outbox table '" + table + "': ");

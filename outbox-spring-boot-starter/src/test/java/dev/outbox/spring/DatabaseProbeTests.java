@@ -43,13 +43,14 @@ class DatabaseProbeTests {
                     await(release); // a socket the database never answers
                   }
                   return connection();
-                }));
+                }),
+            TIMEOUT);
 
-    assertThatThrownBy(() -> probe.awaitDatabase(TIMEOUT, "Could not migrate t: "))
+    assertThatThrownBy(() -> probe.awaitDatabase("Could not migrate t: "))
         .isInstanceOf(OutboxException.class)
         .hasMessageStartingWith(
             "Could not migrate t: the database did not answer a connection attempt within 2000 ms");
-    assertThatCode(() -> probe.awaitDatabase(TIMEOUT, "Could not migrate t: "))
+    assertThatCode(() -> probe.awaitDatabase("Could not migrate t: "))
         .as("the second check starts an attempt of its own, which gets a connection")
         .doesNotThrowAnyException();
     assertThat(calls).hasValue(2);
@@ -67,13 +68,13 @@ class DatabaseProbeTests {
                     throw new NoClassDefFoundError("org/postgresql/Simulated");
                   }
                   return connection();
-                }));
+                }),
+            TIMEOUT);
 
-    assertThatCode(() -> probe.awaitDatabase(TIMEOUT, "Could not migrate t: "))
+    assertThatCode(() -> probe.awaitDatabase("Could not migrate t: "))
         .as("not the database's silence: left to the check itself, which reports it")
         .doesNotThrowAnyException();
-    assertThatCode(() -> probe.awaitDatabase(TIMEOUT, "Could not migrate t: "))
-        .doesNotThrowAnyException();
+    assertThatCode(() -> probe.awaitDatabase("Could not migrate t: ")).doesNotThrowAnyException();
     assertThat(calls).hasValue(2);
   }
 

@@ -35,7 +35,6 @@ public final class InboxSchemaInitializer implements InitializingBean {
   private final DataSource dataSource;
   private final PostgresInboxStore store;
   private final boolean migrate;
-  private final Duration databaseTimeout;
   private final DatabaseProbe probe;
   private volatile boolean initialized;
 
@@ -50,15 +49,10 @@ public final class InboxSchemaInitializer implements InitializingBean {
    */
   public InboxSchemaInitializer(
       DataSource dataSource, PostgresInboxStore store, boolean migrate, Duration databaseTimeout) {
-    if (databaseTimeout.isNegative() || databaseTimeout.isZero()) {
-      throw new IllegalArgumentException(
-          "databaseTimeout must be positive, was " + databaseTimeout);
-    }
     this.dataSource = dataSource;
     this.store = store;
     this.migrate = migrate;
-    this.databaseTimeout = databaseTimeout;
-    this.probe = new DatabaseProbe(dataSource);
+    this.probe = new DatabaseProbe(dataSource, databaseTimeout);
   }
 
   @Override
@@ -85,7 +79,6 @@ public final class InboxSchemaInitializer implements InitializingBean {
       return;
     }
     probe.awaitDatabase(
-        databaseTimeout,
         (migrate ? "Could not migrate " : "Could not check the inbox table ")
             + store.table()
             + ": ");
