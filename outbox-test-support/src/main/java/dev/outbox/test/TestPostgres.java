@@ -179,9 +179,31 @@ public final class TestPostgres {
     return schema;
   }
 
+  /**
+   * Drops {@code schema} and what it holds. A test class's {@code @AfterAll} runs before Spring
+   * closes its context, so a relay may still be reading a table of the schema: when PostgreSQL
+   * breaks the resulting deadlock by aborting the drop, the drop is tried again (a few times; the
+   * relay's statement is the one aborted then, or has ended).
+   */
   public void dropSchema(String schema) {
-    execute("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
+    String sql = "DROP SCHEMA IF EXISTS " + schema + " CASCADE";
+    for (int attempt = 1; ; attempt++) {
+      try (Connection connection = connect();
+          Statement statement = connection.createStatement()) {
+        statement.execute(sql);
+        return;
+      } catch (SQLException ex) {
+        if (!DEADLOCK_DETECTED.equals(ex.getSQLState()) || attempt == DROP_ATTEMPTS) {
+          throw new IllegalStateException("Could not run: " + sql + ": " + ex.getMessage(), ex);
+        }
+      }
+    }
   }
+
+  /** PostgreSQL's SQLSTATE for a transaction it aborted to break a deadlock. */
+  private static final String DEADLOCK_DETECTED = "40P01";
+
+  private static final int DROP_ATTEMPTS = 5;
 
   /** Runs {@code sql} on {@code connection}, which stays open. */
   public void execute(Connection connection, String sql) {
