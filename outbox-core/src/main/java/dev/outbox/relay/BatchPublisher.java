@@ -377,10 +377,7 @@ final class BatchPublisher {
     List<RelayStore.Retry> retries = new ArrayList<>();
     List<Failed> dead = new ArrayList<>();
     List<Failed> retried = new ArrayList<>();
-    Throwable brokerUnavailable = null;
-    int kept = 0;
-    boolean allRefused = true;
-    boolean allHeldBack = true;
+    Kept kept = new Kept();
     Map<String, List<String>> closedKeys = new HashMap<>();
     Instant now = clock.instant();
     boolean owner = scheduler.holds(grant);
@@ -388,18 +385,16 @@ final class BatchPublisher {
       OutboxEvent event = failedSend.event;
       Throwable failure = failedSend.failure;
       if (transport.isBrokerUnavailable(failure)) {
-        brokerUnavailable = brokerUnavailable == null ? failure : brokerUnavailable;
-        kept++;
         if (transport.isDestinationUnavailable(failure)) {
           // Held back with its key, or, unkeyed, with its destination
+          kept.refusal(failure, true);
           List<String> keys =
               closedKeys.computeIfAbsent(event.destination(), d -> new ArrayList<>());
           if (event.key() != null) {
             keys.add(event.key());
           }
         } else {
-          allRefused = false;
-          allHeldBack = false;
+          kept.outage(failure);
         }
         continue;
       }
@@ -450,12 +445,7 @@ final class BatchPublisher {
     }
     DeadLetters deadLetters = deadLetter(dead);
     List<RelayStore.Dead> deadRows = new ArrayList<>(deadLetters.rows);
-    if (deadLetters.unavailable != null) {
-      brokerUnavailable = brokerUnavailable == null ? deadLetters.unavailable : brokerUnavailable;
-      kept += deadLetters.kept;
-      allRefused &= deadLetters.allRefused;
-      allHeldBack &= deadLetters.allHeldBack;
-    }
+    kept.add(deadLetters.kept);
     for (Undecodable row : undecodable) {
       log.error(
           "Event {} cannot be published and is set DEAD (no dead letter sent): {}",
@@ -488,9 +478,7 @@ final class BatchPublisher {
     closedKeys.forEach((destination, keys) -> holdBack(destination, keys, true));
     // No event is written to a dead-letter destination: no pending keys to look up.
     deadLetters.closedKeys.forEach((destination, keys) -> holdBack(destination, keys, false));
-    if (brokerUnavailable != null) {
-      throw new BrokerUnavailableException(kept, allRefused, allHeldBack, brokerUnavailable);
-    }
+    kept.throwIfAny();
   }
 
   /**
@@ -549,7 +537,7 @@ final class BatchPublisher {
    */
   private DeadLetters deadLetter(List<Failed> dead) {
     if (dead.isEmpty()) {
-      return DeadLetters.NONE;
+      return DeadLetters.none();
     }
     List<CompletableFuture<?>> sends = new ArrayList<>(dead.size());
     long sentNanos = System.nanoTime();
@@ -570,29 +558,24 @@ final class BatchPublisher {
                 timing.publishTimeout().toNanos(), RelayTiming.MIN_DEAD_LETTER_WAIT.toNanos());
     List<RelayStore.Dead> rows = new ArrayList<>(dead.size());
     List<Failed> deadLettered = new ArrayList<>(dead.size());
-    Throwable unavailable = null;
-    int kept = 0;
-    boolean allRefused = true;
-    boolean allHeldBack = true;
+    Kept kept = new Kept();
     Map<String, List<String>> closedKeys = new HashMap<>();
     for (int i = 0; i < dead.size(); i++) {
       Failed failed = dead.get(i);
       Throwable dlqFailure = await(sends.get(i), deadline, sentNanos);
       String deadLetterDestination = transport.deadLetterDestination(failed.event);
       if (dlqFailure != null && transport.isBrokerUnavailable(dlqFailure)) {
-        unavailable = unavailable == null ? dlqFailure : unavailable;
-        kept++;
         if (!transport.isDestinationUnavailable(dlqFailure)) {
-          allRefused = false;
-          allHeldBack = false;
+          kept.outage(dlqFailure);
         } else if (failed.event.key() != null) {
+          kept.refusal(dlqFailure, true);
           closedKeys
               .computeIfAbsent(deadLetterDestination, d -> new ArrayList<>())
               .add(failed.event.key());
         } else {
           // Refused by the dead-letter destination alone, but an unkeyed event cannot be held
           // back with it: its own destination takes events, so it would be read again at once
-          allHeldBack = false;
+          kept.refusal(dlqFailure, false);
         }
         continue;
       }
@@ -631,22 +614,64 @@ final class BatchPublisher {
           deadLettered.size(),
           FailureSummary.of(deadLettered, f -> f.event, f -> f.attempts, f -> f.failure));
     }
-    return new DeadLetters(rows, kept, unavailable, allRefused, allHeldBack, closedKeys);
+    return new DeadLetters(rows, kept, closedKeys);
   }
 
   /**
-   * The events marked DEAD, and those kept because their dead letter could not be sent now: how
-   * many, the first failure, whether each was refused by its dead-letter destination alone, whether
-   * each was held back with it, and the keys of those that were, per dead-letter destination.
+   * The events marked DEAD, those kept because their dead letter could not be sent now, and the
+   * keys of those held back with their dead-letter destination, per destination.
    */
   private record DeadLetters(
-      List<RelayStore.Dead> rows,
-      int kept,
-      @Nullable Throwable unavailable,
-      boolean allRefused,
-      boolean allHeldBack,
-      Map<String, List<String>> closedKeys) {
-    static final DeadLetters NONE = new DeadLetters(List.of(), 0, null, true, true, Map.of());
+      List<RelayStore.Dead> rows, Kept kept, Map<String, List<String>> closedKeys) {
+    static DeadLetters none() {
+      return new DeadLetters(List.of(), new Kept(), Map.of());
+    }
+  }
+
+  /**
+   * The events of a batch kept for the next attempt, uncharged: how many, the first for which the
+   * broker could not be reached and the first its destination alone refused (the broker answering),
+   * and whether each was held back. The batch's failure names the broker if any event was kept for
+   * it, and then has that event's failure as its cause, whichever came first: an outage is the more
+   * urgent news, and a cause that names a refusing destination would contradict it.
+   */
+  private static final class Kept {
+    private int count;
+    private @Nullable Throwable outage;
+    private @Nullable Throwable refusal;
+    private boolean allHeldBack = true;
+
+    void outage(Throwable failure) {
+      count++;
+      allHeldBack = false;
+      if (outage == null) {
+        outage = failure;
+      }
+    }
+
+    void refusal(Throwable failure, boolean heldBack) {
+      count++;
+      allHeldBack &= heldBack;
+      if (refusal == null) {
+        refusal = failure;
+      }
+    }
+
+    void add(Kept other) {
+      count += other.count;
+      allHeldBack &= other.allHeldBack;
+      outage = outage != null ? outage : other.outage;
+      refusal = refusal != null ? refusal : other.refusal;
+    }
+
+    void throwIfAny() {
+      if (outage != null) {
+        throw new BrokerUnavailableException(count, false, false, outage);
+      }
+      if (refusal != null) {
+        throw new BrokerUnavailableException(count, true, allHeldBack, refusal);
+      }
+    }
   }
 
   private @Nullable Throwable await(CompletableFuture<?> future, long deadline, long sentNanos) {

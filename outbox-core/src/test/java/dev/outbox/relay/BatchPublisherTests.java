@@ -547,9 +547,33 @@ class BatchPublisherTests {
     assertThatThrownBy(node::cycle)
         .isInstanceOfSatisfying(
             BrokerUnavailableException.class, failed -> assertThat(failed.heldBack()).isFalse())
-        .hasMessage("The broker cannot be reached; 2 event(s) kept for the next attempt");
+        .hasMessage("The broker cannot be reached; 2 event(s) kept for the next attempt")
+        .hasRootCauseMessage("connection refused");
     assertThat(row(poison).attempts()).isZero();
     assertThat(row(kept).attempts()).isZero();
+  }
+
+  /**
+   * An event its own destination refuses, written first, then one the broker could not be reached
+   * for: the batch reports the broker, and its cause is the outage, not the first failure of the
+   * batch (a cause naming the refusing destination would contradict the message).
+   */
+  @Test
+  void aRefusalBeforeAnOutageInTheSameBatchReportsTheOutageWithItsCause() {
+    OutboxEvent refused = events.event("shut", "order-1");
+    OutboxEvent unreached = events.event("orders", "order-2");
+    store.append(refused, unreached);
+    transport.failDestination("shut", 1, Kind.DESTINATION_UNAVAILABLE);
+    transport.failDestination("orders", 1, Kind.BROKER_UNAVAILABLE);
+
+    assertThatThrownBy(node::cycle)
+        .isInstanceOfSatisfying(
+            BrokerUnavailableException.class, failed -> assertThat(failed.heldBack()).isFalse())
+        .hasMessage("The broker cannot be reached; 2 event(s) kept for the next attempt")
+        .hasRootCauseInstanceOf(RecordingTransport.Unavailable.class)
+        .hasRootCauseMessage("connection refused");
+    assertThat(row(refused).attempts()).isZero();
+    assertThat(row(unreached).attempts()).isZero();
   }
 
   /**

@@ -95,6 +95,11 @@ public final class PostgresInboxStore {
         ResultSet ignored = statement.executeQuery()) {
       // the query compiles, so the table and its columns exist
     } catch (SQLException ex) {
+      if (!isMissing(ex)) {
+        // The database did not answer, or refused the query: say so, not that the table is missing
+        throw new OutboxException(
+            "Could not check the inbox table " + table + ": " + ex.getMessage(), ex);
+      }
       throw new OutboxException(
           "The inbox table "
               + table
@@ -104,5 +109,14 @@ public final class PostgresInboxStore {
               + " or set outbox.inbox.migration.enabled=true to let the library create it.",
           ex);
     }
+  }
+
+  /**
+   * Whether the check's query failed because the table, one of its columns or its schema does not
+   * exist (SQLSTATE {@code 42P01}, {@code 42703}, {@code 3F000}).
+   */
+  private static boolean isMissing(SQLException failure) {
+    String state = failure.getSQLState();
+    return "42P01".equals(state) || "42703".equals(state) || "3F000".equals(state);
   }
 }

@@ -278,6 +278,24 @@ class InboxIntegrationTests {
         .hasMessageContaining("outbox.inbox.migration.enabled=true");
   }
 
+  /**
+   * The check of the team's table (migrations off) while the database gives no connection names the
+   * database, not a missing table: before, it said {@code The inbox table … is missing or
+   * incomplete (Connection to 127.0.0.1:1 refused. …). Create it with the DDL …}.
+   */
+  @Test
+  void checkingTheTableWhileTheDatabaseIsDownSaysSoInsteadOfCallingTheTableMissing() {
+    org.postgresql.ds.PGSimpleDataSource down = new org.postgresql.ds.PGSimpleDataSource();
+    down.setUrl("jdbc:postgresql://127.0.0.1:1/none?connectTimeout=2");
+    PostgresInboxStore unreachable = new PostgresInboxStore(down, table);
+
+    assertThatThrownBy(unreachable::verifySchema)
+        .isInstanceOf(OutboxException.class)
+        .hasMessageStartingWith(
+            "Could not check the inbox table " + table + ": Connection to 127.0.0.1:1 refused.")
+        .hasMessageNotContaining("missing");
+  }
+
   @Test
   void documentedDdlCreatesATableTheStoreAccepts() {
     InboxTable own = InboxTable.of(schema + "_ddl", "own_inbox");
