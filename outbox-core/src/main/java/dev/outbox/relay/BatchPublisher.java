@@ -379,6 +379,7 @@ final class BatchPublisher {
     List<Failed> retried = new ArrayList<>();
     Kept kept = new Kept();
     Map<String, List<String>> closedKeys = new HashMap<>();
+    Map<String, Long> retryHolds = new HashMap<>();
     Instant now = clock.instant();
     boolean owner = scheduler.holds(grant);
     for (Failed failedSend : sent.failed) {
@@ -404,7 +405,7 @@ final class BatchPublisher {
         Duration delay = retryPolicy.backoff(attempts);
         retries.add(new RelayStore.Retry(event.id(), attempts, delay, Failures.describe(failure)));
         if (event.key() != null) {
-          heldKeys.hold(event.key(), delay.toMillis());
+          retryHolds.put(event.key(), delay.toMillis());
         }
         if (log.isDebugEnabled()) {
           try (EventContext context = EventContext.of(event)) {
@@ -460,7 +461,12 @@ final class BatchPublisher {
     }
     Completion completion = store.complete(member, grant.tokens(), published, retries, deadRows);
     int expected = published.size() + retries.size() + deadRows.size();
-    if (completion.total() < expected) {
+    if (completion.total() == expected) {
+      retryHolds.forEach(heldKeys::hold);
+    } else {
+      // Some outcomes were fenced off: those events are pending, due at once, for the slot's new
+      // owner. No key is held for a retry the table may not have, which would stall its key here
+      // should the slot come back; the next read holds each key the table says is not yet due.
       log.warn(
           "Outbox relay lost the lease of some of the {} slot(s) of a batch to another instance:"
               + " {} of {} outcome(s) not recorded; those events stay pending and are published"

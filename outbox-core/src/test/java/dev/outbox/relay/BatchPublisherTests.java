@@ -742,6 +742,44 @@ class BatchPublisherTests {
     return second;
   }
 
+  /**
+   * A retry whose recording was fenced off (the slots went to another instance while the event was
+   * in flight) leaves the event pending and due at once in the table; the relay does not hold its
+   * key back for that retry, so when the slots come back the event goes out at once. Before, the
+   * key stayed held here for the retry's backoff (up to {@code outbox.retry.max-backoff}), though
+   * no relay had recorded it.
+   */
+  @Test
+  void aRetryFencedOffByAnotherInstanceDoesNotHoldItsKeyWhenTheSlotsComeBack() {
+    OutboxEvent fenced = events.event("orders", "order-1");
+    store.append(fenced);
+    transport.failEvent(fenced.id(), 1, Kind.RETRYABLE);
+    RelayNode[] other = new RelayNode[1];
+    transport.onSend(
+        event -> {
+          if (event.id().equals(fenced.id()) && other[0] == null) {
+            store.leave(node.member); // the lease lapsed; another instance takes every slot
+            other[0] = new RelayNode(store, transport, clock, "node-b");
+            other[0].tick();
+          }
+        });
+
+    node.cycle();
+
+    assertThat(row(fenced).attempts()).as("the retry was not recorded").isZero();
+    store.leave(other[0].member);
+    node.tick();
+    assertThat(node.owned()).as("the slots came back").isEqualTo(64);
+    transport.onSend(event -> {});
+
+    node.cycle();
+
+    assertThat(transport.sentIds())
+        .as("sent again at once, not after the retry's backoff")
+        .containsExactly(fenced.id(), fenced.id());
+    assertThat(store.rows()).isEmpty();
+  }
+
   /** A second node, publishing with {@code publishTimeout}, that takes every slot over. */
   private RelayNode takeOver(Duration publishTimeout) {
     RelayNode relay =
