@@ -461,12 +461,14 @@ final class BatchPublisher {
     }
     Completion completion = store.complete(member, grant.tokens(), published, retries, deadRows);
     int expected = published.size() + retries.size() + deadRows.size();
-    if (completion.total() == expected) {
+    if (completion.retried() == retries.size()) {
       retryHolds.forEach(heldKeys::hold);
-    } else {
-      // Some outcomes were fenced off: those events are pending, due at once, for the slot's new
-      // owner. No key is held for a retry the table may not have, which would stall its key here
-      // should the slot come back; the next read holds each key the table says is not yet due.
+    }
+    // Otherwise some retries were fenced off: those events are pending, due at once, for the
+    // slot's new owner. No key is held for a retry the table may not have, which would stall its
+    // key here should the slot come back; the next read holds each key the table says is not yet
+    // due. (Nor is any held if the completion failed: the events stay as they were, uncharged.)
+    if (completion.total() < expected) {
       log.warn(
           "Outbox relay lost the lease of some of the {} slot(s) of a batch to another instance:"
               + " {} of {} outcome(s) not recorded; those events stay pending and are published"

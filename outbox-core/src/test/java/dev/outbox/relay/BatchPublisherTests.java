@@ -150,6 +150,9 @@ class BatchPublisherTests {
     assertThat(row(failing).availableAt()).isEqualTo(clock.instant().plusSeconds(1));
     assertThat(row(later).attempts()).isZero();
     assertThat(store.row(other.id())).isEmpty();
+    assertThat(node.heldKeys.current().keys())
+        .as("the recorded retry holds its key here too, until it is due")
+        .containsExactly("order-1");
 
     OutboxEvent next = events.event("orders", "order-2");
     store.append(next);

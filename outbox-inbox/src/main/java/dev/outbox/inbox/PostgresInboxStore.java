@@ -112,11 +112,11 @@ public final class PostgresInboxStore {
   }
 
   /**
-   * Whether the check's query failed because the table, one of its columns or its schema does not
-   * exist (SQLSTATE {@code 42P01}, {@code 42703}, {@code 3F000}).
+   * Whether the check's query failed because the table (or its schema) or one of its columns does
+   * not exist (SQLSTATE {@code 42P01}, {@code 42703}).
    */
   private static boolean isMissing(SQLException failure) {
     String state = failure.getSQLState();
-    return "42P01".equals(state) || "42703".equals(state) || "3F000".equals(state);
+    return "42P01".equals(state) || "42703".equals(state);
   }
 }

@@ -291,8 +291,7 @@ class InboxIntegrationTests {
 
     assertThatThrownBy(unreachable::verifySchema)
         .isInstanceOf(OutboxException.class)
-        .hasMessageStartingWith(
-            "Could not check the inbox table " + table + ": Connection to 127.0.0.1:1 refused.")
+        .hasMessageStartingWith("Could not check the inbox table " + table + ": ")
         .hasMessageNotContaining("missing");
   }
 
