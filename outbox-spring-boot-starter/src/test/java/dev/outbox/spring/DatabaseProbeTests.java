@@ -10,7 +10,6 @@ import java.sql.Connection;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.IntFunction;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -31,19 +30,14 @@ class DatabaseProbeTests {
     release.countDown();
   }
 
+  /** How many times a test's data source was asked for a connection. */
+  private final AtomicInteger calls = new AtomicInteger();
+
   @Test
   void anAttemptThatNeverEndsIsJoinedByAFreshOneOnceItOutlivedTheTimeout() {
-    AtomicInteger calls = new AtomicInteger();
     DatabaseProbe probe =
         new DatabaseProbe(
-            dataSource(
-                call -> {
-                  calls.incrementAndGet();
-                  if (call == 1) {
-                    await(release); // a socket the database never answers
-                  }
-                  return connection();
-                }),
+            dataSource(() -> await(release)), // a socket the database never answers
             TIMEOUT);
 
     assertThatThrownBy(() -> probe.awaitDatabase("Could not migrate t: "))
@@ -58,16 +52,11 @@ class DatabaseProbeTests {
 
   @Test
   void anAttemptEndedByAnErrorIsNotWaitedForAgain() {
-    AtomicInteger calls = new AtomicInteger();
     DatabaseProbe probe =
         new DatabaseProbe(
             dataSource(
-                call -> {
-                  calls.incrementAndGet();
-                  if (call == 1) {
-                    throw new NoClassDefFoundError("org/postgresql/Simulated");
-                  }
-                  return connection();
+                () -> {
+                  throw new NoClassDefFoundError("org/postgresql/Simulated");
                 }),
             TIMEOUT);
 
@@ -86,16 +75,22 @@ class DatabaseProbeTests {
     }
   }
 
-  /** A data source whose n-th {@code getConnection()} (from 1) is {@code connect.apply(n)}. */
-  private static DataSource dataSource(IntFunction<Connection> connect) {
-    AtomicInteger calls = new AtomicInteger();
+  /**
+   * A data source that counts its {@code getConnection()} calls in {@link #calls}: the first runs
+   * {@code firstCall} (which may block or throw) before it gives a connection, the others give one
+   * at once.
+   */
+  private DataSource dataSource(Runnable firstCall) {
     return (DataSource)
         Proxy.newProxyInstance(
             DatabaseProbeTests.class.getClassLoader(),
             new Class<?>[] {DataSource.class},
             (proxy, method, args) -> {
               if (method.getName().equals("getConnection")) {
-                return connect.apply(calls.incrementAndGet());
+                if (calls.incrementAndGet() == 1) {
+                  firstCall.run();
+                }
+                return connection();
               }
               throw new UnsupportedOperationException(method.getName());
             });

@@ -186,15 +186,16 @@ public final class TestPostgres {
    * relay's statement is the one aborted then, or has ended).
    */
   public void dropSchema(String schema) {
-    String sql = "DROP SCHEMA IF EXISTS " + schema + " CASCADE";
     for (int attempt = 1; ; attempt++) {
-      try (Connection connection = connect();
-          Statement statement = connection.createStatement()) {
-        statement.execute(sql);
+      try {
+        execute("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
         return;
-      } catch (SQLException ex) {
-        if (!DEADLOCK_DETECTED.equals(ex.getSQLState()) || attempt == DROP_ATTEMPTS) {
-          throw new IllegalStateException("Could not run: " + sql + ": " + ex.getMessage(), ex);
+      } catch (IllegalStateException ex) {
+        boolean deadlock =
+            ex.getCause() instanceof SQLException failure
+                && DEADLOCK_DETECTED.equals(failure.getSQLState());
+        if (!deadlock || attempt == DROP_ATTEMPTS) {
+          throw ex;
         }
       }
     }
